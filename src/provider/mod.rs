@@ -1,0 +1,161 @@
+//! Upstream identity providers. Each kind is one file over the shared protocol code in
+//! `protocol/`; `registry` turns a stored `ProviderRecord` into a live adapter.
+//!
+//! Adapters keep no per-login state: `begin` returns what the browser must do plus an
+//! opaque `UpstreamState` (PKCE verifier, nonce, request id), the flow stores it, and
+//! hands it back to `complete`. Adapters never touch the store or axum types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use crate::clock::SharedClock;
+use crate::model::{ProviderRecord, ProviderType};
+
+pub mod protocol;
+pub mod registry;
+
+pub mod oidc;
+
+/// What the browser must do to start the upstream sign-in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BrowserAction {
+    /// 302 to this URL.
+    Redirect(Url),
+    /// An auto-submitted form POST (SAML HTTP-POST binding).
+    PostForm { action: Url, fields: Vec<(String, String)> },
+}
+
+/// Opaque per-login state an adapter needs back in `complete`. Stored by the flow with
+/// the sign-in, never shown to the browser.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamState(pub BTreeMap<String, String>);
+
+impl UpstreamState {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.0.insert(key.to_owned(), value.into());
+    }
+}
+
+/// Inputs to `begin`.
+#[derive(Clone, Debug)]
+pub struct BeginRequest<'a> {
+    /// The `state` to send upstream (the flow's key; random, single-use).
+    pub state: &'a str,
+    /// poolgate's callback, `https://{domain}/oauth2/idpresponse`.
+    pub redirect_uri: &'a Url,
+    pub login_hint: Option<&'a str>,
+    /// SAML: the pool's SP entity id and ACS URL.
+    pub sp_entity_id: Option<&'a str>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BeginResponse {
+    pub action: BrowserAction,
+    pub upstream_state: UpstreamState,
+}
+
+/// What arrived at the callback: the query (GET) or the form (POST), every parameter.
+#[derive(Clone, Debug, Default)]
+pub struct CallbackParams(pub BTreeMap<String, String>);
+
+impl CallbackParams {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
+/// A verified upstream identity, normalized across provider kinds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamIdentity {
+    /// Stable subject: `sub`, Graph `id`, Amazon `user_id`, SAML NameID. Never the email.
+    pub subject: String,
+    /// The upstream issuer (OIDC `iss`, SAML entity ID), for the `identities` claim.
+    pub issuer: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub groups: Vec<String>,
+    /// Every upstream attribute under the upstream's own name, for `attribute_mapping`.
+    pub raw: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The user declined upstream (`error=access_denied`).
+    #[error("the user declined the sign-in")]
+    Denied,
+    /// The registration is not usable (bad details).
+    #[error("invalid provider configuration: {0}")]
+    Config(String),
+    /// The upstream could not be reached, timed out or answered with an error status.
+    #[error("upstream request failed: {0}")]
+    Upstream(String),
+    /// The upstream's answer failed verification (signature, issuer, audience, nonce...).
+    #[error("upstream response rejected: {0}")]
+    Rejected(String),
+}
+
+/// Everything an adapter may need from the process: injected, so tests point it at fakes.
+#[derive(Clone)]
+pub struct ProviderContext {
+    /// Timeouts set, redirects never followed.
+    pub http: reqwest::Client,
+    pub clock: SharedClock,
+}
+
+/// One upstream identity provider instance.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    fn provider_type(&self) -> ProviderType;
+    /// Where to send the browser, and the state to keep until the callback.
+    async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError>;
+    /// Verifies the callback and returns the identity.
+    async fn complete(
+        &self,
+        params: &CallbackParams,
+        state: &UpstreamState,
+        redirect_uri: &Url,
+    ) -> Result<UpstreamIdentity, ProviderError>;
+}
+
+/// Static facts about a provider kind, used for validation, masking and mapping.
+pub trait ProviderKind {
+    /// Detail keys whose values are secret: masked on read, never logged.
+    fn secret_fields(&self) -> &'static [&'static str];
+    /// The pool-attribute -> upstream-attribute mapping used when none is given.
+    fn default_mapping(&self) -> &'static [(&'static str, &'static str)];
+}
+
+pub type SharedProvider = Arc<dyn Provider>;
+
+/// Reads a string detail, trimming it; `None` when absent or empty.
+pub fn detail_str<'a>(details: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
+    details.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Reads a boolean detail that may be written as a JSON boolean or as "true"/"false".
+pub fn detail_bool(details: &serde_json::Map<String, Value>, key: &str) -> Option<bool> {
+    match details.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// The record fields the adapters read, gathered.
+pub fn record_summary(record: &ProviderRecord) -> (&str, ProviderType) {
+    (&record.name, record.provider_type)
+}

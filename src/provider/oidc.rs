@@ -1,0 +1,1 @@
+//! The generic OpenID Connect adapter.

@@ -1,0 +1,1 @@
+//! Shared upstream protocol code: OAuth2 code exchange and PKCE, OIDC discovery, JWKS and id_token checks.

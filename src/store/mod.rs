@@ -1,0 +1,229 @@
+//! The store: durable records (pools, domains, clients, providers, users, identity
+//! links, keys, refresh tokens) and short-lived state with a TTL (flows, codes, replay
+//! caches). Everything an instance knows lives behind these traits, so that many
+//! stateless instances can share one backend.
+//!
+//! Reads answer `Ok(None)` only for "not there": a backend failure is always `Err`.
+//! One-time state is consumed by one atomic `take`, never find-then-delete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::model::{
+    AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
+    ResourceServer, SigningKeyRecord, User, UserFilter,
+};
+
+pub mod sqlite;
+
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or failed; the request may be retried later.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A uniqueness rule was violated (a domain of another pool, an existing id).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored record could not be read back (corruption or an incompatible version).
+    #[error("corrupt record")]
+    Corrupt(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+    pub fn corrupt<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        StoreError::Corrupt(Box::new(e))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Outcome of creating a user together with its first identity link.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CreateUserOutcome {
+    Created,
+    /// The identity was linked meanwhile (a concurrent first sign-in): to this user.
+    IdentityTaken(String),
+}
+
+/// Outcome of linking one more identity to an existing user.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkOutcome {
+    Linked,
+    /// Already linked to this same user: nothing changed.
+    AlreadyLinked,
+    /// The identity belongs to another user (its id).
+    LinkedToOther(String),
+    /// The user already has the maximum number of links.
+    LimitReached,
+    /// The user does not exist (deleted meanwhile).
+    NoSuchUser,
+}
+
+/// Outcome of presenting a refresh token for rotation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RotateOutcome {
+    /// The token was active; it is now used and the new one is stored.
+    Rotated(RefreshTokenRecord),
+    /// The token had already been used: the whole family is now revoked.
+    Reused(RefreshTokenRecord),
+    /// Unknown, revoked or expired: nothing changed.
+    Invalid,
+}
+
+/// Durable records.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Is the backend reachable?
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Pools and domains.
+    /// Creates a pool; `Conflict` when the id exists.
+    async fn create_pool(&self, pool: &Pool) -> StoreResult<()>;
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>>;
+    async fn list_pools(&self) -> StoreResult<Vec<Pool>>;
+    /// Replaces the pool's settings; false when the pool does not exist.
+    async fn update_pool(&self, pool: &Pool) -> StoreResult<bool>;
+    /// Deletes the pool and everything in it; false when it does not exist.
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool>;
+    /// Adds or replaces a domain of a pool; `Conflict` when another pool owns it.
+    async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()>;
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>>;
+    /// Domains of one pool, or of every pool when `pool` is `None`.
+    async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>>;
+    async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool>;
+
+    // App clients.
+    async fn put_client(&self, client: &AppClient) -> StoreResult<()>;
+    async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>>;
+    async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>>;
+    async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool>;
+
+    // Identity providers.
+    async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()>;
+    async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>>;
+    async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>>;
+    async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool>;
+
+    // Resource servers.
+    async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    async fn get_resource_server(
+        &self,
+        pool: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>>;
+    async fn list_resource_servers(&self, pool: &str) -> StoreResult<Vec<ResourceServer>>;
+    async fn delete_resource_server(&self, pool: &str, identifier: &str) -> StoreResult<bool>;
+
+    // Users and identity links.
+    async fn get_user(&self, pool: &str, user_id: &str) -> StoreResult<Option<User>>;
+    async fn get_user_by_username(&self, pool: &str, username: &str) -> StoreResult<Option<User>>;
+    /// Users whose normalized email is `email_norm`, oldest first.
+    async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>>;
+    /// Users ordered by creation (then id), filtered; `cursor` from a previous page.
+    async fn list_users(
+        &self,
+        pool: &str,
+        filter: &UserFilter,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page<User>>;
+    /// Overwrites a user's mutable fields; false when the user does not exist.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Deletes the user, its links and its refresh tokens; false when absent.
+    async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool>;
+    async fn find_identity(
+        &self,
+        pool: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<IdentityLink>>;
+    async fn list_identities(&self, pool: &str, user_id: &str) -> StoreResult<Vec<IdentityLink>>;
+    /// Creates `user` with `link` as its first identity, atomically. When the identity
+    /// already belongs to a user, nothing is written. `Conflict` when the username exists.
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        link: &IdentityLink,
+    ) -> StoreResult<CreateUserOutcome>;
+    /// Links one more identity to `link.user_id`, atomically checking `max_links`.
+    async fn link_identity(&self, link: &IdentityLink, max_links: usize) -> StoreResult<LinkOutcome>;
+    async fn unlink_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<bool>;
+
+    // Signing keys.
+    async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Stores `key` only when the pool has no key yet (instances starting together
+    /// agree on one key). Returns whether this call stored it.
+    async fn insert_initial_key(&self, key: &SigningKeyRecord) -> StoreResult<bool>;
+    /// Makes `key` the active key; every previously active key is retired and stays
+    /// visible until `old_visible_until`. Keys whose visibility ended are removed.
+    async fn rotate_key(
+        &self,
+        key: &SigningKeyRecord,
+        old_visible_until: i64,
+        now: i64,
+    ) -> StoreResult<()>;
+
+    // Refresh tokens.
+    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Atomically: an active, unexpired token becomes `Used` and `new` is stored;
+    /// a `Used` token revokes its family (reuse detection).
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome>;
+    /// Revokes every token of a family; returns how many changed.
+    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64>;
+    /// Revokes every refresh token of a user; returns how many changed.
+    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64>;
+}
+
+/// Short-lived state with a TTL. Keys are namespaced by pool and by `kind` (`flow`,
+/// `code`, `replay`, ...). Expired entries are never returned.
+#[async_trait]
+pub trait Ephemeral: Send + Sync + 'static {
+    async fn put(&self, pool: &str, kind: &str, key: &str, value: &[u8], ttl: Duration)
+    -> StoreResult<()>;
+    /// Stores only when absent (or expired); returns whether it stored (a replay cache).
+    async fn put_if_absent(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool>;
+    /// Reads and deletes in one atomic step: two concurrent takes never both succeed.
+    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+}
+
+/// A complete backend.
+pub trait Backend: Store + Ephemeral {
+    /// Short name for logs and metrics (`sqlite`, `redis`).
+    fn kind(&self) -> &'static str;
+}
+
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// Opens the backend named by a `POOLGATE_STORE` URL.
+pub async fn open(url: &str) -> StoreResult<SharedBackend> {
+    Err(StoreError::Conflict(format!(
+        "unsupported store URL scheme (expected sqlite:// or redis://): {}",
+        url.split("://").next().unwrap_or("")
+    )))
+}
