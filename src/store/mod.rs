@@ -16,8 +16,8 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 
+pub mod redis;
 pub mod sqlite;
-
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,7 +152,11 @@ pub trait Store: Send + Sync + 'static {
         link: &IdentityLink,
     ) -> StoreResult<CreateUserOutcome>;
     /// Links one more identity to `link.user_id`, atomically checking `max_links`.
-    async fn link_identity(&self, link: &IdentityLink, max_links: usize) -> StoreResult<LinkOutcome>;
+    async fn link_identity(
+        &self,
+        link: &IdentityLink,
+        max_links: usize,
+    ) -> StoreResult<LinkOutcome>;
     async fn unlink_identity(
         &self,
         pool: &str,
@@ -196,8 +200,14 @@ pub trait Store: Send + Sync + 'static {
 /// `code`, `replay`, ...). Expired entries are never returned.
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {
-    async fn put(&self, pool: &str, kind: &str, key: &str, value: &[u8], ttl: Duration)
-    -> StoreResult<()>;
+    async fn put(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<()>;
     /// Stores only when absent (or expired); returns whether it stored (a replay cache).
     async fn put_if_absent(
         &self,
@@ -222,6 +232,9 @@ pub type SharedBackend = Arc<dyn Backend>;
 
 /// Opens the backend named by a `POOLGATE_STORE` URL.
 pub async fn open(url: &str) -> StoreResult<SharedBackend> {
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Ok(Arc::new(redis::RedisStore::open(url).await?));
+    }
     Err(StoreError::Conflict(format!(
         "unsupported store URL scheme (expected sqlite:// or redis://): {}",
         url.split("://").next().unwrap_or("")

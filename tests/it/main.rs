@@ -1,2 +1,8 @@
 //! poolgate's integration tests: one binary, real sockets on 127.0.0.1, real stores,
 //! fake upstream providers speaking each provider's wire format.
+
+mod redis_fault;
+mod redis_fixtures;
+mod redis_server;
+mod redis_store;
+mod redis_users;
