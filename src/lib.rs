@@ -1,9 +1,22 @@
 //! poolgate: a self-hosted federation gateway. Requests flow one way:
 //! `http -> flow -> {provider, identity, token} -> store`.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod admin;
 pub mod clock;
+pub mod config;
+pub mod flow;
+pub mod http;
+pub mod identity;
+pub mod metrics;
 pub mod model;
 pub mod provider;
+pub mod secret;
+pub mod server;
 pub mod store;
+pub mod tls;
+pub mod token;

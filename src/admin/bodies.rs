@@ -1,0 +1,322 @@
+//! Admin request bodies (unknown fields refused) and their validation into records.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::MASK;
+use crate::config::is_loopback_host;
+use crate::model::{
+    AppClient, Branding, LinkPolicy, OAuthFlow, PoolSettings, ProviderRecord, ProviderType,
+    ResourceScope,
+};
+use crate::provider::registry;
+
+/// Scopes every client may be given besides resource-server scopes.
+pub const STANDARD_SCOPES: &[&str] = &[
+    "openid",
+    "email",
+    "profile",
+    "phone",
+    "aws.cognito.signin.user.admin",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolBody {
+    pub id: String,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub settings: PoolSettings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolPatch {
+    pub settings: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBody {
+    pub name: String,
+    #[serde(default)]
+    pub generate_secret: bool,
+    #[serde(default)]
+    pub callback_urls: Vec<String>,
+    #[serde(default)]
+    pub logout_urls: Vec<String>,
+    #[serde(default = "default_flows")]
+    pub allowed_oauth_flows: Vec<OAuthFlow>,
+    #[serde(default = "default_scopes")]
+    pub allowed_scopes: Vec<String>,
+    #[serde(default)]
+    pub supported_identity_providers: Vec<String>,
+    pub id_token_validity_s: Option<u64>,
+    pub access_token_validity_s: Option<u64>,
+    pub refresh_token_validity_s: Option<u64>,
+    #[serde(default)]
+    pub branding: Branding,
+}
+
+/// PATCH of a client: every field optional; the secret cannot be changed here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    pub callback_urls: Option<Vec<String>>,
+    pub logout_urls: Option<Vec<String>>,
+    pub allowed_oauth_flows: Option<Vec<OAuthFlow>>,
+    pub allowed_scopes: Option<Vec<String>>,
+    pub supported_identity_providers: Option<Vec<String>>,
+    pub id_token_validity_s: Option<u64>,
+    pub access_token_validity_s: Option<u64>,
+    pub refresh_token_validity_s: Option<u64>,
+    pub branding: Option<Branding>,
+}
+
+fn default_flows() -> Vec<OAuthFlow> {
+    vec![OAuthFlow::Code]
+}
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+impl ClientBody {
+    pub fn into_client(
+        self,
+        pool: &str,
+        client_id: String,
+        secret_hash: Option<String>,
+        now: i64,
+    ) -> AppClient {
+        AppClient {
+            pool_id: pool.to_owned(),
+            client_id,
+            name: self.name,
+            secret_hash,
+            callback_urls: self.callback_urls,
+            logout_urls: self.logout_urls,
+            allowed_oauth_flows: self.allowed_oauth_flows,
+            allowed_scopes: self.allowed_scopes,
+            supported_identity_providers: self.supported_identity_providers,
+            id_token_validity_s: self.id_token_validity_s.unwrap_or(3600),
+            access_token_validity_s: self.access_token_validity_s.unwrap_or(3600),
+            refresh_token_validity_s: self.refresh_token_validity_s.unwrap_or(30 * 86_400),
+            branding: self.branding,
+            created_at: now,
+        }
+    }
+}
+
+impl ClientPatch {
+    pub fn apply(self, c: &mut AppClient) {
+        if let Some(v) = self.name {
+            c.name = v;
+        }
+        if let Some(v) = self.callback_urls {
+            c.callback_urls = v;
+        }
+        if let Some(v) = self.logout_urls {
+            c.logout_urls = v;
+        }
+        if let Some(v) = self.allowed_oauth_flows {
+            c.allowed_oauth_flows = v;
+        }
+        if let Some(v) = self.allowed_scopes {
+            c.allowed_scopes = v;
+        }
+        if let Some(v) = self.supported_identity_providers {
+            c.supported_identity_providers = v;
+        }
+        if let Some(v) = self.id_token_validity_s {
+            c.id_token_validity_s = v;
+        }
+        if let Some(v) = self.access_token_validity_s {
+            c.access_token_validity_s = v;
+        }
+        if let Some(v) = self.refresh_token_validity_s {
+            c.refresh_token_validity_s = v;
+        }
+        if let Some(v) = self.branding {
+            c.branding = v;
+        }
+    }
+}
+
+/// A redirect target an app may register: absolute, no fragment, `http` only on
+/// loopback (custom schemes of native apps allowed, as Cognito does).
+fn valid_app_url(u: &str) -> bool {
+    match Url::parse(u) {
+        Ok(url) if url.fragment().is_some() || u.len() > 1024 => false,
+        Ok(url) if url.scheme() == "http" => url.host_str().is_some_and(is_loopback_host),
+        Ok(url) if url.scheme() == "https" => url.host_str().is_some(),
+        Ok(url) => !matches!(url.scheme(), "javascript" | "data" | "file" | "vbscript"),
+        Err(_) => false,
+    }
+}
+
+/// Checks a client against the pool's providers and resource-server scopes.
+pub fn validate_client(
+    c: &AppClient,
+    providers: &[String],
+    rs_scopes: &[String],
+) -> Result<(), Vec<String>> {
+    let mut e = Vec::new();
+    if c.name.trim().is_empty() || c.name.len() > 128 {
+        e.push("name: required, at most 128 characters".to_owned());
+    }
+    for u in &c.callback_urls {
+        if !valid_app_url(u) {
+            e.push(format!("callback_urls: {u:?} is not allowed (absolute URL, https or loopback http, no fragment)"));
+        }
+    }
+    for u in &c.logout_urls {
+        if !valid_app_url(u) {
+            e.push(format!("logout_urls: {u:?} is not allowed"));
+        }
+    }
+    if c.allowed_oauth_flows.contains(&OAuthFlow::Code) && c.callback_urls.is_empty() {
+        e.push("callback_urls: the code flow needs at least one".to_owned());
+    }
+    if c.allowed_oauth_flows.contains(&OAuthFlow::Implicit) {
+        e.push("allowed_oauth_flows: implicit is not supported (use code with PKCE)".to_owned());
+    }
+    if c.allowed_oauth_flows
+        .contains(&OAuthFlow::ClientCredentials)
+        && c.secret_hash.is_none()
+    {
+        e.push("allowed_oauth_flows: client_credentials needs a client secret".to_owned());
+    }
+    for s in &c.allowed_scopes {
+        if !STANDARD_SCOPES.contains(&s.as_str()) && !rs_scopes.contains(s) {
+            e.push(format!("allowed_scopes: unknown scope {s:?}"));
+        }
+    }
+    for p in &c.supported_identity_providers {
+        if !providers.contains(p) {
+            e.push(format!(
+                "supported_identity_providers: no provider named {p:?} in this pool"
+            ));
+        }
+    }
+    let range = |v: u64, lo: u64, hi: u64, k: &str, e: &mut Vec<String>| {
+        if !(lo..=hi).contains(&v) {
+            e.push(format!("{k}: must be between {lo} and {hi} seconds"));
+        }
+    };
+    range(
+        c.id_token_validity_s,
+        300,
+        86_400,
+        "id_token_validity_s",
+        &mut e,
+    );
+    range(
+        c.access_token_validity_s,
+        300,
+        86_400,
+        "access_token_validity_s",
+        &mut e,
+    );
+    range(
+        c.refresh_token_validity_s,
+        3_600,
+        315_360_000,
+        "refresh_token_validity_s",
+        &mut e,
+    );
+    if let Some(col) = &c.branding.primary_color
+        && !(col.len() == 7
+            && col.starts_with('#')
+            && col[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        e.push("branding.primary_color: must be #rrggbb".to_owned());
+    }
+    if let Some(logo) = &c.branding.logo_url
+        && !Url::parse(logo).is_ok_and(|u| u.scheme() == "https")
+    {
+        e.push("branding.logo_url: must be an https URL".to_owned());
+    }
+    if e.is_empty() { Ok(()) } else { Err(e) }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderBody {
+    #[serde(rename = "type")]
+    pub provider_type: ProviderType,
+    #[serde(default)]
+    pub details: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
+    #[serde(default)]
+    pub idp_identifiers: Vec<String>,
+    #[serde(default)]
+    pub link_by_email: LinkPolicy,
+}
+
+impl ProviderBody {
+    /// Builds and validates the record. A detail sent as the mask keeps the previous
+    /// value (so a GET, edit, PUT round trip does not erase secrets).
+    pub fn into_record(
+        mut self,
+        pool: &str,
+        name: &str,
+        previous: Option<&ProviderRecord>,
+        now: i64,
+    ) -> Result<ProviderRecord, Vec<String>> {
+        if let Some(prev) = previous.filter(|p| p.provider_type == self.provider_type) {
+            for (k, v) in self.details.iter_mut() {
+                if v.as_str() == Some(MASK)
+                    && let Some(old) = prev.details.get(k)
+                {
+                    *v = old.clone();
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        if !super::valid_provider_name(name) {
+            errors.push("name: 1 to 32 characters, no spaces or '/'".to_owned());
+        }
+        for i in &self.idp_identifiers {
+            if i.trim().is_empty() || i.len() > 253 {
+                errors.push(format!("idp_identifiers: {i:?} is not a valid identifier"));
+            }
+        }
+        let record = ProviderRecord {
+            pool_id: pool.to_owned(),
+            name: name.to_owned(),
+            provider_type: self.provider_type,
+            details: self.details,
+            attribute_mapping: self.attribute_mapping,
+            idp_identifiers: self
+                .idp_identifiers
+                .iter()
+                .map(|i| i.trim().to_ascii_lowercase())
+                .collect(),
+            link_by_email: self.link_by_email,
+            created_at: previous.map_or(now, |p| p.created_at),
+            updated_at: now.max(previous.map_or(0, |p| p.updated_at + 1)),
+        };
+        if let Err(mut e) = registry::validate(&record) {
+            errors.append(&mut e);
+        }
+        if errors.is_empty() {
+            Ok(record)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerBody {
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<ResourceScope>,
+}

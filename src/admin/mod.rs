@@ -1,0 +1,129 @@
+//! Admin operations behind `/admin/v1` and the declarative provider files: request
+//! bodies, their validation, and the views returned (secrets masked, hashes hidden).
+
+pub mod bodies;
+pub mod files;
+
+pub use bodies::{ClientBody, ClientPatch, PoolBody, ProviderBody, ResourceServerBody};
+
+use serde_json::{Value, json};
+
+use crate::model::{AppClient, IdentityLink, Pool, ProviderRecord, User};
+use crate::provider::registry;
+use crate::token::identities_claim;
+
+/// What a masked secret reads as; sending it back keeps the stored secret.
+pub const MASK: &str = "********";
+
+/// A name usable as a pool id: 1..=63 of `[a-z0-9-]`, not starting with `-`.
+pub fn valid_pool_id(id: &str) -> bool {
+    (1..=63).contains(&id.len())
+        && !id.starts_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A provider name as Cognito allows: 1..=32 visible characters, no `/` or spaces.
+pub fn valid_provider_name(name: &str) -> bool {
+    (1..=32).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '/' && c != '%')
+}
+
+/// A domain as the Host header carries it: `host[:port]`, lower case.
+pub fn valid_domain(d: &str) -> bool {
+    let (host, port) = match d.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || d.starts_with('[') => (h, Some(p)),
+        _ => (d, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    host_ok && port_ok
+}
+
+pub fn pool_view(pool: &Pool, domains: &[String]) -> Value {
+    json!({"id": pool.id, "domains": domains, "settings": pool.settings, "created_at": pool.created_at})
+}
+
+pub fn client_view(c: &AppClient) -> Value {
+    json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "has_secret": c.secret_hash.is_some(),
+        "callback_urls": c.callback_urls,
+        "logout_urls": c.logout_urls,
+        "allowed_oauth_flows": c.allowed_oauth_flows,
+        "allowed_scopes": c.allowed_scopes,
+        "supported_identity_providers": c.supported_identity_providers,
+        "id_token_validity_s": c.id_token_validity_s,
+        "access_token_validity_s": c.access_token_validity_s,
+        "refresh_token_validity_s": c.refresh_token_validity_s,
+        "branding": c.branding,
+        "created_at": c.created_at,
+    })
+}
+
+/// A provider with its secret details masked.
+pub fn provider_view(p: &ProviderRecord) -> Value {
+    let secrets = registry::kind(p.provider_type).secret_fields();
+    let mut details = p.details.clone();
+    for (k, v) in details.iter_mut() {
+        if secrets.contains(&k.as_str()) && !v.is_null() {
+            *v = Value::String(MASK.into());
+        }
+    }
+    json!({
+        "name": p.name,
+        "type": p.provider_type,
+        "details": details,
+        "attribute_mapping": p.attribute_mapping,
+        "idp_identifiers": p.idp_identifiers,
+        "link_by_email": p.link_by_email,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    })
+}
+
+pub fn user_view(u: &User, links: &[IdentityLink]) -> Value {
+    json!({
+        "username": u.username,
+        "sub": u.id,
+        "enabled": u.enabled,
+        "email": u.email,
+        "email_verified": u.email_verified,
+        "attributes": u.attributes,
+        "groups": u.groups,
+        "identities": identities_claim(links),
+        "created_at": u.created_at,
+        "updated_at": u.updated_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(valid_pool_id("acme-1"));
+        assert!(!valid_pool_id("Acme"));
+        assert!(!valid_pool_id(""));
+        assert!(valid_domain("login.acme.com"));
+        assert!(valid_domain("localhost:8080"));
+        assert!(!valid_domain("Login.acme.com"));
+        assert!(!valid_domain("a b.com"));
+        assert!(!valid_domain("x.com:99999"));
+        assert!(valid_provider_name("Google"));
+        assert!(!valid_provider_name("a/b"));
+    }
+}

@@ -1,0 +1,312 @@
+//! Settings (interface.md section 1): defaults, then the TOML file, then `POOLGATE_*`
+//! variables, then `*_FILE` variants for secrets. Validated once at start, reporting
+//! every problem with its key. Passed down through state: no global config.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::Url;
+
+/// The settings file as written (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    tls_listen: Option<String>,
+    public_url: Option<String>,
+    store: Option<String>,
+    admin_token: Option<String>,
+    admin_token_file: Option<String>,
+    providers_dir: Option<String>,
+    certs_dir: Option<String>,
+    upstream_ca_file: Option<String>,
+    log: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub tls_listen: Option<SocketAddr>,
+    pub public_url: Url,
+    pub store: String,
+    /// `None`: generate one on first start and keep it in the data folder.
+    pub admin_token: Option<String>,
+    pub providers_dir: PathBuf,
+    pub certs_dir: PathBuf,
+    pub upstream_ca_file: Option<PathBuf>,
+    pub log: String,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("tls_listen", &self.tls_listen)
+            .field("public_url", &self.public_url.as_str())
+            .field("store", &redact_url(&self.store))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
+            .field("providers_dir", &self.providers_dir)
+            .field("certs_dir", &self.certs_dir)
+            .finish()
+    }
+}
+
+/// Hides a password in a store URL (`redis://:secret@host`).
+pub fn redact_url(u: &str) -> String {
+    match Url::parse(u) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => u.to_owned(),
+    }
+}
+
+/// Every bad setting, one line each.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid settings: {}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// True for hosts where plain `http` is allowed (interface.md section 2).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if h == "localhost" || h.ends_with(".localhost") || h == "::1" {
+        return true;
+    }
+    h.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Settings {
+    /// Loads from an optional TOML file and the given environment.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigErrors> {
+        let mut errors = Vec::new();
+        let fs: FileSettings = match file {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(text) => toml::from_str(&text).unwrap_or_else(|e| {
+                    errors.push(format!("config file {}: {}", p.display(), e.message()));
+                    FileSettings::default()
+                }),
+                Err(e) => {
+                    errors.push(format!("config file {}: {e}", p.display()));
+                    FileSettings::default()
+                }
+            },
+            None => FileSettings::default(),
+        };
+        let pick = |var: &str, file: &Option<String>, default: Option<&str>| -> Option<String> {
+            env.get(var)
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .or_else(|| file.clone())
+                .or_else(|| default.map(str::to_owned))
+        };
+        let listen_s =
+            pick("POOLGATE_LISTEN", &fs.listen, Some("127.0.0.1:8080")).unwrap_or_default();
+        let listen = listen_s.parse::<SocketAddr>().map_err(|_| {
+            errors.push(format!(
+                "POOLGATE_LISTEN: not a socket address: {listen_s:?}"
+            ));
+        });
+        let tls_listen = match pick("POOLGATE_TLS_LISTEN", &fs.tls_listen, None) {
+            None => Ok(None),
+            Some(s) => s.parse::<SocketAddr>().map(Some).map_err(|_| {
+                errors.push(format!("POOLGATE_TLS_LISTEN: not a socket address: {s:?}"));
+            }),
+        };
+        let pu = pick(
+            "POOLGATE_PUBLIC_URL",
+            &fs.public_url,
+            Some("http://localhost:8080"),
+        )
+        .unwrap_or_default();
+        let public_url = match Url::parse(&pu) {
+            Ok(u) if u.host_str().is_none() || !matches!(u.scheme(), "http" | "https") => {
+                errors.push(format!(
+                    "POOLGATE_PUBLIC_URL: must be an http(s) URL with a host: {pu:?}"
+                ));
+                Err(())
+            }
+            Ok(u)
+                if u.scheme() == "http" && !is_loopback_host(u.host_str().unwrap_or_default()) =>
+            {
+                errors.push(format!(
+                    "POOLGATE_PUBLIC_URL: plain http is allowed only for loopback hosts: {pu:?}"
+                ));
+                Err(())
+            }
+            Ok(u) if u.path() != "/" || u.query().is_some() => {
+                errors.push(format!(
+                    "POOLGATE_PUBLIC_URL: must have no path or query: {pu:?}"
+                ));
+                Err(())
+            }
+            Ok(u) => Ok(u),
+            Err(e) => {
+                errors.push(format!("POOLGATE_PUBLIC_URL: {e}: {pu:?}"));
+                Err(())
+            }
+        };
+        let store = pick(
+            "POOLGATE_STORE",
+            &fs.store,
+            Some("sqlite://data/poolgate.db"),
+        )
+        .unwrap_or_default();
+        if !(store.starts_with("sqlite://") && store.len() > 9
+            || store.starts_with("redis://")
+            || store.starts_with("rediss://"))
+        {
+            errors.push(format!(
+                "POOLGATE_STORE: expected sqlite://PATH or redis://HOST:PORT/DB, got {:?}",
+                redact_url(&store)
+            ));
+        }
+        let mut admin_token = pick("POOLGATE_ADMIN_TOKEN", &fs.admin_token, None);
+        if let Some(path) = pick("POOLGATE_ADMIN_TOKEN_FILE", &fs.admin_token_file, None) {
+            match std::fs::read_to_string(&path) {
+                Ok(t) => admin_token = Some(t.trim().to_owned()),
+                Err(e) => errors.push(format!(
+                    "POOLGATE_ADMIN_TOKEN_FILE: cannot read {path}: {e}"
+                )),
+            }
+        }
+        if let Some(t) = &admin_token
+            && t.len() < 16
+        {
+            errors.push("POOLGATE_ADMIN_TOKEN: must be at least 16 characters".to_owned());
+        }
+        let providers_dir = PathBuf::from(
+            pick(
+                "POOLGATE_PROVIDERS_DIR",
+                &fs.providers_dir,
+                Some("providers"),
+            )
+            .unwrap_or_default(),
+        );
+        let certs_dir = PathBuf::from(
+            pick("POOLGATE_CERTS_DIR", &fs.certs_dir, Some("certs")).unwrap_or_default(),
+        );
+        let upstream_ca_file =
+            pick("POOLGATE_UPSTREAM_CA_FILE", &fs.upstream_ca_file, None).map(PathBuf::from);
+        if let Some(p) = &upstream_ca_file
+            && std::fs::metadata(p).is_err()
+        {
+            errors.push(format!(
+                "POOLGATE_UPSTREAM_CA_FILE: cannot read {}",
+                p.display()
+            ));
+        }
+        let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
+        match (listen, tls_listen, public_url, errors.is_empty()) {
+            (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
+                listen,
+                tls_listen,
+                public_url,
+                store,
+                admin_token,
+                providers_dir,
+                certs_dir,
+                upstream_ca_file,
+                log,
+            }),
+            _ => Err(ConfigErrors(errors)),
+        }
+    }
+
+    /// `host[:port]` of the default pool, as a Host header carries it.
+    pub fn public_domain(&self) -> String {
+        let host = self.public_url.host_str().unwrap_or("localhost");
+        match self.public_url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        }
+    }
+
+    /// Where the store keeps files (the SQLite file's folder, else `data`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.store
+            .strip_prefix("sqlite://")
+            .and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("data"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::load(None, &env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_domain(), "localhost:8080");
+        assert_eq!(s.store, "sqlite://data/poolgate.db");
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported() {
+        let e = Settings::load(
+            None,
+            &env(&[
+                ("POOLGATE_LISTEN", "nope"),
+                ("POOLGATE_PUBLIC_URL", "http://example.com"),
+                ("POOLGATE_STORE", "mysql://x"),
+                ("POOLGATE_ADMIN_TOKEN", "short"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 4, "{e}");
+        for key in [
+            "POOLGATE_LISTEN",
+            "POOLGATE_PUBLIC_URL",
+            "POOLGATE_STORE",
+            "POOLGATE_ADMIN_TOKEN",
+        ] {
+            assert!(
+                e.0.iter().any(|l| l.starts_with(key)),
+                "{key} missing in {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("poolgate.toml");
+        std::fs::write(
+            &p,
+            "listen = \"127.0.0.1:9000\"\nstore = \"sqlite://x/y.db\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&p), &env(&[("POOLGATE_LISTEN", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(s.listen.port(), 9001);
+        assert_eq!(s.store, "sqlite://x/y.db");
+        std::fs::write(&p, "lisen = 1\n").unwrap();
+        assert!(Settings::load(Some(&p), &env(&[])).is_err());
+    }
+}

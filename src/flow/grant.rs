@@ -1,0 +1,423 @@
+//! `/oauth2/token` (RFC 6749 section 4.1.3, 4.4, 6): authorization_code with PKCE,
+//! refresh_token with rotation and reuse detection, client_credentials.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
+use crate::model::{AppClient, OAuthFlow, RefreshState, RefreshTokenRecord, User};
+use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
+use crate::store::RotateOutcome;
+use crate::token::{UserTokenInput, issue_client_token, issue_user_tokens};
+
+/// The successful token response (RFC 6749 section 5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Client credentials as presented: HTTP Basic (RFC 6749 section 2.3.1) and/or form.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAuth {
+    pub basic: Option<(String, String)>,
+}
+
+fn invalid_grant(d: &str) -> FlowError {
+    FlowError::oauth(400, "invalid_grant", d)
+}
+
+impl Flow {
+    /// Authenticates the client of a token-style request. Public clients present only
+    /// their id; confidential ones must prove their secret (constant-time compare).
+    pub async fn authenticate_client(
+        &self,
+        ctx: &PoolCtx,
+        form: &BTreeMap<String, String>,
+        auth: &ClientAuth,
+    ) -> Result<AppClient, FlowError> {
+        let unauthorized =
+            || FlowError::oauth(401, "invalid_client", "client authentication failed");
+        let (id, secret) = match (&auth.basic, form.get("client_secret")) {
+            (Some(_), Some(_)) => {
+                return Err(FlowError::oauth(
+                    400,
+                    "invalid_request",
+                    "use one client authentication method",
+                ));
+            }
+            (Some((id, secret)), None) => {
+                if form.get("client_id").is_some_and(|f| f != id) {
+                    return Err(FlowError::oauth(
+                        400,
+                        "invalid_request",
+                        "client_id differs from the authenticated client",
+                    ));
+                }
+                (id.clone(), Some(secret.clone()))
+            }
+            (None, secret) => (
+                form.get("client_id").cloned().ok_or_else(unauthorized)?,
+                secret.cloned(),
+            ),
+        };
+        if id.is_empty() || id.len() > 128 {
+            return Err(unauthorized());
+        }
+        let client = self
+            .store
+            .get_client(&ctx.pool.id, &id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        match (&client.secret_hash, secret) {
+            (Some(hash), Some(s))
+                if constant_time_eq(sha256_hex(&s).as_bytes(), hash.as_bytes()) =>
+            {
+                Ok(client)
+            }
+            (None, None) => Ok(client),
+            _ => Err(unauthorized()),
+        }
+    }
+
+    pub async fn token(
+        &self,
+        ctx: &PoolCtx,
+        form: &BTreeMap<String, String>,
+        auth: &ClientAuth,
+    ) -> Result<TokenResponse, FlowError> {
+        let grant = form
+            .get("grant_type")
+            .ok_or_else(|| FlowError::oauth(400, "invalid_request", "grant_type is required"))?
+            .clone();
+        let client = self.authenticate_client(ctx, form, auth).await?;
+        let out = match grant.as_str() {
+            "authorization_code" => self.code_grant(ctx, &client, form).await,
+            "refresh_token" => self.refresh_grant(ctx, &client, form).await,
+            "client_credentials" => self.client_credentials(ctx, &client, form).await,
+            _ => Err(FlowError::oauth(
+                400,
+                "unsupported_grant_type",
+                "unsupported grant_type",
+            )),
+        };
+        self.metrics.grant(
+            &grant_label(&grant),
+            if out.is_ok() { "ok" } else { "error" },
+        );
+        out
+    }
+
+    async fn code_grant(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        form: &BTreeMap<String, String>,
+    ) -> Result<TokenResponse, FlowError> {
+        let code = form
+            .get("code")
+            .filter(|c| !c.is_empty() && c.len() <= 256)
+            .ok_or_else(|| invalid_grant("code is required"))?;
+        let code_hash = sha256_hex(code);
+        let pool = &ctx.pool.id;
+        let Some(bytes) = self.store.take(pool, kind::CODE, &code_hash).await? else {
+            // RFC 6749 section 4.1.2: a code used twice revokes what it was exchanged for.
+            if let Some(family) = self.store.take(pool, kind::CODE_USED, &code_hash).await? {
+                let family = String::from_utf8_lossy(&family).into_owned();
+                tracing::warn!(pool = %pool, "authorization code reused: revoking its tokens");
+                self.store.revoke_refresh_family(pool, &family).await?;
+                self.mark_revoked(pool, &family).await?;
+            }
+            return Err(invalid_grant(
+                "the code is invalid, expired or already used",
+            ));
+        };
+        let rec: CodeRecord = serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)?;
+        if rec.client_id != client.client_id {
+            return Err(invalid_grant("the code was issued to another client"));
+        }
+        if form.get("redirect_uri") != Some(&rec.redirect_uri) {
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        match (&rec.code_challenge, form.get("code_verifier")) {
+            (Some(challenge), Some(verifier)) => {
+                if verifier.len() < 43
+                    || verifier.len() > 128
+                    || !constant_time_eq(s256(verifier).as_bytes(), challenge.as_bytes())
+                {
+                    return Err(invalid_grant("PKCE verification failed"));
+                }
+            }
+            (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
+            (None, Some(_)) => {
+                return Err(invalid_grant("no code_challenge was sent for this code"));
+            }
+            (None, None) => {}
+        }
+        let user = self.active_user(pool, &rec.user_id).await?;
+        let family = uuid::Uuid::new_v4().to_string();
+        let resp = self
+            .issue(
+                ctx,
+                client,
+                &user,
+                &rec.scope,
+                rec.auth_time,
+                rec.nonce.as_deref(),
+                &family,
+                true,
+            )
+            .await?;
+        self.store
+            .put(
+                pool,
+                kind::CODE_USED,
+                &code_hash,
+                family.as_bytes(),
+                std::time::Duration::from_secs(86_400),
+            )
+            .await?;
+        Ok(resp)
+    }
+
+    async fn refresh_grant(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        form: &BTreeMap<String, String>,
+    ) -> Result<TokenResponse, FlowError> {
+        let token = form
+            .get("refresh_token")
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(|| invalid_grant("refresh_token is required"))?;
+        let hash = sha256_hex(token);
+        let pool = &ctx.pool.id;
+        let current = self
+            .store
+            .get_refresh(&hash)
+            .await?
+            .filter(|r| r.pool_id == *pool)
+            .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
+        if current.client_id != client.client_id {
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        if current.state == RefreshState::Active {
+            // A disabled or deleted user cannot refresh.
+            self.active_user(pool, &current.user_id).await?;
+        }
+        let scope = match form.get("scope") {
+            None => current.scope.clone(),
+            Some(s) => {
+                let have = split_scope(&current.scope);
+                let want = split_scope(s);
+                if want.iter().any(|w| !have.contains(w)) {
+                    return Err(FlowError::oauth(
+                        400,
+                        "invalid_scope",
+                        "a refresh cannot widen the scope",
+                    ));
+                }
+                want.join(" ")
+            }
+        };
+        let now = self.clock.now();
+        let new_token = random_token(32);
+        let new = RefreshTokenRecord {
+            token_hash: sha256_hex(&new_token),
+            pool_id: pool.clone(),
+            family_id: current.family_id.clone(),
+            user_id: current.user_id.clone(),
+            client_id: current.client_id.clone(),
+            scope: scope.clone(),
+            auth_time: current.auth_time,
+            issued_at: now,
+            expires_at: current.expires_at,
+            state: RefreshState::Active,
+        };
+        match self.store.rotate_refresh(&hash, &new, now).await? {
+            RotateOutcome::Rotated(_) => {}
+            RotateOutcome::Reused(old) => {
+                tracing::warn!(pool = %pool, "refresh token reused: family revoked");
+                self.mark_revoked(pool, &old.family_id).await?;
+                return Err(invalid_grant("the refresh token was already used"));
+            }
+            RotateOutcome::Invalid => return Err(invalid_grant("the refresh token is invalid")),
+        }
+        let user = self.active_user(pool, &current.user_id).await?;
+        let mut resp = self
+            .issue(
+                ctx,
+                client,
+                &user,
+                &scope,
+                current.auth_time,
+                None,
+                &current.family_id,
+                false,
+            )
+            .await?;
+        resp.refresh_token = Some(new_token);
+        Ok(resp)
+    }
+
+    async fn client_credentials(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        form: &BTreeMap<String, String>,
+    ) -> Result<TokenResponse, FlowError> {
+        if client.secret_hash.is_none()
+            || !client
+                .allowed_oauth_flows
+                .contains(&OAuthFlow::ClientCredentials)
+        {
+            return Err(FlowError::oauth(
+                400,
+                "unauthorized_client",
+                "client_credentials is not enabled for this client",
+            ));
+        }
+        // Only resource-server scopes (`{identifier}/{name}`) are granted here.
+        let allowed: Vec<&String> = client
+            .allowed_scopes
+            .iter()
+            .filter(|s| s.contains('/'))
+            .collect();
+        let scope = match form.get("scope") {
+            None => allowed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Some(s) => {
+                let want = split_scope(s);
+                if want.is_empty() || want.iter().any(|w| !allowed.contains(&w)) {
+                    return Err(FlowError::oauth(
+                        400,
+                        "invalid_scope",
+                        "a requested scope is not allowed",
+                    ));
+                }
+                want.join(" ")
+            }
+        };
+        if scope.is_empty() {
+            return Err(FlowError::oauth(
+                400,
+                "invalid_scope",
+                "the client has no resource-server scopes",
+            ));
+        }
+        let ring = self.ring(ctx).await?;
+        let ttl = client.access_token_validity_s as i64;
+        let issued = issue_client_token(
+            &ring,
+            &ctx.issuer,
+            &client.client_id,
+            &scope,
+            ttl,
+            self.clock.now(),
+        )
+        .map_err(|_| FlowError::Internal)?;
+        Ok(TokenResponse {
+            id_token: None,
+            access_token: issued.access_token,
+            refresh_token: None,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: Some(scope),
+        })
+    }
+
+    /// The user, when it exists and is enabled; else `invalid_grant`.
+    async fn active_user(&self, pool: &str, user_id: &str) -> Result<User, FlowError> {
+        match self.store.get_user(pool, user_id).await? {
+            Some(u) if u.enabled => Ok(u),
+            Some(_) => Err(invalid_grant("the user is disabled")),
+            None => Err(invalid_grant("the user no longer exists")),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn issue(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        user: &User,
+        scope: &str,
+        auth_time: i64,
+        nonce: Option<&str>,
+        family: &str,
+        with_refresh: bool,
+    ) -> Result<TokenResponse, FlowError> {
+        let ring = self.ring(ctx).await?;
+        let identities = self.store.list_identities(&ctx.pool.id, &user.id).await?;
+        let now = self.clock.now();
+        let issued = issue_user_tokens(
+            &ring,
+            &UserTokenInput {
+                issuer: &ctx.issuer,
+                user,
+                identities: &identities,
+                client_id: &client.client_id,
+                scope,
+                auth_time,
+                nonce,
+                origin_jti: family,
+                id_ttl_s: client.id_token_validity_s as i64,
+                access_ttl_s: client.access_token_validity_s as i64,
+                cognito_claims: ctx.pool.settings.cognito_claims,
+                with_id_token: split_scope(scope).iter().any(|s| s == "openid"),
+                now,
+            },
+        )
+        .map_err(|_| FlowError::Internal)?;
+        let refresh_token = if with_refresh {
+            let token = random_token(32);
+            self.store
+                .insert_refresh(&RefreshTokenRecord {
+                    token_hash: sha256_hex(&token),
+                    pool_id: ctx.pool.id.clone(),
+                    family_id: family.to_owned(),
+                    user_id: user.id.clone(),
+                    client_id: client.client_id.clone(),
+                    scope: scope.to_owned(),
+                    auth_time,
+                    issued_at: now,
+                    expires_at: now + client.refresh_token_validity_s as i64,
+                    state: RefreshState::Active,
+                })
+                .await?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            id_token: issued.id_token,
+            access_token: issued.access_token,
+            refresh_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: Some(scope.to_owned()),
+        })
+    }
+}
+
+fn grant_label(g: &str) -> String {
+    match g {
+        "authorization_code" | "refresh_token" | "client_credentials" => g.to_owned(),
+        _ => "other".to_owned(),
+    }
+}

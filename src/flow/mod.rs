@@ -1,0 +1,234 @@
+//! The only place that knows the whole sign-in: validate the app's authorize request,
+//! start the upstream step, finish it, resolve the user, issue a code, exchange it for
+//! tokens, and the token-management endpoints around them.
+
+pub mod authorize;
+pub mod grant;
+pub mod providers;
+pub mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::clock::SharedClock;
+use crate::metrics::Metrics;
+use crate::model::Pool;
+use crate::store::{SharedBackend, StoreError};
+use crate::token::{KeyError, KeyRing, KeyService};
+
+pub use providers::ProviderCache;
+
+/// Lifetimes of interface.md section 5.
+pub const CODE_TTL: Duration = Duration::from_secs(300);
+pub const FLOW_TTL: Duration = Duration::from_secs(300);
+/// Longest access-token lifetime a client may set (Cognito: one day); revocation marks
+/// live this long.
+pub const MAX_ACCESS_TTL_S: i64 = 86_400;
+
+/// The pool a request is for, and the issuer it arrived on.
+#[derive(Clone, Debug)]
+pub struct PoolCtx {
+    pub pool: Pool,
+    /// `SCHEME://DOMAIN`, no trailing slash.
+    pub issuer: String,
+    /// The issuer as a URL, for building endpoint URLs.
+    pub base: Url,
+}
+
+impl PoolCtx {
+    pub fn endpoint(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        u.set_path(path);
+        u
+    }
+}
+
+/// How an error reaches the user; the http layer renders each kind.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// Before the client and redirect URI are validated: an HTML error page.
+    #[error("{message}")]
+    Page { status: u16, message: String },
+    /// After: back to the app with `error`, `error_description`, `state` (RFC 6749 4.1.2.1).
+    #[error("redirect with error")]
+    Redirect(Url),
+    /// Token-style endpoints: RFC 6749 section 5.2 JSON.
+    #[error("{code}: {description}")]
+    OAuth {
+        status: u16,
+        code: &'static str,
+        description: String,
+    },
+    /// The store is unreachable: 503 with Retry-After.
+    #[error("store unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl FlowError {
+    pub fn page(status: u16, message: impl Into<String>) -> Self {
+        FlowError::Page {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn oauth(status: u16, code: &'static str, description: impl Into<String>) -> Self {
+        FlowError::OAuth {
+            status,
+            code,
+            description: description.into(),
+        }
+    }
+    /// Redirects to the validated `redirect_uri` with an RFC 6749 error.
+    pub fn redirect(
+        redirect_uri: &str,
+        code: &str,
+        description: &str,
+        state: Option<&str>,
+    ) -> Self {
+        match Url::parse(redirect_uri) {
+            Ok(mut u) => {
+                {
+                    let mut q = u.query_pairs_mut();
+                    q.append_pair("error", code);
+                    q.append_pair("error_description", description);
+                    if let Some(s) = state {
+                        q.append_pair("state", s);
+                    }
+                }
+                FlowError::Redirect(u)
+            }
+            Err(_) => FlowError::page(400, "The app's redirect URI is not valid."),
+        }
+    }
+}
+
+impl From<StoreError> for FlowError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                FlowError::Unavailable
+            }
+            other => {
+                tracing::error!(error = ?other, "store error");
+                FlowError::Internal
+            }
+        }
+    }
+}
+
+impl From<KeyError> for FlowError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(s) => s.into(),
+            other => {
+                tracing::error!(error = %other, "signing key error");
+                FlowError::Internal
+            }
+        }
+    }
+}
+
+/// A sign-in in progress, between `/oauth2/authorize` and `/oauth2/idpresponse`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FlowRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub app_state: Option<String>,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub provider: String,
+    pub upstream: crate::provider::UpstreamState,
+    /// SHA-256 of the browser-binding cookie value.
+    pub binding_hash: String,
+    pub created_at: i64,
+}
+
+/// An authorization code's grant, stored under the code's hash.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+}
+
+/// The services the flow works with.
+pub struct Flow {
+    pub store: SharedBackend,
+    pub keys: KeyService,
+    pub providers: ProviderCache,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Ephemeral kinds.
+pub(crate) mod kind {
+    pub const FLOW: &str = "flow";
+    pub const CODE: &str = "code";
+    pub const CODE_USED: &str = "code-used";
+    pub const REVOKED: &str = "revoked";
+}
+
+impl Flow {
+    pub fn new(
+        store: SharedBackend,
+        clock: SharedClock,
+        providers: ProviderCache,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            keys: KeyService::new(store.clone(), clock.clone()),
+            store,
+            providers,
+            clock,
+            metrics,
+        }
+    }
+
+    pub async fn ring(&self, ctx: &PoolCtx) -> Result<Arc<KeyRing>, FlowError> {
+        Ok(self
+            .keys
+            .ring(&ctx.pool.id, ctx.pool.settings.signing_alg)
+            .await?)
+    }
+
+    /// Marks a token id (`jti` or family `origin_jti`) revoked for as long as any access
+    /// token can live.
+    pub async fn mark_revoked(&self, pool: &str, id: &str) -> Result<(), FlowError> {
+        self.store
+            .put(
+                pool,
+                kind::REVOKED,
+                id,
+                b"1",
+                Duration::from_secs(MAX_ACCESS_TTL_S as u64 + 300),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn is_revoked(&self, pool: &str, id: &str) -> Result<bool, FlowError> {
+        Ok(self.store.get(pool, kind::REVOKED, id).await?.is_some())
+    }
+}
+
+/// Splits a space-delimited scope string (RFC 6749 section 3.3), without duplicates.
+pub fn split_scope(scope: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    out
+}

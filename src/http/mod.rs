@@ -1,0 +1,204 @@
+//! The HTTP surface: routing by Host to a pool, rendering of errors, and the shared
+//! middleware. Handlers are thin: parse, call one service, render.
+
+pub mod admin;
+pub mod admin_users;
+pub mod error;
+pub mod hosted;
+pub mod pages;
+pub mod pages_login;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+use url::Url;
+
+use crate::config::{Settings, is_loopback_host};
+use crate::flow::{Flow, FlowError, PoolCtx};
+use crate::metrics::Metrics;
+use crate::model::Pool;
+
+pub use error::ApiError;
+
+/// Largest request body poolgate reads (the SAML ACS has its own, larger cap).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Marks a request that arrived over TLS (inserted by the HTTPS listener).
+#[derive(Clone, Copy, Debug)]
+pub struct ViaTls;
+
+pub struct AppState {
+    pub flow: Arc<Flow>,
+    pub settings: Arc<Settings>,
+    pub admin_token: String,
+    pub metrics: Arc<Metrics>,
+    domains: RwLock<HashMap<String, (Instant, Option<Pool>)>>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// How long a domain -> pool answer is reused (changes take effect within this).
+const DOMAIN_CACHE: Duration = Duration::from_millis(500);
+
+impl AppState {
+    pub fn new(
+        flow: Arc<Flow>,
+        settings: Arc<Settings>,
+        admin_token: String,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            flow,
+            settings,
+            admin_token,
+            metrics,
+            domains: RwLock::default(),
+        }
+    }
+
+    /// Forgets cached domain answers (after an admin change on this instance).
+    pub fn forget_domains(&self) {
+        if let Ok(mut d) = self.domains.write() {
+            d.clear();
+        }
+    }
+
+    async fn pool_for(&self, domain: &str) -> Result<Option<Pool>, FlowError> {
+        if let Ok(d) = self.domains.read()
+            && let Some((at, pool)) = d.get(domain)
+            && at.elapsed() < DOMAIN_CACHE
+        {
+            return Ok(pool.clone());
+        }
+        let store = &self.flow.store;
+        let pool = match store.get_domain(domain).await? {
+            Some(rec) => store.get_pool(&rec.pool_id).await?,
+            None => None,
+        };
+        if let Ok(mut d) = self.domains.write() {
+            if d.len() > 10_000 {
+                d.clear();
+            }
+            d.insert(domain.to_owned(), (Instant::now(), pool.clone()));
+        }
+        Ok(pool)
+    }
+}
+
+/// A syntactically plausible `host[:port]`, lower-cased; anything else is refused
+/// before it reaches the store.
+fn clean_host(raw: &str) -> Option<String> {
+    let h = raw.trim().to_ascii_lowercase();
+    let ok = !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    ok.then_some(h)
+}
+
+/// Extracts the pool owning the request's Host, and the issuer it answers as.
+pub struct HostPool(pub PoolCtx);
+
+impl FromRequestParts<SharedState> for HostPool {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let raw = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_default();
+        let not_found = || ApiError::new(404, "unknown_host", "No pool is served on this host.");
+        let domain = clean_host(&raw).ok_or_else(not_found)?;
+        let pool = state
+            .pool_for(&domain)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(not_found)?;
+        let host_only = domain.rsplit_once(':').map_or(domain.as_str(), |(h, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                domain.as_str()
+            }
+        });
+        let scheme = if parts.extensions.get::<ViaTls>().is_some() {
+            "https"
+        } else if domain == state.settings.public_domain() {
+            state.settings.public_url.scheme()
+        } else if is_loopback_host(host_only) {
+            "http"
+        } else {
+            // Plain HTTP for a public name means TLS was terminated in front of us.
+            "https"
+        };
+        let issuer = format!("{scheme}://{domain}");
+        let base = Url::parse(&issuer).map_err(|_| not_found())?;
+        Ok(HostPool(PoolCtx { pool, issuer, base }))
+    }
+}
+
+/// Cookies of a request, by name (the first of duplicates wins).
+pub fn cookies(headers: &axum::http::HeaderMap) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for v in headers.get_all(header::COOKIE) {
+        let Ok(s) = v.to_str() else { continue };
+        for pair in s.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                out.entry(k.trim().to_owned())
+                    .or_insert_with(|| v.trim().to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Parses an `application/x-www-form-urlencoded` body; a repeated parameter is an
+/// error (RFC 6749 section 3.1).
+pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, FlowError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| FlowError::oauth(400, "invalid_request", "the body is not a valid form"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in pairs {
+        if out.insert(k.clone(), v).is_some() {
+            return Err(FlowError::oauth(
+                400,
+                "invalid_request",
+                format!("parameter {k} is repeated"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The whole application: hosted endpoints, admin API, health and metrics.
+pub fn router(state: SharedState) -> Router {
+    Router::new()
+        .merge(hosted::routes())
+        .nest("/admin/v1", admin::routes(state.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}

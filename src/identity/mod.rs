@@ -1,0 +1,332 @@
+//! Turns a verified upstream identity into a pool user: attribute mapping,
+//! normalization, and the linking policy (interface.md section 6).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::clock::SharedClock;
+use crate::model::{IdentityLink, LinkPolicy, MAX_LINKS_PER_USER, Pool, ProviderRecord, User};
+use crate::provider::UpstreamIdentity;
+use crate::store::{CreateUserOutcome, LinkOutcome, SharedBackend, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the user is disabled")]
+    Disabled,
+    #[error("the user already has the maximum of {MAX_LINKS_PER_USER} linked identities")]
+    TooManyLinks,
+    #[error("the upstream identity has no subject")]
+    NoSubject,
+}
+
+/// The pool-side attributes of one sign-in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mapped {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub attributes: BTreeMap<String, Value>,
+}
+
+/// Pool attributes that are not copied into `attributes` (they have their own fields).
+const RESERVED: &[&str] = &[
+    "email",
+    "email_verified",
+    "sub",
+    "username",
+    "identities",
+    "groups",
+];
+
+/// Compares emails as the pool says: trimmed, and lower-cased unless case-sensitive.
+pub fn normalize_email(email: &str, case_sensitive: bool) -> String {
+    let t = email.trim();
+    if case_sensitive {
+        t.to_owned()
+    } else {
+        t.to_lowercase()
+    }
+}
+
+/// Reads an upstream attribute by name, or by a dotted path (`picture.data.url`).
+fn lookup<'a>(raw: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(v) = raw.get(name) {
+        return Some(v);
+    }
+    let mut parts = name.split('.');
+    let mut cur = raw.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
+}
+
+/// Applies `mapping` (pool attribute -> upstream attribute) over `defaults`. Whether the
+/// email is verified always comes from the adapter (which knows whether the upstream
+/// can assert it), never from a mapping, and only for the email the upstream sent.
+pub fn map_attributes(
+    upstream: &UpstreamIdentity,
+    mapping: &BTreeMap<String, String>,
+    defaults: &[(&str, &str)],
+) -> Mapped {
+    let mut rules: BTreeMap<&str, &str> = defaults.iter().copied().collect();
+    for (k, v) in mapping {
+        rules.insert(k.as_str(), v.as_str());
+    }
+    let mut out = Mapped::default();
+    for (pool_attr, up_attr) in rules {
+        let Some(v) = lookup(&upstream.raw, up_attr) else {
+            continue;
+        };
+        let v = match v {
+            Value::Null => continue,
+            Value::String(s) if s.trim().is_empty() => continue,
+            other => other.clone(),
+        };
+        if pool_attr == "email" {
+            if let Value::String(s) = &v {
+                out.email = Some(s.trim().to_owned());
+            }
+        } else if !RESERVED.contains(&pool_attr) {
+            out.attributes.insert(pool_attr.to_owned(), v);
+        }
+    }
+    if out.email.is_none() {
+        out.email = upstream.email.clone().filter(|e| !e.trim().is_empty());
+    }
+    out.email_verified = upstream.email_verified
+        && matches!((&out.email, &upstream.email), (Some(a), Some(b)) if a.trim().eq_ignore_ascii_case(b.trim()));
+    for (attr, v) in [
+        ("name", &upstream.name),
+        ("given_name", &upstream.given_name),
+        ("family_name", &upstream.family_name),
+        ("picture", &upstream.picture),
+    ] {
+        if let Some(v) = v.as_ref().filter(|s| !s.trim().is_empty()) {
+            out.attributes
+                .entry(attr.to_owned())
+                .or_insert_with(|| Value::String(v.clone()));
+        }
+    }
+    out
+}
+
+/// Merges this sign-in's attributes into the user; an attribute not sent is kept.
+fn merge(user: &mut User, mapped: &Mapped, groups: &[String], case_sensitive: bool) -> bool {
+    let before = user.clone();
+    for (k, v) in &mapped.attributes {
+        user.attributes.insert(k.clone(), v.clone());
+    }
+    if let Some(email) = &mapped.email {
+        let norm = normalize_email(email, case_sensitive);
+        if user.email_norm.as_deref() == Some(norm.as_str()) {
+            user.email_verified = user.email_verified || mapped.email_verified;
+        } else {
+            user.email_verified = mapped.email_verified;
+        }
+        user.email = Some(email.clone());
+        user.email_norm = Some(norm);
+    }
+    if !groups.is_empty() {
+        user.groups = groups.to_vec();
+    }
+    *user != before
+}
+
+/// Resolves the pool user of a sign-in, creating or linking as the policy says.
+pub struct Resolver<'a> {
+    pub store: &'a SharedBackend,
+    pub clock: &'a SharedClock,
+}
+
+impl Resolver<'_> {
+    pub async fn resolve(
+        &self,
+        pool: &Pool,
+        provider: &ProviderRecord,
+        upstream: &UpstreamIdentity,
+        defaults: &[(&str, &str)],
+    ) -> Result<User, IdentityError> {
+        if upstream.subject.trim().is_empty() {
+            return Err(IdentityError::NoSubject);
+        }
+        let cs = pool.settings.email_case_sensitive;
+        let mapped = map_attributes(upstream, &provider.attribute_mapping, defaults);
+        let now = self.clock.now();
+        let link = IdentityLink {
+            pool_id: pool.id.clone(),
+            provider_name: provider.name.clone(),
+            provider_type: provider.provider_type,
+            subject: upstream.subject.clone(),
+            issuer: upstream.issuer.clone(),
+            user_id: String::new(),
+            primary: false,
+            created_at_ms: self.clock.now_ms(),
+        };
+
+        // 1. Already linked.
+        if let Some(existing) = self
+            .store
+            .find_identity(&pool.id, &provider.name, &upstream.subject)
+            .await?
+            && let Some(user) = self.store.get_user(&pool.id, &existing.user_id).await?
+        {
+            return self.finish(user, &mapped, upstream, cs, now).await;
+        }
+
+        // 2. Link by verified email, only to a user whose own email is verified.
+        if provider.link_by_email == LinkPolicy::Verified
+            && mapped.email_verified
+            && let Some(email) = &mapped.email
+        {
+            {
+                let norm = normalize_email(email, cs);
+                let candidates = self.store.find_users_by_email(&pool.id, &norm).await?;
+                if let Some(target) = candidates.into_iter().find(|u| u.email_verified) {
+                    let mut l = link.clone();
+                    l.user_id = target.id.clone();
+                    match self.store.link_identity(&l, MAX_LINKS_PER_USER).await? {
+                        LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
+                            return self.finish(target, &mapped, upstream, cs, now).await;
+                        }
+                        LinkOutcome::LinkedToOther(uid) => {
+                            return self
+                                .load_and_finish(pool, &uid, &mapped, upstream, now)
+                                .await;
+                        }
+                        LinkOutcome::LimitReached => return Err(IdentityError::TooManyLinks),
+                        LinkOutcome::NoSuchUser => {}
+                    }
+                }
+            }
+        }
+
+        // 3. A new user, created together with its first link.
+        let base = format!("{}_{}", provider.name, upstream.subject);
+        for attempt in 0..3 {
+            let username = if attempt == 0 {
+                base.clone()
+            } else {
+                format!("{base}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+            };
+            let mut user = User {
+                pool_id: pool.id.clone(),
+                id: uuid::Uuid::new_v4().to_string(),
+                username,
+                enabled: true,
+                email: None,
+                email_norm: None,
+                email_verified: false,
+                attributes: BTreeMap::new(),
+                groups: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                tokens_valid_after: 0,
+            };
+            merge(&mut user, &mapped, &upstream.groups, cs);
+            let mut l = link.clone();
+            l.user_id = user.id.clone();
+            l.primary = true;
+            match self.store.create_user_with_identity(&user, &l).await {
+                Ok(CreateUserOutcome::Created) => return Ok(user),
+                Ok(CreateUserOutcome::IdentityTaken(uid)) => {
+                    return self
+                        .load_and_finish(pool, &uid, &mapped, upstream, now)
+                        .await;
+                }
+                // The username is held by a user this identity was unlinked from.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(IdentityError::Store(StoreError::Conflict(
+            "could not allocate a username".into(),
+        )))
+    }
+
+    async fn load_and_finish(
+        &self,
+        pool: &Pool,
+        user_id: &str,
+        mapped: &Mapped,
+        upstream: &UpstreamIdentity,
+        now: i64,
+    ) -> Result<User, IdentityError> {
+        let user = self
+            .store
+            .get_user(&pool.id, user_id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("linked user vanished".into()))?;
+        self.finish(
+            user,
+            mapped,
+            upstream,
+            pool.settings.email_case_sensitive,
+            now,
+        )
+        .await
+    }
+
+    async fn finish(
+        &self,
+        mut user: User,
+        mapped: &Mapped,
+        upstream: &UpstreamIdentity,
+        cs: bool,
+        now: i64,
+    ) -> Result<User, IdentityError> {
+        if !user.enabled {
+            return Err(IdentityError::Disabled);
+        }
+        if merge(&mut user, mapped, &upstream.groups, cs) {
+            user.updated_at = now;
+            self.store.update_user(&user).await?;
+        }
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mapping_overrides_defaults_and_verification_follows_the_upstream_email() {
+        let mut up = UpstreamIdentity {
+            subject: "s".into(),
+            email: Some("A@x.com".into()),
+            email_verified: true,
+            ..Default::default()
+        };
+        up.raw.insert("email".into(), json!("A@x.com"));
+        up.raw.insert("alt_mail".into(), json!("b@y.com"));
+        up.raw.insert("given_name".into(), json!("Ann"));
+        let m = map_attributes(
+            &up,
+            &BTreeMap::new(),
+            &[("email", "email"), ("given_name", "given_name")],
+        );
+        assert_eq!(m.email.as_deref(), Some("A@x.com"));
+        assert!(m.email_verified);
+        assert_eq!(m.attributes["given_name"], json!("Ann"));
+        let mapping = BTreeMap::from([("email".to_owned(), "alt_mail".to_owned())]);
+        let m = map_attributes(&up, &mapping, &[("email", "email")]);
+        assert_eq!(m.email.as_deref(), Some("b@y.com"));
+        assert!(
+            !m.email_verified,
+            "a remapped email is not the one the upstream verified"
+        );
+    }
+
+    #[test]
+    fn emails_compare_case_insensitively_by_default() {
+        assert_eq!(
+            normalize_email(" Ann@Example.COM ", false),
+            "ann@example.com"
+        );
+        assert_eq!(normalize_email("Ann@Example.COM", true), "Ann@Example.COM");
+    }
+}

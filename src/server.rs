@@ -1,0 +1,284 @@
+//! Start-up and shutdown: open the store, make sure the default pool, its domain, its
+//! keys and the admin token exist, load provider files, and serve until told to stop.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admin::files::{FileOutcome, load_dir};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::flow::{Flow, ProviderCache};
+use crate::http::{AppState, SharedState, router};
+use crate::metrics::Metrics;
+use crate::model::{DEFAULT_POOL, DomainRecord, Pool, PoolSettings};
+use crate::provider::ProviderContext;
+use crate::store::{self, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("POOLGATE_STORE: {0}")]
+    Store(#[source] StoreError),
+    #[error("{0}")]
+    Setting(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The upstream HTTP client: timeouts on every call, redirects never followed, the
+/// operator's extra CA bundle trusted besides the system roots.
+pub fn upstream_client(settings: &Settings) -> Result<reqwest::Client, StartError> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("poolgate/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60));
+    if let Some(path) = &settings.upstream_ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            StartError::Setting(format!(
+                "POOLGATE_UPSTREAM_CA_FILE: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+            StartError::Setting("POOLGATE_UPSTREAM_CA_FILE: not a PEM certificate bundle".into())
+        })?;
+        if certs.is_empty() {
+            return Err(StartError::Setting(
+                "POOLGATE_UPSTREAM_CA_FILE: no certificate in the bundle".into(),
+            ));
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.build()
+        .map_err(|e| StartError::Setting(format!("upstream HTTP client: {e}")))
+}
+
+/// Reads or creates the admin token kept in the data folder (mode 0600).
+fn admin_token(settings: &Settings) -> Result<String, StartError> {
+    if let Some(t) = &settings.admin_token {
+        return Ok(t.clone());
+    }
+    let dir = settings.data_dir();
+    let path = dir.join("admin-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if t.len() >= 16 {
+            tracing::info!(path = %path.display(), "admin token read from the data folder");
+            return Ok(t);
+        }
+    }
+    let token = crate::secret::random_token(32);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| StartError::Setting(format!("data folder {}: {e}", dir.display())))?;
+    write_private(&path, &token)
+        .map_err(|e| StartError::Setting(format!("admin token file {}: {e}", path.display())))?;
+    tracing::warn!(path = %path.display(), "POOLGATE_ADMIN_TOKEN unset: generated an admin token and saved it here");
+    Ok(token)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Builds the application state over an opened store.
+pub async fn build_state(
+    settings: Settings,
+    env: &BTreeMap<String, String>,
+    clock: SharedClock,
+) -> Result<SharedState, StartError> {
+    let backend = store::open(&settings.store)
+        .await
+        .map_err(StartError::Store)?;
+    backend.ping().await.map_err(StartError::Store)?;
+    let now = clock.now();
+    if backend
+        .get_pool(DEFAULT_POOL)
+        .await
+        .map_err(StartError::Store)?
+        .is_none()
+    {
+        let pool = Pool {
+            id: DEFAULT_POOL.into(),
+            settings: PoolSettings::default(),
+            created_at: now,
+        };
+        match backend.create_pool(&pool).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(StartError::Store(e)),
+        }
+    }
+    let domain = settings.public_domain();
+    match backend
+        .get_domain(&domain)
+        .await
+        .map_err(StartError::Store)?
+    {
+        Some(d) if d.pool_id != DEFAULT_POOL => {
+            return Err(StartError::Setting(format!(
+                "POOLGATE_PUBLIC_URL: its domain {domain} belongs to pool {:?}, not to the default pool",
+                d.pool_id
+            )));
+        }
+        Some(_) => {}
+        None => {
+            let rec = DomainRecord {
+                domain,
+                pool_id: DEFAULT_POOL.into(),
+                certificate_pem: None,
+                private_key_pem: None,
+                created_at: now,
+            };
+            backend.put_domain(&rec).await.map_err(StartError::Store)?;
+        }
+    }
+    let token = admin_token(&settings)?;
+    let http = upstream_client(&settings)?;
+    let metrics = Arc::new(Metrics::new());
+    let providers = ProviderCache::new(ProviderContext {
+        http,
+        clock: clock.clone(),
+    });
+    let flow = Arc::new(Flow::new(
+        backend.clone(),
+        clock.clone(),
+        providers,
+        metrics.clone(),
+    ));
+    let default = backend
+        .get_pool(DEFAULT_POOL)
+        .await
+        .map_err(StartError::Store)?;
+    let alg = default.map(|p| p.settings.signing_alg).unwrap_or_default();
+    flow.keys
+        .ring(DEFAULT_POOL, alg)
+        .await
+        .map_err(|e| StartError::Setting(format!("signing keys of the default pool: {e}")))?;
+
+    for outcome in load_dir(&settings.providers_dir, DEFAULT_POOL, env, now) {
+        match outcome {
+            FileOutcome::Loaded(rec) => {
+                if let Err(e) = flow.providers.get(&rec) {
+                    tracing::error!(provider = %rec.name, error = %e, "provider file not usable; skipped");
+                    continue;
+                }
+                backend
+                    .put_provider(&rec)
+                    .await
+                    .map_err(StartError::Store)?;
+                tracing::info!(provider = %rec.name, kind = rec.provider_type.as_str(), "provider loaded from file");
+            }
+            FileOutcome::Skipped { file, variable } => {
+                tracing::warn!(file = %file.display(), variable = %variable, "provider file skipped: variable unset");
+            }
+            FileOutcome::Invalid { file, errors } => {
+                tracing::error!(file = %file.display(), errors = %errors.join("; "), "provider file invalid; skipped");
+            }
+        }
+    }
+    Ok(Arc::new(AppState::new(
+        flow,
+        Arc::new(settings),
+        token,
+        metrics,
+    )))
+}
+
+/// A gateway serving on a bound address until its shutdown handle fires.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: SharedState,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Drains in-flight requests and stops.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `settings.listen` (port 0 picks a free port) and serves in the background.
+pub async fn start(
+    settings: Settings,
+    env: &BTreeMap<String, String>,
+) -> Result<Running, StartError> {
+    start_with_clock(settings, env, Arc::new(SystemClock)).await
+}
+
+pub async fn start_with_clock(
+    settings: Settings,
+    env: &BTreeMap<String, String>,
+    clock: SharedClock,
+) -> Result<Running, StartError> {
+    let addr = settings.listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    start_on(listener, settings, env, clock).await
+}
+
+/// Serves on an already bound listener (tests bind first to know the port, so that
+/// `POOLGATE_PUBLIC_URL` can name it).
+pub async fn start_on(
+    listener: TcpListener,
+    settings: Settings,
+    env: &BTreeMap<String, String>,
+    clock: SharedClock,
+) -> Result<Running, StartError> {
+    let addr = settings.listen;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let state = build_state(settings, env, clock).await?;
+    let app = router(state.clone());
+    let (stop, mut rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            while !*rx.borrow() {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    tracing::info!(addr = %local, public_url = %state.settings.public_url, store = state.flow.store.kind(), "poolgate listening");
+    Ok(Running {
+        addr: local,
+        state,
+        stop,
+        task,
+    })
+}
