@@ -1,6 +1,7 @@
 //! poolgate's integration tests: one binary, real sockets on 127.0.0.1, real stores,
 //! fake upstream providers speaking each provider's wire format.
 
+mod compose;
 mod harness;
 mod redis_fault;
 mod redis_fixtures;
