@@ -107,6 +107,28 @@ async fn redis_list_users_pages_in_creation_order_with_filters() {
         s.list_users("empty", &all, 3, None).await.unwrap().items,
         vec![]
     );
+
+    // A changed created_at moves the user in every index's order.
+    let mut u1 = s.get_user("p", "u1").await.unwrap().unwrap();
+    u1.created_at = 45;
+    assert!(s.update_user(&u1).await.unwrap());
+    let ids = |page: poolgate::model::Page<poolgate::model::User>| -> Vec<String> {
+        page.items.into_iter().map(|u| u.id).collect()
+    };
+    let page = s.list_users("p", &all, 60, None).await.unwrap();
+    assert_eq!(ids(page), ["u2", "u3", "u4", "u5", "u6", "u1", "u7"]);
+    let google = UserFilter {
+        email_norm: None,
+        provider: Some("Google".into()),
+    };
+    let page = s.list_users("p", &google, 60, None).await.unwrap();
+    assert_eq!(ids(page), ["u2", "u3", "u5", "u1", "u7"]);
+    let other = UserFilter {
+        email_norm: Some("other@x.test".into()),
+        provider: None,
+    };
+    let page = s.list_users("p", &other, 60, None).await.unwrap();
+    assert_eq!(ids(page), ["u5", "u6", "u1", "u7"]);
 }
 
 #[tokio::test]

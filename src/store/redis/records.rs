@@ -23,12 +23,11 @@ return 1",
     )
 });
 
-/// Claims a domain for a pool. KEYS: domains, pools. ARGV: domain, pool, record JSON.
-/// Both keys carry the global tag, so this is one atomic step on Cluster too.
+/// Claims a domain for a pool. KEYS: domains. ARGV: domain, pool, record JSON. Owner and
+/// record are in one hash: one key, so one atomic step on Cluster too.
 static PUT_DOMAIN: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then return {'no_pool'} end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
   local owner = cjson.decode(cur)['pool_id']
@@ -90,7 +89,7 @@ pub(super) async fn get_pool(s: &RedisStore, id: &str) -> StoreResult<Option<Poo
 
 pub(super) async fn list_pools(s: &RedisStore) -> StoreResult<Vec<Pool>> {
     let mut pools: Vec<Pool> = hash_values(s, &keys::pools()).await?;
-    pools.sort_by(|a, b| a.id.cmp(&b.id));
+    pools.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(pools)
 }
 
@@ -107,14 +106,9 @@ pub(super) async fn update_pool(s: &RedisStore, pool: &Pool) -> StoreResult<bool
 }
 
 /// Deletes the pool's domains, then every key of its slot, then the pool record last:
-/// an interrupted delete leaves the pool in place, and deleting it again finishes.
+/// an interrupted delete leaves the pool in place, and deleting it again finishes. Keys
+/// of a pool that no longer exists (orphans) are removed as well.
 pub(super) async fn delete_pool(s: &RedisStore, id: &str) -> StoreResult<bool> {
-    let exists: bool = s
-        .query(redis::cmd("HEXISTS").arg(keys::pools()).arg(id))
-        .await?;
-    if !exists {
-        return Ok(false);
-    }
     let _: i64 = s
         .eval(DELETE_POOL_DOMAINS.key(keys::domains()).arg(id))
         .await?;
@@ -154,7 +148,6 @@ pub(super) async fn put_domain(s: &RedisStore, d: &DomainRecord) -> StoreResult<
         .eval(
             PUT_DOMAIN
                 .key(keys::domains())
-                .key(keys::pools())
                 .arg(&d.domain)
                 .arg(&d.pool_id)
                 .arg(to_json(d)?),
@@ -166,7 +159,6 @@ pub(super) async fn put_domain(s: &RedisStore, d: &DomainRecord) -> StoreResult<
             "domain {} belongs to another pool",
             d.domain
         ))),
-        Some("no_pool") => Err(StoreError::Conflict(format!("no pool {}", d.pool_id))),
         _ => Err(StoreError::unavailable(UnexpectedReply(format!(
             "{reply:?}"
         )))),

@@ -35,8 +35,8 @@ local function revoke_family(p, fk)
   end
   return n
 end
-local function insert(tk, fk, uk, rec, exp, ttl, h, f)
-  redis.call('HSET', tk, 'rec', rec, 'state', 'active', 'exp', exp)
+local function insert(tk, fk, uk, rec, state, exp, ttl, h, f)
+  redis.call('HSET', tk, 'rec', rec, 'state', state, 'exp', exp)
   redis.call('EXPIRE', tk, ttl)
   redis.call('SADD', fk, h)
   extend(fk, ttl)
@@ -49,13 +49,13 @@ fn with_helpers(body: &str) -> Script {
     script(&format!("{LUA_ENC}{LUA_HELPERS}{body}"))
 }
 
-/// KEYS: token, family, user families. ARGV: record, expires_at, ttl, hash member,
-/// family member.
+/// KEYS: token, family, user families. ARGV: record, state, expires_at, ttl, hash
+/// member, family member.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     with_helpers(
         r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-insert(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+insert(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1",
     )
 });
@@ -71,7 +71,7 @@ if st[1] == 'active' then
   if tonumber(st[2]) <= tonumber(ARGV[2]) then return {'invalid'} end
   if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists'} end
   redis.call('HSET', KEYS[1], 'state', 'used')
-  insert(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+  insert(KEYS[2], KEYS[3], KEYS[4], ARGV[3], 'active', ARGV[4], ARGV[5], ARGV[6], ARGV[7])
   return {'rotated', st[3], 'used'}
 end
 if st[1] == 'used' then
@@ -120,7 +120,7 @@ for _, kid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local f = redis.call('HMGET', kk, 'active', 'vu')
   if f[1] == '1' then
     redis.call('HSET', kk, 'active', '0', 'vu', ARGV[4])
-  elseif not f[1] or (f[2] ~= '' and tonumber(f[2]) <= tonumber(ARGV[5])) then
+  elseif not f[1] or f[2] == '' or tonumber(f[2]) <= tonumber(ARGV[5]) then
     redis.call('DEL', kk)
     redis.call('SREM', KEYS[1], kid)
   end
@@ -130,6 +130,14 @@ redis.call('SADD', KEYS[1], ARGV[2])
 return 1",
     )
 });
+
+fn state_str(state: RefreshState) -> &'static str {
+    match state {
+        RefreshState::Active => "active",
+        RefreshState::Used => "used",
+        RefreshState::Revoked => "revoked",
+    }
+}
 
 fn parse_state(s: &str) -> StoreResult<RefreshState> {
     match s {
@@ -184,14 +192,13 @@ pub(super) async fn insert_refresh(s: &RedisStore, token: &RefreshTokenRecord) -
                 .key(k.family(&token.family_id))
                 .key(k.user_families(&token.user_id))
                 .arg(to_json(token)?)
+                .arg(state_str(token.state))
                 .arg(token.expires_at)
                 .arg(lifetime(token))
                 .arg(enc(&token.token_hash))
                 .arg(enc(&token.family_id)),
         )
         .await?;
-    // The state of a new token is always `active`: a record handed in with another
-    // state is stored active, as rotation and revocation are the only state changes.
     if stored == 1 {
         Ok(())
     } else {

@@ -106,8 +106,8 @@ return 1"
     ))
 });
 
-/// KEYS: user, users. ARGV: pool prefix, user id, user JSON, username, has email
-/// (`1`/`0`), email_norm.
+/// KEYS: user, users, links. ARGV: pool prefix, user id, user JSON, username, has
+/// email (`1`/`0`), email_norm, created_at.
 static UPDATE_USER: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
         "{LUA_ENC}{}",
@@ -123,15 +123,14 @@ if u['username'] ~= ARGV[4] then
   if redis.call('GET', ok) == id then redis.call('DEL', ok) end
   redis.call('SET', nk, id)
 end
-local old = nil
-if type(u['email_norm']) == 'string' then old = u['email_norm'] end
-local new = nil
-if ARGV[5] == '1' then new = ARGV[6] end
-if old ~= new then
-  if old then redis.call('ZREM', p .. 'email:' .. enc(old), id) end
-  if new then
-    redis.call('ZADD', p .. 'email:' .. enc(new), redis.call('ZSCORE', KEYS[2], id) or 0, id)
-  end
+-- Index scores follow created_at, which the caller may have changed too.
+if type(u['email_norm']) == 'string' then
+  redis.call('ZREM', p .. 'email:' .. enc(u['email_norm']), id)
+end
+redis.call('ZADD', KEYS[2], ARGV[7], id)
+if ARGV[5] == '1' then redis.call('ZADD', p .. 'email:' .. enc(ARGV[6]), ARGV[7], id) end
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  redis.call('ZADD', p .. 'prov:' .. string.match(m, '^[^:]*'), ARGV[7], id)
 end
 redis.call('SET', KEYS[1], ARGV[3])
 return {'ok'}"
@@ -191,12 +190,14 @@ pub(super) async fn update_user(s: &RedisStore, user: &User) -> StoreResult<bool
             UPDATE_USER
                 .key(k.user(&user.id))
                 .key(k.users())
+                .key(k.links(&user.id))
                 .arg(k.prefix())
                 .arg(&user.id)
                 .arg(to_json(user)?)
                 .arg(&user.username)
                 .arg(if user.email_norm.is_some() { "1" } else { "0" })
-                .arg(user.email_norm.as_deref().unwrap_or("")),
+                .arg(user.email_norm.as_deref().unwrap_or(""))
+                .arg(user.created_at),
         )
         .await?;
     match reply.first().map(String::as_str) {
