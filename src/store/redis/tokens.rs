@@ -21,22 +21,24 @@ const LUA_HELPERS: &str = r"
 local function extend(k, ttl)
   if redis.call('TTL', k) < tonumber(ttl) then redis.call('EXPIRE', k, ttl) end
 end
-local function revoke_family(p, fk)
+-- Revokes the family's tokens (only those of `user` when given); drops members whose
+-- token expired.
+local function revoke_family(p, fk, user)
   local n = 0
   for _, h in ipairs(redis.call('SMEMBERS', fk)) do
     local tk = p .. 'rt:' .. h
-    local st = redis.call('HGET', tk, 'state')
-    if not st then
+    local f = redis.call('HMGET', tk, 'state', 'user')
+    if not f[1] then
       redis.call('SREM', fk, h)
-    elseif st ~= 'revoked' then
+    elseif f[1] ~= 'revoked' and (not user or f[2] == user) then
       redis.call('HSET', tk, 'state', 'revoked')
       n = n + 1
     end
   end
   return n
 end
-local function insert(tk, fk, uk, rec, state, exp, ttl, h, f)
-  redis.call('HSET', tk, 'rec', rec, 'state', state, 'exp', exp)
+local function insert(tk, fk, uk, rec, state, exp, ttl, h, f, user)
+  redis.call('HSET', tk, 'rec', rec, 'state', state, 'exp', exp, 'user', user)
   redis.call('EXPIRE', tk, ttl)
   redis.call('SADD', fk, h)
   extend(fk, ttl)
@@ -50,18 +52,18 @@ fn with_helpers(body: &str) -> Script {
 }
 
 /// KEYS: token, family, user families. ARGV: record, state, expires_at, ttl, hash
-/// member, family member.
+/// member, family member, user id.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     with_helpers(
         r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-insert(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+insert(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 return 1",
     )
 });
 
 /// KEYS: old token, new token, new family, new user families. ARGV: pool prefix, now,
-/// new record, new expires_at, new ttl, new hash member, new family member.
+/// new record, new expires_at, new ttl, new hash member, new family member, new user.
 static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     with_helpers(
         r"
@@ -71,12 +73,13 @@ if st[1] == 'active' then
   if tonumber(st[2]) <= tonumber(ARGV[2]) then return {'invalid'} end
   if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists'} end
   redis.call('HSET', KEYS[1], 'state', 'used')
-  insert(KEYS[2], KEYS[3], KEYS[4], ARGV[3], 'active', ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+  insert(KEYS[2], KEYS[3], KEYS[4], ARGV[3], 'active', ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+    ARGV[8])
   return {'rotated', st[3], 'used'}
 end
 if st[1] == 'used' then
   local fam = cjson.decode(st[3])['family_id']
-  revoke_family(ARGV[1], ARGV[1] .. 'rtfam:' .. enc(fam))
+  revoke_family(ARGV[1], ARGV[1] .. 'rtfam:' .. enc(fam), nil)
   return {'reused', st[3], 'revoked'}
 end
 return {'invalid'}",
@@ -85,15 +88,15 @@ return {'invalid'}",
 
 /// KEYS: family. ARGV: pool prefix.
 static REVOKE_FAMILY: LazyLock<Script> =
-    LazyLock::new(|| with_helpers("return revoke_family(ARGV[1], KEYS[1])"));
+    LazyLock::new(|| with_helpers("return revoke_family(ARGV[1], KEYS[1], nil)"));
 
-/// KEYS: user families. ARGV: pool prefix.
+/// KEYS: user families. ARGV: pool prefix, user id.
 static REVOKE_USER: LazyLock<Script> = LazyLock::new(|| {
     with_helpers(
         r"
 local n = 0
 for _, f in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  n = n + revoke_family(ARGV[1], ARGV[1] .. 'rtfam:' .. f)
+  n = n + revoke_family(ARGV[1], ARGV[1] .. 'rtfam:' .. f, ARGV[2])
 end
 return n",
     )
@@ -157,9 +160,14 @@ fn record_with_state(rec: &str, state: &str) -> StoreResult<RefreshTokenRecord> 
     Ok(record)
 }
 
-/// Seconds the token's keys live: its lifetime, at least one second.
+/// Seconds the token's keys live: its lifetime, at least one second and at most ten
+/// years (Cognito's longest refresh-token validity; Redis refuses huge TTLs).
 fn lifetime(token: &RefreshTokenRecord) -> i64 {
-    token.expires_at.saturating_sub(token.issued_at).max(1)
+    const MAX_LIFETIME: i64 = 3650 * 86_400;
+    token
+        .expires_at
+        .saturating_sub(token.issued_at)
+        .clamp(1, MAX_LIFETIME)
 }
 
 /// Points the global lookup key at the token's pool; written before the token itself,
@@ -196,7 +204,8 @@ pub(super) async fn insert_refresh(s: &RedisStore, token: &RefreshTokenRecord) -
                 .arg(token.expires_at)
                 .arg(lifetime(token))
                 .arg(enc(&token.token_hash))
-                .arg(enc(&token.family_id)),
+                .arg(enc(&token.family_id))
+                .arg(&token.user_id),
         )
         .await?;
     if stored == 1 {
@@ -257,7 +266,8 @@ pub(super) async fn rotate_refresh(
                 .arg(new.expires_at)
                 .arg(lifetime(new))
                 .arg(enc(&new.token_hash))
-                .arg(enc(&new.family_id)),
+                .arg(enc(&new.family_id))
+                .arg(&new.user_id),
         )
         .await?;
     match reply.as_slice() {
@@ -292,8 +302,13 @@ pub(super) async fn revoke_user_refresh(
     user_id: &str,
 ) -> StoreResult<u64> {
     let k = PoolKeys::new(pool);
-    s.eval(REVOKE_USER.key(k.user_families(user_id)).arg(k.prefix()))
-        .await
+    s.eval(
+        REVOKE_USER
+            .key(k.user_families(user_id))
+            .arg(k.prefix())
+            .arg(user_id),
+    )
+    .await
 }
 
 // Signing keys.

@@ -96,10 +96,17 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   redis.call('DEL', p .. 'ident:' .. m)
   redis.call('ZREM', p .. 'prov:' .. string.match(m, '^[^:]*'), id)
 end
+-- Refresh tokens of the user (a family is one user's, but check each token anyway).
 for _, f in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   local fk = p .. 'rtfam:' .. f
-  for _, h in ipairs(redis.call('SMEMBERS', fk)) do redis.call('DEL', p .. 'rt:' .. h) end
-  redis.call('DEL', fk)
+  for _, h in ipairs(redis.call('SMEMBERS', fk)) do
+    local tk = p .. 'rt:' .. h
+    local owner = redis.call('HGET', tk, 'user')
+    if not owner or owner == id then
+      redis.call('DEL', tk)
+      redis.call('SREM', fk, h)
+    end
+  end
 end
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 return 1"
