@@ -5,6 +5,7 @@ mod compose;
 mod harness;
 mod redis_fault;
 mod redis_fixtures;
+mod redis_gateway;
 mod redis_server;
 mod redis_store;
 mod redis_users;
