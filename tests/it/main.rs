@@ -8,4 +8,5 @@ mod redis_fixtures;
 mod redis_gateway;
 mod redis_server;
 mod redis_store;
+mod redis_tls;
 mod redis_users;

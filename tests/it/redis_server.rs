@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,8 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// TLS port, certificate and key, when started with TLS.
+    tls: Option<(u16, PathBuf, PathBuf)>,
 }
 
 impl RedisServer {
@@ -21,6 +24,7 @@ impl RedisServer {
             port: 0,
             dir,
             child: None,
+            tls: None,
         };
         // Another process may take the port between our probe and redis binding it:
         // try a few ports before giving up.
@@ -31,6 +35,32 @@ impl RedisServer {
             }
         }
         panic!("redis-server did not start (is it installed? apt-get install redis-server)");
+    }
+
+    /// Starts a server that also listens with TLS (`cert`, `key`: PEM files); the
+    /// plain port stays open for the readiness probe.
+    pub fn start_tls(cert: &Path, key: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Self {
+            port: 0,
+            dir,
+            child: None,
+            tls: None,
+        };
+        for _ in 0..5 {
+            server.port = free_port();
+            server.tls = Some((free_port(), cert.to_path_buf(), key.to_path_buf()));
+            if server.spawn_and_wait() {
+                return server;
+            }
+        }
+        panic!("redis-server did not start with TLS");
+    }
+
+    /// `rediss://127.0.0.1:PORT/0` of a server started with [`RedisServer::start_tls`].
+    pub fn tls_url(&self) -> String {
+        let (port, _, _) = self.tls.as_ref().expect("started with TLS");
+        format!("rediss://127.0.0.1:{port}/0")
     }
 
     pub fn url(&self) -> String {
@@ -56,7 +86,15 @@ impl RedisServer {
     }
 
     fn spawn_and_wait(&mut self) -> bool {
-        let spawned = Command::new("redis-server")
+        let mut cmd = Command::new("redis-server");
+        if let Some((port, cert, key)) = &self.tls {
+            cmd.args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key);
+        }
+        let spawned = cmd
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
