@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::{StoreError, StoreResult};
 
 mod keys;
+mod listing;
 mod records;
 mod store_impl;
 mod tokens;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::keys::PoolKeys;
-use super::{RedisStore, records, tokens, users};
+use super::{RedisStore, listing, records, tokens, users};
 use crate::model::{
     AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
     ResourceServer, SigningKeyRecord, User, UserFilter,
@@ -119,7 +119,7 @@ impl Store for RedisStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> StoreResult<Page<User>> {
-        users::list_users(self, pool, filter, limit, cursor).await
+        listing::list_users(self, pool, filter, limit, cursor).await
     }
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
         users::update_user(self, user).await
