@@ -6,8 +6,14 @@ use super::{ProviderContext, ProviderError, ProviderKind, SharedProvider};
 
 /// Builds a live adapter from a stored registration (validates its details; makes no
 /// network call).
-pub fn build(record: &ProviderRecord, _ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
-    Err(ProviderError::Config(format!("provider type {} is not supported yet", record.provider_type.as_str())))
+pub fn build(
+    record: &ProviderRecord,
+    _ctx: &ProviderContext,
+) -> Result<SharedProvider, ProviderError> {
+    Err(ProviderError::Config(format!(
+        "provider type {} is not supported yet",
+        record.provider_type.as_str()
+    )))
 }
 
 /// Checks a registration's details; every problem, each naming its key.
@@ -28,6 +34,10 @@ impl ProviderKind for NoKind {
         &["client_secret", "private_key"]
     }
     fn default_mapping(&self) -> &'static [(&'static str, &'static str)] {
-        &[("email", "email"), ("email_verified", "email_verified"), ("name", "name")]
+        &[
+            ("email", "email"),
+            ("email_verified", "email_verified"),
+            ("name", "name"),
+        ]
     }
 }
