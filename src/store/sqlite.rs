@@ -189,3 +189,62 @@ pub(crate) fn exec<P: Params>(conn: &Connection, sql: &str, params: P) -> StoreR
         .execute(params)
         .map_err(db_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Ephemeral;
+
+    async fn rows(store: &SqliteStore) -> i64 {
+        store
+            .run(|c| {
+                c.query_row("SELECT count(*) FROM ephemeral", [], |r| r.get(0))
+                    .map_err(db_err)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn expired_ephemeral_rows_are_purged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("purge.db");
+        let store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        // A zero TTL expires at once; the rows stay until a purge.
+        for i in 0..PURGE_EVERY - 1 {
+            store
+                .put("p", "flow", &i.to_string(), b"x", Duration::ZERO)
+                .await
+                .unwrap();
+        }
+        assert_eq!(rows(&store).await, (PURGE_EVERY - 1) as i64);
+        store
+            .put("p", "flow", "live", b"x", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(rows(&store).await, 1);
+        assert_eq!(
+            store.get("p", "flow", "live").await.unwrap(),
+            Some(b"x".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn poisoned_lock_is_an_error_then_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("poison.db");
+        let store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        let conn = Arc::clone(&store.conn);
+        let _ = std::thread::spawn(move || {
+            let _guard = conn.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        let first = store.get("p", "flow", "k").await;
+        assert!(
+            matches!(first, Err(StoreError::Unavailable(_))),
+            "{first:?}"
+        );
+        assert_eq!(store.get("p", "flow", "k").await.unwrap(), None);
+    }
+}
