@@ -104,6 +104,7 @@ fn open_blocking(path: &str) -> StoreResult<Connection> {
     {
         std::fs::create_dir_all(parent).map_err(StoreError::unavailable)?;
     }
+    create_private(path)?;
     let mut conn = Connection::open(path).map_err(db_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
     let mode: String = conn
@@ -119,6 +120,21 @@ fn open_blocking(path: &str) -> StoreResult<Connection> {
     conn.set_prepared_statement_cache_capacity(128);
     schema::migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Creates the database file readable by its owner only when it does not exist yet:
+/// it holds signing keys and TLS keys. SQLite gives its `-wal` and `-shm` files the
+/// same permissions as the database file.
+fn create_private(path: &str) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::unavailable(e)),
+    }
 }
 
 /// Maps a rusqlite error: constraint violations are conflicts, type mismatches mean a
@@ -227,6 +243,17 @@ mod tests {
             store.get("p", "flow", "live").await.unwrap(),
             Some(b"x".to_vec())
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let _store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
     }
 
     #[tokio::test]
