@@ -3,6 +3,7 @@
 
 mod compose;
 mod harness;
+mod redis_conformance;
 mod redis_fault;
 mod redis_fixtures;
 mod redis_gateway;
@@ -10,3 +11,4 @@ mod redis_server;
 mod redis_store;
 mod redis_tls;
 mod redis_users;
+mod store_conformance;
