@@ -58,6 +58,35 @@ async fn redis_outage_is_unavailable_then_recovers() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_hung_server_is_unavailable_not_a_hang() {
+    let server = RedisServer::start();
+    let s = RedisStore::open_with_timeout(&server.url(), Duration::from_millis(500))
+        .await
+        .unwrap();
+    s.put("p", "flow", "a", b"1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    server.pause();
+    for _ in 0..3 {
+        let r = tokio::time::timeout(Duration::from_secs(10), s.take("p", "flow", "a")).await;
+        assert!(matches!(r, Ok(Err(StoreError::Unavailable(_)))), "{r:?}");
+    }
+    server.resume();
+    let mut value = None;
+    for _ in 0..50 {
+        if let Ok(v) = s.get("p", "flow", "a").await {
+            value = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The store answers again. A command that timed out was already sent, and ran when
+    // Redis woke up: the entry is gone (consumed once), which is why callers must treat
+    // `Unavailable` as "unknown outcome", never as "did not happen".
+    assert_eq!(value, Some(None));
+}
+
 #[tokio::test]
 async fn redis_open_fails_fast() {
     let server = RedisServer::start();
