@@ -1,8 +1,8 @@
 //! Redis backend: refresh tokens (rotation with reuse detection, family and user
 //! revocation) and signing keys (one initial key across instances, rotation).
 //!
-//! A refresh token is a hash `rec` (the record as JSON) + `state` + `exp`, so that the
-//! scripts change the state without re-encoding JSON. Its TTL is its lifetime
+//! A refresh token is a hash `rec` (the record as JSON) + `state` + `exp` + `user`, so
+//! that the scripts read and change those without re-encoding JSON. Its TTL is its lifetime
 //! (`expires_at - issued_at`), counted from the write: Redis expires it on its own
 //! clock, while expiry decisions use the caller's `now`.
 
