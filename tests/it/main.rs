@@ -10,5 +10,6 @@ mod redis_gateway;
 mod redis_server;
 mod redis_store;
 mod redis_tls;
+mod redis_tokens;
 mod redis_users;
 mod store_conformance;
