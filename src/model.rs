@@ -41,7 +41,11 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { signing_alg: SigningAlg::RS256, cognito_claims: false, email_case_sensitive: false }
+        Self {
+            signing_alg: SigningAlg::RS256,
+            cognito_claims: false,
+            email_case_sensitive: false,
+        }
     }
 }
 

@@ -17,7 +17,10 @@ use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::oauth2::TokenAuth;
 use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, merged_claims};
 use super::protocol::{claim_bool, claim_str, identity_from_claims};
-use super::{BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState};
+use super::{
+    BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
+    ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+};
 use crate::model::{ProviderRecord, ProviderType};
 
 pub const ISSUER: &str = "https://appleid.apple.com";
@@ -27,7 +30,14 @@ pub const MAX_SECRET_LIFETIME_S: i64 = 15_777_000;
 const SECRET_LIFETIME_S: i64 = 24 * 3600;
 const SECRET_RENEW_BEFORE_S: i64 = 3600;
 const MAX_USER_FIELD: usize = 4096;
-const KNOWN: &[&str] = &["client_id", "team_id", "key_id", "private_key", "authorize_scopes", "endpoints"];
+const KNOWN: &[&str] = &[
+    "client_id",
+    "team_id",
+    "key_id",
+    "private_key",
+    "authorize_scopes",
+    "endpoints",
+];
 
 pub struct Kind;
 impl ProviderKind for Kind {
@@ -35,7 +45,13 @@ impl ProviderKind for Kind {
         &["private_key"]
     }
     fn default_mapping(&self) -> &'static [(&'static str, &'static str)] {
-        &[("email", "email"), ("email_verified", "email_verified"), ("given_name", "firstName"), ("family_name", "lastName"), ("name", "name")]
+        &[
+            ("email", "email"),
+            ("email_verified", "email_verified"),
+            ("given_name", "firstName"),
+            ("family_name", "lastName"),
+            ("name", "name"),
+        ]
     }
 }
 
@@ -43,7 +59,11 @@ impl ProviderKind for Kind {
 /// Accepts literal `\n` sequences, as a key squeezed into one environment variable has.
 fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     let pem = pem.replace("\\n", "\n");
-    let body = pem.split("-----BEGIN PRIVATE KEY-----").nth(1)?.split("-----END PRIVATE KEY-----").next()?;
+    let body = pem
+        .split("-----BEGIN PRIVATE KEY-----")
+        .nth(1)?
+        .split("-----END PRIVATE KEY-----")
+        .next()?;
     let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     STANDARD.decode(b64).ok()
 }
@@ -61,29 +81,51 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let d = &record.details;
     let mut p = Problems::default();
     config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p).unwrap_or("").to_owned();
-    let team_id = config::required(d, "team_id", &mut p).unwrap_or("").to_owned();
-    let key_id = config::required(d, "key_id", &mut p).unwrap_or("").to_owned();
+    let client_id = config::required(d, "client_id", &mut p)
+        .unwrap_or("")
+        .to_owned();
+    let team_id = config::required(d, "team_id", &mut p)
+        .unwrap_or("")
+        .to_owned();
+    let key_id = config::required(d, "key_id", &mut p)
+        .unwrap_or("")
+        .to_owned();
     let key = config::required(d, "private_key", &mut p).and_then(|pem| {
-        let key = pem_to_der(pem).and_then(|der| EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).ok());
+        let key = pem_to_der(pem)
+            .and_then(|der| EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).ok());
         if key.is_none() {
-            p.add("private_key", "is not a PKCS#8 PEM P-256 private key (the .p8 file from Apple)");
+            p.add(
+                "private_key",
+                "is not a PKCS#8 PEM P-256 private key (the .p8 file from Apple)",
+            );
         }
         key
     });
     let scopes = config::scopes(d, "name email", &mut p);
     for s in &scopes {
         if s != "name" && s != "email" && s != "openid" {
-            p.add("authorize_scopes", format!("{s:?} is not a Sign in with Apple scope (name, email)"));
+            p.add(
+                "authorize_scopes",
+                format!("{s:?} is not a Sign in with Apple scope (name, email)"),
+            );
         }
     }
     let e = Endpoints::parse(d, &mut p);
     p.into_result()?;
-    let issuer = e.issuer.as_ref().map(config::issuer_string).unwrap_or_else(|| ISSUER.to_owned());
-    let fixed = |path: &str| Url::parse(&format!("{ISSUER}{path}")).map_err(|e| vec![format!("built-in endpoint: {e}")]);
+    let issuer = e
+        .issuer
+        .as_ref()
+        .map(config::issuer_string)
+        .unwrap_or_else(|| ISSUER.to_owned());
+    let fixed = |path: &str| {
+        Url::parse(&format!("{ISSUER}{path}")).map_err(|e| vec![format!("built-in endpoint: {e}")])
+    };
     let endpoints = EndpointConfig {
         discover: false,
-        authorize_url: Some(e.authorize_url.map_or_else(|| fixed("/auth/authorize"), Ok)?),
+        authorize_url: Some(
+            e.authorize_url
+                .map_or_else(|| fixed("/auth/authorize"), Ok)?,
+        ),
         token_url: Some(e.token_url.map_or_else(|| fixed("/auth/token"), Ok)?),
         userinfo_url: None,
         jwks_uri: Some(e.jwks_uri.map_or_else(|| fixed("/auth/keys"), Ok)?),
@@ -111,9 +153,15 @@ pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
     parse(record).map(|_| ())
 }
 
-pub fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
+pub fn build(
+    record: &ProviderRecord,
+    ctx: &ProviderContext,
+) -> Result<SharedProvider, ProviderError> {
     let mut s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
-    let key = s.key.take().ok_or_else(|| ProviderError::Config("details.private_key: unreadable".into()))?;
+    let key = s
+        .key
+        .take()
+        .ok_or_else(|| ProviderError::Config("details.private_key: unreadable".into()))?;
     let form_post = s.rp.scopes.iter().any(|x| x == "name" || x == "email");
     Ok(std::sync::Arc::new(Apple {
         name: record.name.clone(),
@@ -146,15 +194,19 @@ impl Apple {
     async fn client_secret(&self) -> Result<String, ProviderError> {
         let now = self.ctx.clock.now();
         let mut cache = self.secret.lock().await;
-        if let Some((jwt, exp)) = cache.as_ref() {
-            if now < exp - SECRET_RENEW_BEFORE_S {
-                return Ok(jwt.clone());
-            }
+        if let Some((jwt, exp)) = cache.as_ref()
+            && now < exp - SECRET_RENEW_BEFORE_S
+        {
+            return Ok(jwt.clone());
         }
         let exp = now + SECRET_LIFETIME_S.min(MAX_SECRET_LIFETIME_S);
         let header = json!({"alg": "ES256", "kid": self.key_id});
         let claims = json!({"iss": self.team_id, "iat": now, "exp": exp, "aud": self.audience, "sub": self.rp.cfg.client_id});
-        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
         let sig = self
             .key
             .sign(&SystemRandom::new(), input.as_bytes())
@@ -174,11 +226,23 @@ impl Provider for Apple {
         ProviderType::SignInWithApple
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
-        if self.form_post { self.rp.begin(req, &[("response_mode", "form_post")]).await } else { self.rp.begin(req, &[]).await }
+        if self.form_post {
+            self.rp.begin(req, &[("response_mode", "form_post")]).await
+        } else {
+            self.rp.begin(req, &[]).await
+        }
     }
-    async fn complete(&self, params: &CallbackParams, state: &UpstreamState, redirect_uri: &Url) -> Result<UpstreamIdentity, ProviderError> {
+    async fn complete(
+        &self,
+        params: &CallbackParams,
+        state: &UpstreamState,
+        redirect_uri: &Url,
+    ) -> Result<UpstreamIdentity, ProviderError> {
         let secret = self.client_secret().await?;
-        let v = self.rp.complete(params, state, redirect_uri, &secret).await?;
+        let v = self
+            .rp
+            .complete(params, state, redirect_uri, &secret)
+            .await?;
         let issuer = claim_str(&v.claims, "iss");
         let mut raw = merged_claims(&v);
         for key in ["email_verified", "is_private_email"] {
@@ -209,10 +273,15 @@ fn add_user_names(raw: &mut Map<String, Value>, user: &str) {
         tracing::warn!("apple user field is not a JSON object; ignored");
         return;
     };
-    let Some(Value::Object(name)) = u.get("name") else { return };
+    let Some(Value::Object(name)) = u.get("name") else {
+        return;
+    };
     let first = claim_str(name, "firstName");
     let last = claim_str(name, "lastName");
-    let full: Vec<&str> = [first.as_deref(), last.as_deref()].into_iter().flatten().collect();
+    let full: Vec<&str> = [first.as_deref(), last.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
     if let Some(f) = first.clone() {
         raw.insert("firstName".into(), Value::String(f));
     }
@@ -231,7 +300,10 @@ mod tests {
     #[test]
     fn user_field() {
         let mut raw = Map::new();
-        add_user_names(&mut raw, r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"x@privaterelay.appleid.com"}"#);
+        add_user_names(
+            &mut raw,
+            r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"x@privaterelay.appleid.com"}"#,
+        );
         assert_eq!(raw.get("firstName"), Some(&json!("Ada")));
         assert_eq!(raw.get("name"), Some(&json!("Ada Lovelace")));
         assert!(!raw.contains_key("email"));
@@ -242,7 +314,10 @@ mod tests {
 
     #[test]
     fn pem_with_escaped_newlines() {
-        assert_eq!(pem_to_der("-----BEGIN PRIVATE KEY-----\\nAAEC\\n-----END PRIVATE KEY-----"), Some(vec![0, 1, 2]));
+        assert_eq!(
+            pem_to_der("-----BEGIN PRIVATE KEY-----\\nAAEC\\n-----END PRIVATE KEY-----"),
+            Some(vec![0, 1, 2])
+        );
         assert_eq!(pem_to_der("garbage"), None);
     }
 }

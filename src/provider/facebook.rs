@@ -13,13 +13,23 @@ use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::http::{self, truncate};
 use super::protocol::oauth2::{self, CodeExchange, ST_VERIFIER, TokenAuth};
 use super::protocol::{claim_str, identity_from_claims};
-use super::{BeginRequest, BeginResponse, BrowserAction, CallbackParams, Provider, ProviderContext, ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState};
+use super::{
+    BeginRequest, BeginResponse, BrowserAction, CallbackParams, Provider, ProviderContext,
+    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+};
 use crate::model::{ProviderRecord, ProviderType};
 
 /// The newest Graph API version when this adapter was written.
 pub const DEFAULT_VERSION: &str = "v26.0";
 const FIELDS: &str = "id,name,email,first_name,last_name,picture";
-const KNOWN: &[&str] = &["client_id", "client_secret", "authorize_scopes", "api_version", "trust_email", "endpoints"];
+const KNOWN: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "authorize_scopes",
+    "api_version",
+    "trust_email",
+    "endpoints",
+];
 
 /// Graph API release dates (Meta's changelog, "Date Introduced"): for the age warning.
 const RELEASES: &[(&str, &str)] = &[
@@ -48,7 +58,13 @@ impl ProviderKind for Kind {
         &["client_secret"]
     }
     fn default_mapping(&self) -> &'static [(&'static str, &'static str)] {
-        &[("email", "email"), ("name", "name"), ("given_name", "first_name"), ("family_name", "last_name"), ("picture", "picture")]
+        &[
+            ("email", "email"),
+            ("name", "name"),
+            ("given_name", "first_name"),
+            ("family_name", "last_name"),
+            ("picture", "picture"),
+        ]
     }
 }
 
@@ -58,7 +74,10 @@ fn parse_version(v: &str) -> Option<(u32, u32)> {
 }
 
 fn release_epoch(date: &str) -> Option<i64> {
-    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp())
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()?
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
 }
 
 /// A warning when `version` was released more than two years before `now`. A version
@@ -69,7 +88,11 @@ pub fn version_age_warning(version: &str, now: i64) -> Option<String> {
         Some((_, d)) => release_epoch(d)?,
         None => {
             let (first_v, first_d) = RELEASES.first()?;
-            if want < parse_version(first_v)? { release_epoch(first_d)? } else { return None }
+            if want < parse_version(first_v)? {
+                release_epoch(first_d)?
+            } else {
+                return None;
+            }
         }
     };
     const TWO_YEARS_S: i64 = 2 * 365 * 24 * 3600 + 24 * 3600;
@@ -91,10 +114,16 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let d = &record.details;
     let mut p = Problems::default();
     config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p).unwrap_or("").to_owned();
-    let secret = config::required(d, "client_secret", &mut p).unwrap_or("").to_owned();
+    let client_id = config::required(d, "client_id", &mut p)
+        .unwrap_or("")
+        .to_owned();
+    let secret = config::required(d, "client_secret", &mut p)
+        .unwrap_or("")
+        .to_owned();
     let scopes = config::scopes(d, "public_profile,email", &mut p);
-    let version = config::optional(d, "api_version", &mut p).unwrap_or(DEFAULT_VERSION).to_owned();
+    let version = config::optional(d, "api_version", &mut p)
+        .unwrap_or(DEFAULT_VERSION)
+        .to_owned();
     if parse_version(&version).is_none() {
         p.add("api_version", "must look like v26.0");
     }
@@ -109,26 +138,45 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     };
     let token_url = match e.token_url {
         Some(u) => u,
-        None => fixed(format!("https://graph.facebook.com/{version}/oauth/access_token"))?,
+        None => fixed(format!(
+            "https://graph.facebook.com/{version}/oauth/access_token"
+        ))?,
     };
     let profile_url = match e.userinfo_url {
         Some(u) => u,
         None => fixed(format!("https://graph.facebook.com/{version}/me"))?,
     };
-    Ok(Settings { client_id, secret: SecretString::from(secret), scopes, version, trust_email, authorize_url, token_url, profile_url })
+    Ok(Settings {
+        client_id,
+        secret: SecretString::from(secret),
+        scopes,
+        version,
+        trust_email,
+        authorize_url,
+        token_url,
+        profile_url,
+    })
 }
 
 pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
     parse(record).map(|_| ())
 }
 
-pub fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
+pub fn build(
+    record: &ProviderRecord,
+    ctx: &ProviderContext,
+) -> Result<SharedProvider, ProviderError> {
     let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     if let Some(w) = version_age_warning(&s.version, ctx.clock.now()) {
         tracing::warn!(provider = %record.name, "{w}");
     }
     let key = hmac::Key::new(hmac::HMAC_SHA256, s.secret.expose_secret().as_bytes());
-    Ok(std::sync::Arc::new(Facebook { name: record.name.clone(), s, proof_key: key, ctx: ctx.clone() }))
+    Ok(std::sync::Arc::new(Facebook {
+        name: record.name.clone(),
+        s,
+        proof_key: key,
+        ctx: ctx.clone(),
+    }))
 }
 
 pub struct Facebook {
@@ -150,7 +198,11 @@ fn graph_error(resp: &http::Response) -> String {
     resp.json_object("graph")
         .ok()
         .and_then(|m| m.get("error").cloned())
-        .and_then(|e| e.get("type").and_then(Value::as_str).map(|t| truncate(t, 60)))
+        .and_then(|e| {
+            e.get("type")
+                .and_then(Value::as_str)
+                .map(|t| truncate(t, 60))
+        })
         .unwrap_or_else(|| "no error type".into())
 }
 
@@ -163,13 +215,22 @@ impl Provider for Facebook {
         ProviderType::Facebook
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
-        let (st, mut params) = oauth2::begin_code_flow(&self.s.client_id, req.redirect_uri, req.state, true)?;
+        let (st, mut params) =
+            oauth2::begin_code_flow(&self.s.client_id, req.redirect_uri, req.state, true)?;
         params.push(("scope", self.s.scopes.join(",")));
         let all: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Ok(BeginResponse { action: BrowserAction::Redirect(oauth2::authorize_url(&self.s.authorize_url, &all)), upstream_state: st })
+        Ok(BeginResponse {
+            action: BrowserAction::Redirect(oauth2::authorize_url(&self.s.authorize_url, &all)),
+            upstream_state: st,
+        })
     }
 
-    async fn complete(&self, params: &CallbackParams, st: &UpstreamState, redirect_uri: &Url) -> Result<UpstreamIdentity, ProviderError> {
+    async fn complete(
+        &self,
+        params: &CallbackParams,
+        st: &UpstreamState,
+        redirect_uri: &Url,
+    ) -> Result<UpstreamIdentity, ProviderError> {
         let code = oauth2::callback_code(params, st)?;
         let tokens = oauth2::exchange_code(
             &self.ctx.http,
@@ -185,10 +246,20 @@ impl Provider for Facebook {
         )
         .await?;
         let mut url = self.s.profile_url.clone();
-        url.query_pairs_mut().append_pair("fields", FIELDS).append_pair("appsecret_proof", &self.proof(&tokens.access_token));
-        let resp = http::send(self.ctx.http.get(url).bearer_auth(&tokens.access_token), "graph /me").await?;
+        url.query_pairs_mut()
+            .append_pair("fields", FIELDS)
+            .append_pair("appsecret_proof", &self.proof(&tokens.access_token));
+        let resp = http::send(
+            self.ctx.http.get(url).bearer_auth(&tokens.access_token),
+            "graph /me",
+        )
+        .await?;
         if !resp.status.is_success() {
-            return Err(ProviderError::Upstream(format!("graph /me: status {} ({})", resp.status.as_u16(), graph_error(&resp))));
+            return Err(ProviderError::Upstream(format!(
+                "graph /me: status {} ({})",
+                resp.status.as_u16(),
+                graph_error(&resp)
+            )));
         }
         let me = resp.json_object("graph /me")?;
         let id = identity(me, self.s.trust_email);
@@ -204,7 +275,11 @@ impl Provider for Facebook {
 /// when the registration says to trust it.
 fn identity(me: Map<String, Value>, trust_email: bool) -> UpstreamIdentity {
     let mut raw = me;
-    let pic = raw.get("picture").and_then(|p| p.pointer("/data/url")).and_then(Value::as_str).map(str::to_owned);
+    let pic = raw
+        .get("picture")
+        .and_then(|p| p.pointer("/data/url"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     match pic {
         Some(u) => raw.insert("picture".into(), Value::String(u)),
         None => raw.remove("picture"),
@@ -239,7 +314,10 @@ mod tests {
         let id = identity(me.clone(), false);
         assert_eq!(id.subject, "10");
         assert_eq!(id.picture.as_deref(), Some("https://p/x.jpg"));
-        assert_eq!(id.raw.get("picture"), Some(&Value::String("https://p/x.jpg".into())));
+        assert_eq!(
+            id.raw.get("picture"),
+            Some(&Value::String("https://p/x.jpg".into()))
+        );
         assert!(!id.email_verified);
         assert!(identity(me, true).email_verified);
     }

@@ -31,7 +31,10 @@ pub enum BrowserAction {
     /// 302 to this URL.
     Redirect(Url),
     /// An auto-submitted form POST (SAML HTTP-POST binding).
-    PostForm { action: Url, fields: Vec<(String, String)> },
+    PostForm {
+        action: Url,
+        fields: Vec<(String, String)>,
+    },
 }
 
 /// Opaque per-login state an adapter needs back in `complete`. Stored by the flow with
@@ -146,7 +149,11 @@ pub type SharedProvider = Arc<dyn Provider>;
 
 /// Reads a string detail, trimming it; `None` when absent or empty.
 pub fn detail_str<'a>(details: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
-    details.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    details
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Reads a boolean detail that may be written as a JSON boolean or as "true"/"false".

@@ -26,14 +26,19 @@ fn unsupported(t: ProviderType) -> String {
 
 /// Builds a live adapter from a stored registration (validates its details; makes no
 /// network call).
-pub fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
-    let (_, _, build) = entry(record.provider_type).ok_or_else(|| ProviderError::Config(unsupported(record.provider_type)))?;
+pub fn build(
+    record: &ProviderRecord,
+    ctx: &ProviderContext,
+) -> Result<SharedProvider, ProviderError> {
+    let (_, _, build) = entry(record.provider_type)
+        .ok_or_else(|| ProviderError::Config(unsupported(record.provider_type)))?;
     build(record, ctx)
 }
 
 /// Checks a registration's details; every problem, each naming its key. No network call.
 pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    let (_, validate, _) = entry(record.provider_type).ok_or_else(|| vec![unsupported(record.provider_type)])?;
+    let (_, validate, _) =
+        entry(record.provider_type).ok_or_else(|| vec![unsupported(record.provider_type)])?;
     validate(record)
 }
 
@@ -50,6 +55,10 @@ impl ProviderKind for NoKind {
         &["client_secret", "private_key"]
     }
     fn default_mapping(&self) -> &'static [(&'static str, &'static str)] {
-        &[("email", "email"), ("email_verified", "email_verified"), ("name", "name")]
+        &[
+            ("email", "email"),
+            ("email_verified", "email_verified"),
+            ("name", "name"),
+        ]
     }
 }

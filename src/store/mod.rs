@@ -18,7 +18,6 @@ use crate::model::{
 
 pub mod sqlite;
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The backend cannot be reached or failed; the request may be retried later.
@@ -152,7 +151,11 @@ pub trait Store: Send + Sync + 'static {
         link: &IdentityLink,
     ) -> StoreResult<CreateUserOutcome>;
     /// Links one more identity to `link.user_id`, atomically checking `max_links`.
-    async fn link_identity(&self, link: &IdentityLink, max_links: usize) -> StoreResult<LinkOutcome>;
+    async fn link_identity(
+        &self,
+        link: &IdentityLink,
+        max_links: usize,
+    ) -> StoreResult<LinkOutcome>;
     async fn unlink_identity(
         &self,
         pool: &str,
@@ -196,8 +199,14 @@ pub trait Store: Send + Sync + 'static {
 /// `code`, `replay`, ...). Expired entries are never returned.
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {
-    async fn put(&self, pool: &str, kind: &str, key: &str, value: &[u8], ttl: Duration)
-    -> StoreResult<()>;
+    async fn put(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<()>;
     /// Stores only when absent (or expired); returns whether it stored (a replay cache).
     async fn put_if_absent(
         &self,

@@ -10,7 +10,13 @@ use url::{Host, Url};
 use crate::provider::detail_str;
 
 /// The override keys of `details.endpoints` (interface.md section 3).
-pub const ENDPOINT_KEYS: &[&str] = &["issuer", "authorize_url", "token_url", "userinfo_url", "jwks_uri"];
+pub const ENDPOINT_KEYS: &[&str] = &[
+    "issuer",
+    "authorize_url",
+    "token_url",
+    "userinfo_url",
+    "jwks_uri",
+];
 
 /// Problems found in a registration, each naming its key.
 #[derive(Debug, Default)]
@@ -24,7 +30,11 @@ impl Problems {
         self.0.is_empty()
     }
     pub fn into_result(self) -> Result<(), Vec<String>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -49,7 +59,9 @@ pub fn parse_endpoint(value: &str) -> Result<Url, String> {
     match url.scheme() {
         "https" => {}
         "http" if is_loopback_host(&url) => {}
-        "http" => return Err("must use https (plain http is allowed only for loopback hosts)".into()),
+        "http" => {
+            return Err("must use https (plain http is allowed only for loopback hosts)".into());
+        }
         other => return Err(format!("unsupported scheme {other:?}; must be https")),
     }
     if url.host().is_none() {
@@ -65,7 +77,11 @@ pub fn parse_endpoint(value: &str) -> Result<Url, String> {
 }
 
 /// Reads a required string detail.
-pub fn required<'a>(details: &'a Map<String, Value>, key: &str, p: &mut Problems) -> Option<&'a str> {
+pub fn required<'a>(
+    details: &'a Map<String, Value>,
+    key: &str,
+    p: &mut Problems,
+) -> Option<&'a str> {
     match details.get(key) {
         None | Some(Value::Null) => {
             p.add(key, "is required");
@@ -86,7 +102,11 @@ pub fn required<'a>(details: &'a Map<String, Value>, key: &str, p: &mut Problems
 }
 
 /// Reads an optional string detail; a non-string value is a problem.
-pub fn optional<'a>(details: &'a Map<String, Value>, key: &str, p: &mut Problems) -> Option<&'a str> {
+pub fn optional<'a>(
+    details: &'a Map<String, Value>,
+    key: &str,
+    p: &mut Problems,
+) -> Option<&'a str> {
     match details.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(_)) => detail_str(details, key),
@@ -109,7 +129,12 @@ pub fn optional_bool(details: &Map<String, Value>, key: &str, p: &mut Problems) 
 }
 
 /// Reads an optional endpoint URL detail at `key` (reported as `label`).
-pub fn optional_url(details: &Map<String, Value>, key: &str, label: &str, p: &mut Problems) -> Option<Url> {
+pub fn optional_url(
+    details: &Map<String, Value>,
+    key: &str,
+    label: &str,
+    p: &mut Problems,
+) -> Option<Url> {
     let value = match details.get(key) {
         None | Some(Value::Null) => return None,
         Some(Value::String(s)) => s.trim(),
@@ -181,14 +206,18 @@ impl Endpoints {
 /// providers write it in `iss` (`https://accounts.google.com`).
 pub fn issuer_string(url: &Url) -> String {
     let s = url.as_str();
-    if url.path() == "/" && url.query().is_none() { s.trim_end_matches('/').to_owned() } else { s.to_owned() }
+    if url.path() == "/" && url.query().is_none() {
+        s.trim_end_matches('/').to_owned()
+    } else {
+        s.to_owned()
+    }
 }
 
 /// Splits `authorize_scopes` (space or comma separated) into scopes.
 pub fn scopes(details: &Map<String, Value>, default: &str, p: &mut Problems) -> Vec<String> {
     let raw = optional(details, "authorize_scopes", p).unwrap_or(default);
     let list: Vec<String> = raw
-        .split(|c: char| c == ' ' || c == ',' || c == '\t')
+        .split([' ', ',', '\t'])
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
@@ -197,7 +226,10 @@ pub fn scopes(details: &Map<String, Value>, default: &str, p: &mut Problems) -> 
     }
     for s in &list {
         if s.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
-            p.add("authorize_scopes", format!("scope {s:?} has characters a scope cannot have"));
+            p.add(
+                "authorize_scopes",
+                format!("scope {s:?} has characters a scope cannot have"),
+            );
         }
     }
     list
@@ -209,10 +241,23 @@ mod tests {
 
     #[test]
     fn http_only_on_loopback() {
-        for ok in ["http://localhost:1/x", "http://a.localhost/", "http://127.0.0.9:8/", "http://[::1]:3/", "https://e.com/"] {
+        for ok in [
+            "http://localhost:1/x",
+            "http://a.localhost/",
+            "http://127.0.0.9:8/",
+            "http://[::1]:3/",
+            "https://e.com/",
+        ] {
             assert!(parse_endpoint(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://example.com/", "http://localhost.example.com/", "ftp://localhost/", "https://u:p@e.com/", "https://e.com/#f", "/rel"] {
+        for bad in [
+            "http://example.com/",
+            "http://localhost.example.com/",
+            "ftp://localhost/",
+            "https://u:p@e.com/",
+            "https://e.com/#f",
+            "/rel",
+        ] {
             assert!(parse_endpoint(bad).is_err(), "{bad}");
         }
     }

@@ -23,7 +23,9 @@ impl Response {
     pub fn json_object(&self, what: &str) -> Result<Map<String, Value>, ProviderError> {
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(ProviderError::Upstream(format!("{what}: answer is not a JSON object"))),
+            Ok(_) => Err(ProviderError::Upstream(format!(
+                "{what}: answer is not a JSON object"
+            ))),
             Err(_) => Err(ProviderError::Upstream(format!(
                 "{what}: answer is not JSON (status {}, content type {:?})",
                 self.status.as_u16(),
@@ -35,7 +37,10 @@ impl Response {
 
 /// Sends a request and reads at most `MAX_BODY` bytes of the answer.
 pub async fn send(req: RequestBuilder, what: &str) -> Result<Response, ProviderError> {
-    let mut resp = req.send().await.map_err(|e| ProviderError::Upstream(format!("{what}: {}", describe(e))))?;
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| ProviderError::Upstream(format!("{what}: {}", describe(e))))?;
     let status = resp.status();
     let content_type = resp
         .headers()
@@ -44,23 +49,45 @@ pub async fn send(req: RequestBuilder, what: &str) -> Result<Response, ProviderE
         .unwrap_or("")
         .to_ascii_lowercase();
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(ProviderError::Upstream(format!("{what}: answer larger than {MAX_BODY} bytes")));
+        return Err(ProviderError::Upstream(format!(
+            "{what}: answer larger than {MAX_BODY} bytes"
+        )));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| ProviderError::Upstream(format!("{what}: {}", describe(e))))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ProviderError::Upstream(format!("{what}: {}", describe(e))))?
+    {
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(ProviderError::Upstream(format!("{what}: answer larger than {MAX_BODY} bytes")));
+            return Err(ProviderError::Upstream(format!(
+                "{what}: answer larger than {MAX_BODY} bytes"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Response { status, content_type, body })
+    Ok(Response {
+        status,
+        content_type,
+        body,
+    })
 }
 
 /// Sends a request and expects a 200 JSON object.
-pub async fn get_json(req: RequestBuilder, what: &str) -> Result<Map<String, Value>, ProviderError> {
-    let resp = send(req.header(reqwest::header::ACCEPT, "application/json"), what).await?;
+pub async fn get_json(
+    req: RequestBuilder,
+    what: &str,
+) -> Result<Map<String, Value>, ProviderError> {
+    let resp = send(
+        req.header(reqwest::header::ACCEPT, "application/json"),
+        what,
+    )
+    .await?;
     if !resp.status.is_success() {
-        return Err(ProviderError::Upstream(format!("{what}: status {}", resp.status.as_u16())));
+        return Err(ProviderError::Upstream(format!(
+            "{what}: status {}",
+            resp.status.as_u16()
+        )));
     }
     resp.json_object(what)
 }
@@ -81,5 +108,9 @@ fn describe(e: reqwest::Error) -> String {
 /// Cuts an upstream-controlled string for a log or error line.
 pub fn truncate(s: &str, max: usize) -> String {
     let cleaned: String = s.chars().filter(|c| !c.is_control()).collect();
-    if cleaned.chars().count() <= max { cleaned } else { cleaned.chars().take(max).collect::<String>() + "…" }
+    if cleaned.chars().count() <= max {
+        cleaned
+    } else {
+        cleaned.chars().take(max).collect::<String>() + "…"
+    }
 }

@@ -51,7 +51,8 @@ fn b64_json(part: &str, what: &str) -> Result<Map<String, Value>, ProviderError>
 /// Parses an algorithm name; `none` and HMAC are never accepted for an id_token here
 /// (HMAC keyed with a public key is the classic confusion attack).
 pub fn asymmetric_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
-    let alg: CoreJwsSigningAlgorithm = serde_json::from_value(Value::String(name.to_owned())).ok()?;
+    let alg: CoreJwsSigningAlgorithm =
+        serde_json::from_value(Value::String(name.to_owned())).ok()?;
     if alg == CoreJwsSigningAlgorithm::None || alg.uses_shared_secret() {
         return None;
     }
@@ -59,7 +60,12 @@ pub fn asymmetric_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
 }
 
 /// Verifies signature and claims; returns the claims.
-pub async fn verify(token: &str, jwks: &JwksCache, jwks_uri: &Url, x: &Expect<'_>) -> Result<Map<String, Value>, ProviderError> {
+pub async fn verify(
+    token: &str,
+    jwks: &JwksCache,
+    jwks_uri: &Url,
+    x: &Expect<'_>,
+) -> Result<Map<String, Value>, ProviderError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(rejected("id_token too long"));
     }
@@ -74,13 +80,19 @@ pub async fn verify(token: &str, jwks: &JwksCache, jwks_uri: &Url, x: &Expect<'_
     let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let alg = asymmetric_alg(alg_name)
         .filter(|a| x.algs.contains(a))
-        .ok_or_else(|| rejected(format!("id_token alg {alg_name:?} is not one the provider publishes")))?;
+        .ok_or_else(|| {
+            rejected(format!(
+                "id_token alg {alg_name:?} is not one the provider publishes"
+            ))
+        })?;
     let kid = match header.get("kid") {
         None => None,
         Some(Value::String(k)) => Some(k.as_str()),
         Some(_) => return Err(rejected("id_token kid is not a string")),
     };
-    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| rejected("id_token signature is not base64url"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| rejected("id_token signature is not base64url"))?;
     let key = jwks.key_for(jwks_uri, kid, &alg).await?;
     let signing_input = &token[..h.len() + 1 + p.len()];
     key.verify_signature(&alg, signing_input.as_bytes(), &signature)
@@ -88,7 +100,9 @@ pub async fn verify(token: &str, jwks: &JwksCache, jwks_uri: &Url, x: &Expect<'_
     let claims = b64_json(p, "payload")?;
     check_claims(&claims, x)?;
     if let (Some(at), Some(Value::String(want))) = (x.access_token, claims.get("at_hash")) {
-        let digest = key.hash_bytes(at.as_bytes(), &alg).map_err(|_| rejected("at_hash: cannot hash"))?;
+        let digest = key
+            .hash_bytes(at.as_bytes(), &alg)
+            .map_err(|_| rejected("at_hash: cannot hash"))?;
         let half = URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]);
         if !bool::from(half.as_bytes().ct_eq(want.as_bytes())) {
             return Err(rejected("id_token at_hash does not match the access token"));
@@ -110,7 +124,10 @@ fn num(claims: &Map<String, Value>, key: &str) -> Result<Option<i64>, ProviderEr
 
 /// The claim checks of Core 3.1.3.7 steps 2-5 and 9-11.
 pub fn check_claims(claims: &Map<String, Value>, x: &Expect<'_>) -> Result<(), ProviderError> {
-    let iss = claims.get("iss").and_then(Value::as_str).ok_or_else(|| rejected("id_token has no iss"))?;
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(|| rejected("id_token has no iss"))?;
     if !x.issuers.iter().any(|i| i == iss) {
         return Err(rejected("id_token iss is not the provider's issuer"));
     }
@@ -127,7 +144,9 @@ pub fn check_claims(claims: &Map<String, Value>, x: &Expect<'_>) -> Result<(), P
     match claims.get("azp") {
         Some(Value::String(azp)) if azp == x.client_id => {}
         Some(_) => return Err(rejected("id_token azp is not the client id")),
-        None if auds.len() > 1 => return Err(rejected("id_token has several audiences and no azp")),
+        None if auds.len() > 1 => {
+            return Err(rejected("id_token has several audiences and no azp"));
+        }
         None => {}
     }
     let exp = num(claims, "exp")?.ok_or_else(|| rejected("id_token has no exp"))?;
@@ -141,10 +160,10 @@ pub fn check_claims(claims: &Map<String, Value>, x: &Expect<'_>) -> Result<(), P
     if iat < x.now.saturating_sub(MAX_IAT_AGE_S) {
         return Err(rejected("id_token iat is too old"));
     }
-    if let Some(nbf) = num(claims, "nbf")? {
-        if nbf > x.now.saturating_add(SKEW_S) {
-            return Err(rejected("id_token not yet valid (nbf)"));
-        }
+    if let Some(nbf) = num(claims, "nbf")?
+        && nbf > x.now.saturating_add(SKEW_S)
+    {
+        return Err(rejected("id_token not yet valid (nbf)"));
     }
     if let Some(want) = x.nonce {
         let got = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
@@ -173,7 +192,14 @@ mod tests {
     #[test]
     fn claim_checks() {
         let issuers = vec!["https://i".to_owned()];
-        let x = Expect { client_id: "c", issuers: &issuers, nonce: Some("n"), algs: &[], access_token: None, now: 1000 };
+        let x = Expect {
+            client_id: "c",
+            issuers: &issuers,
+            nonce: Some("n"),
+            algs: &[],
+            access_token: None,
+            now: 1000,
+        };
         let good = json!({"iss": "https://i", "aud": "c", "exp": 2000, "iat": 1000, "nonce": "n", "sub": "s"});
         assert!(check_claims(&claims(good.clone()), &x).is_ok());
         let bad = |k: &str, v: Value| {

@@ -33,7 +33,12 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(http: reqwest::Client, clock: SharedClock) -> Self {
-        Self { http, clock, state: Mutex::new(None), last_refetch: Mutex::new(None) }
+        Self {
+            http,
+            clock,
+            state: Mutex::new(None),
+            last_refetch: Mutex::new(None),
+        }
     }
 
     async fn fetch(&self, uri: &Url) -> Result<CoreJsonWebKeySet, ProviderError> {
@@ -51,10 +56,18 @@ impl JwksCache {
     ) -> Result<CoreJsonWebKey, ProviderError> {
         let now = self.clock.now();
         let mut state = self.state.lock().await;
-        let fresh = state.as_ref().is_some_and(|c| &c.uri == uri && now - c.fetched_at < MAX_AGE_S);
+        let fresh = state
+            .as_ref()
+            .is_some_and(|c| &c.uri == uri && now - c.fetched_at < MAX_AGE_S);
         if !fresh {
             match self.fetch(uri).await {
-                Ok(set) => *state = Some(Cached { uri: uri.clone(), set, fetched_at: now }),
+                Ok(set) => {
+                    *state = Some(Cached {
+                        uri: uri.clone(),
+                        set,
+                        fetched_at: now,
+                    })
+                }
                 // A stale set of the same URI still verifies while the upstream is down.
                 Err(e) if state.as_ref().is_none_or(|c| &c.uri != uri) => return Err(e),
                 Err(e) => tracing::warn!(error = %e, "jwks refresh failed; using the cached set"),
@@ -66,24 +79,40 @@ impl JwksCache {
         };
         match pick(set, kid, alg) {
             Pick::Found(k) => return Ok(k),
-            Pick::Ambiguous => return Err(ProviderError::Rejected("id_token has no kid and several keys fit".into())),
+            Pick::Ambiguous => {
+                return Err(ProviderError::Rejected(
+                    "id_token has no kid and several keys fit".into(),
+                ));
+            }
             Pick::NoKidMatch if kid.is_some() => {}
-            Pick::NoKidMatch => return Err(ProviderError::Rejected("no published key fits the id_token".into())),
+            Pick::NoKidMatch => {
+                return Err(ProviderError::Rejected(
+                    "no published key fits the id_token".into(),
+                ));
+            }
         }
         // Unknown kid: the upstream may have rotated. Refetch, rate-limited.
         {
             let mut last = self.last_refetch.lock().await;
             if last.is_some_and(|t| now - t < REFETCH_INTERVAL_S) {
-                return Err(ProviderError::Rejected("id_token signed by an unknown key".into()));
+                return Err(ProviderError::Rejected(
+                    "id_token signed by an unknown key".into(),
+                ));
             }
             *last = Some(now);
         }
         let set = self.fetch(uri).await?;
         let found = pick(&set, kid, alg);
-        *state = Some(Cached { uri: uri.clone(), set, fetched_at: now });
+        *state = Some(Cached {
+            uri: uri.clone(),
+            set,
+            fetched_at: now,
+        });
         match found {
             Pick::Found(k) => Ok(k),
-            _ => Err(ProviderError::Rejected("id_token signed by an unknown key".into())),
+            _ => Err(ProviderError::Rejected(
+                "id_token signed by an unknown key".into(),
+            )),
         }
     }
 }

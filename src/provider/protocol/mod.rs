@@ -23,14 +23,26 @@ pub fn claim_bool(v: Option<&Value>) -> bool {
 
 /// A string claim, trimmed; `None` when absent, empty or not a string.
 pub fn claim_str(m: &Map<String, Value>, key: &str) -> Option<String> {
-    m.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    m.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// The normalized identity from standard OIDC claim names (`sub`, `email`,
 /// `email_verified`, `name`, `given_name`, `family_name`, `picture`, `groups`).
-pub fn identity_from_claims(raw: Map<String, Value>, subject_key: &str, issuer: Option<String>) -> UpstreamIdentity {
+pub fn identity_from_claims(
+    raw: Map<String, Value>,
+    subject_key: &str,
+    issuer: Option<String>,
+) -> UpstreamIdentity {
     let groups = match raw.get("groups") {
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };

@@ -46,6 +46,9 @@ pub fn authorize_url(base: &Url, params: &[(&str, &str)]) -> Url {
     url
 }
 
+/// Authorize-request parameters, in order.
+pub type AuthorizeParams = Vec<(&'static str, String)>;
+
 /// Starts a code flow: returns the state to keep and the parameters every kind sends
 /// (`response_type`, `client_id`, `redirect_uri`, `state`, and the PKCE challenge when
 /// `pkce` is set).
@@ -54,7 +57,7 @@ pub fn begin_code_flow(
     redirect_uri: &Url,
     state: &str,
     pkce: bool,
-) -> Result<(UpstreamState, Vec<(&'static str, String)>), ProviderError> {
+) -> Result<(UpstreamState, AuthorizeParams), ProviderError> {
     let mut st = UpstreamState::default();
     st.set(ST_STATE, state);
     let mut params = vec![
@@ -75,23 +78,35 @@ pub fn begin_code_flow(
 /// Reads the callback: an upstream `error` (RFC 6749 4.1.2.1) becomes `Denied` or
 /// `Upstream`; otherwise the `state` must be the one sent and a `code` must be present.
 /// Returns the code.
-pub fn callback_code<'a>(params: &'a CallbackParams, st: &UpstreamState) -> Result<&'a str, ProviderError> {
+pub fn callback_code<'a>(
+    params: &'a CallbackParams,
+    st: &UpstreamState,
+) -> Result<&'a str, ProviderError> {
     if let Some(err) = params.get("error") {
         // Apple reports Cancel as `user_cancelled_authorize`; Facebook sends
         // `error=access_denied` with `error_reason=user_denied`.
         if err == "access_denied" || err == "user_cancelled_authorize" {
             return Err(ProviderError::Denied);
         }
-        return Err(ProviderError::Upstream(format!("upstream answered error {:?}", truncate(err, 80))));
+        return Err(ProviderError::Upstream(format!(
+            "upstream answered error {:?}",
+            truncate(err, 80)
+        )));
     }
-    let sent = st.get(ST_STATE).ok_or_else(|| ProviderError::Rejected("sign-in state lost".into()))?;
+    let sent = st
+        .get(ST_STATE)
+        .ok_or_else(|| ProviderError::Rejected("sign-in state lost".into()))?;
     let got = params.get("state").unwrap_or("");
     if !bool::from(sent.as_bytes().ct_eq(got.as_bytes())) {
-        return Err(ProviderError::Rejected("callback state does not match the sign-in".into()));
+        return Err(ProviderError::Rejected(
+            "callback state does not match the sign-in".into(),
+        ));
     }
     match params.get("code") {
         Some(code) if !code.is_empty() && code.len() <= 4096 => Ok(code),
-        Some(_) => Err(ProviderError::Rejected("callback code is empty or too long".into())),
+        Some(_) => Err(ProviderError::Rejected(
+            "callback code is empty or too long".into(),
+        )),
         None => Err(ProviderError::Rejected("callback carries no code".into())),
     }
 }
@@ -143,22 +158,25 @@ impl fmt::Debug for TokenResponse {
 }
 
 /// Exchanges the code (RFC 6749 4.1.3) and reads the answer (5.1, errors 5.2).
-pub async fn exchange_code(http_client: &reqwest::Client, x: &CodeExchange<'_>) -> Result<TokenResponse, ProviderError> {
-    let mut form: Vec<(&str, &str)> = vec![
-        ("grant_type", "authorization_code"),
-        ("code", x.code),
-    ];
+pub async fn exchange_code(
+    http_client: &reqwest::Client,
+    x: &CodeExchange<'_>,
+) -> Result<TokenResponse, ProviderError> {
+    let mut form: Vec<(&str, &str)> = vec![("grant_type", "authorization_code"), ("code", x.code)];
     let redirect = x.redirect_uri.to_string();
     form.push(("redirect_uri", &redirect));
     if let Some(v) = x.code_verifier {
         form.push(("code_verifier", v));
     }
-    let mut req = http_client.post(x.token_url.clone()).header(reqwest::header::ACCEPT, "application/json");
+    let mut req = http_client
+        .post(x.token_url.clone())
+        .header(reqwest::header::ACCEPT, "application/json");
     match x.auth {
         TokenAuth::Basic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
             let id: String = url::form_urlencoded::byte_serialize(x.client_id.as_bytes()).collect();
-            let secret: String = url::form_urlencoded::byte_serialize(x.client_secret.as_bytes()).collect();
+            let secret: String =
+                url::form_urlencoded::byte_serialize(x.client_secret.as_bytes()).collect();
             req = req.basic_auth(id, Some(secret));
         }
         TokenAuth::Post => {
@@ -171,26 +189,40 @@ pub async fn exchange_code(http_client: &reqwest::Client, x: &CodeExchange<'_>) 
     if !resp.status.is_success() {
         let code = body
             .ok()
-            .and_then(|m| m.get("error").and_then(Value::as_str).map(|s| truncate(s, 60)))
+            .and_then(|m| {
+                m.get("error")
+                    .and_then(Value::as_str)
+                    .map(|s| truncate(s, 60))
+            })
             .unwrap_or_else(|| "no error code".into());
-        return Err(ProviderError::Upstream(format!("token endpoint: status {} ({code})", resp.status.as_u16())));
+        return Err(ProviderError::Upstream(format!(
+            "token endpoint: status {} ({code})",
+            resp.status.as_u16()
+        )));
     }
     parse_token_response(body?)
 }
 
 fn parse_token_response(m: Map<String, Value>) -> Result<TokenResponse, ProviderError> {
     let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
-    let access_token = s("access_token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ProviderError::Upstream("token endpoint: no access_token in the answer".into()))?;
+    let access_token = s("access_token").filter(|t| !t.is_empty()).ok_or_else(|| {
+        ProviderError::Upstream("token endpoint: no access_token in the answer".into())
+    })?;
     let token_type = s("token_type");
     // RFC 6749 5.1: bearer is the only type these adapters can use (case-insensitive).
-    if let Some(t) = &token_type {
-        if !t.eq_ignore_ascii_case("bearer") {
-            return Err(ProviderError::Upstream(format!("token endpoint: unsupported token_type {:?}", truncate(t, 30))));
-        }
+    if let Some(t) = &token_type
+        && !t.eq_ignore_ascii_case("bearer")
+    {
+        return Err(ProviderError::Upstream(format!(
+            "token endpoint: unsupported token_type {:?}",
+            truncate(t, 30)
+        )));
     }
-    Ok(TokenResponse { access_token, id_token: s("id_token"), token_type })
+    Ok(TokenResponse {
+        access_token,
+        id_token: s("id_token"),
+        token_type,
+    })
 }
 
 #[cfg(test)]
@@ -209,11 +241,33 @@ mod tests {
     fn callback_errors() {
         let mut st = UpstreamState::default();
         st.set(ST_STATE, "abc");
-        let p = |pairs: &[(&str, &str)]| CallbackParams(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-        assert!(matches!(callback_code(&p(&[("error", "access_denied"), ("state", "abc")]), &st), Err(ProviderError::Denied)));
-        assert!(matches!(callback_code(&p(&[("error", "server_error")]), &st), Err(ProviderError::Upstream(_))));
-        assert!(matches!(callback_code(&p(&[("code", "c"), ("state", "abd")]), &st), Err(ProviderError::Rejected(_))));
-        assert!(matches!(callback_code(&p(&[("state", "abc")]), &st), Err(ProviderError::Rejected(_))));
-        assert_eq!(callback_code(&p(&[("code", "c"), ("state", "abc")]), &st).ok(), Some("c"));
+        let p = |pairs: &[(&str, &str)]| {
+            CallbackParams(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert!(matches!(
+            callback_code(&p(&[("error", "access_denied"), ("state", "abc")]), &st),
+            Err(ProviderError::Denied)
+        ));
+        assert!(matches!(
+            callback_code(&p(&[("error", "server_error")]), &st),
+            Err(ProviderError::Upstream(_))
+        ));
+        assert!(matches!(
+            callback_code(&p(&[("code", "c"), ("state", "abd")]), &st),
+            Err(ProviderError::Rejected(_))
+        ));
+        assert!(matches!(
+            callback_code(&p(&[("state", "abc")]), &st),
+            Err(ProviderError::Rejected(_))
+        ));
+        assert_eq!(
+            callback_code(&p(&[("code", "c"), ("state", "abc")]), &st).ok(),
+            Some("c")
+        );
     }
 }

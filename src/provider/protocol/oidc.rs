@@ -12,7 +12,10 @@ use super::http::{self, truncate};
 use super::idtoken::{self, Expect, asymmetric_alg};
 use super::jwks::JwksCache;
 use super::oauth2::{self, CodeExchange, ST_NONCE, ST_VERIFIER, TokenAuth};
-use crate::provider::{BeginRequest, BeginResponse, BrowserAction, CallbackParams, ProviderContext, ProviderError, UpstreamState};
+use crate::provider::{
+    BeginRequest, BeginResponse, BrowserAction, CallbackParams, ProviderContext, ProviderError,
+    UpstreamState,
+};
 
 /// A cached discovery document is refreshed after this long.
 const DISCOVERY_MAX_AGE_S: i64 = 24 * 3600;
@@ -71,7 +74,12 @@ pub struct RelyingParty {
 impl RelyingParty {
     pub fn new(cfg: RpConfig, ctx: &ProviderContext) -> Self {
         let jwks = JwksCache::new(ctx.http.clone(), ctx.clock.clone());
-        Self { cfg, ctx: ctx.clone(), metadata: Mutex::new(None), jwks }
+        Self {
+            cfg,
+            ctx: ctx.clone(),
+            metadata: Mutex::new(None),
+            jwks,
+        }
     }
 
     pub fn issuers(&self) -> Vec<String> {
@@ -84,9 +92,14 @@ impl RelyingParty {
     pub async fn metadata(&self) -> Result<Metadata, ProviderError> {
         let e = &self.cfg.endpoints;
         if !e.discover {
-            let missing = |what: &str| ProviderError::Config(format!("{what} is not set and discovery is off"));
+            let missing = |what: &str| {
+                ProviderError::Config(format!("{what} is not set and discovery is off"))
+            };
             return Ok(Metadata {
-                authorize_url: e.authorize_url.clone().ok_or_else(|| missing("authorize_url"))?,
+                authorize_url: e
+                    .authorize_url
+                    .clone()
+                    .ok_or_else(|| missing("authorize_url"))?,
                 token_url: e.token_url.clone().ok_or_else(|| missing("token_url"))?,
                 userinfo_url: e.userinfo_url.clone(),
                 jwks_uri: e.jwks_uri.clone().ok_or_else(|| missing("jwks_uri"))?,
@@ -96,10 +109,10 @@ impl RelyingParty {
         }
         let now = self.ctx.clock.now();
         let mut cache = self.metadata.lock().await;
-        if let Some((m, at)) = cache.as_ref() {
-            if now - at < DISCOVERY_MAX_AGE_S {
-                return Ok(m.clone());
-            }
+        if let Some((m, at)) = cache.as_ref()
+            && now - at < DISCOVERY_MAX_AGE_S
+        {
+            return Ok(m.clone());
         }
         match self.discover().await {
             Ok(m) => {
@@ -118,13 +131,20 @@ impl RelyingParty {
 
     async fn discover(&self) -> Result<Metadata, ProviderError> {
         // OpenID Connect Discovery 1.0 section 4: the path is appended to the issuer.
-        let doc_url = format!("{}/.well-known/openid-configuration", self.cfg.issuer.trim_end_matches('/'));
-        let doc_url = parse_endpoint(&doc_url).map_err(|e| ProviderError::Config(format!("issuer: {e}")))?;
+        let doc_url = format!(
+            "{}/.well-known/openid-configuration",
+            self.cfg.issuer.trim_end_matches('/')
+        );
+        let doc_url =
+            parse_endpoint(&doc_url).map_err(|e| ProviderError::Config(format!("issuer: {e}")))?;
         let doc = http::get_json(self.ctx.http.get(doc_url), "discovery").await?;
         // Section 4.3: the document's issuer must be the one it was fetched for.
         let iss = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
         if !self.issuers().iter().any(|i| i == iss) {
-            return Err(ProviderError::Upstream(format!("discovery: issuer {:?} is not the configured issuer", truncate(iss, 100))));
+            return Err(ProviderError::Upstream(format!(
+                "discovery: issuer {:?} is not the configured issuer",
+                truncate(iss, 100)
+            )));
         }
         let url = |key: &str, explicit: &Option<Url>| -> Result<Option<Url>, ProviderError> {
             if let Some(u) = explicit {
@@ -132,29 +152,53 @@ impl RelyingParty {
             }
             match doc.get(key).and_then(Value::as_str) {
                 None => Ok(None),
-                Some(s) => parse_endpoint(s).map(Some).map_err(|e| ProviderError::Upstream(format!("discovery: {key} {e}"))),
+                Some(s) => parse_endpoint(s)
+                    .map(Some)
+                    .map_err(|e| ProviderError::Upstream(format!("discovery: {key} {e}"))),
             }
         };
-        let need = |key: &str, v: Option<Url>| v.ok_or_else(|| ProviderError::Upstream(format!("discovery: no {key}")));
+        let need = |key: &str, v: Option<Url>| {
+            v.ok_or_else(|| ProviderError::Upstream(format!("discovery: no {key}")))
+        };
         let e = &self.cfg.endpoints;
-        let algs = match doc.get("id_token_signing_alg_values_supported").and_then(Value::as_array) {
-            Some(list) => list.iter().filter_map(Value::as_str).filter_map(asymmetric_alg).collect(),
+        let algs = match doc
+            .get("id_token_signing_alg_values_supported")
+            .and_then(Value::as_array)
+        {
+            Some(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(asymmetric_alg)
+                .collect(),
             None => vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
         };
         Ok(Metadata {
-            authorize_url: need("authorization_endpoint", url("authorization_endpoint", &e.authorize_url)?)?,
+            authorize_url: need(
+                "authorization_endpoint",
+                url("authorization_endpoint", &e.authorize_url)?,
+            )?,
             token_url: need("token_endpoint", url("token_endpoint", &e.token_url)?)?,
             userinfo_url: url("userinfo_endpoint", &e.userinfo_url)?,
             jwks_uri: need("jwks_uri", url("jwks_uri", &e.jwks_uri)?)?,
             algs,
-            iss_parameter_supported: doc.get("authorization_response_iss_parameter_supported") == Some(&Value::Bool(true)),
+            iss_parameter_supported: doc.get("authorization_response_iss_parameter_supported")
+                == Some(&Value::Bool(true)),
         })
     }
 
     /// The authorize redirect: code flow, state, nonce, PKCE, `login_hint`, plus `extra`.
-    pub async fn begin(&self, req: &BeginRequest<'_>, extra: &[(&str, &str)]) -> Result<BeginResponse, ProviderError> {
+    pub async fn begin(
+        &self,
+        req: &BeginRequest<'_>,
+        extra: &[(&str, &str)],
+    ) -> Result<BeginResponse, ProviderError> {
         let m = self.metadata().await?;
-        let (mut st, mut params) = oauth2::begin_code_flow(&self.cfg.client_id, req.redirect_uri, req.state, self.cfg.pkce)?;
+        let (mut st, mut params) = oauth2::begin_code_flow(
+            &self.cfg.client_id,
+            req.redirect_uri,
+            req.state,
+            self.cfg.pkce,
+        )?;
         let nonce = oauth2::random_token()?;
         params.push(("scope", self.cfg.scopes.join(" ")));
         params.push(("nonce", nonce.clone()));
@@ -164,7 +208,10 @@ impl RelyingParty {
         }
         let mut all: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         all.extend_from_slice(extra);
-        Ok(BeginResponse { action: BrowserAction::Redirect(oauth2::authorize_url(&m.authorize_url, &all)), upstream_state: st })
+        Ok(BeginResponse {
+            action: BrowserAction::Redirect(oauth2::authorize_url(&m.authorize_url, &all)),
+            upstream_state: st,
+        })
     }
 
     /// Checks the callback, exchanges the code, verifies the id_token, merges userinfo.
@@ -181,10 +228,14 @@ impl RelyingParty {
         // advertises the parameter it must be present.
         match params.get("iss") {
             Some(iss) if !self.issuers().iter().any(|i| i == iss) => {
-                return Err(ProviderError::Rejected("callback iss is not the provider's issuer (RFC 9207)".into()));
+                return Err(ProviderError::Rejected(
+                    "callback iss is not the provider's issuer (RFC 9207)".into(),
+                ));
             }
             None if m.iss_parameter_supported => {
-                return Err(ProviderError::Rejected("callback lacks the iss parameter the provider advertises (RFC 9207)".into()));
+                return Err(ProviderError::Rejected(
+                    "callback lacks the iss parameter the provider advertises (RFC 9207)".into(),
+                ));
             }
             _ => {}
         }
@@ -201,8 +252,13 @@ impl RelyingParty {
             },
         )
         .await?;
-        let id_token = tokens.id_token.as_deref().ok_or_else(|| ProviderError::Upstream("token endpoint: no id_token".into()))?;
-        let nonce = st.get(ST_NONCE).ok_or_else(|| ProviderError::Rejected("sign-in nonce lost".into()))?;
+        let id_token = tokens
+            .id_token
+            .as_deref()
+            .ok_or_else(|| ProviderError::Upstream("token endpoint: no id_token".into()))?;
+        let nonce = st
+            .get(ST_NONCE)
+            .ok_or_else(|| ProviderError::Rejected("sign-in nonce lost".into()))?;
         let issuers = self.issuers();
         let expect = Expect {
             client_id: &self.cfg.client_id,
@@ -214,37 +270,78 @@ impl RelyingParty {
         };
         let claims = idtoken::verify(id_token, &self.jwks, &m.jwks_uri, &expect).await?;
         let userinfo = match (&m.userinfo_url, self.cfg.userinfo_post) {
-            (Some(u), Some(post)) => Some(self.userinfo(u, post, &tokens.access_token, &claims).await?),
+            (Some(u), Some(post)) => Some(
+                self.userinfo(u, post, &tokens.access_token, &claims)
+                    .await?,
+            ),
             _ => None,
         };
         Ok(Verified { claims, userinfo })
     }
 
     /// OIDC Core 5.3: the userinfo `sub` must be the id_token's.
-    async fn userinfo(&self, url: &Url, post: bool, access_token: &str, claims: &Map<String, Value>) -> Result<Map<String, Value>, ProviderError> {
-        let req = if post { self.ctx.http.post(url.clone()) } else { self.ctx.http.get(url.clone()) };
-        let resp = http::send(req.bearer_auth(access_token).header(reqwest::header::ACCEPT, "application/json"), "userinfo").await?;
+    async fn userinfo(
+        &self,
+        url: &Url,
+        post: bool,
+        access_token: &str,
+        claims: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let req = if post {
+            self.ctx.http.post(url.clone())
+        } else {
+            self.ctx.http.get(url.clone())
+        };
+        let resp = http::send(
+            req.bearer_auth(access_token)
+                .header(reqwest::header::ACCEPT, "application/json"),
+            "userinfo",
+        )
+        .await?;
         if !resp.status.is_success() {
-            return Err(ProviderError::Upstream(format!("userinfo: status {}", resp.status.as_u16())));
+            return Err(ProviderError::Upstream(format!(
+                "userinfo: status {}",
+                resp.status.as_u16()
+            )));
         }
         if resp.content_type.starts_with("application/jwt") {
-            return Err(ProviderError::Upstream("userinfo: signed userinfo answers are not supported".into()));
+            return Err(ProviderError::Upstream(
+                "userinfo: signed userinfo answers are not supported".into(),
+            ));
         }
         let info = resp.json_object("userinfo")?;
         if info.get("sub") != claims.get("sub") {
-            return Err(ProviderError::Rejected("userinfo sub differs from the id_token sub".into()));
+            return Err(ProviderError::Rejected(
+                "userinfo sub differs from the id_token sub".into(),
+            ));
         }
         Ok(info)
     }
 }
 
 /// id_token claims that describe the token, not the user: left out of `raw`.
-const TOKEN_CLAIMS: &[&str] = &["aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "jti", "azp", "nonce_supported"];
+const TOKEN_CLAIMS: &[&str] = &[
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "jti",
+    "azp",
+    "nonce_supported",
+];
 
 /// Merges id_token claims and userinfo into one attribute map: the signed id_token wins
 /// where both carry a claim; userinfo adds what the id_token lacks.
 pub fn merged_claims(v: &Verified) -> Map<String, Value> {
-    let mut raw: Map<String, Value> = v.claims.iter().filter(|(k, _)| !TOKEN_CLAIMS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut raw: Map<String, Value> = v
+        .claims
+        .iter()
+        .filter(|(k, _)| !TOKEN_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if let Some(info) = &v.userinfo {
         for (k, val) in info {
             if !raw.contains_key(k) && !TOKEN_CLAIMS.contains(&k.as_str()) {

@@ -82,7 +82,12 @@ impl FakeHandle {
 type St = Arc<Mutex<Inner>>;
 
 pub async fn start(opts: AmazonOpts) -> FakeHandle {
-    let inner = Arc::new(Mutex::new(Inner { opts, codes: HashMap::new(), tokens: HashMap::new(), seen: Seen::default() }));
+    let inner = Arc::new(Mutex::new(Inner {
+        opts,
+        codes: HashMap::new(),
+        tokens: HashMap::new(),
+        seen: Seen::default(),
+    }));
     let app = Router::new()
         .route("/ap/oa", get(authorize))
         .route("/auth/o2/token", post(token))
@@ -98,29 +103,73 @@ async fn authorize(State(s): State<St>, Query(q): Query<BTreeMap<String, String>
     let (Some(redirect_uri), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
         return (StatusCode::BAD_REQUEST, "invalid_request").into_response();
     };
-    if q.get("client_id") != Some(&inner.opts.client_id) || q.get("response_type").map(String::as_str) != Some("code") {
+    if q.get("client_id") != Some(&inner.opts.client_id)
+        || q.get("response_type").map(String::as_str) != Some("code")
+    {
         return (StatusCode::BAD_REQUEST, "invalid_client").into_response();
     }
     if inner.opts.deny {
-        return redirect_back(redirect_uri, &[("error", "access_denied"), ("error_description", "The user denied the request"), ("state", state)]);
+        return redirect_back(
+            redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "The user denied the request"),
+                ("state", state),
+            ],
+        );
     }
     let scope = q.get("scope").cloned().unwrap_or_default();
-    if scope.split(' ').any(|s| !["profile", "profile:user_id", "postal_code"].contains(&s)) {
-        return redirect_back(redirect_uri, &[("error", "invalid_scope"), ("state", state)]);
+    if scope
+        .split(' ')
+        .any(|s| !["profile", "profile:user_id", "postal_code"].contains(&s))
+    {
+        return redirect_back(
+            redirect_uri,
+            &[("error", "invalid_scope"), ("state", state)],
+        );
     }
     let code = random();
-    inner.codes.insert(code.clone(), Grant { redirect_uri: redirect_uri.clone(), challenge: q.get("code_challenge").cloned(), scope });
-    redirect_back(redirect_uri, &[("code", &code), ("scope", &q.get("scope").cloned().unwrap_or_default()), ("state", state)])
+    inner.codes.insert(
+        code.clone(),
+        Grant {
+            redirect_uri: redirect_uri.clone(),
+            challenge: q.get("code_challenge").cloned(),
+            scope,
+        },
+    );
+    redirect_back(
+        redirect_uri,
+        &[
+            ("code", &code),
+            ("scope", &q.get("scope").cloned().unwrap_or_default()),
+            ("state", state),
+        ],
+    )
 }
 
 async fn token(State(s): State<St>, Form(form): Form<BTreeMap<String, String>>) -> Response {
     let mut inner = s.lock().unwrap();
-    let err = |status: StatusCode, code: &str| (status, Json(json!({"error": code, "error_description": "rejected"}))).into_response();
-    if form.get("client_id") != Some(&inner.opts.client_id) || form.get("client_secret") != Some(&inner.opts.client_secret) {
+    let err = |status: StatusCode, code: &str| {
+        (
+            status,
+            Json(json!({"error": code, "error_description": "rejected"})),
+        )
+            .into_response()
+    };
+    if form.get("client_id") != Some(&inner.opts.client_id)
+        || form.get("client_secret") != Some(&inner.opts.client_secret)
+    {
         return err(StatusCode::UNAUTHORIZED, "invalid_client");
     }
-    let Some(grant) = form.get("code").and_then(|c| inner.codes.remove(c)) else { return err(StatusCode::BAD_REQUEST, "invalid_grant") };
-    if form.get("redirect_uri") != Some(&grant.redirect_uri) || !pkce_ok(grant.challenge.as_deref(), form.get("code_verifier").map(String::as_str)) {
+    let Some(grant) = form.get("code").and_then(|c| inner.codes.remove(c)) else {
+        return err(StatusCode::BAD_REQUEST, "invalid_grant");
+    };
+    if form.get("redirect_uri") != Some(&grant.redirect_uri)
+        || !pkce_ok(
+            grant.challenge.as_deref(),
+            form.get("code_verifier").map(String::as_str),
+        )
+    {
         return err(StatusCode::BAD_REQUEST, "invalid_grant");
     }
     let token = format!("Atza|{}", random());
@@ -132,7 +181,11 @@ async fn profile(State(s): State<St>, headers: HeaderMap) -> Response {
     let mut inner = s.lock().unwrap();
     inner.seen.profile_calls += 1;
     let Some(scope) = bearer(&headers).and_then(|t| inner.tokens.get(&t).cloned()) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_token"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_token"})),
+        )
+            .into_response();
     };
     let o = &inner.opts;
     let scopes: Vec<&str> = scope.split(' ').collect();

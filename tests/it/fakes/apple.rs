@@ -112,13 +112,22 @@ struct St {
 }
 
 pub async fn start(opts: AppleOpts) -> FakeHandle {
-    let inner = Arc::new(Mutex::new(Inner { opts, keys: Keys::new(), codes: HashMap::new(), authorized: HashSet::new(), seen: Seen::default() }));
+    let inner = Arc::new(Mutex::new(Inner {
+        opts,
+        keys: Keys::new(),
+        codes: HashMap::new(),
+        authorized: HashSet::new(),
+        seen: Seen::default(),
+    }));
     let issuer = Arc::new(Mutex::new(String::new()));
     let app = Router::new()
         .route("/auth/authorize", get(authorize))
         .route("/auth/token", post(token))
         .route("/auth/keys", get(keys))
-        .with_state(St { issuer: issuer.clone(), inner: inner.clone() });
+        .with_state(St {
+            issuer: issuer.clone(),
+            inner: inner.clone(),
+        });
     let (base, _task) = serve(app).await;
     *issuer.lock().unwrap() = base.as_str().trim_end_matches('/').to_owned();
     FakeHandle { base, inner }
@@ -130,22 +139,40 @@ async fn authorize(State(s): State<St>, Query(q): Query<BTreeMap<String, String>
     let (Some(redirect_uri), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
         return (StatusCode::BAD_REQUEST, "invalid_request").into_response();
     };
-    if q.get("client_id") != Some(&inner.opts.client_id) || q.get("response_type").map(String::as_str) != Some("code") {
+    if q.get("client_id") != Some(&inner.opts.client_id)
+        || q.get("response_type").map(String::as_str) != Some("code")
+    {
         return (StatusCode::BAD_REQUEST, "invalid_client").into_response();
     }
     let scope = q.get("scope").cloned().unwrap_or_default();
     let wants_user = scope.split(' ').any(|s| s == "name" || s == "email");
     // Apple refuses name/email scopes unless the response is form_post.
     if wants_user && q.get("response_mode").map(String::as_str) != Some("form_post") {
-        return (StatusCode::BAD_REQUEST, "invalid_request: response_mode must be form_post").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "invalid_request: response_mode must be form_post",
+        )
+            .into_response();
     }
     if inner.opts.deny {
-        let fields = vec![("error".to_owned(), "user_cancelled_authorize".to_owned()), ("state".to_owned(), state.clone())];
+        let fields = vec![
+            ("error".to_owned(), "user_cancelled_authorize".to_owned()),
+            ("state".to_owned(), state.clone()),
+        ];
         return Html(form_post_page(redirect_uri, &fields)).into_response();
     }
     let code = random();
-    inner.codes.insert(code.clone(), Grant { redirect_uri: redirect_uri.clone(), nonce: q.get("nonce").cloned() });
-    let mut fields = vec![("state".to_owned(), state.clone()), ("code".to_owned(), code)];
+    inner.codes.insert(
+        code.clone(),
+        Grant {
+            redirect_uri: redirect_uri.clone(),
+            nonce: q.get("nonce").cloned(),
+        },
+    );
+    let mut fields = vec![
+        ("state".to_owned(), state.clone()),
+        ("code".to_owned(), code),
+    ];
     let sub = inner.opts.sub.clone();
     if wants_user && inner.authorized.insert(sub) {
         let user = json!({"name": {"firstName": inner.opts.first_name, "lastName": inner.opts.last_name}, "email": inner.opts.email});
@@ -180,8 +207,15 @@ async fn token(State(s): State<St>, Form(form): Form<BTreeMap<String, String>>) 
     if form.get("client_id") != Some(&inner.opts.client_id) {
         return err("invalid_client");
     }
-    inner.seen.secrets.push(form.get("client_secret").cloned().unwrap_or_default());
-    if let Err(why) = check_client_secret(&inner.opts, &issuer, form.get("client_secret").map(String::as_str).unwrap_or("")) {
+    inner
+        .seen
+        .secrets
+        .push(form.get("client_secret").cloned().unwrap_or_default());
+    if let Err(why) = check_client_secret(
+        &inner.opts,
+        &issuer,
+        form.get("client_secret").map(String::as_str).unwrap_or(""),
+    ) {
         inner.seen.refused_secrets.push(why);
         return err("invalid_client");
     }
@@ -189,12 +223,20 @@ async fn token(State(s): State<St>, Form(form): Form<BTreeMap<String, String>>) 
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return err("unsupported_grant_type");
     }
-    let Some(grant) = form.get("code").and_then(|c| inner.codes.remove(c)) else { return err("invalid_grant") };
+    let Some(grant) = form.get("code").and_then(|c| inner.codes.remove(c)) else {
+        return err("invalid_grant");
+    };
     if form.get("redirect_uri") != Some(&grant.redirect_uri) {
         return err("invalid_grant");
     }
     let o = &inner.opts;
-    let b = |v: bool| if o.bools_as_strings { json!(v.to_string()) } else { json!(v) };
+    let b = |v: bool| {
+        if o.bools_as_strings {
+            json!(v.to_string())
+        } else {
+            json!(v)
+        }
+    };
     let mut user = Map::new();
     user.insert("sub".into(), json!(o.sub));
     user.insert("email".into(), json!(o.email));
@@ -203,7 +245,14 @@ async fn token(State(s): State<St>, Form(form): Form<BTreeMap<String, String>>) 
     user.insert("auth_time".into(), json!(now()));
     user.insert("nonce_supported".into(), json!(true));
     let access = random();
-    let claims = id_token_claims(&issuer, &o.client_id, grant.nonce.as_deref(), &access, &user, &o.token);
+    let claims = id_token_claims(
+        &issuer,
+        &o.client_id,
+        grant.nonce.as_deref(),
+        &access,
+        &user,
+        &o.token,
+    );
     let id_token = inner.keys.sign(o.token.sign, &claims);
     Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": random(), "id_token": id_token})).into_response()
 }

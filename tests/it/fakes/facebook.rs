@@ -92,10 +92,18 @@ impl FakeHandle {
 }
 
 pub async fn start(opts: FacebookOpts) -> FakeHandle {
-    let inner = Arc::new(Mutex::new(Inner { opts, codes: HashMap::new(), tokens: HashMap::new(), seen: Seen::default() }));
+    let inner = Arc::new(Mutex::new(Inner {
+        opts,
+        codes: HashMap::new(),
+        tokens: HashMap::new(),
+        seen: Seen::default(),
+    }));
     let app = Router::new()
         .route("/{version}/dialog/oauth", get(dialog))
-        .route("/{version}/oauth/access_token", get(access_token).post(access_token))
+        .route(
+            "/{version}/oauth/access_token",
+            get(access_token).post(access_token),
+        )
         .route("/{version}/me", get(me))
         .with_state(inner.clone());
     let (base, _task) = serve(app).await;
@@ -108,7 +116,11 @@ fn graph_error(status: StatusCode, message: &str, kind: &str, code: u32) -> Resp
     (status, Json(json!({"error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEf"}}))).into_response()
 }
 
-async fn dialog(State(s): State<St>, Path(version): Path<String>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn dialog(
+    State(s): State<St>,
+    Path(version): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     let mut inner = s.lock().unwrap();
     inner.seen.versions.push(version);
     inner.seen.authorize_queries.push(q.clone());
@@ -121,48 +133,114 @@ async fn dialog(State(s): State<St>, Path(version): Path<String>, Query(q): Quer
     if inner.opts.deny {
         return redirect_back(
             redirect_uri,
-            &[("error", "access_denied"), ("error_code", "200"), ("error_description", "Permissions error"), ("error_reason", "user_denied"), ("state", state)],
+            &[
+                ("error", "access_denied"),
+                ("error_code", "200"),
+                ("error_description", "Permissions error"),
+                ("error_reason", "user_denied"),
+                ("state", state),
+            ],
         );
     }
     let code = random();
-    inner.codes.insert(code.clone(), Grant { redirect_uri: redirect_uri.clone(), challenge: q.get("code_challenge").cloned() });
+    inner.codes.insert(
+        code.clone(),
+        Grant {
+            redirect_uri: redirect_uri.clone(),
+            challenge: q.get("code_challenge").cloned(),
+        },
+    );
     redirect_back(redirect_uri, &[("code", &code), ("state", state)])
 }
 
-async fn access_token(State(s): State<St>, method: Method, Query(q): Query<BTreeMap<String, String>>, RawForm(body): RawForm) -> Response {
-    let params: BTreeMap<String, String> = if method == Method::POST { url::form_urlencoded::parse(&body).into_owned().collect() } else { q };
+async fn access_token(
+    State(s): State<St>,
+    method: Method,
+    Query(q): Query<BTreeMap<String, String>>,
+    RawForm(body): RawForm,
+) -> Response {
+    let params: BTreeMap<String, String> = if method == Method::POST {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    } else {
+        q
+    };
     let mut inner = s.lock().unwrap();
-    if params.get("client_id") != Some(&inner.opts.app_id) || params.get("client_secret") != Some(&inner.opts.app_secret) {
-        return graph_error(StatusCode::BAD_REQUEST, "Error validating client secret.", "OAuthException", 1);
+    if params.get("client_id") != Some(&inner.opts.app_id)
+        || params.get("client_secret") != Some(&inner.opts.app_secret)
+    {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Error validating client secret.",
+            "OAuthException",
+            1,
+        );
     }
     let Some(grant) = params.get("code").and_then(|c| inner.codes.remove(c)) else {
-        return graph_error(StatusCode::BAD_REQUEST, "Invalid verification code format.", "OAuthException", 100);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid verification code format.",
+            "OAuthException",
+            100,
+        );
     };
     if params.get("redirect_uri") != Some(&grant.redirect_uri) {
-        return graph_error(StatusCode::BAD_REQUEST, "Error validating verification code.", "OAuthException", 100);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Error validating verification code.",
+            "OAuthException",
+            100,
+        );
     }
-    if !pkce_ok(grant.challenge.as_deref(), params.get("code_verifier").map(String::as_str)) {
-        return graph_error(StatusCode::BAD_REQUEST, "Invalid code verifier.", "OAuthException", 100);
+    if !pkce_ok(
+        grant.challenge.as_deref(),
+        params.get("code_verifier").map(String::as_str),
+    ) {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid code verifier.",
+            "OAuthException",
+            100,
+        );
     }
     let token = format!("EAAB{}", random());
     inner.tokens.insert(token.clone(), ());
-    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": 5183944})).into_response()
+    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": 5183944}))
+        .into_response()
 }
 
-async fn me(State(s): State<St>, headers: HeaderMap, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn me(
+    State(s): State<St>,
+    headers: HeaderMap,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     let mut inner = s.lock().unwrap();
     inner.seen.graph_calls += 1;
     let Some(token) = bearer(&headers).or_else(|| q.get("access_token").cloned()) else {
-        return graph_error(StatusCode::BAD_REQUEST, "An active access token must be used", "OAuthException", 2500);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "An active access token must be used",
+            "OAuthException",
+            2500,
+        );
     };
     if !inner.tokens.contains_key(&token) {
-        return graph_error(StatusCode::BAD_REQUEST, "Invalid OAuth access token.", "OAuthException", 190);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid OAuth access token.",
+            "OAuthException",
+            190,
+        );
     }
     let key = hmac::Key::new(hmac::HMAC_SHA256, inner.opts.app_secret.as_bytes());
     let want = hex::encode(hmac::sign(&key, token.as_bytes()).as_ref());
     if q.get("appsecret_proof") != Some(&want) {
         inner.seen.bad_proofs += 1;
-        return graph_error(StatusCode::BAD_REQUEST, "Invalid appsecret_proof provided in the API argument", "GraphMethodException", 100);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid appsecret_proof provided in the API argument",
+            "GraphMethodException",
+            100,
+        );
     }
     let o = &inner.opts;
     let mut all = serde_json::Map::new();
@@ -173,8 +251,14 @@ async fn me(State(s): State<St>, headers: HeaderMap, Query(q): Query<BTreeMap<St
     }
     all.insert("first_name".into(), json!(o.first_name));
     all.insert("last_name".into(), json!(o.last_name));
-    all.insert("picture".into(), json!({"data": {"height": 50, "is_silhouette": false, "url": o.picture_url, "width": 50}}));
+    all.insert(
+        "picture".into(),
+        json!({"data": {"height": 50, "is_silhouette": false, "url": o.picture_url, "width": 50}}),
+    );
     let fields = q.get("fields").cloned().unwrap_or_else(|| "id,name".into());
-    let out: serde_json::Map<String, Value> = fields.split(',').filter_map(|f| all.get(f).map(|v| (f.to_owned(), v.clone()))).collect();
+    let out: serde_json::Map<String, Value> = fields
+        .split(',')
+        .filter_map(|f| all.get(f).map(|v| (f.to_owned(), v.clone())))
+        .collect();
     Json(Value::Object(out)).into_response()
 }

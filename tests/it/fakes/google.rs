@@ -19,7 +19,12 @@ pub struct GoogleOpts {
 
 impl Default for GoogleOpts {
     fn default() -> Self {
-        Self { client_id: "123-abc.apps.googleusercontent.com".into(), client_secret: "GOCSPX-test".into(), hd: None, legacy_issuer: false }
+        Self {
+            client_id: "123-abc.apps.googleusercontent.com".into(),
+            client_secret: "GOCSPX-test".into(),
+            hd: None,
+            legacy_issuer: false,
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+    RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
 };
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -34,11 +35,17 @@ pub struct SigningKey {
 
 impl SigningKey {
     pub fn rsa(kid: &str) -> Self {
-        Self { kid: kid.into(), pair: Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).unwrap()) }
+        Self {
+            kid: kid.into(),
+            pair: Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).unwrap()),
+        }
     }
 
     pub fn ec(kid: &str) -> Self {
-        Self { kid: kid.into(), pair: Pair::Ec(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap()) }
+        Self {
+            kid: kid.into(),
+            pair: Pair::Ec(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap()),
+        }
     }
 
     pub fn alg(&self) -> &'static str {
@@ -79,7 +86,8 @@ impl SigningKey {
         let sig = match &self.pair {
             Pair::Rsa(k) => {
                 let mut sig = vec![0; k.public_modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig).unwrap();
+                k.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
+                    .unwrap();
                 sig
             }
             Pair::Ec(k) => k.sign(&rng, input.as_bytes()).unwrap().as_ref().to_vec(),
@@ -90,7 +98,10 @@ impl SigningKey {
 
 /// `alg: none`, empty signature.
 pub fn unsigned(kid: &str, claims: &Value) -> String {
-    format!("{}.", encode_parts(&json!({"alg": "none", "kid": kid}), claims))
+    format!(
+        "{}.",
+        encode_parts(&json!({"alg": "none", "kid": kid}), claims)
+    )
 }
 
 /// HS256 keyed with arbitrary bytes (the RSA public key, for the confusion attack).
@@ -105,13 +116,18 @@ pub fn decode_unverified(token: &str) -> Option<(Value, Value)> {
     let mut it = token.split('.');
     let h = URL_SAFE_NO_PAD.decode(it.next()?).ok()?;
     let c = URL_SAFE_NO_PAD.decode(it.next()?).ok()?;
-    Some((serde_json::from_slice(&h).ok()?, serde_json::from_slice(&c).ok()?))
+    Some((
+        serde_json::from_slice(&h).ok()?,
+        serde_json::from_slice(&c).ok()?,
+    ))
 }
 
 /// Verifies an ES256 JWT against an uncompressed P-256 public key; header and claims.
 pub fn verify_es256(token: &str, public_key: &[u8]) -> Result<(Value, Value), String> {
     let (input, sig) = token.rsplit_once('.').ok_or("not a JWT")?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| "signature not base64url")?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| "signature not base64url")?;
     let (header, claims) = decode_unverified(token).ok_or("undecodable")?;
     if header["alg"] != "ES256" {
         return Err(format!("alg is {}", header["alg"]));
@@ -124,11 +140,19 @@ pub fn verify_es256(token: &str, public_key: &[u8]) -> Result<(Value, Value), St
 
 /// A fresh Apple-style `.p8` key: the PKCS#8 PEM and the public key bytes.
 pub fn generate_p8() -> (String, Vec<u8>) {
-    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .unwrap();
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
     let body = STANDARD.encode(doc.as_ref());
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
     (pem, pair.public_key().as_ref().to_vec())
 }
 

@@ -73,7 +73,12 @@ impl Keys {
     pub fn new() -> Self {
         let active = SigningKey::rsa("key-1");
         let published = vec![active.jwk()];
-        Self { active, published, stranger: SigningKey::rsa("stranger"), counter: 1 }
+        Self {
+            active,
+            published,
+            stranger: SigningKey::rsa("stranger"),
+            counter: 1,
+        }
     }
 
     /// A new signing key; the JWKS publishes only the new one (old tokens are dead).
@@ -91,22 +96,40 @@ impl Keys {
         match mode {
             SignMode::Normal => self.active.sign(claims),
             SignMode::AlgNone => jwt::unsigned(&self.active.kid, claims),
-            SignMode::Hs256WithPublicKey => jwt::sign_hs256(&self.active.kid, &self.active.public_key_bytes(), claims),
+            SignMode::Hs256WithPublicKey => {
+                jwt::sign_hs256(&self.active.kid, &self.active.public_key_bytes(), claims)
+            }
             SignMode::UnknownKey => self.stranger.sign(claims),
         }
     }
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Builds id_token claims: the standard ones, the user's, then the knobs.
-pub fn id_token_claims(issuer: &str, client_id: &str, nonce: Option<&str>, access_token: &str, user: &Map<String, Value>, k: &TokenKnobs) -> Value {
+pub fn id_token_claims(
+    issuer: &str,
+    client_id: &str,
+    nonce: Option<&str>,
+    access_token: &str,
+    user: &Map<String, Value>,
+    k: &TokenKnobs,
+) -> Value {
     let now = now();
     let mut c = Map::new();
-    c.insert("iss".into(), json!(k.iss.clone().unwrap_or_else(|| issuer.to_owned())));
-    c.insert("aud".into(), k.aud.clone().unwrap_or_else(|| json!(client_id)));
+    c.insert(
+        "iss".into(),
+        json!(k.iss.clone().unwrap_or_else(|| issuer.to_owned())),
+    );
+    c.insert(
+        "aud".into(),
+        k.aud.clone().unwrap_or_else(|| json!(client_id)),
+    );
     c.insert("iat".into(), json!(now + k.iat_offset));
     c.insert("exp".into(), json!(now + 3600 + k.exp_offset));
     c.insert("at_hash".into(), json!(jwt::half_hash(access_token)));
@@ -147,15 +170,30 @@ pub fn pkce_ok(challenge: Option<&str>, verifier: Option<&str>) -> bool {
 
 /// Client credentials from `Authorization: Basic` (form-urlencoded parts, RFC 6749
 /// 2.3.1) or the form body; with the method used.
-pub fn client_credentials(headers: &axum::http::HeaderMap, form: &BTreeMap<String, String>) -> Option<(String, String, &'static str)> {
-    if let Some(h) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+pub fn client_credentials(
+    headers: &axum::http::HeaderMap,
+    form: &BTreeMap<String, String>,
+) -> Option<(String, String, &'static str)> {
+    if let Some(h) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let b = h.strip_prefix("Basic ")?;
-        let dec = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).ok()?).ok()?;
+        let dec =
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).ok()?).ok()?;
         let (id, secret) = dec.split_once(':')?;
-        let un = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        let un = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
         return Some((un(id)?, un(secret)?, "client_secret_basic"));
     }
-    Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone(), "client_secret_post"))
+    Some((
+        form.get("client_id")?.clone(),
+        form.get("client_secret")?.clone(),
+        "client_secret_post",
+    ))
 }
 
 /// The redirect back to the client with `params` added to its query.
@@ -166,30 +204,65 @@ pub fn redirect_back(redirect_uri: &str, params: &[(&str, &str)]) -> axum::respo
         Err(_) => return (axum::http::StatusCode::BAD_REQUEST, "bad redirect_uri").into_response(),
     };
     u.query_pairs_mut().extend_pairs(params.iter());
-    (axum::http::StatusCode::FOUND, [(axum::http::header::LOCATION, u.to_string())]).into_response()
+    (
+        axum::http::StatusCode::FOUND,
+        [(axum::http::header::LOCATION, u.to_string())],
+    )
+        .into_response()
 }
 
 /// A bearer token from the `Authorization` header.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_owned)
 }
 
 /// An HTML page that auto-posts `fields` to `action` (Apple's `form_post`).
 pub fn form_post_page(action: &str, fields: &[(String, String)]) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
-    let inputs: String = fields.iter().map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\"/>", esc(k), esc(v))).collect();
-    format!("<html><body onload=\"document.forms[0].submit()\"><form method=\"POST\" action=\"{}\">{inputs}</form></body></html>", esc(action))
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let inputs: String = fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    format!(
+        "<html><body onload=\"document.forms[0].submit()\"><form method=\"POST\" action=\"{}\">{inputs}</form></body></html>",
+        esc(action)
+    )
 }
 
 /// Parses what `form_post_page` wrote: the action and the fields.
 pub fn parse_form_post(html: &str) -> (String, Vec<(String, String)>) {
-    let unesc = |s: &str| s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let unesc = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
     let attr = |tag: &str, name: &str| -> Option<String> {
         let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
         let end = tag[start..].find('"')? + start;
         Some(unesc(&tag[start..end]))
     };
-    let form_tag = html.split("<form").nth(1).and_then(|s| s.split('>').next()).unwrap_or("");
+    let form_tag = html
+        .split("<form")
+        .nth(1)
+        .and_then(|s| s.split('>').next())
+        .unwrap_or("");
     let action = attr(form_tag, "action").unwrap_or_default();
     let fields = html
         .split("<input")

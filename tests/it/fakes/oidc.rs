@@ -13,7 +13,10 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::{Keys, TokenKnobs, bearer, client_credentials, id_token_claims, pkce_ok, random, redirect_back, serve};
+use super::{
+    Keys, TokenKnobs, bearer, client_credentials, id_token_claims, pkce_ok, random, redirect_back,
+    serve,
+};
 
 /// Behaviour of the fake; change it after start with `FakeHandle::set`.
 #[derive(Clone, Debug)]
@@ -120,7 +123,13 @@ impl FakeHandle {
 }
 
 pub async fn start(opts: OidcOpts) -> FakeHandle {
-    let inner = Arc::new(Mutex::new(Inner { opts, keys: Keys::new(), codes: HashMap::new(), access: HashMap::new(), seen: Seen::default() }));
+    let inner = Arc::new(Mutex::new(Inner {
+        opts,
+        keys: Keys::new(),
+        codes: HashMap::new(),
+        access: HashMap::new(),
+        seen: Seen::default(),
+    }));
     // The issuer is only known after binding; the router reads it from a cell.
     let issuer_cell: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
     let cell = issuer_cell.clone();
@@ -131,7 +140,10 @@ pub async fn start(opts: OidcOpts) -> FakeHandle {
         .route("/token", axum::routing::post(token))
         .route("/jwks", get(jwks))
         .route("/userinfo", get(userinfo).post(userinfo))
-        .with_state(Lazy { cell, inner: inner2 });
+        .with_state(Lazy {
+            cell,
+            inner: inner2,
+        });
     let (base, _task) = serve(app).await;
     *issuer_cell.lock().unwrap() = base.as_str().trim_end_matches('/').to_owned();
     FakeHandle { base, inner }
@@ -145,7 +157,10 @@ struct Lazy {
 
 impl Lazy {
     fn state(&self) -> AppState {
-        AppState { issuer: self.cell.lock().unwrap().clone(), inner: self.inner.clone() }
+        AppState {
+            issuer: self.cell.lock().unwrap().clone(),
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -181,17 +196,38 @@ async fn authorize(State(l): State<Lazy>, Query(q): Query<BTreeMap<String, Strin
     let (Some(redirect_uri), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
         return (StatusCode::BAD_REQUEST, "redirect_uri and state required").into_response();
     };
-    if q.get("client_id") != Some(&inner.opts.client_id) || q.get("response_type").map(String::as_str) != Some("code") {
+    if q.get("client_id") != Some(&inner.opts.client_id)
+        || q.get("response_type").map(String::as_str) != Some("code")
+    {
         return (StatusCode::BAD_REQUEST, "unknown client or response_type").into_response();
     }
     if inner.opts.deny {
-        return redirect_back(redirect_uri, &[("error", "access_denied"), ("error_description", "The user cancelled"), ("state", state)]);
+        return redirect_back(
+            redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "The user cancelled"),
+                ("state", state),
+            ],
+        );
     }
-    if q.contains_key("code_challenge") && q.get("code_challenge_method").map(String::as_str) != Some("S256") {
-        return redirect_back(redirect_uri, &[("error", "invalid_request"), ("state", state)]);
+    if q.contains_key("code_challenge")
+        && q.get("code_challenge_method").map(String::as_str) != Some("S256")
+    {
+        return redirect_back(
+            redirect_uri,
+            &[("error", "invalid_request"), ("state", state)],
+        );
     }
     let code = random();
-    inner.codes.insert(code.clone(), Grant { redirect_uri: redirect_uri.clone(), nonce: q.get("nonce").cloned(), challenge: q.get("code_challenge").cloned() });
+    inner.codes.insert(
+        code.clone(),
+        Grant {
+            redirect_uri: redirect_uri.clone(),
+            nonce: q.get("nonce").cloned(),
+            challenge: q.get("code_challenge").cloned(),
+        },
+    );
     let mut params = vec![("code", code.as_str()), ("state", state.as_str())];
     let iss = inner.opts.callback_iss.clone();
     if let Some(iss) = &iss {
@@ -204,7 +240,11 @@ fn oauth_error(status: StatusCode, code: &str) -> Response {
     (status, Json(json!({"error": code}))).into_response()
 }
 
-async fn token(State(l): State<Lazy>, headers: HeaderMap, Form(form): Form<BTreeMap<String, String>>) -> Response {
+async fn token(
+    State(l): State<Lazy>,
+    headers: HeaderMap,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Response {
     let s = l.state();
     let mut inner = s.inner.lock().unwrap();
     let Some((id, secret, method)) = client_credentials(&headers, &form) else {
@@ -220,11 +260,23 @@ async fn token(State(l): State<Lazy>, headers: HeaderMap, Form(form): Form<BTree
     let Some(grant) = form.get("code").and_then(|c| inner.codes.remove(c)) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     };
-    if form.get("redirect_uri") != Some(&grant.redirect_uri) || !pkce_ok(grant.challenge.as_deref(), form.get("code_verifier").map(String::as_str)) {
+    if form.get("redirect_uri") != Some(&grant.redirect_uri)
+        || !pkce_ok(
+            grant.challenge.as_deref(),
+            form.get("code_verifier").map(String::as_str),
+        )
+    {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
     let access = random();
-    let claims = id_token_claims(&s.issuer, &inner.opts.client_id, grant.nonce.as_deref(), &access, &inner.opts.user, &inner.opts.token);
+    let claims = id_token_claims(
+        &s.issuer,
+        &inner.opts.client_id,
+        grant.nonce.as_deref(),
+        &access,
+        &inner.opts.user,
+        &inner.opts.token,
+    );
     let id_token = inner.keys.sign(inner.opts.token.sign, &claims);
     let user = inner.opts.user.clone();
     inner.access.insert(access.clone(), user);
@@ -247,7 +299,11 @@ async fn userinfo(State(l): State<Lazy>, method: Method, headers: HeaderMap) -> 
     let mut inner = s.inner.lock().unwrap();
     inner.seen.userinfo_methods.push(method.to_string());
     let Some(user) = bearer(&headers).and_then(|t| inner.access.get(&t).cloned()) else {
-        return (StatusCode::UNAUTHORIZED, [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("WWW-Authenticate", "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
     };
     let mut out = user;
     for (k, v) in &inner.opts.userinfo_extra {

@@ -23,7 +23,10 @@ async fn sign_in_reads_the_profile() {
     assert_eq!(id.subject, "amzn1.account.AF2EXAMPLEUSERID");
     assert_eq!(id.name.as_deref(), Some("Dorothy Vaughan"));
     assert_eq!(id.email.as_deref(), Some("dorothy@example.com"));
-    assert!(!id.email_verified, "Amazon emails are unverified unless trusted");
+    assert!(
+        !id.email_verified,
+        "Amazon emails are unverified unless trusted"
+    );
     assert_eq!(id.raw["user_id"], "amzn1.account.AF2EXAMPLEUSERID");
     assert!(!id.raw.contains_key("postal_code"));
     assert_eq!(f.seen().profile_calls, 1);
@@ -54,7 +57,11 @@ async fn user_id_only_scope_still_gives_the_subject() {
 
 #[tokio::test]
 async fn cancel_is_denied_and_a_wrong_secret_fails() {
-    let f = amazon::start(AmazonOpts { deny: true, ..AmazonOpts::default() }).await;
+    let f = amazon::start(AmazonOpts {
+        deny: true,
+        ..AmazonOpts::default()
+    })
+    .await;
     let p = build(ProviderType::LoginWithAmazon, details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
     f.set(|o| o.deny = false);
@@ -66,9 +73,25 @@ async fn cancel_is_denied_and_a_wrong_secret_fails() {
 
 #[tokio::test]
 async fn default_endpoints_are_amazons() {
-    let p = build(ProviderType::LoginWithAmazon, json!({"client_id": "c", "client_secret": "s"}));
+    let p = build(
+        ProviderType::LoginWithAmazon,
+        json!({"client_id": "c", "client_secret": "s"}),
+    );
     let ru = redirect_uri();
-    let begun = p.begin(&BeginRequest { state: "s", redirect_uri: &ru, login_hint: None, sp_entity_id: None }).await.unwrap();
-    let BrowserAction::Redirect(u) = begun.action else { panic!() };
-    assert_eq!(&u[..url::Position::AfterPath], "https://www.amazon.com/ap/oa");
+    let begun = p
+        .begin(&BeginRequest {
+            state: "s",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
+    let BrowserAction::Redirect(u) = begun.action else {
+        panic!()
+    };
+    assert_eq!(
+        &u[..url::Position::AfterPath],
+        "https://www.amazon.com/ap/oa"
+    );
 }

@@ -40,7 +40,10 @@ async fn first_sign_in_carries_the_name_later_ones_do_not() {
     assert_eq!(id.raw["firstName"], "Katherine");
     assert_eq!(id.raw["lastName"], "Johnson");
     assert_eq!(id.email.as_deref(), Some("kq9x@privaterelay.appleid.com"));
-    assert!(id.email_verified, "email_verified \"true\" (string) is verified");
+    assert!(
+        id.email_verified,
+        "email_verified \"true\" (string) is verified"
+    );
     assert_eq!(id.raw["is_private_email"], json!(true));
     assert_eq!(id.raw["email_verified"], json!(true));
 
@@ -53,7 +56,10 @@ async fn first_sign_in_carries_the_name_later_ones_do_not() {
     let seen = f.seen();
     assert_eq!(seen.accepted_secrets, 2);
     assert!(seen.refused_secrets.is_empty());
-    assert_eq!(seen.secrets[0], seen.secrets[1], "the client secret is cached");
+    assert_eq!(
+        seen.secrets[0], seen.secrets[1],
+        "the client secret is cached"
+    );
     let (header, claims) = jwt::decode_unverified(&seen.secrets[0]).unwrap();
     assert_eq!(header["kid"], "KEY1234567");
     assert_eq!(claims["aud"], f.issuer());
@@ -70,7 +76,9 @@ async fn boolean_email_verified_is_verified_too() {
     assert_eq!(id.raw["is_private_email"], json!(true));
 
     f.set(|o| {
-        o.token.extra.insert("email_verified".into(), json!("false"));
+        o.token
+            .extra
+            .insert("email_verified".into(), json!("false"));
     });
     assert!(!sign_in(&p).await.unwrap().email_verified);
 }
@@ -96,12 +104,18 @@ async fn client_secret_is_regenerated_before_it_expires() {
     let p = registry::build(&record(ProviderType::SignInWithApple, "Apple", d), &ctx).unwrap();
     // The id_token (issued "in the future" for that clock) is refused, but the fake saw
     // and accepted the secret.
-    assert_rejected(sign_in(&p).await, "id_token iat ahead of the adapter's clock");
+    assert_rejected(
+        sign_in(&p).await,
+        "id_token iat ahead of the adapter's clock",
+    );
     clock.advance_secs(23 * 3600 + 1800);
     sign_in(&p).await.unwrap();
     let seen = f.seen();
     assert_eq!(seen.accepted_secrets, 2);
-    assert_ne!(seen.secrets[0], seen.secrets[1], "a secret close to expiry is replaced");
+    assert_ne!(
+        seen.secrets[0], seen.secrets[1],
+        "a secret close to expiry is replaced"
+    );
 }
 
 #[tokio::test]

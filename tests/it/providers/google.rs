@@ -27,14 +27,21 @@ async fn sign_in_maps_google_claims() {
     assert_eq!(id.subject, "110169484474386276334");
     assert_eq!(id.email.as_deref(), Some("grace@example.com"));
     assert!(id.email_verified);
-    assert_eq!(id.picture.as_deref(), Some("https://lh3.googleusercontent.com/a/photo"));
+    assert_eq!(
+        id.picture.as_deref(),
+        Some("https://lh3.googleusercontent.com/a/photo")
+    );
     assert_eq!(id.raw["locale"], "en");
     assert_eq!(id.issuer.as_deref(), Some(f.issuer().as_str()));
 }
 
 #[tokio::test]
 async fn both_issuer_spellings_are_accepted() {
-    let f = google::start(GoogleOpts { legacy_issuer: true, ..GoogleOpts::default() }).await;
+    let f = google::start(GoogleOpts {
+        legacy_issuer: true,
+        ..GoogleOpts::default()
+    })
+    .await;
     let p = build(ProviderType::Google, details(&f, None));
     let id = sign_in(&p).await.expect("legacy issuer accepted");
     let legacy = f.issuer().split_once("://").unwrap().1.to_owned();
@@ -48,7 +55,11 @@ async fn both_issuer_spellings_are_accepted() {
 
 #[tokio::test]
 async fn hosted_domain_is_sent_and_enforced() {
-    let f = google::start(GoogleOpts { hd: Some("example.com".into()), ..GoogleOpts::default() }).await;
+    let f = google::start(GoogleOpts {
+        hd: Some("example.com".into()),
+        ..GoogleOpts::default()
+    })
+    .await;
     let p = build(ProviderType::Google, details(&f, Some("example.com")));
     assert_eq!(authorize_query(&p).await["hd"], "example.com");
     let id = sign_in(&p).await.unwrap();

@@ -20,7 +20,8 @@ fn details(f: &FakeHandle) -> Value {
 async fn happy_path_with_discovery_pkce_nonce_and_userinfo() {
     let f = oidc::start(OidcOpts::default()).await;
     f.set(|o| {
-        o.userinfo_extra.insert("groups".into(), json!(["admins", "staff"]));
+        o.userinfo_extra
+            .insert("groups".into(), json!(["admins", "staff"]));
     });
     let p = build(ProviderType::OIDC, details(&f));
     let q = authorize_query(&p).await;
@@ -43,12 +44,18 @@ async fn happy_path_with_discovery_pkce_nonce_and_userinfo() {
     assert_eq!(id.groups, vec!["admins", "staff"]);
     assert_eq!(id.raw["sub"], "user-1");
     for token_claim in ["nonce", "aud", "at_hash", "exp"] {
-        assert!(!id.raw.contains_key(token_claim), "{token_claim} leaked into raw");
+        assert!(
+            !id.raw.contains_key(token_claim),
+            "{token_claim} leaked into raw"
+        );
     }
     let seen = f.seen();
     assert_eq!(seen.token_auth, vec!["client_secret_basic"]);
     assert_eq!(seen.userinfo_methods, vec!["GET"]);
-    assert_eq!(seen.authorize_queries.last().unwrap()["login_hint"], "ada@example.com");
+    assert_eq!(
+        seen.authorize_queries.last().unwrap()["login_hint"],
+        "ada@example.com"
+    );
 
     // Discovery and JWKS are cached by the adapter.
     sign_in(&p).await.unwrap();
@@ -90,45 +97,192 @@ async fn negative_catalogue_each_rejected() {
     let p = build(ProviderType::OIDC, details(&f));
     sign_in(&p).await.unwrap();
     let now = now();
-    let cases: Vec<(&str, TokenKnobs)> = vec![
-        ("wrong nonce", TokenKnobs { nonce: Some("not-the-nonce".into()), ..Default::default() }),
-        ("wrong aud", TokenKnobs { aud: Some(json!("someone-else")), ..Default::default() }),
-        ("several aud, no azp", TokenKnobs { aud: Some(json!(["rp-client", "other"])), ..Default::default() }),
-        ("wrong azp", TokenKnobs { azp: Some("other".into()), ..Default::default() }),
-        ("wrong iss", TokenKnobs { iss: Some("https://evil.example".into()), ..Default::default() }),
-        ("expired", TokenKnobs { exp_offset: -7200, ..Default::default() }),
-        ("iat in the future", TokenKnobs { iat_offset: 3600, ..Default::default() }),
-        ("iat absurdly old", TokenKnobs { iat_offset: -3 * 24 * 3600, ..Default::default() }),
-        ("alg none", TokenKnobs { sign: SignMode::AlgNone, ..Default::default() }),
-        ("HS256 keyed with the RSA public key", TokenKnobs { sign: SignMode::Hs256WithPublicKey, ..Default::default() }),
-        ("unknown key", TokenKnobs { sign: SignMode::UnknownKey, ..Default::default() }),
-        ("no sub", TokenKnobs { remove: vec!["sub".into()], ..Default::default() }),
-        ("wrong at_hash", TokenKnobs { extra: json!({"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}).as_object().cloned().unwrap(), ..Default::default() }),
-        ("nbf in the future", TokenKnobs { extra: json!({"nbf": now + 3600}).as_object().cloned().unwrap(), ..Default::default() }),
+    let extra = |v: Value| v.as_object().cloned().unwrap();
+    let cases: Vec<(&str, &str, TokenKnobs)> = vec![
+        (
+            "wrong nonce",
+            "nonce",
+            TokenKnobs {
+                nonce: Some("not-the-nonce".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "wrong aud",
+            "aud does not contain",
+            TokenKnobs {
+                aud: Some(json!("someone-else")),
+                ..Default::default()
+            },
+        ),
+        (
+            "several aud, no azp",
+            "no azp",
+            TokenKnobs {
+                aud: Some(json!(["rp-client", "other"])),
+                ..Default::default()
+            },
+        ),
+        (
+            "wrong azp",
+            "azp is not",
+            TokenKnobs {
+                azp: Some("other".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "wrong iss",
+            "iss is not",
+            TokenKnobs {
+                iss: Some("https://evil.example".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "expired",
+            "expired",
+            TokenKnobs {
+                exp_offset: -7200,
+                ..Default::default()
+            },
+        ),
+        (
+            "iat in the future",
+            "iat is in the future",
+            TokenKnobs {
+                iat_offset: 3600,
+                ..Default::default()
+            },
+        ),
+        (
+            "iat absurdly old",
+            "iat is too old",
+            TokenKnobs {
+                iat_offset: -3 * 24 * 3600,
+                ..Default::default()
+            },
+        ),
+        (
+            "alg none",
+            "alg \"none\"",
+            TokenKnobs {
+                sign: SignMode::AlgNone,
+                ..Default::default()
+            },
+        ),
+        (
+            "HS256 keyed with the RSA public key",
+            "alg \"HS256\"",
+            TokenKnobs {
+                sign: SignMode::Hs256WithPublicKey,
+                ..Default::default()
+            },
+        ),
+        (
+            "unknown key",
+            "unknown key",
+            TokenKnobs {
+                sign: SignMode::UnknownKey,
+                ..Default::default()
+            },
+        ),
+        (
+            "no sub",
+            "sub is missing",
+            TokenKnobs {
+                remove: vec!["sub".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "no exp",
+            "no exp",
+            TokenKnobs {
+                remove: vec!["exp".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "wrong at_hash",
+            "at_hash",
+            TokenKnobs {
+                extra: extra(json!({"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"})),
+                ..Default::default()
+            },
+        ),
+        (
+            "nbf in the future",
+            "nbf",
+            TokenKnobs {
+                extra: extra(json!({"nbf": now + 3600})),
+                ..Default::default()
+            },
+        ),
     ];
-    for (what, knobs) in cases {
+    for (what, needle, knobs) in cases {
         f.set(|o| o.token = knobs);
-        assert_rejected(sign_in(&p).await, what);
+        assert_rejected_because(sign_in(&p).await, what, needle);
     }
     // Several audiences are fine when azp names this client.
-    f.set(|o| o.token = TokenKnobs { aud: Some(json!(["rp-client", "other"])), azp: Some("rp-client".into()), ..Default::default() });
+    f.set(|o| {
+        o.token = TokenKnobs {
+            aud: Some(json!(["rp-client", "other"])),
+            azp: Some("rp-client".into()),
+            ..Default::default()
+        }
+    });
     sign_in(&p).await.unwrap();
 }
 
 #[tokio::test]
 async fn only_published_algorithms_are_accepted() {
-    let f = oidc::start(OidcOpts { algs: Some(vec!["ES256".into()]), ..OidcOpts::default() }).await;
+    let f = oidc::start(OidcOpts {
+        algs: Some(vec!["ES256".into()]),
+        ..OidcOpts::default()
+    })
+    .await;
     let p = build(ProviderType::OIDC, details(&f));
-    assert_rejected(sign_in(&p).await, "RS256 token while the provider publishes ES256 only");
+    assert_rejected(
+        sign_in(&p).await,
+        "RS256 token while the provider publishes ES256 only",
+    );
     // Without the discovery field the default is RS256.
-    let f = oidc::start(OidcOpts { algs: None, ..OidcOpts::default() }).await;
+    let f = oidc::start(OidcOpts {
+        algs: None,
+        ..OidcOpts::default()
+    })
+    .await;
     let p = build(ProviderType::OIDC, details(&f));
     sign_in(&p).await.unwrap();
+    // HMAC and none are never accepted, even when discovery lists them.
+    let f = oidc::start(OidcOpts {
+        algs: Some(vec!["RS256".into(), "HS256".into(), "none".into()]),
+        ..OidcOpts::default()
+    })
+    .await;
+    let p = build(ProviderType::OIDC, details(&f));
+    f.set(|o| o.token.sign = SignMode::Hs256WithPublicKey);
+    assert_rejected_because(
+        sign_in(&p).await,
+        "HS256 listed by discovery",
+        "alg \"HS256\"",
+    );
+    f.set(|o| o.token.sign = SignMode::AlgNone);
+    assert_rejected_because(
+        sign_in(&p).await,
+        "none listed by discovery",
+        "alg \"none\"",
+    );
 }
 
 #[tokio::test]
 async fn userinfo_for_another_subject_is_rejected() {
-    let f = oidc::start(OidcOpts { userinfo_sub: Some("user-2".into()), ..OidcOpts::default() }).await;
+    let f = oidc::start(OidcOpts {
+        userinfo_sub: Some("user-2".into()),
+        ..OidcOpts::default()
+    })
+    .await;
     let p = build(ProviderType::OIDC, details(&f));
     assert_rejected(sign_in(&p).await, "userinfo sub differs");
 }
@@ -144,7 +298,11 @@ async fn rfc9207_iss_parameter() {
     sign_in(&p).await.unwrap();
 
     // A provider that advertises the parameter must send it.
-    let f = oidc::start(OidcOpts { advertise_iss_param: true, ..OidcOpts::default() }).await;
+    let f = oidc::start(OidcOpts {
+        advertise_iss_param: true,
+        ..OidcOpts::default()
+    })
+    .await;
     let p = build(ProviderType::OIDC, details(&f));
     assert_rejected(sign_in(&p).await, "advertised iss parameter missing");
     let iss = f.issuer();
@@ -154,13 +312,34 @@ async fn rfc9207_iss_parameter() {
 
 #[tokio::test]
 async fn access_denied_is_denied_and_other_errors_are_upstream() {
-    let f = oidc::start(OidcOpts { deny: true, ..OidcOpts::default() }).await;
+    let f = oidc::start(OidcOpts {
+        deny: true,
+        ..OidcOpts::default()
+    })
+    .await;
     let p = build(ProviderType::OIDC, details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
     let ru = redirect_uri();
-    let begun = p.begin(&BeginRequest { state: "s", redirect_uri: &ru, login_hint: None, sp_entity_id: None }).await.unwrap();
-    let params = CallbackParams([("error".to_owned(), "temporarily_unavailable".to_owned()), ("state".to_owned(), "s".to_owned())].into());
-    assert!(matches!(p.complete(&params, &begun.upstream_state, &ru).await, Err(ProviderError::Upstream(_))));
+    let begun = p
+        .begin(&BeginRequest {
+            state: "s",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
+    let params = CallbackParams(
+        [
+            ("error".to_owned(), "temporarily_unavailable".to_owned()),
+            ("state".to_owned(), "s".to_owned()),
+        ]
+        .into(),
+    );
+    assert!(matches!(
+        p.complete(&params, &begun.upstream_state, &ru).await,
+        Err(ProviderError::Upstream(_))
+    ));
 }
 
 #[tokio::test]
@@ -168,19 +347,39 @@ async fn tampered_state_and_replayed_code_fail() {
     let f = oidc::start(OidcOpts::default()).await;
     let p = build(ProviderType::OIDC, details(&f));
     let ru = redirect_uri();
-    let begun = p.begin(&BeginRequest { state: "state-a", redirect_uri: &ru, login_hint: None, sp_entity_id: None }).await.unwrap();
+    let begun = p
+        .begin(&BeginRequest {
+            state: "state-a",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
     let mut params = browser(&begun.action).await;
     params.0.insert("state".into(), "state-b".into());
-    assert_rejected(p.complete(&params, &begun.upstream_state, &ru).await, "tampered state");
+    assert_rejected(
+        p.complete(&params, &begun.upstream_state, &ru).await,
+        "tampered state",
+    );
     params.0.insert("state".into(), "state-a".into());
-    p.complete(&params, &begun.upstream_state, &ru).await.unwrap();
+    p.complete(&params, &begun.upstream_state, &ru)
+        .await
+        .unwrap();
     // The fake consumed the code: a replay fails at the token endpoint.
-    assert!(matches!(p.complete(&params, &begun.upstream_state, &ru).await, Err(ProviderError::Upstream(_))));
+    assert!(matches!(
+        p.complete(&params, &begun.upstream_state, &ru).await,
+        Err(ProviderError::Upstream(_))
+    ));
 }
 
 #[tokio::test]
 async fn missing_id_token_is_an_upstream_error() {
-    let f = oidc::start(OidcOpts { omit_id_token: true, ..OidcOpts::default() }).await;
+    let f = oidc::start(OidcOpts {
+        omit_id_token: true,
+        ..OidcOpts::default()
+    })
+    .await;
     let p = build(ProviderType::OIDC, details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Upstream(_))));
 }
@@ -195,7 +394,9 @@ async fn jwks_is_refetched_on_rotation_at_most_once_per_ten_seconds() {
     assert_eq!(f.seen().jwks_fetches, 1);
 
     f.rotate_key();
-    sign_in(&p).await.expect("a rotated key is picked up by one refetch");
+    sign_in(&p)
+        .await
+        .expect("a rotated key is picked up by one refetch");
     assert_eq!(f.seen().jwks_fetches, 2);
 
     // A second rotation within 10 s: the refetch is rate-limited, the token refused.
@@ -204,6 +405,8 @@ async fn jwks_is_refetched_on_rotation_at_most_once_per_ten_seconds() {
     assert_eq!(f.seen().jwks_fetches, 2);
 
     clock.advance_secs(11);
-    sign_in(&p).await.expect("after the interval the refetch happens");
+    sign_in(&p)
+        .await
+        .expect("after the interval the refetch happens");
     assert_eq!(f.seen().jwks_fetches, 3);
 }
