@@ -6,3 +6,4 @@ mod e2e_linking;
 mod fakes;
 mod harness;
 mod providers;
+mod store_conformance;
