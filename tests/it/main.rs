@@ -5,5 +5,6 @@ mod e2e;
 mod e2e_linking;
 mod fakes;
 mod harness;
+mod process;
 mod providers;
 mod store_conformance;
