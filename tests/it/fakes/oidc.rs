@@ -139,6 +139,16 @@ pub async fn start(opts: OidcOpts) -> FakeHandle {
         .route("/authorize", get(authorize))
         .route("/token", axum::routing::post(token))
         .route("/jwks", get(jwks))
+        // 307 keeps method and body: a client that followed it would get tokens.
+        .route(
+            "/moved-token",
+            axum::routing::post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/token")],
+                )
+            }),
+        )
         .route("/userinfo", get(userinfo).post(userinfo))
         .with_state(Lazy {
             cell,

@@ -90,3 +90,17 @@ async fn google_negative_tokens_are_rejected() {
     });
     assert_rejected(sign_in(&p).await, "azp of another client");
 }
+
+#[tokio::test]
+async fn any_workspace_domain_with_star() {
+    let f = google::start(GoogleOpts {
+        hd: Some("corp.example".into()),
+        ..GoogleOpts::default()
+    })
+    .await;
+    let p = build(ProviderType::Google, details(&f, Some("*")));
+    assert_eq!(authorize_query(&p).await["hd"], "*");
+    sign_in(&p).await.expect("any Workspace domain");
+    google::set_hd(&f, None);
+    assert_rejected(sign_in(&p).await, "consumer account with hd=*");
+}
