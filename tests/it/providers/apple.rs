@@ -26,6 +26,20 @@ async fn setup() -> (FakeHandle, Value) {
 async fn first_sign_in_carries_the_name_later_ones_do_not() {
     let (f, d) = setup().await;
     let p = build(ProviderType::SignInWithApple, d);
+    let ru = redirect_uri();
+    let begun = p
+        .begin(&poolgate::provider::BeginRequest {
+            state: "s",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
+    let poolgate::provider::BrowserAction::Redirect(u) = begun.action else {
+        panic!()
+    };
+    assert!(u.query().unwrap().contains("scope=name%20email"), "{u}");
     let q = authorize_query(&p).await;
     assert_eq!(q["response_mode"], "form_post");
     assert_eq!(q["scope"], "name email");
