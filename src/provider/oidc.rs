@@ -113,14 +113,22 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         }),
     };
     p.into_result()?;
+    // A host-only issuer may be written with or without the trailing slash; the URL
+    // parser cannot tell which the provider uses in `iss`, so both are accepted.
+    let root = issuer.as_ref().is_some_and(|u| u.path() == "/");
     let issuer = issuer
         .map(|u| config::issuer_string(&u))
         .unwrap_or_default();
+    let extra_issuers = if root {
+        vec![format!("{issuer}/")]
+    } else {
+        Vec::new()
+    };
     Ok(Settings {
         rp: RpConfig {
             client_id,
             issuer,
-            extra_issuers: Vec::new(),
+            extra_issuers,
             endpoints: EndpointConfig {
                 discover,
                 ..endpoints

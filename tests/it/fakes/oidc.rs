@@ -117,6 +117,11 @@ impl FakeHandle {
     pub fn seen(&self) -> Seen {
         self.inner.lock().unwrap().seen.clone()
     }
+    /// Ready-to-use `details` of an `OIDC` registration pointing at this fake.
+    pub fn details(&self) -> Value {
+        let o = self.opts();
+        json!({"client_id": o.client_id, "client_secret": o.client_secret, "issuer": self.issuer()})
+    }
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer())
     }

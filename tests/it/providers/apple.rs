@@ -13,12 +13,9 @@ use crate::fakes::apple::{self, AppleOpts, FakeHandle};
 use crate::fakes::jwt;
 
 async fn setup() -> (FakeHandle, Value) {
-    let (pem, public) = jwt::generate_p8();
-    let o = AppleOpts::new(public);
-    let d = json!({"client_id": o.client_id, "team_id": o.team_id, "key_id": o.key_id, "private_key": pem});
+    let (o, pem) = AppleOpts::generate();
     let f = apple::start(o).await;
-    let mut d = d;
-    d["endpoints"] = f.endpoints();
+    let d = f.details(&pem);
     (f, d)
 }
 

@@ -8,7 +8,7 @@ use super::*;
 use crate::fakes::facebook::{self, FacebookOpts, FakeHandle};
 
 fn details(f: &FakeHandle) -> Value {
-    json!({"client_id": "1234567890", "client_secret": "fb-app-secret", "endpoints": f.endpoints("v26.0")})
+    f.details()
 }
 
 #[tokio::test]

@@ -8,8 +8,7 @@ use crate::fakes::google::{self, GoogleOpts};
 use crate::fakes::oidc::FakeHandle;
 
 fn details(f: &FakeHandle, hosted_domain: Option<&str>) -> Value {
-    let o = f.opts();
-    let mut d = json!({"client_id": o.client_id, "client_secret": o.client_secret, "endpoints": google::endpoints(f)});
+    let mut d = google::details(f);
     if let Some(hd) = hosted_domain {
         d["hosted_domain"] = json!(hd);
     }

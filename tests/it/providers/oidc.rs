@@ -12,8 +12,7 @@ use crate::fakes::oidc::{self, FakeHandle, OidcOpts};
 use crate::fakes::{SignMode, TokenKnobs};
 
 fn details(f: &FakeHandle) -> Value {
-    let o = f.opts();
-    json!({"client_id": o.client_id, "client_secret": o.client_secret, "issuer": f.issuer()})
+    f.details()
 }
 
 #[tokio::test]
@@ -470,4 +469,16 @@ async fn redirects_from_the_token_endpoint_are_not_followed() {
         Err(ProviderError::Upstream(m)) => assert!(m.contains("status 307"), "{m}"),
         other => panic!("expected Upstream, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_host_only_issuer_matches_with_or_without_trailing_slash() {
+    let f = oidc::start(OidcOpts::default()).await;
+    let p = build(ProviderType::OIDC, details(&f));
+    let slash = format!("{}/", f.issuer());
+    f.set(|o| o.token.iss = Some(slash));
+    sign_in(&p).await.unwrap();
+    let other_path = format!("{}/tenant", f.issuer());
+    f.set(|o| o.token.iss = Some(other_path));
+    assert_rejected_because(sign_in(&p).await, "issuer with another path", "iss is not");
 }
