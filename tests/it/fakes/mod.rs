@@ -1,7 +1,7 @@
 //! Fake upstream identity providers for the tests: each an axum server on 127.0.0.1:0
 //! speaking its provider's wire format, with knobs that make it misbehave. Reused by the
 //! adapter tests and the end-to-end tests through the gateway.
-#![allow(dead_code, reason = "knobs and helpers serve the end-to-end tests and the load driver too")]
+#![allow(dead_code)]
 
 pub mod amazon;
 pub mod apple;
