@@ -2,7 +2,12 @@
 //! fake upstream providers speaking each provider's wire format.
 
 mod compose;
+mod e2e;
+mod e2e_linking;
+mod fakes;
 mod harness;
+mod process;
+mod providers;
 mod redis_conformance;
 mod redis_fault;
 mod redis_fixtures;
