@@ -173,3 +173,108 @@ async fn repeated_authorize_parameters_are_refused_without_redirect_to_either() 
         assert!(!query(loc).contains_key("code"));
     }
 }
+
+#[tokio::test]
+async fn hostile_state_is_carried_verbatim_and_never_interpreted() {
+    let env = Env::start(true).await;
+    let b = Browser::new();
+    let evil = "x\r\nSet-Cookie: evil=1\r\n\"><script>alert(1)</script>";
+    // An error redirect carries the state back encoded, adds no header.
+    let url = authorize_url(
+        &env.gw,
+        &env.client_id,
+        APP,
+        &[
+            ("identity_provider", IDP),
+            ("state", evil),
+            ("scope", "nope"),
+        ],
+    );
+    let r = b.http.get(&url).send().await.unwrap();
+    assert!(r.status().is_redirection());
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().contains("evil"))
+    );
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!loc.contains('\r') && !loc.contains('<'), "{loc}");
+    assert_eq!(query(&loc)["state"], evil);
+    // The hosted sign-in page escapes what it echoes.
+    let url = authorize_url(
+        &env.gw,
+        &env.client_id,
+        APP,
+        &[("state", evil), ("login_hint", evil)],
+    );
+    let l = b.follow(&url, APP).await;
+    if let Landing::Page(_, body) = l {
+        assert!(!body.contains("<script>"), "{body}");
+    }
+    let login = env.gw.url(&format!(
+        "/login?client_id={}&redirect_uri={}&response_type=code&state={}",
+        env.client_id,
+        url::form_urlencoded::byte_serialize(APP.as_bytes()).collect::<String>(),
+        url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>(),
+    ));
+    let h = hop(&b, &login).await;
+    assert!(!h.status.is_server_error(), "{h:?}");
+    assert!(!h.body.contains("<script>"), "{}", h.body);
+    // The login page with an unknown client or redirect is an error page too.
+    let h = hop(
+        &b,
+        &env.gw
+            .url("/login?client_id=nope&redirect_uri=http://evil.example/&response_type=code"),
+    )
+    .await;
+    assert_error_page(&h);
+}
+
+#[tokio::test]
+async fn logout_never_redirects_to_an_unregistered_uri() {
+    let env = Env::start(true).await;
+    let b = Browser::new();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    for q in [
+        format!(
+            "client_id={}&logout_uri={}",
+            env.client_id,
+            enc("http://evil.example/bye")
+        ),
+        format!(
+            "client_id={}&logout_uri={}",
+            env.client_id,
+            enc("http://127.0.0.1:9/bye/x")
+        ),
+        format!(
+            "client_id=nope&logout_uri={}",
+            enc("http://127.0.0.1:9/bye")
+        ),
+        format!(
+            "client_id={}&redirect_uri={}&response_type=code",
+            env.client_id,
+            enc("http://evil.example/cb")
+        ),
+        format!("client_id={}", env.client_id),
+        String::new(),
+    ] {
+        let h = hop(&b, &env.gw.url(&format!("/logout?{q}"))).await;
+        assert_error_page(&h);
+    }
+    // The registered one works.
+    let h = hop(
+        &b,
+        &env.gw.url(&format!(
+            "/logout?client_id={}&logout_uri={}",
+            env.client_id,
+            enc("http://127.0.0.1:9/bye")
+        )),
+    )
+    .await;
+    assert_eq!(
+        h.location.as_deref(),
+        Some("http://127.0.0.1:9/bye"),
+        "{h:?}"
+    );
+}

@@ -6,6 +6,7 @@ mod bodies;
 mod callback;
 mod code;
 mod routing;
+mod tokens;
 mod upstream;
 
 use std::collections::BTreeMap;
