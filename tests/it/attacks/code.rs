@@ -178,3 +178,37 @@ async fn forged_and_foreign_codes_are_invalid_grant() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert_no_token(&v);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_code_replay_still_revokes_what_was_issued() {
+    // Two exchanges of one code in flight at once (the attacker racing the app): at most
+    // one gets tokens, and those are revoked by the other. Repeated, since the
+    // interleaving differs from one round to the next.
+    let env = Env::start(true).await;
+    for round in 0..12 {
+        let (code, verifier) = env.code().await;
+        let (a, b) = tokio::join!(
+            env.exchange(&code, &verifier),
+            env.exchange(&code, &verifier)
+        );
+        let issued: Vec<&Value> = [&a, &b]
+            .into_iter()
+            .filter(|(s, _)| *s == StatusCode::OK)
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            issued.len() <= 1,
+            "round {round}: both exchanges got tokens"
+        );
+        for (s, v) in [&a, &b] {
+            if *s != StatusCode::OK {
+                assert_eq!(*s, StatusCode::BAD_REQUEST, "round {round}: {v}");
+                assert_eq!(v["error"], "invalid_grant");
+                assert_no_token(v);
+            }
+        }
+        if let Some(t) = issued.first() {
+            env.assert_revoked(t).await;
+        }
+    }
+}
