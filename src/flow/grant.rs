@@ -396,7 +396,10 @@ impl Flow {
     ) -> Result<TokenResponse, FlowError> {
         let ring = self.ring(ctx).await?;
         let identities = self.store.list_identities(&ctx.pool.id, &user.id).await?;
-        let now = self.clock.now();
+        // A global sign-out cuts off every token issued before the end of its second
+        // (`tokens_valid_after`, whole seconds like `iat`); tokens issued later in that
+        // second are dated at the cut-off so that they are not born revoked.
+        let now = self.clock.now().max(user.tokens_valid_after);
         let issued = issue_user_tokens(
             &ring,
             &UserTokenInput {
