@@ -271,3 +271,112 @@ async fn broken_admin_bodies_are_4xx() {
     let (_, v) = env.gw.admin("GET", "/pools", None).await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn pools_are_isolated_from_each_other() {
+    let env = Env::start(true).await;
+    let gw = &env.gw;
+    let (s, v) = gw
+        .admin(
+            "POST",
+            "/pools",
+            Some(json!({"id": "acme", "domains": ["acme.localhost"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = gw
+        .admin(
+            "POST",
+            "/pools/acme/clients",
+            Some(json!({"name": "acme app", "generate_secret": true, "callback_urls": [APP]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let acme_id = json_str(&v, "client_id");
+    let acme_secret = json_str(&v, "client_secret");
+    // acme's client is unknown on the default pool's host.
+    let url = crate::harness::authorize_url(gw, &acme_id, APP, &[("state", "s")]);
+    assert_error_page(&hop(&Browser::new(), &url).await);
+    let (s, v) = gw
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((&acme_id, &acme_secret)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert_no_token(&v);
+    // The default pool's tokens mean nothing on acme's host.
+    let t = env.tokens().await;
+    let r = gw
+        .http
+        .get(gw.url("/oauth2/userInfo"))
+        .header("host", "acme.localhost")
+        .bearer_auth(json_str(&t, "access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = gw
+        .http
+        .post(gw.url("/oauth2/token"))
+        .header("host", "acme.localhost")
+        .basic_auth(&acme_id, Some(&acme_secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &json_str(&t, "refresh_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_grant");
+    assert_no_token(&v);
+    let r = gw
+        .http
+        .post(gw.url("/oauth2/introspect"))
+        .header("host", "acme.localhost")
+        .basic_auth(&acme_id, Some(&acme_secret))
+        .form(&[("token", json_str(&t, "access_token"))])
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["active"], false, "{v}");
+    // And the default pool's token still works where it belongs.
+    assert_eq!(
+        env.userinfo(&json_str(&t, "access_token")).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn huge_headers_are_4xx() {
+    let env = Env::start(true).await;
+    for size in [8 * 1024, 200 * 1024, 2 * 1024 * 1024] {
+        let big = "A".repeat(size);
+        let r = env
+            .gw
+            .http
+            .get(env.gw.url("/oauth2/userInfo"))
+            .header("authorization", format!("Bearer {big}"))
+            .send()
+            .await;
+        match r {
+            Ok(r) => assert!(r.status().is_client_error(), "{size}: {}", r.status()),
+            // A header far over hyper's limit may end the connection instead.
+            Err(e) => assert!(size > 1024 * 1024, "{size}: {e}"),
+        }
+        let r = env
+            .gw
+            .http
+            .post(env.gw.url("/oauth2/token"))
+            .header("cookie", format!("a={big}"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await;
+        if let Ok(r) = r {
+            assert!(r.status().is_client_error(), "{size}: {}", r.status());
+        }
+    }
+}
