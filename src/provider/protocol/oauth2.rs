@@ -212,10 +212,13 @@ pub async fn exchange_code(
                     .map(|s| truncate(s, 60))
             })
             .unwrap_or_else(|| "no error code".into());
-        return Err(ProviderError::Upstream(format!(
-            "token endpoint: status {} ({code})",
-            resp.status.as_u16()
-        )));
+        let what = format!("token endpoint: status {} ({code})", resp.status.as_u16());
+        // RFC 6749 5.2: `invalid_grant` means the code the browser brought is not valid
+        // (forged, replayed, expired): the sign-in is refused, the upstream is fine.
+        if resp.status.as_u16() == 400 && code == "invalid_grant" {
+            return Err(ProviderError::Rejected(what));
+        }
+        return Err(ProviderError::Upstream(what));
     }
     parse_token_response(body?)
 }

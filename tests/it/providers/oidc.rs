@@ -365,10 +365,11 @@ async fn tampered_state_and_replayed_code_fail() {
     p.complete(&params, &begun.upstream_state, &ru)
         .await
         .unwrap();
-    // The fake consumed the code: a replay fails at the token endpoint.
+    // The fake consumed the code: a replay fails at the token endpoint with
+    // invalid_grant, a refusal of the sign-in (not an outage).
     assert!(matches!(
         p.complete(&params, &begun.upstream_state, &ru).await,
-        Err(ProviderError::Upstream(_))
+        Err(ProviderError::Rejected(_))
     ));
 }
 
