@@ -23,6 +23,7 @@ use crate::config::{Settings, is_loopback_host};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::metrics::Metrics;
 use crate::model::Pool;
+use crate::tls::CertStore;
 
 pub use error::ApiError;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
+    /// Certificates served by SNI on the HTTPS listener.
+    pub certs: Arc<CertStore>,
     domains: RwLock<HashMap<String, (Instant, Option<Pool>)>>,
 }
 
@@ -52,12 +55,14 @@ impl AppState {
         settings: Arc<Settings>,
         admin_token: String,
         metrics: Arc<Metrics>,
+        certs: Arc<CertStore>,
     ) -> Self {
         Self {
             flow,
             settings,
             admin_token,
             metrics,
+            certs,
             domains: RwLock::default(),
         }
     }
@@ -66,6 +71,15 @@ impl AppState {
     pub fn forget_domains(&self) {
         if let Ok(mut d) = self.domains.write() {
             d.clear();
+        }
+    }
+
+    /// After this instance changed a domain: forget cached answers and reload the TLS
+    /// certificates now, so the change is served before the admin call answers.
+    pub async fn domains_changed(&self) {
+        self.forget_domains();
+        if let Err(e) = self.certs.refresh().await {
+            tracing::warn!(error = %e, "cannot reload TLS certificates; the background refresh will retry");
         }
     }
 
