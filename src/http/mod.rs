@@ -7,6 +7,7 @@ pub mod error;
 pub mod hosted;
 pub mod pages;
 pub mod pages_login;
+pub mod security;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -202,6 +203,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(hosted::routes())
         .nest("/admin/v1", admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

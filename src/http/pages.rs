@@ -1,26 +1,56 @@
-//! Server-rendered pages: error pages with a request id, redirects, the auto-posted
-//! form of the SAML POST binding. No script anywhere.
+//! Server-rendered pages (minijinja templates embedded in the binary, HTML autoescape
+//! on): error pages with a request id and a link back, redirects, the form of the SAML
+//! POST binding. No script anywhere, so the CSP forbids all of it.
+
+use std::sync::LazyLock;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use minijinja::{AutoEscape, Environment, Value, context};
+use serde::Serialize;
 
-/// CSP of every HTML page: no script at all, no framing (interface: security headers).
-pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self' https: http://localhost:* http://127.0.0.1:*; frame-ancestors 'none'; base-uri 'none'";
+use super::security::PAGE;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// CSP of every HTML page: no script, no inline style (branding CSS is its own
+/// stylesheet), no framing. `form-action` must allow where the sign-in forms lead after
+/// `/oauth2/authorize` redirects (browsers enforce it across redirects): the upstream
+/// providers, over https, or loopback http in development.
+pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self' https: http://localhost:* http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'; base-uri 'none'";
+
+static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> =
+    LazyLock::new(|| {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.add_template("base.html", include_str!("templates/base.html"))?;
+        env.add_template("login.html", include_str!("templates/login.html"))?;
+        env.add_template("error.html", include_str!("templates/error.html"))?;
+        env.add_template("form_post.html", include_str!("templates/form_post.html"))?;
+        Ok(env)
+    });
+
+/// Renders an embedded template; a failure is logged and yields `None`.
+pub fn render(name: &str, ctx: Value) -> Option<String> {
+    let env = match &*TEMPLATES {
+        Ok(env) => env,
+        Err(e) => {
+            tracing::error!(error = %e, "page templates do not compile");
+            return None;
+        }
+    };
+    match env.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "page rendering failed");
+            None
         }
     }
-    out
+}
+
+/// A name and value of a hidden form field.
+#[derive(Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
 }
 
 pub fn html(status: StatusCode, body: String) -> Response {
@@ -34,17 +64,18 @@ pub fn html(status: StatusCode, body: String) -> Response {
     r
 }
 
-/// A page that says what went wrong, with a request id to quote to the operator.
+/// A page that says what went wrong, with the request id to quote to the operator and
+/// a link back to the page the user came from (when the browser said which).
 pub fn error_page(status: u16, message: &str) -> Response {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let page = PAGE.try_with(Clone::clone).unwrap_or_default();
+    let id = page.request_id.clone();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     tracing::info!(request_id = %id, status = status.as_u16(), message, "error page");
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>Sign-in error</title></head><body style=\"font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a\">\
-<main><h1>Sign-in could not continue</h1><p>{}</p><p>Request id: <code>{id}</code></p><p>Return to the app and try again.</p></main></body></html>",
-        esc(message)
-    );
+    let body = render(
+        "error.html",
+        context! { message, request_id => id, back => page.back },
+    )
+    .unwrap_or_else(|| "Sign-in could not continue.".to_owned());
     html(status, body)
 }
 
@@ -62,21 +93,18 @@ pub fn redirect(location: &str) -> Response {
     }
 }
 
-/// An auto-submitting form for the SAML HTTP-POST binding, without script: the user
-/// presses the button (and browsers that honour `autofocus` need one key).
+/// The form of the SAML HTTP-POST binding, without script: the user presses the
+/// button (focused, so one key does it).
 pub fn post_form(action: &str, fields: &[(String, String)]) -> Response {
-    let mut inputs = String::new();
-    for (k, v) in fields {
-        inputs.push_str(&format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            esc(k),
-            esc(v)
-        ));
+    let fields: Vec<Field> = fields
+        .iter()
+        .map(|(k, v)| Field {
+            name: k.clone(),
+            value: v.clone(),
+        })
+        .collect();
+    match render("form_post.html", context! { action, fields }) {
+        Some(body) => html(StatusCode::OK, body),
+        None => error_page(500, "Something went wrong on our side."),
     }
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue sign-in</title></head><body>\
-<form method=\"post\" action=\"{}\">{inputs}<button type=\"submit\" autofocus>Continue</button></form></body></html>",
-        esc(action)
-    );
-    html(StatusCode::OK, body)
 }
