@@ -255,6 +255,18 @@ pub async fn start_with_clock(
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
+    start_on(listener, settings, env, clock).await
+}
+
+/// Serves on an already bound listener (tests bind first to know the port, so that
+/// `POOLGATE_PUBLIC_URL` can name it).
+pub async fn start_on(
+    listener: TcpListener,
+    settings: Settings,
+    env: &BTreeMap<String, String>,
+    clock: SharedClock,
+) -> Result<Running, StartError> {
+    let addr = settings.listen;
     let local = listener
         .local_addr()
         .map_err(|source| StartError::Listen { addr, source })?;

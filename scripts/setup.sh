@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what poolgate's build and tests need, only what is missing. Idempotent:
+# run it as often as you like. `make run` and `make test` call it first.
+#   scripts/setup.sh          build dependencies (enough for `make run`)
+#   scripts/setup.sh --test   plus what the tests use (redis-server, chromium, node)
+set -euo pipefail
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+# Debian packages: C libraries for the SAML engine (libxmlsec1 via samael), a C
+# toolchain for SQLite (bundled) and aws-lc.
+pkgs=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev clang make gcc)
+if [ "$want_test" = 1 ]; then
+  pkgs+=(redis-server xmlsec1 chromium chromium-driver nodejs npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo is required (install Rust 1.88 or newer)" >&2
+  exit 1
+fi
+
+# Browser test helpers (npm packages, no browser download: Debian's chromium is used).
+if [ "$want_test" = 1 ] && [ -x scripts/test-deps-browser.sh ]; then
+  scripts/test-deps-browser.sh
+fi
+echo "setup: ok"
