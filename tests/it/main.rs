@@ -2,3 +2,5 @@
 //! fake upstream providers speaking each provider's wire format.
 
 mod harness;
+mod tls;
+mod login_page;
