@@ -108,3 +108,29 @@ pub fn post_form(action: &str, fields: &[(String, String)]) -> Response {
         None => error_page(500, "Something went wrong on our side."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders() {
+        assert!(TEMPLATES.is_ok(), "{:?}", TEMPLATES.as_ref().err());
+        let f = vec![Field {
+            name: "a".into(),
+            value: "</script>".into(),
+        }];
+        let page = render(
+            "error.html",
+            context! { message => "m<", request_id => "r", back => "https://x/" },
+        );
+        assert!(page.as_deref().is_some_and(|p| p.contains("m&lt;")), "{page:?}");
+        let page = render("form_post.html", context! { action => "https://idp/", fields => f });
+        assert!(page.is_some_and(|p| !p.contains("</script>")));
+        let page = render(
+            "login.html",
+            context! { app_name => "A", providers => Vec::<String>::new(), identifier => true, hidden => Vec::<String>::new() },
+        );
+        assert!(page.is_some_and(|p| p.contains("idp_identifier")));
+    }
+}

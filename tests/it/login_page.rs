@@ -108,7 +108,7 @@ async fn authorize_without_provider_shows_the_page_with_the_allowed_buttons() {
     assert!(page.starts_with("<!doctype html>\n<html lang=\"en\">"), "{page}");
     assert!(!page.contains("<script"), "no script and the state is escaped: {page}");
     assert!(!page.contains(" style="), "no inline style");
-    assert!(page.contains("Sign in to Shop &lt;b&gt;&amp;&lt;/b&gt; Co"), "{page}");
+    assert!(page.contains("Sign in to Shop &lt;b&gt;&amp;&lt;&#x2f;b&gt; Co"), "{page}");
     let labels = [
         "Continue with Google",
         "Continue with Facebook",

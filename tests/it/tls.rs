@@ -14,6 +14,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd,
 };
 use reqwest::StatusCode;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
 use crate::harness::{ADMIN_TOKEN, env_for};
@@ -123,13 +125,22 @@ impl TlsGw {
         self.admin("PUT", &format!("/pools/{pool}/domains/{}", self.domain(name)), body.or(Some(json!({})))).await
     }
 
-    /// An HTTPS client trusting only `ca`, resolving every name to the listener.
+    /// An HTTPS client trusting only `ca`, resolving every name to the listener, without
+    /// connection reuse or TLS session resumption (a resumed session shows the
+    /// certificate of the session it resumes, not the one served now).
     pub fn client(&self, ca: &TestCa, names: &[&str]) -> reqwest::Client {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap()).unwrap();
+        let mut cfg = rustls::ClientConfig::builder_with_provider(poolgate::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.resumption = rustls::client::Resumption::disabled();
         let mut b = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap())
+            .use_preconfigured_tls(cfg)
             .tls_info(true)
+            .pool_max_idle_per_host(0)
             .redirect(reqwest::redirect::Policy::none());
         for n in names {
             b = b.resolve(n, self.tls_addr);
