@@ -14,8 +14,26 @@ use super::security::PAGE;
 /// CSP of every HTML page: no script, no inline style (branding CSS is its own
 /// stylesheet), no framing. `form-action` must allow where the sign-in forms lead after
 /// `/oauth2/authorize` redirects (browsers enforce it across redirects): the upstream
-/// providers, over https, or loopback http in development.
+/// providers over https, loopback http in development, and the app's own callback
+/// (see [`page_csp`] for a custom-scheme callback of a native app).
 pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self' https: http://localhost:* http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'; base-uri 'none'";
+
+/// The page CSP for forms whose redirect chain ends at `redirect_uri` (already
+/// validated): a custom scheme (`com.example.app:/cb`) is added as a scheme source.
+pub fn page_csp(redirect_uri: &str) -> String {
+    let scheme = redirect_uri.split(':').next().unwrap_or("");
+    let custom = !scheme.is_empty()
+        && !matches!(scheme, "http" | "https")
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if custom {
+        PAGE_CSP.replacen("form-action 'self'", &format!("form-action 'self' {scheme}:"), 1)
+    } else {
+        PAGE_CSP.to_owned()
+    }
+}
 
 static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> =
     LazyLock::new(|| {
@@ -54,12 +72,14 @@ pub struct Field {
 }
 
 pub fn html(status: StatusCode, body: String) -> Response {
+    html_with_csp(status, body, PAGE_CSP)
+}
+
+pub fn html_with_csp(status: StatusCode, body: String, csp: &str) -> Response {
     let mut r = (status, Html(body)).into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    let csp = HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static(PAGE_CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -115,6 +135,9 @@ mod tests {
 
     #[test]
     fn every_template_renders() {
+        assert!(page_csp("com.example.app:/cb").contains("form-action 'self' com.example.app: https:"));
+        assert_eq!(page_csp("https://app.example/cb"), PAGE_CSP);
+        assert_eq!(page_csp("java script:x"), PAGE_CSP);
         assert!(TEMPLATES.is_ok(), "{:?}", TEMPLATES.as_ref().err());
         let f = vec![Field {
             name: "a".into(),

@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::error::FlowResponse;
-use super::pages::{Field, html, render};
+use super::pages::{Field, html_with_csp, page_csp, render};
 use super::{ApiError, HostPool, SharedState};
 use crate::flow::FlowError;
 use crate::flow::authorize::AuthorizeParams;
@@ -57,7 +57,7 @@ pub async fn login(
         },
         Field {
             name: "redirect_uri".into(),
-            value: redirect,
+            value: redirect.clone(),
         },
     ];
     for (k, v) in [
@@ -102,7 +102,7 @@ pub async fn login(
         },
     )
     .ok_or(FlowError::Internal)?;
-    Ok(html(StatusCode::OK, body))
+    Ok(html_with_csp(StatusCode::OK, body, &page_csp(&redirect)))
 }
 
 /// The branding stylesheet's path, when the client has any branding to apply.
