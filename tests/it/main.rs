@@ -1,6 +1,8 @@
 //! poolgate's integration tests: one binary, real sockets on 127.0.0.1, real stores,
 //! fake upstream providers speaking each provider's wire format.
 
+mod fakes;
 mod harness;
-mod tls;
 mod login_page;
+mod providers;
+mod tls;
