@@ -284,9 +284,10 @@ pub async fn start_on(
     let mut tls_addr = None;
     let mut tls_task = None;
     if let Some(l) = tls_listener {
-        let addr = l
-            .local_addr()
-            .map_err(|source| StartError::Listen { addr: local, source })?;
+        let addr = l.local_addr().map_err(|source| StartError::Listen {
+            addr: local,
+            source,
+        })?;
         state.certs.set_tls_port(addr.port());
         state.certs.refresh().await.map_err(StartError::Store)?;
         state.certs.spawn_refresher(stop.subscribe());

@@ -261,7 +261,9 @@ async fn put_domain(
     };
     s.flow.store.put_domain(&rec).await?;
     s.domains_changed().await;
-    ok(json!({"domain": domain, "pool": pool, "tls": rec.certificate_pem.is_some(), "certificate_not_after": not_after}))
+    ok(
+        json!({"domain": domain, "pool": pool, "tls": rec.certificate_pem.is_some(), "certificate_not_after": not_after}),
+    )
 }
 
 async fn delete_domain(

@@ -29,22 +29,25 @@ pub fn page_csp(redirect_uri: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     if custom {
-        PAGE_CSP.replacen("form-action 'self'", &format!("form-action 'self' {scheme}:"), 1)
+        PAGE_CSP.replacen(
+            "form-action 'self'",
+            &format!("form-action 'self' {scheme}:"),
+            1,
+        )
     } else {
         PAGE_CSP.to_owned()
     }
 }
 
-static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> =
-    LazyLock::new(|| {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
-        env.add_template("base.html", include_str!("templates/base.html"))?;
-        env.add_template("login.html", include_str!("templates/login.html"))?;
-        env.add_template("error.html", include_str!("templates/error.html"))?;
-        env.add_template("form_post.html", include_str!("templates/form_post.html"))?;
-        Ok(env)
-    });
+static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("base.html", include_str!("templates/base.html"))?;
+    env.add_template("login.html", include_str!("templates/login.html"))?;
+    env.add_template("error.html", include_str!("templates/error.html"))?;
+    env.add_template("form_post.html", include_str!("templates/form_post.html"))?;
+    Ok(env)
+});
 
 /// Renders an embedded template; a failure is logged and yields `None`.
 pub fn render(name: &str, ctx: Value) -> Option<String> {
@@ -135,7 +138,9 @@ mod tests {
 
     #[test]
     fn every_template_renders() {
-        assert!(page_csp("com.example.app:/cb").contains("form-action 'self' com.example.app: https:"));
+        assert!(
+            page_csp("com.example.app:/cb").contains("form-action 'self' com.example.app: https:")
+        );
         assert_eq!(page_csp("https://app.example/cb"), PAGE_CSP);
         assert_eq!(page_csp("java script:x"), PAGE_CSP);
         assert!(TEMPLATES.is_ok(), "{:?}", TEMPLATES.as_ref().err());
@@ -147,8 +152,14 @@ mod tests {
             "error.html",
             context! { message => "m<", request_id => "r", back => "https://x/" },
         );
-        assert!(page.as_deref().is_some_and(|p| p.contains("m&lt;")), "{page:?}");
-        let page = render("form_post.html", context! { action => "https://idp/", fields => f });
+        assert!(
+            page.as_deref().is_some_and(|p| p.contains("m&lt;")),
+            "{page:?}"
+        );
+        let page = render(
+            "form_post.html",
+            context! { action => "https://idp/", fields => f },
+        );
         assert!(page.is_some_and(|p| !p.contains("</script>")));
         let page = render(
             "login.html",

@@ -76,10 +76,9 @@ pub fn load_pair(cert_pem: &str, key_pem: &str) -> Result<LoadedCert, TlsError> 
             ))
         })?;
     }
-    let signing = provider()
-        .key_provider
-        .load_private_key(key)
-        .map_err(|_| invalid("private_key_pem: unsupported key type (use RSA, ECDSA P-256/P-384 or Ed25519)"))?;
+    let signing = provider().key_provider.load_private_key(key).map_err(|_| {
+        invalid("private_key_pem: unsupported key type (use RSA, ECDSA P-256/P-384 or Ed25519)")
+    })?;
     let certified = CertifiedKey::new(chain, signing);
     certified.keys_match().map_err(|e| match e {
         rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
@@ -239,7 +238,9 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_with_a_reason() {
-        let e = check_pair("a.test", "nope", "nope", 0).err().map(|e| e.to_string());
+        let e = check_pair("a.test", "nope", "nope", 0)
+            .err()
+            .map(|e| e.to_string());
         assert!(e.is_some_and(|m| m.contains("certificate_pem")));
     }
 }

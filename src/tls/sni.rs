@@ -134,8 +134,7 @@ impl CertStore {
                     .get(&host)
                     .is_none_or(|(have, _)| preference > *have);
                 if better {
-                    next.by_host
-                        .insert(host, (preference, c.certified.clone()));
+                    next.by_host.insert(host, (preference, c.certified.clone()));
                 }
             }
             next.loaded.insert(rec.domain.clone(), entry);
@@ -222,7 +221,11 @@ impl CertStore {
                 .map(|mut w| w.insert(fingerprint.to_owned()))
                 .unwrap_or(false);
             if first {
-                tracing::warn!(domain, days_left = left / 86_400, "TLS certificate expires within 30 days; replace it");
+                tracing::warn!(
+                    domain,
+                    days_left = left / 86_400,
+                    "TLS certificate expires within 30 days; replace it"
+                );
             }
         }
     }

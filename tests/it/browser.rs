@@ -27,9 +27,14 @@ type Seen = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 /// The app: a callback page that records what it was given.
 async fn app_server() -> (Url, Seen) {
     let seen: Seen = Arc::default();
-    async fn cb(State(seen): State<Seen>, Query(q): Query<BTreeMap<String, String>>) -> Html<&'static str> {
+    async fn cb(
+        State(seen): State<Seen>,
+        Query(q): Query<BTreeMap<String, String>>,
+    ) -> Html<&'static str> {
         seen.lock().unwrap().push(q);
-        Html("<!doctype html><html lang=\"en\"><title>App</title><main><h1>Signed in</h1></main></html>")
+        Html(
+            "<!doctype html><html lang=\"en\"><title>App</title><main><h1>Signed in</h1></main></html>",
+        )
     }
     let app = Router::new().route("/cb", get(cb)).with_state(seen.clone());
     let (base, _task) = crate::fakes::serve(app).await;
@@ -37,7 +42,10 @@ async fn app_server() -> (Url, Seen) {
 }
 
 fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("test-artifacts");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -45,11 +53,16 @@ fn artifacts() -> PathBuf {
 /// Injects axe-core and runs it on the page; the violations as `{id, impact, help,
 /// nodes}`. Asserts that axe really checked something.
 async fn axe(b: &Browser) -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js");
-    let src = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}; run scripts/test-deps-browser.sh (the README's `make test` does)"));
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/node_modules/axe-core/axe.min.js"
+    );
+    let src = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; run scripts/test-deps-browser.sh (the README's `make test` does)")
+    });
     // WebDriver scripts bypass the page's CSP, as they should: the page itself runs none.
-    b.execute(&format!("{src}\n;window.axe = axe;"), json!([])).await;
+    b.execute(&format!("{src}\n;window.axe = axe;"), json!([]))
+        .await;
     let v = b
         .execute_async(
             "const done = arguments[arguments.length - 1];
@@ -59,12 +72,18 @@ async fn axe(b: &Browser) -> Vec<Value> {
             json!([]),
         )
         .await;
-    assert!(v["passes"].as_u64().unwrap_or(0) > 10, "axe checked nothing: {v}");
+    assert!(
+        v["passes"].as_u64().unwrap_or(0) > 10,
+        "axe checked nothing: {v}"
+    );
     v["violations"].as_array().cloned().unwrap_or_default()
 }
 
 fn serious(violations: &[Value]) -> Vec<&Value> {
-    violations.iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).collect()
+    violations
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect()
 }
 
 #[tokio::test]
@@ -89,7 +108,14 @@ async fn sign_in_through_the_hosted_page_in_chromium() {
     .await;
     let (app, seen) = app_server().await;
     let redirect = app.join("/cb").unwrap().to_string();
-    let client = gw.client(app_client_body(&redirect, &["Google", "SignInWithApple", "Corp", "AcmeAD"], false)).await.0;
+    let client = gw
+        .client(app_client_body(
+            &redirect,
+            &["Google", "SignInWithApple", "Corp", "AcmeAD"],
+            false,
+        ))
+        .await
+        .0;
     let (verifier, challenge) = pkce();
     let start = authorize_url(
         &gw,
@@ -114,8 +140,19 @@ async fn sign_in_through_the_hosted_page_in_chromium() {
     for e in &buttons {
         labels.push(b.text(e).await);
     }
-    assert_eq!(labels, ["Continue with Google", "Sign in with Apple", "Continue with Corp", "Continue with AcmeAD"]);
-    assert_eq!(b.find_all("input#idp_identifier[type=email]").await.len(), 1);
+    assert_eq!(
+        labels,
+        [
+            "Continue with Google",
+            "Sign in with Apple",
+            "Continue with Corp",
+            "Continue with AcmeAD"
+        ]
+    );
+    assert_eq!(
+        b.find_all("input#idp_identifier[type=email]").await.len(),
+        1
+    );
     assert_eq!(b.find_all("script").await.len(), 0);
 
     // Keyboard: the first Tab reaches the first button, and its focus is visible.
@@ -135,37 +172,59 @@ async fn sign_in_through_the_hosted_page_in_chromium() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     std::fs::write(artifacts().join("login.png"), &png).unwrap();
     let violations = axe(&b).await;
-    assert!(serious(&violations).is_empty(), "accessibility violations: {violations:#?}");
+    assert!(
+        serious(&violations).is_empty(),
+        "accessibility violations: {violations:#?}"
+    );
 
     // Responsive: on a phone-sized window nothing scrolls sideways and the page passes too.
     b.set_window(390, 844).await;
     let overflow = b
-        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", json!([]))
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            json!([]),
+        )
         .await;
     assert_eq!(overflow, json!(0));
     std::fs::write(artifacts().join("login-narrow.png"), b.screenshot().await).unwrap();
     let violations = axe(&b).await;
-    assert!(serious(&violations).is_empty(), "accessibility violations (narrow): {violations:#?}");
+    assert!(
+        serious(&violations).is_empty(),
+        "accessibility violations (narrow): {violations:#?}"
+    );
     b.set_window(1280, 900).await;
 
     // The check can fail: an image without a text alternative is caught.
     b.execute("const i = document.createElement('img'); i.src = 'data:,'; document.querySelector('main').append(i);", json!([]))
         .await;
     let violations = axe(&b).await;
-    assert!(serious(&violations).iter().any(|v| v["id"] == "image-alt"), "{violations:#?}");
+    assert!(
+        serious(&violations).iter().any(|v| v["id"] == "image-alt"),
+        "{violations:#?}"
+    );
     b.goto(&start).await;
 
     // Click through the fake provider and land on the app's callback with a code.
     let buttons = b.find_all("button.provider").await;
     b.click(&buttons[2]).await;
     let landed = b.wait_for_url(&redirect, Duration::from_secs(30)).await;
-    let q: BTreeMap<String, String> = Url::parse(&landed).unwrap().query_pairs().into_owned().collect();
+    let q: BTreeMap<String, String> = Url::parse(&landed)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
     assert_eq!(q["state"], "app-state-1", "{landed}");
     assert_eq!(q["iss"], gw.base);
     let code = q["code"].clone();
-    assert_eq!(seen.lock().unwrap().last().map(|q| q["code"].clone()), Some(code.clone()));
     assert_eq!(
-        fake.seen().authorize_queries.last().map(|q| q["redirect_uri"].clone()),
+        seen.lock().unwrap().last().map(|q| q["code"].clone()),
+        Some(code.clone())
+    );
+    assert_eq!(
+        fake.seen()
+            .authorize_queries
+            .last()
+            .map(|q| q["redirect_uri"].clone()),
         Some(gw.url("/oauth2/idpresponse"))
     );
 

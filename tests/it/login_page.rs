@@ -45,7 +45,14 @@ async fn all_kinds(gw: &Gw) -> String {
     .await;
     let mut body = app_client_body(
         APP,
-        &["Google", "Facebook", "SignInWithApple", "LoginWithAmazon", "Okta", "AcmeAD"],
+        &[
+            "Google",
+            "Facebook",
+            "SignInWithApple",
+            "LoginWithAmazon",
+            "Okta",
+            "AcmeAD",
+        ],
         false,
     );
     body["name"] = json!("Shop <b>&</b> Co");
@@ -56,7 +63,9 @@ fn login_url(gw: &Gw, client: &str, extra: &[(&str, &str)]) -> String {
     let mut u = Url::parse(&gw.url("/login")).unwrap();
     {
         let mut q = u.query_pairs_mut();
-        q.append_pair("response_type", "code").append_pair("client_id", client).append_pair("redirect_uri", APP);
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", APP);
         for (k, v) in extra {
             q.append_pair(k, v);
         }
@@ -69,11 +78,17 @@ fn assert_page_headers(r: &reqwest::Response) {
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("script-src"), "no script, no inline style: {csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        "no script, no inline style: {csp}"
+    );
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(h.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "no HSTS over plain HTTP"
+    );
     assert_eq!(h["cache-control"], "no-store");
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
 }
@@ -91,7 +106,10 @@ async fn authorize_without_provider_shows_the_page_with_the_allowed_buttons() {
             ("state", hostile_state),
             ("nonce", "n-123"),
             ("scope", "openid email"),
-            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
             ("code_challenge_method", "S256"),
         ],
     );
@@ -105,10 +123,19 @@ async fn authorize_without_provider_shows_the_page_with_the_allowed_buttons() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_page_headers(&r);
     let page = r.text().await.unwrap();
-    assert!(page.starts_with("<!doctype html>\n<html lang=\"en\">"), "{page}");
-    assert!(!page.contains("<script"), "no script and the state is escaped: {page}");
+    assert!(
+        page.starts_with("<!doctype html>\n<html lang=\"en\">"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script"),
+        "no script and the state is escaped: {page}"
+    );
     assert!(!page.contains(" style="), "no inline style");
-    assert!(page.contains("Sign in to Shop &lt;b&gt;&amp;&lt;&#x2f;b&gt; Co"), "{page}");
+    assert!(
+        page.contains("Sign in to Shop &lt;b&gt;&amp;&lt;&#x2f;b&gt; Co"),
+        "{page}"
+    );
     let labels = [
         "Continue with Google",
         "Continue with Facebook",
@@ -119,14 +146,23 @@ async fn authorize_without_provider_shows_the_page_with_the_allowed_buttons() {
     ];
     let mut at = 0;
     for l in labels {
-        let i = page[at..].find(l).unwrap_or_else(|| panic!("{l} missing or out of order in {page}"));
+        let i = page[at..]
+            .find(l)
+            .unwrap_or_else(|| panic!("{l} missing or out of order in {page}"));
         at += i;
     }
-    assert!(!page.contains("Hidden"), "a provider the client does not support is not offered");
+    assert!(
+        !page.contains("Hidden"),
+        "a provider the client does not support is not offered"
+    );
     assert_eq!(page.matches("name=\"identity_provider\"").count(), 6);
     // Every form carries the app's request through the round trip.
     assert_eq!(page.matches("action=\"/oauth2/authorize\"").count(), 7);
-    assert_eq!(page.matches("method=\"get\"").count(), 7, "GET forms only: nothing to forge");
+    assert_eq!(
+        page.matches("method=\"get\"").count(),
+        7,
+        "GET forms only: nothing to forge"
+    );
     for needle in [
         "name=\"state\" value=\"s1&quot;&gt;&lt;script&gt;alert(1)&lt;&#x2f;script&gt;\"",
         "name=\"nonce\" value=\"n-123\"",
@@ -135,7 +171,11 @@ async fn authorize_without_provider_shows_the_page_with_the_allowed_buttons() {
         "name=\"scope\" value=\"openid email\"",
         "name=\"response_type\" value=\"code\"",
     ] {
-        assert_eq!(page.matches(needle).count(), 7, "{needle} in every form: {page}");
+        assert_eq!(
+            page.matches(needle).count(),
+            7,
+            "{needle} in every form: {page}"
+        );
     }
     // The identifier field: labelled, an email input, routed by idp_identifiers.
     assert!(page.contains("<label for=\"idp_identifier\">Work email</label>"));
@@ -143,9 +183,19 @@ async fn authorize_without_provider_shows_the_page_with_the_allowed_buttons() {
     assert!(page.contains("href=\"/login/assets/login.css\""));
 
     // The stylesheet is served, and is CSS.
-    let css = gw.http.get(gw.url("/login/assets/login.css")).send().await.unwrap();
+    let css = gw
+        .http
+        .get(gw.url("/login/assets/login.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
-    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     assert!(css.text().await.unwrap().contains(":focus-visible"));
 }
 
@@ -158,7 +208,12 @@ async fn email_routing_sends_an_unknown_domain_back_with_an_error() {
         &gw,
         &client,
         APP,
-        &[("state", "st"), ("code_challenge", &challenge), ("code_challenge_method", "S256"), ("idp_identifier", "bob@nowhere.example")],
+        &[
+            ("state", "st"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("idp_identifier", "bob@nowhere.example"),
+        ],
     );
     let r = gw.http.get(&u).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
@@ -174,12 +229,28 @@ async fn no_identifier_field_without_idp_identifiers_and_a_note_without_provider
     let gw = Gw::start().await;
     seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
     let google = gw.client(app_client_body(APP, &["Google"], true)).await.0;
-    let page = gw.http.get(login_url(&gw, &google, &[])).send().await.unwrap().text().await.unwrap();
+    let page = gw
+        .http
+        .get(login_url(&gw, &google, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Continue with Google"));
     assert!(!page.contains("idp_identifier"), "{page}");
 
     let none = gw.client(app_client_body(APP, &[], true)).await.0;
-    let page = gw.http.get(login_url(&gw, &none, &[])).send().await.unwrap().text().await.unwrap();
+    let page = gw
+        .http
+        .get(login_url(&gw, &none, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("No sign-in method is enabled"), "{page}");
 }
 
@@ -194,22 +265,50 @@ async fn branding_comes_from_its_own_stylesheet() {
         "css": ".card { border-width: 3px; }"
     });
     let client = gw.client(body).await.0;
-    let r = gw.http.get(login_url(&gw, &client, &[])).send().await.unwrap();
+    let r = gw
+        .http
+        .get(login_url(&gw, &client, &[]))
+        .send()
+        .await
+        .unwrap();
     assert_page_headers(&r);
     let page = r.text().await.unwrap();
     let href = format!("/login/branding/{client}.css");
-    assert!(page.contains(&format!("<link rel=\"stylesheet\" href=\"{}\">", href.replace('/', "&#x2f;"))) || page.contains(&format!("href=\"{href}\"")), "{page}");
-    assert!(page.contains("src=\"https:&#x2f;&#x2f;cdn.example&#x2f;logo.png\"") || page.contains("src=\"https://cdn.example/logo.png\""), "{page}");
+    assert!(
+        page.contains(&format!(
+            "<link rel=\"stylesheet\" href=\"{}\">",
+            href.replace('/', "&#x2f;")
+        )) || page.contains(&format!("href=\"{href}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("src=\"https:&#x2f;&#x2f;cdn.example&#x2f;logo.png\"")
+            || page.contains("src=\"https://cdn.example/logo.png\""),
+        "{page}"
+    );
 
     let r = gw.http.get(gw.url(&href)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     let css = r.text().await.unwrap();
     assert!(css.contains("--pg-primary: #ffd400"), "{css}");
-    assert!(css.contains("--pg-on-primary: #111111"), "dark text on a light colour: {css}");
+    assert!(
+        css.contains("--pg-on-primary: #111111"),
+        "dark text on a light colour: {css}"
+    );
     assert!(css.contains(".card { border-width: 3px; }"));
 
-    let r = gw.http.get(gw.url("/login/branding/nobody.css")).send().await.unwrap();
+    let r = gw
+        .http
+        .get(gw.url("/login/branding/nobody.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // Branding is checked on the way in.
@@ -234,9 +333,15 @@ async fn error_page_has_the_request_id_and_a_link_back() {
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 32);
     let page = r.text().await.unwrap();
-    assert!(page.contains("The app client is not known to this pool."), "{page}");
+    assert!(
+        page.contains("The app client is not known to this pool."),
+        "{page}"
+    );
     assert!(page.contains(&format!("<code>{id}</code>")), "{page}");
-    assert!(page.contains("class=\"back\" href=\"https:&#x2f;&#x2f;shop.example&#x2f;account?tab=1\""), "{page}");
+    assert!(
+        page.contains("class=\"back\" href=\"https:&#x2f;&#x2f;shop.example&#x2f;account?tab=1\""),
+        "{page}"
+    );
 
     // A Referer that is not http(s) never becomes a link.
     let r = gw
@@ -251,7 +356,12 @@ async fn error_page_has_the_request_id_and_a_link_back() {
     assert!(page.contains("Return to the app and try again."));
 
     // Non-page responses get a locked-down CSP too.
-    let r = gw.http.get(gw.url("/.well-known/openid-configuration")).send().await.unwrap();
+    let r = gw
+        .http
+        .get(gw.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
 }
@@ -268,30 +378,60 @@ async fn logout_redirects_only_to_registered_uris() {
     };
 
     // Registered logout_uri: redirected there, exactly.
-    let r = gw.http.get(logout(&[("client_id", &client), ("logout_uri", "http://127.0.0.1:9/bye")])).send().await.unwrap();
+    let r = gw
+        .http
+        .get(logout(&[
+            ("client_id", &client),
+            ("logout_uri", "http://127.0.0.1:9/bye"),
+        ]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(r.headers()["location"], "http://127.0.0.1:9/bye");
 
     // Not registered: an error page, and no redirect.
-    for uri in ["http://127.0.0.1:9/bye/", "https://evil.example/", "http://127.0.0.1:9/cb"] {
-        let r = gw.http.get(logout(&[("client_id", &client), ("logout_uri", uri)])).send().await.unwrap();
+    for uri in [
+        "http://127.0.0.1:9/bye/",
+        "https://evil.example/",
+        "http://127.0.0.1:9/cb",
+    ] {
+        let r = gw
+            .http
+            .get(logout(&[("client_id", &client), ("logout_uri", uri)]))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri}");
         assert!(r.headers().get("location").is_none());
         assert_page_headers(&r);
-        assert!(r.text().await.unwrap().contains("The logout_uri is not registered for this app client."));
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("The logout_uri is not registered for this app client.")
+        );
     }
 
     // redirect_uri + response_type: back to the sign-in page with the request.
     let r = gw
         .http
-        .get(logout(&[("client_id", &client), ("redirect_uri", APP), ("response_type", "code"), ("state", "xyz")]))
+        .get(logout(&[
+            ("client_id", &client),
+            ("redirect_uri", APP),
+            ("response_type", "code"),
+            ("state", "xyz"),
+        ]))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     let loc = Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(loc.path(), "/login");
-    assert_eq!(format!("{}://{}", loc.scheme(), loc.host_str().unwrap()), "http://127.0.0.1");
+    assert_eq!(
+        format!("{}://{}", loc.scheme(), loc.host_str().unwrap()),
+        "http://127.0.0.1"
+    );
     let q: std::collections::BTreeMap<_, _> = loc.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], client);
     assert_eq!(q["redirect_uri"], APP);
@@ -302,8 +442,15 @@ async fn logout_redirects_only_to_registered_uris() {
 
     // An unregistered redirect_uri, an unknown client, or nothing to do: error pages.
     for q in [
-        vec![("client_id", client.as_str()), ("redirect_uri", "https://evil.example/cb"), ("response_type", "code")],
-        vec![("client_id", "nobody"), ("logout_uri", "http://127.0.0.1:9/bye")],
+        vec![
+            ("client_id", client.as_str()),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("response_type", "code"),
+        ],
+        vec![
+            ("client_id", "nobody"),
+            ("logout_uri", "http://127.0.0.1:9/bye"),
+        ],
         vec![("logout_uri", "http://127.0.0.1:9/bye")],
         vec![("client_id", client.as_str())],
     ] {

@@ -10,9 +10,7 @@ use poolgate::clock::SystemClock;
 use poolgate::config::Settings;
 use poolgate::model::DomainRecord;
 use poolgate::server::{Running, start_on};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd};
 use reqwest::StatusCode;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -42,7 +40,10 @@ impl TestCa {
         params.distinguished_name.push(DnType::CommonName, name);
         let cert = params.self_signed(&key).unwrap();
         let pem = cert.pem();
-        Self { issuer: Issuer::new(params, key), pem }
+        Self {
+            issuer: Issuer::new(params, key),
+            pem,
+        }
     }
 
     pub fn leaf(&self, names: &[&str]) -> Leaf {
@@ -53,10 +54,16 @@ impl TestCa {
         let key = KeyPair::generate().unwrap();
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, names[0].clone());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, names[0].clone());
         tweak(&mut params);
         let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf { cert_pem: format!("{}{}", cert.pem(), self.pem_chain_tail()), key_pem: key.serialize_pem(), der: cert.der().to_vec() }
+        Leaf {
+            cert_pem: format!("{}{}", cert.pem(), self.pem_chain_tail()),
+            key_pem: key.serialize_pem(),
+            der: cert.der().to_vec(),
+        }
     }
 
     /// The CA itself after the leaf: a chain, as operators upload them.
@@ -88,7 +95,9 @@ impl TlsGw {
         let certs_dir = providers.join("certs");
         std::fs::create_dir_all(&certs_dir).unwrap();
         let settings = Settings::load(None, &env).unwrap();
-        let running = start_on(listener, settings, &env, Arc::new(SystemClock)).await.unwrap();
+        let running = start_on(listener, settings, &env, Arc::new(SystemClock))
+            .await
+            .unwrap();
         let tls_addr = running.tls_addr.expect("the HTTPS listener is bound");
         Self {
             running: Some(running),
@@ -109,9 +118,17 @@ impl TlsGw {
         format!("{name}:{}", self.tls_port())
     }
 
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.admin.request(m, format!("{}/admin/v1{path}", self.http_base)).bearer_auth(ADMIN_TOKEN);
+        let mut req = self
+            .admin
+            .request(m, format!("{}/admin/v1{path}", self.http_base))
+            .bearer_auth(ADMIN_TOKEN);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -120,9 +137,20 @@ impl TlsGw {
         (s, resp.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn put_domain(&self, pool: &str, name: &str, leaf: Option<&Leaf>) -> (StatusCode, Value) {
-        let body = leaf.map(|l| json!({"certificate_pem": l.cert_pem, "private_key_pem": l.key_pem}));
-        self.admin("PUT", &format!("/pools/{pool}/domains/{}", self.domain(name)), body.or(Some(json!({})))).await
+    pub async fn put_domain(
+        &self,
+        pool: &str,
+        name: &str,
+        leaf: Option<&Leaf>,
+    ) -> (StatusCode, Value) {
+        let body =
+            leaf.map(|l| json!({"certificate_pem": l.cert_pem, "private_key_pem": l.key_pem}));
+        self.admin(
+            "PUT",
+            &format!("/pools/{pool}/domains/{}", self.domain(name)),
+            body.or(Some(json!({}))),
+        )
+        .await
     }
 
     /// An HTTPS client trusting only `ca`, resolving every name to the listener, without
@@ -130,7 +158,9 @@ impl TlsGw {
     /// certificate of the session it resumes, not the one served now).
     pub fn client(&self, ca: &TestCa, names: &[&str]) -> reqwest::Client {
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap()).unwrap();
+        roots
+            .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+            .unwrap();
         let mut cfg = rustls::ClientConfig::builder_with_provider(poolgate::tls::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -154,7 +184,10 @@ impl TlsGw {
 }
 
 /// GET over TLS; the response and the DER of the certificate the server presented.
-async fn get(client: &reqwest::Client, url: &str) -> Result<(reqwest::Response, Vec<u8>), reqwest::Error> {
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<(reqwest::Response, Vec<u8>), reqwest::Error> {
     let resp = client.get(url).send().await?;
     let der = resp
         .extensions()
@@ -166,7 +199,9 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<(reqwest::Response, 
 }
 
 async fn issuer_of(client: &reqwest::Client, gw: &TlsGw, name: &str) -> (String, Vec<u8>) {
-    let (resp, der) = get(client, &gw.https(name, "/.well-known/openid-configuration")).await.unwrap();
+    let (resp, der) = get(client, &gw.https(name, "/.well-known/openid-configuration"))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
     (v["issuer"].as_str().unwrap().to_owned(), der)
@@ -188,7 +223,9 @@ async fn two_pools_on_one_port_each_with_its_certificate_and_issuer() {
     let (s, v) = gw.put_domain("acme", "login.acme.test", Some(&acme)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["tls"], json!(true));
-    let (s, v) = gw.put_domain("globex", "sso.globex.test", Some(&globex)).await;
+    let (s, v) = gw
+        .put_domain("globex", "sso.globex.test", Some(&globex))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
     let client = gw.client(&ca, &["login.acme.test", "sso.globex.test"]);
@@ -196,34 +233,128 @@ async fn two_pools_on_one_port_each_with_its_certificate_and_issuer() {
     let (iss_b, der_b) = issuer_of(&client, &gw, "sso.globex.test").await;
     assert_eq!(iss_a, format!("https://login.acme.test:{}", gw.tls_port()));
     assert_eq!(iss_b, format!("https://sso.globex.test:{}", gw.tls_port()));
-    assert_eq!(der_a, acme.der, "the acme domain is served with acme's certificate");
-    assert_eq!(der_b, globex.der, "the globex domain is served with globex's certificate");
+    assert_eq!(
+        der_a, acme.der,
+        "the acme domain is served with acme's certificate"
+    );
+    assert_eq!(
+        der_b, globex.der,
+        "the globex domain is served with globex's certificate"
+    );
 
     // The chain is checked against the SNI name: a client trusting another CA refuses.
     let other = TestCa::new("another CA");
     let stranger = gw.client(&other, &["login.acme.test"]);
-    assert!(get(&stranger, &gw.https("login.acme.test", "/healthz")).await.is_err());
+    assert!(
+        get(&stranger, &gw.https("login.acme.test", "/healthz"))
+            .await
+            .is_err()
+    );
 
     // HSTS over TLS only; every response carries the frame and referrer policies.
-    let (resp, _) = get(&client, &gw.https("login.acme.test", "/healthz")).await.unwrap();
-    assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000");
-    let plain = reqwest::get(format!("{}/healthz", gw.http_base)).await.unwrap();
+    let (resp, _) = get(&client, &gw.https("login.acme.test", "/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let plain = reqwest::get(format!("{}/healthz", gw.http_base))
+        .await
+        .unwrap();
     assert!(plain.headers().get("strict-transport-security").is_none());
     assert_eq!(plain.headers()["referrer-policy"], "no-referrer");
 
     // The JWKS URL of each pool's discovery is on its own domain.
-    let (resp, _) = get(&client, &gw.https("sso.globex.test", "/.well-known/openid-configuration")).await.unwrap();
+    let (resp, _) = get(
+        &client,
+        &gw.https("sso.globex.test", "/.well-known/openid-configuration"),
+    )
+    .await
+    .unwrap();
     let doc: Value = resp.json().await.unwrap();
-    assert_eq!(doc["jwks_uri"], json!(format!("https://sso.globex.test:{}/.well-known/jwks.json", gw.tls_port())));
+    assert_eq!(
+        doc["jwks_uri"],
+        json!(format!(
+            "https://sso.globex.test:{}/.well-known/jwks.json",
+            gw.tls_port()
+        ))
+    );
+
+    // A token issued on acme's domain is acme's: globex's domain does not honour it.
+    let mut secrets = Vec::new();
+    for pool in ["acme", "globex"] {
+        let (s, v) = gw
+            .admin(
+                "PUT",
+                &format!("/pools/{pool}/resource-servers/api"),
+                Some(json!({"name": "API", "scopes": [{"name": "read"}]})),
+            )
+            .await;
+        assert!(s.is_success(), "{v}");
+        let body = json!({
+            "name": "svc", "generate_secret": true, "callback_urls": [], "allowed_oauth_flows": ["client_credentials"],
+            "allowed_scopes": ["api/read"], "supported_identity_providers": [],
+        });
+        let (s, v) = gw
+            .admin("POST", &format!("/pools/{pool}/clients"), Some(body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        secrets.push((
+            v["client_id"].as_str().unwrap().to_owned(),
+            v["client_secret"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let token = client
+        .post(gw.https("login.acme.test", "/oauth2/token"))
+        .basic_auth(&secrets[0].0, Some(&secrets[0].1))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api/read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::OK);
+    let token: Value = token.json().await.unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let introspect = |name: &'static str, (id, secret): (String, String)| {
+        let client = client.clone();
+        let url = gw.https(name, "/oauth2/introspect");
+        let access = access.to_owned();
+        async move {
+            let r = client
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("token", access)])
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let at_acme = introspect("login.acme.test", secrets[0].clone()).await;
+    assert_eq!(at_acme["active"], json!(true), "{at_acme}");
+    assert_eq!(at_acme["iss"], json!(iss_a));
+    let at_globex = introspect("sso.globex.test", secrets[1].clone()).await;
+    assert_eq!(at_globex, json!({"active": false}));
 
     // The expiry gauge, per domain.
-    let metrics = reqwest::get(format!("{}/metrics", gw.http_base)).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", gw.http_base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let line = metrics
         .lines()
-        .find(|l| l.starts_with("poolgate_tls_certificate_expiry_seconds") && l.contains(&gw.domain("login.acme.test")))
+        .find(|l| {
+            l.starts_with("poolgate_tls_certificate_expiry_seconds")
+                && l.contains(&gw.domain("login.acme.test"))
+        })
         .unwrap_or_else(|| panic!("no expiry gauge for acme in {metrics}"));
     let secs: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-    assert!(secs > 365 * 86_400, "rcgen's default validity is far ahead: {line}");
+    assert!(
+        secs > 365 * 86_400,
+        "rcgen's default validity is far ahead: {line}"
+    );
 
     gw.running.unwrap().shutdown().await;
 }
@@ -234,7 +365,12 @@ async fn domains_changed_through_the_admin_api_are_served_without_restart() {
     let ca = TestCa::new("poolgate test CA");
     create_pool(&gw, "acme").await;
     let client = gw.client(&ca, &["new.acme.test", "other.acme.test", "file.acme.test"]);
-    assert!(get(&client, &gw.https("new.acme.test", "/healthz")).await.is_err(), "no certificate yet");
+    assert!(
+        get(&client, &gw.https("new.acme.test", "/healthz"))
+            .await
+            .is_err(),
+        "no certificate yet"
+    );
 
     // Added: served as soon as the admin call answered.
     let first = ca.leaf(&["new.acme.test"]);
@@ -252,9 +388,19 @@ async fn domains_changed_through_the_admin_api_are_served_without_restart() {
     assert_eq!(der, second.der);
 
     // Removed: the handshake fails (no certificate for that name any more).
-    let (s, _) = gw.admin("DELETE", &format!("/pools/acme/domains/{}", gw.domain("new.acme.test")), None).await;
+    let (s, _) = gw
+        .admin(
+            "DELETE",
+            &format!("/pools/acme/domains/{}", gw.domain("new.acme.test")),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert!(get(&client, &gw.https("new.acme.test", "/healthz")).await.is_err());
+    assert!(
+        get(&client, &gw.https("new.acme.test", "/healthz"))
+            .await
+            .is_err()
+    );
 
     // Written by another instance sharing the store: the background refresh (every
     // 500 ms) picks it up; allow generous slack for a loaded machine.
@@ -266,14 +412,25 @@ async fn domains_changed_through_the_admin_api_are_served_without_restart() {
         private_key_pem: Some(third.key_pem.clone()),
         created_at: 0,
     };
-    gw.running.as_ref().unwrap().state.flow.store.put_domain(&rec).await.unwrap();
+    gw.running
+        .as_ref()
+        .unwrap()
+        .state
+        .flow
+        .store
+        .put_domain(&rec)
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let der = loop {
         if let Ok((resp, der)) = get(&client, &gw.https("other.acme.test", "/healthz")).await {
             assert_eq!(resp.status(), StatusCode::OK);
             break der;
         }
-        assert!(Instant::now() < deadline, "the other instance's domain was never served");
+        assert!(
+            Instant::now() < deadline,
+            "the other instance's domain was never served"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(der, third.der);
@@ -302,17 +459,31 @@ async fn bad_pairs_are_refused_with_a_clear_error() {
     let other = ca.leaf(&["login.acme.test"]);
 
     // The key of another certificate.
-    let mixed = Leaf { key_pem: other.key_pem.clone(), ..good.clone() };
+    let mixed = Leaf {
+        key_pem: other.key_pem.clone(),
+        ..good.clone()
+    };
     let (s, v) = gw.put_domain("acme", "login.acme.test", Some(&mixed)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["message"].as_str().unwrap().contains("does not belong to the certificate"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not belong to the certificate"),
+        "{v}"
+    );
 
     // A certificate for another name.
     let elsewhere = ca.leaf(&["www.elsewhere.test"]);
-    let (s, v) = gw.put_domain("acme", "login.acme.test", Some(&elsewhere)).await;
+    let (s, v) = gw
+        .put_domain("acme", "login.acme.test", Some(&elsewhere))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let m = v["message"].as_str().unwrap();
-    assert!(m.contains("not valid for login.acme.test") && m.contains("www.elsewhere.test"), "{v}");
+    assert!(
+        m.contains("not valid for login.acme.test") && m.contains("www.elsewhere.test"),
+        "{v}"
+    );
 
     // A wildcard covers one label only.
     let wild = ca.leaf(&["*.test"]);
@@ -330,12 +501,26 @@ async fn bad_pairs_are_refused_with_a_clear_error() {
 
     // Not PEM at all, and a certificate without its key.
     let (s, v) = gw
-        .admin("PUT", &format!("/pools/acme/domains/{}", gw.domain("login.acme.test")), Some(json!({"certificate_pem": "hello", "private_key_pem": good.key_pem})))
+        .admin(
+            "PUT",
+            &format!("/pools/acme/domains/{}", gw.domain("login.acme.test")),
+            Some(json!({"certificate_pem": "hello", "private_key_pem": good.key_pem})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["message"].as_str().unwrap().starts_with("certificate_pem"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("certificate_pem"),
+        "{v}"
+    );
     let (s, _) = gw
-        .admin("PUT", &format!("/pools/acme/domains/{}", gw.domain("login.acme.test")), Some(json!({"certificate_pem": good.cert_pem})))
+        .admin(
+            "PUT",
+            &format!("/pools/acme/domains/{}", gw.domain("login.acme.test")),
+            Some(json!({"certificate_pem": good.cert_pem})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
@@ -346,11 +531,16 @@ async fn bad_pairs_are_refused_with_a_clear_error() {
     // The good pair is accepted; a second claim of the domain by another pool is 409.
     let (s, _) = gw.put_domain("acme", "login.acme.test", Some(&good)).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = gw.put_domain("globex", "login.acme.test", Some(&good)).await;
+    let (s, v) = gw
+        .put_domain("globex", "login.acme.test", Some(&good))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     let client = gw.client(&ca, &["login.acme.test"]);
     let (iss, der) = issuer_of(&client, &gw, "login.acme.test").await;
-    assert_eq!(der, good.der, "the domain stays with its first pool's certificate");
+    assert_eq!(
+        der, good.der,
+        "the domain stays with its first pool's certificate"
+    );
     assert!(iss.starts_with("https://login.acme.test:"));
 
     gw.running.unwrap().shutdown().await;
@@ -369,18 +559,36 @@ async fn expiry_within_thirty_days_shows_in_the_gauge() {
     });
     let (s, v) = gw.put_domain("acme", "soon.acme.test", Some(&leaf)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let metrics = reqwest::get(format!("{}/metrics", gw.http_base)).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", gw.http_base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let line = metrics
         .lines()
-        .find(|l| l.starts_with("poolgate_tls_certificate_expiry_seconds") && l.contains("soon.acme.test"))
+        .find(|l| {
+            l.starts_with("poolgate_tls_certificate_expiry_seconds") && l.contains("soon.acme.test")
+        })
         .unwrap_or_else(|| panic!("no gauge in {metrics}"));
     let secs: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!((8 * 86_400..=11 * 86_400).contains(&secs), "{line}");
 
     // Removing the domain removes its gauge.
-    let (s, _) = gw.admin("DELETE", &format!("/pools/acme/domains/{}", gw.domain("soon.acme.test")), None).await;
+    let (s, _) = gw
+        .admin(
+            "DELETE",
+            &format!("/pools/acme/domains/{}", gw.domain("soon.acme.test")),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let metrics = reqwest::get(format!("{}/metrics", gw.http_base)).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", gw.http_base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!metrics.contains("soon.acme.test"), "{metrics}");
     gw.running.unwrap().shutdown().await;
 }
