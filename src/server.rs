@@ -206,6 +206,7 @@ pub async fn build_state(
         settings.certs_dir.clone(),
         metrics.clone(),
         clock.clone(),
+        &settings.public_domain(),
     ));
     Ok(Arc::new(AppState::new(
         flow,

@@ -45,6 +45,9 @@ pub struct CertStore {
     certs_dir: PathBuf,
     metrics: Arc<Metrics>,
     clock: SharedClock,
+    /// Host of the default pool's public URL: its certificate answers handshakes without
+    /// SNI (clients send none for an IP address).
+    default_host: String,
     /// Port of the HTTPS listener (0 until bound): a domain naming this port wins over
     /// another domain of the same host.
     tls_port: AtomicU16,
@@ -59,12 +62,14 @@ impl CertStore {
         certs_dir: PathBuf,
         metrics: Arc<Metrics>,
         clock: SharedClock,
+        default_domain: &str,
     ) -> Self {
         Self {
             backend,
             certs_dir,
             metrics,
             clock,
+            default_host: host_of(default_domain).to_ascii_lowercase(),
             tls_port: AtomicU16::new(0),
             snapshot: RwLock::default(),
             warned: RwLock::default(),
@@ -266,8 +271,8 @@ fn read(p: &Path) -> Option<String> {
     std::fs::read_to_string(p).ok()
 }
 
-/// rustls' hook: the certificate for the client's SNI name. No SNI, or a name no pool
-/// serves, gets no certificate and the handshake fails.
+/// rustls' hook: the certificate for the client's SNI name; without SNI, the default
+/// pool's. A name no pool serves gets no certificate and the handshake fails.
 #[derive(Clone)]
 pub struct SniResolver(pub Arc<CertStore>);
 
@@ -279,7 +284,9 @@ impl std::fmt::Debug for SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let name = hello.server_name()?;
+        let Some(name) = hello.server_name() else {
+            return self.0.lookup(&self.0.default_host);
+        };
         let found = self.0.lookup(name);
         if found.is_none() {
             tracing::debug!(sni = name, "no certificate for this name");

@@ -592,3 +592,26 @@ async fn expiry_within_thirty_days_shows_in_the_gauge() {
     assert!(!metrics.contains("soon.acme.test"), "{metrics}");
     gw.running.unwrap().shutdown().await;
 }
+
+#[tokio::test]
+async fn an_ip_address_domain_is_served_without_sni() {
+    let gw = TlsGw::start().await;
+    let ca = TestCa::new("poolgate test CA");
+    let leaf = ca.leaf(&["127.0.0.1"]);
+    let (s, v) = gw.put_domain("default", "127.0.0.1", Some(&leaf)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Clients send no SNI for an IP address: the default pool's certificate answers.
+    let client = gw.client(&ca, &[]);
+    let url = format!(
+        "https://127.0.0.1:{}/.well-known/openid-configuration",
+        gw.tls_port()
+    );
+    let (resp, der) = get(&client, &url).await.unwrap();
+    assert_eq!(der, leaf.der);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(
+        doc["issuer"],
+        json!(format!("https://127.0.0.1:{}", gw.tls_port()))
+    );
+    gw.running.unwrap().shutdown().await;
+}
