@@ -1,4 +1,4 @@
-//! The hosted sign-in page, the error page, security headers, branding and `/logout`,
+//! The hosted sign-in page, the error page, security headers and branding,
 //! through real HTTP on 127.0.0.1.
 
 use poolgate::model::{LinkPolicy, ProviderRecord, ProviderType};
@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::harness::{Gw, app_client_body, authorize_url};
 
-const APP: &str = "http://127.0.0.1:9/cb";
+pub const APP: &str = "http://127.0.0.1:9/cb";
 
 /// Registers providers straight in the store (their adapters are not what is tested).
 pub async fn seed_providers(gw: &Gw, list: &[(&str, ProviderType, &[&str])]) {
@@ -73,7 +73,7 @@ fn login_url(gw: &Gw, client: &str, extra: &[(&str, &str)]) -> String {
     u.to_string()
 }
 
-fn assert_page_headers(r: &reqwest::Response) {
+pub fn assert_page_headers(r: &reqwest::Response) {
     let h = r.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
@@ -364,98 +364,4 @@ async fn error_page_has_the_request_id_and_a_link_back() {
         .unwrap();
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
-}
-
-#[tokio::test]
-async fn logout_redirects_only_to_registered_uris() {
-    let gw = Gw::start().await;
-    seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
-    let client = gw.client(app_client_body(APP, &["Google"], true)).await.0;
-    let logout = |q: &[(&str, &str)]| {
-        let mut u = Url::parse(&gw.url("/logout")).unwrap();
-        u.query_pairs_mut().extend_pairs(q);
-        u.to_string()
-    };
-
-    // Registered logout_uri: redirected there, exactly.
-    let r = gw
-        .http
-        .get(logout(&[
-            ("client_id", &client),
-            ("logout_uri", "http://127.0.0.1:9/bye"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    assert_eq!(r.headers()["location"], "http://127.0.0.1:9/bye");
-
-    // Not registered: an error page, and no redirect.
-    for uri in [
-        "http://127.0.0.1:9/bye/",
-        "https://evil.example/",
-        "http://127.0.0.1:9/cb",
-    ] {
-        let r = gw
-            .http
-            .get(logout(&[("client_id", &client), ("logout_uri", uri)]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri}");
-        assert!(r.headers().get("location").is_none());
-        assert_page_headers(&r);
-        assert!(
-            r.text()
-                .await
-                .unwrap()
-                .contains("The logout_uri is not registered for this app client.")
-        );
-    }
-
-    // redirect_uri + response_type: back to the sign-in page with the request.
-    let r = gw
-        .http
-        .get(logout(&[
-            ("client_id", &client),
-            ("redirect_uri", APP),
-            ("response_type", "code"),
-            ("state", "xyz"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let loc = Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    assert_eq!(loc.path(), "/login");
-    assert_eq!(
-        format!("{}://{}", loc.scheme(), loc.host_str().unwrap()),
-        "http://127.0.0.1"
-    );
-    let q: std::collections::BTreeMap<_, _> = loc.query_pairs().into_owned().collect();
-    assert_eq!(q["client_id"], client);
-    assert_eq!(q["redirect_uri"], APP);
-    assert_eq!(q["state"], "xyz");
-    let page = gw.http.get(loc.as_str()).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("Continue with Google"));
-
-    // An unregistered redirect_uri, an unknown client, or nothing to do: error pages.
-    for q in [
-        vec![
-            ("client_id", client.as_str()),
-            ("redirect_uri", "https://evil.example/cb"),
-            ("response_type", "code"),
-        ],
-        vec![
-            ("client_id", "nobody"),
-            ("logout_uri", "http://127.0.0.1:9/bye"),
-        ],
-        vec![("logout_uri", "http://127.0.0.1:9/bye")],
-        vec![("client_id", client.as_str())],
-    ] {
-        let r = gw.http.get(logout(&q)).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q:?}");
-        assert!(r.headers().get("location").is_none(), "{q:?}");
-    }
 }

@@ -5,6 +5,7 @@ mod browser;
 mod fakes;
 mod harness;
 mod login_page;
+mod logout;
 mod providers;
 mod tls;
 mod webdriver;
