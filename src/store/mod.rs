@@ -67,9 +67,11 @@ pub enum LinkOutcome {
 /// Outcome of presenting a refresh token for rotation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RotateOutcome {
-    /// The token was active; it is now used and the new one is stored.
+    /// The token was active; it is now used and the new one is stored. Carries the
+    /// presented token's record.
     Rotated(RefreshTokenRecord),
-    /// The token had already been used: the whole family is now revoked.
+    /// The token had already been used: the whole family is now revoked. Carries the
+    /// presented token's record.
     Reused(RefreshTokenRecord),
     /// Unknown, revoked or expired: nothing changed.
     Invalid,
@@ -125,6 +127,7 @@ pub trait Store: Send + Sync + 'static {
     /// Users whose normalized email is `email_norm`, oldest first.
     async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>>;
     /// Users ordered by creation (then id), filtered; `cursor` from a previous page.
+    /// `limit` is clamped to 1..=60; a cursor this backend did not issue is an error.
     async fn list_users(
         &self,
         pool: &str,

@@ -2,10 +2,14 @@
 //! fake upstream providers speaking each provider's wire format.
 
 mod browser;
+mod e2e;
+mod e2e_linking;
 mod fakes;
 mod harness;
 mod login_page;
 mod logout;
+mod process;
 mod providers;
+mod store_conformance;
 mod tls;
 mod webdriver;
