@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -43,7 +43,10 @@ pub async fn serve(
 ) {
     let acceptor = TlsAcceptor::from(config);
     let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // With a timer hyper bounds how long a client may take to send its headers.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
     loop {
         let (tcp, _peer) = tokio::select! {
             r = listener.accept() => match r {

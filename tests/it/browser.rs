@@ -246,5 +246,18 @@ async fn sign_in_through_the_hosted_page_in_chromium() {
     assert_eq!(id["aud"], json!(client));
     assert_eq!(id["iss"], json!(gw.base));
     assert_eq!(id["email"], "ada@example.com");
+
+    // The error page: same templates, accessible too, with the request id.
+    b.goto(&gw.url("/login?client_id=nobody&redirect_uri=x"))
+        .await;
+    assert_eq!(b.title().await, "Sign-in error");
+    let ids = b.find_all(".request-id code").await;
+    assert_eq!(b.text(&ids[0]).await.len(), 32);
+    std::fs::write(artifacts().join("error.png"), b.screenshot().await).unwrap();
+    let violations = axe(&b).await;
+    assert!(
+        serious(&violations).is_empty(),
+        "accessibility violations (error page): {violations:#?}"
+    );
     b.quit().await;
 }
