@@ -225,6 +225,38 @@ async fn email_routing_sends_an_unknown_domain_back_with_an_error() {
 }
 
 #[tokio::test]
+async fn email_routing_sends_a_claimed_domain_to_its_provider() {
+    let gw = Gw::start().await;
+    let fake = crate::fakes::oidc::start(crate::fakes::oidc::OidcOpts::default()).await;
+    let o = fake.opts();
+    gw.put_provider(
+        "Corp",
+        json!({"type": "OIDC", "idp_identifiers": ["corp.example"],
+               "details": {"client_id": o.client_id, "client_secret": o.client_secret, "issuer": fake.issuer()}}),
+    )
+    .await;
+    seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
+    let client = gw
+        .client(app_client_body(APP, &["Google", "Corp"], true))
+        .await
+        .0;
+    // What the page's email form submits: the app's request plus idp_identifier.
+    let u = authorize_url(
+        &gw,
+        &client,
+        APP,
+        &[("state", "st"), ("idp_identifier", "Ada@Corp.Example")],
+    );
+    let r = gw.http.get(&u).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(
+        loc.starts_with(&fake.url("/")),
+        "routed to the provider claiming the domain: {loc}"
+    );
+}
+
+#[tokio::test]
 async fn no_identifier_field_without_idp_identifiers_and_a_note_without_providers() {
     let gw = Gw::start().await;
     seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
