@@ -12,7 +12,10 @@ want_test=0
 # toolchain for SQLite (bundled) and aws-lc.
 pkgs=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev clang make gcc)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(redis-server xmlsec1 chromium chromium-driver nodejs npm)
+  pkgs+=(redis-server xmlsec1 chromium chromium-driver)
+  # A Node.js build that bundles npm conflicts with Debian's npm package.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 
 missing=()

@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::model::{DEFAULT_POOL, DomainRecord, Pool, PoolSettings};
 use crate::provider::ProviderContext;
 use crate::store::{self, StoreError};
+use crate::tls::{CertStore, listener};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -213,20 +214,31 @@ pub async fn build_state(
             }
         }
     }
+    let certs = Arc::new(CertStore::new(
+        backend.clone(),
+        settings.certs_dir.clone(),
+        metrics.clone(),
+        clock.clone(),
+        &settings.public_domain(),
+    ));
     Ok(Arc::new(AppState::new(
         flow,
         Arc::new(settings),
         token,
         metrics,
+        certs,
     )))
 }
 
 /// A gateway serving on a bound address until its shutdown handle fires.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The bound HTTPS address, when `tls_listen` is set.
+    pub tls_addr: Option<SocketAddr>,
     pub state: SharedState,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    tls_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -234,6 +246,9 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(t) = self.tls_task {
+            let _ = t.await;
+        }
     }
 }
 
@@ -269,9 +284,38 @@ pub async fn start_on(
     let local = listener
         .local_addr()
         .map_err(|source| StartError::Listen { addr, source })?;
+    let tls_listener = match settings.tls_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
     let state = build_state(settings, env, clock).await?;
     let app = router(state.clone());
     let (stop, mut rx) = watch::channel(false);
+    let mut tls_addr = None;
+    let mut tls_task = None;
+    if let Some(l) = tls_listener {
+        let addr = l.local_addr().map_err(|source| StartError::Listen {
+            addr: local,
+            source,
+        })?;
+        state.certs.set_tls_port(addr.port());
+        state.certs.refresh().await.map_err(StartError::Store)?;
+        state.certs.spawn_refresher(stop.subscribe());
+        let config = listener::server_config(state.certs.clone())
+            .map_err(|e| StartError::Setting(format!("POOLGATE_TLS_LISTEN: {e}")))?;
+        tls_task = Some(tokio::spawn(listener::serve(
+            l,
+            config,
+            app.clone(),
+            stop.subscribe(),
+        )));
+        tls_addr = Some(addr);
+        tracing::info!(addr = %addr, domains = ?state.certs.served_domains(), "poolgate listening for HTTPS");
+    }
     let task = tokio::spawn(async move {
         let shutdown = async move {
             while !*rx.borrow() {
@@ -290,8 +334,10 @@ pub async fn start_on(
     tracing::info!(addr = %local, public_url = %state.settings.public_url, store = state.flow.store.kind(), "poolgate listening");
     Ok(Running {
         addr: local,
+        tls_addr,
         state,
         stop,
         task,
+        tls_task,
     })
 }

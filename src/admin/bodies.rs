@@ -236,6 +236,13 @@ pub fn validate_client(
     {
         e.push("branding.primary_color: must be #rrggbb".to_owned());
     }
+    if c.branding
+        .css
+        .as_ref()
+        .is_some_and(|css| css.len() > 20_000)
+    {
+        e.push("branding.css: at most 20000 characters".to_owned());
+    }
     if let Some(logo) = &c.branding.logo_url
         && !Url::parse(logo).is_ok_and(|u| u.scheme() == "https")
     {

@@ -169,6 +169,13 @@ impl Flow {
 
     /// Cognito's `/logout`: to a registered `logout_uri`, or back to `/login` with
     /// `redirect_uri` + `response_type`. Anything unregistered is an error page.
+    ///
+    /// poolgate keeps no browser session of its own (every `/oauth2/authorize` goes
+    /// upstream), so there is no local session to end here. Hook for SAML single
+    /// logout (`idp_signout`): the SAML work adds an optional provider capability
+    /// (a small trait beside `Provider`, like upstream refresh) that turns the URL
+    /// returned here into a LogoutRequest to the IdP, with this URL as the place to
+    /// continue to once the IdP's LogoutResponse comes back.
     pub async fn logout(&self, ctx: &PoolCtx, p: &LogoutParams) -> Result<Url, FlowError> {
         let client_id = p
             .client_id

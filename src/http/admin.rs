@@ -173,7 +173,7 @@ async fn create_pool(State(s): State<SharedState>, b: Bytes) -> ApiResult {
             return Err(e.into());
         }
     }
-    s.forget_domains();
+    s.domains_changed().await;
     created(admin::pool_view(&pool, &b.domains))
 }
 
@@ -208,7 +208,7 @@ async fn patch_pool(State(s): State<SharedState>, Path(id): Path<String>, b: Byt
                 _ => ApiError::new(500, "internal_error", "key generation failed"),
             })?;
     }
-    s.forget_domains();
+    s.domains_changed().await;
     ok(admin::pool_view(&p, &domains_of(&s, &id).await?))
 }
 
@@ -219,7 +219,7 @@ async fn delete_pool(State(s): State<SharedState>, Path(id): Path<String>) -> Ap
     if !s.flow.store.delete_pool(&id).await? {
         return Err(ApiError::not_found("the pool"));
     }
-    s.forget_domains();
+    s.domains_changed().await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -246,9 +246,11 @@ async fn put_domain(
             "certificate_pem and private_key_pem go together",
         ));
     }
+    let mut not_after = None;
     if let (Some(cert), Some(key)) = (&b.certificate_pem, &b.private_key_pem) {
-        crate::tls::check_pair(&domain, cert, key)
+        let loaded = crate::tls::check_pair(&domain, cert, key, s.flow.clock.now())
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        not_after = Some(loaded.not_after);
     }
     let rec = DomainRecord {
         domain: domain.clone(),
@@ -258,8 +260,10 @@ async fn put_domain(
         created_at: s.flow.clock.now(),
     };
     s.flow.store.put_domain(&rec).await?;
-    s.forget_domains();
-    ok(json!({"domain": domain, "pool": pool, "tls": rec.certificate_pem.is_some()}))
+    s.domains_changed().await;
+    ok(
+        json!({"domain": domain, "pool": pool, "tls": rec.certificate_pem.is_some(), "certificate_not_after": not_after}),
+    )
 }
 
 async fn delete_domain(
@@ -274,7 +278,7 @@ async fn delete_domain(
     {
         return Err(ApiError::not_found("the domain"));
     }
-    s.forget_domains();
+    s.domains_changed().await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -35,6 +35,11 @@ pub fn routes() -> Router<SharedState> {
         .route("/oauth2/introspect", post(introspect))
         .route("/logout", get(logout))
         .route("/login", get(super::pages_login::login))
+        .route(
+            "/login/assets/login.css",
+            get(super::pages_login::stylesheet),
+        )
+        .route("/login/branding/{file}", get(super::pages_login::branding))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)

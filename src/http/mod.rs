@@ -7,6 +7,7 @@ pub mod error;
 pub mod hosted;
 pub mod pages;
 pub mod pages_login;
+pub mod security;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -23,6 +24,7 @@ use crate::config::{Settings, is_loopback_host};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::metrics::Metrics;
 use crate::model::Pool;
+use crate::tls::CertStore;
 
 pub use error::ApiError;
 
@@ -38,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
+    /// Certificates served by SNI on the HTTPS listener.
+    pub certs: Arc<CertStore>,
     domains: RwLock<HashMap<String, (Instant, Option<Pool>)>>,
 }
 
@@ -52,12 +56,14 @@ impl AppState {
         settings: Arc<Settings>,
         admin_token: String,
         metrics: Arc<Metrics>,
+        certs: Arc<CertStore>,
     ) -> Self {
         Self {
             flow,
             settings,
             admin_token,
             metrics,
+            certs,
             domains: RwLock::default(),
         }
     }
@@ -66,6 +72,15 @@ impl AppState {
     pub fn forget_domains(&self) {
         if let Ok(mut d) = self.domains.write() {
             d.clear();
+        }
+    }
+
+    /// After this instance changed a domain: forget cached answers and reload the TLS
+    /// certificates now, so the change is served before the admin call answers.
+    pub async fn domains_changed(&self) {
+        self.forget_domains();
+        if let Err(e) = self.certs.refresh().await {
+            tracing::warn!(error = %e, "cannot reload TLS certificates; the background refresh will retry");
         }
     }
 
@@ -188,6 +203,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(hosted::routes())
         .nest("/admin/v1", admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

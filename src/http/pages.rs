@@ -1,50 +1,104 @@
-//! Server-rendered pages: error pages with a request id, redirects, the auto-posted
-//! form of the SAML POST binding. No script anywhere.
+//! Server-rendered pages (minijinja templates embedded in the binary, HTML autoescape
+//! on): error pages with a request id and a link back, redirects, the form of the SAML
+//! POST binding. No script anywhere, so the CSP forbids all of it.
+
+use std::sync::LazyLock;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use minijinja::{AutoEscape, Environment, Value, context};
+use serde::Serialize;
 
-/// CSP of every HTML page: no script at all, no framing (interface: security headers).
-pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self' https: http://localhost:* http://127.0.0.1:*; frame-ancestors 'none'; base-uri 'none'";
+use super::security::PAGE;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// CSP of every HTML page: no script, no inline style (branding CSS is its own
+/// stylesheet), no framing. `form-action` must allow where the sign-in forms lead after
+/// `/oauth2/authorize` redirects (browsers enforce it across redirects): the upstream
+/// providers over https, loopback http in development, and the app's own callback
+/// (see [`page_csp`] for a custom-scheme callback of a native app).
+pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self' https: http://localhost:* http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'; base-uri 'none'";
+
+/// The page CSP for forms whose redirect chain ends at `redirect_uri` (already
+/// validated): a custom scheme (`com.example.app:/cb`) is added as a scheme source.
+pub fn page_csp(redirect_uri: &str) -> String {
+    let scheme = redirect_uri.split(':').next().unwrap_or("");
+    let custom = !scheme.is_empty()
+        && !matches!(scheme, "http" | "https")
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if custom {
+        PAGE_CSP.replacen(
+            "form-action 'self'",
+            &format!("form-action 'self' {scheme}:"),
+            1,
+        )
+    } else {
+        PAGE_CSP.to_owned()
+    }
+}
+
+static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("base.html", include_str!("templates/base.html"))?;
+    env.add_template("login.html", include_str!("templates/login.html"))?;
+    env.add_template("error.html", include_str!("templates/error.html"))?;
+    env.add_template("form_post.html", include_str!("templates/form_post.html"))?;
+    Ok(env)
+});
+
+/// Renders an embedded template; a failure is logged and yields `None`.
+pub fn render(name: &str, ctx: Value) -> Option<String> {
+    let env = match &*TEMPLATES {
+        Ok(env) => env,
+        Err(e) => {
+            tracing::error!(error = %e, "page templates do not compile");
+            return None;
+        }
+    };
+    match env.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "page rendering failed");
+            None
         }
     }
-    out
+}
+
+/// A name and value of a hidden form field.
+#[derive(Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
 }
 
 pub fn html(status: StatusCode, body: String) -> Response {
+    html_with_csp(status, body, PAGE_CSP)
+}
+
+pub fn html_with_csp(status: StatusCode, body: String, csp: &str) -> Response {
     let mut r = (status, Html(body)).into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    let csp = HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static(PAGE_CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-/// A page that says what went wrong, with a request id to quote to the operator.
+/// A page that says what went wrong, with the request id to quote to the operator and
+/// a link back to the page the user came from (when the browser said which).
 pub fn error_page(status: u16, message: &str) -> Response {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let page = PAGE.try_with(Clone::clone).unwrap_or_default();
+    let id = page.request_id.clone();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     tracing::info!(request_id = %id, status = status.as_u16(), message, "error page");
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>Sign-in error</title></head><body style=\"font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a\">\
-<main><h1>Sign-in could not continue</h1><p>{}</p><p>Request id: <code>{id}</code></p><p>Return to the app and try again.</p></main></body></html>",
-        esc(message)
-    );
+    let body = render(
+        "error.html",
+        context! { message, request_id => id, back => page.back },
+    )
+    .unwrap_or_else(|| "Sign-in could not continue.".to_owned());
     html(status, body)
 }
 
@@ -62,21 +116,55 @@ pub fn redirect(location: &str) -> Response {
     }
 }
 
-/// An auto-submitting form for the SAML HTTP-POST binding, without script: the user
-/// presses the button (and browsers that honour `autofocus` need one key).
+/// The form of the SAML HTTP-POST binding, without script: the user presses the
+/// button (focused, so one key does it).
 pub fn post_form(action: &str, fields: &[(String, String)]) -> Response {
-    let mut inputs = String::new();
-    for (k, v) in fields {
-        inputs.push_str(&format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            esc(k),
-            esc(v)
-        ));
+    let fields: Vec<Field> = fields
+        .iter()
+        .map(|(k, v)| Field {
+            name: k.clone(),
+            value: v.clone(),
+        })
+        .collect();
+    match render("form_post.html", context! { action, fields }) {
+        Some(body) => html(StatusCode::OK, body),
+        None => error_page(500, "Something went wrong on our side."),
     }
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue sign-in</title></head><body>\
-<form method=\"post\" action=\"{}\">{inputs}<button type=\"submit\" autofocus>Continue</button></form></body></html>",
-        esc(action)
-    );
-    html(StatusCode::OK, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders() {
+        assert!(
+            page_csp("com.example.app:/cb").contains("form-action 'self' com.example.app: https:")
+        );
+        assert_eq!(page_csp("https://app.example/cb"), PAGE_CSP);
+        assert_eq!(page_csp("java script:x"), PAGE_CSP);
+        assert!(TEMPLATES.is_ok(), "{:?}", TEMPLATES.as_ref().err());
+        let f = vec![Field {
+            name: "a".into(),
+            value: "</script>".into(),
+        }];
+        let page = render(
+            "error.html",
+            context! { message => "m<", request_id => "r", back => "https://x/" },
+        );
+        assert!(
+            page.as_deref().is_some_and(|p| p.contains("m&lt;")),
+            "{page:?}"
+        );
+        let page = render(
+            "form_post.html",
+            context! { action => "https://idp/", fields => f },
+        );
+        assert!(page.is_some_and(|p| !p.contains("</script>")));
+        let page = render(
+            "login.html",
+            context! { app_name => "A", providers => Vec::<String>::new(), identifier => true, hidden => Vec::<String>::new() },
+        );
+        assert!(page.is_some_and(|p| p.contains("idp_identifier")));
+    }
 }

@@ -1,16 +1,23 @@
 //! `GET /login`: the hosted sign-in page. One button per provider the app client
-//! supports, and an email field routed by `idp_identifiers`.
+//! supports, and an email field routed by `idp_identifiers`; every form is a GET to
+//! `/oauth2/authorize` carrying the app's request (state, PKCE, nonce) in hidden fields.
+//! Also the page's stylesheet and each client's branding stylesheet, so that the CSP
+//! needs no inline style.
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Serialize;
 
 use super::error::FlowResponse;
-use super::pages::{esc, html};
-use super::{HostPool, SharedState};
+use super::pages::{Field, html_with_csp, page_csp, render};
+use super::{ApiError, HostPool, SharedState};
+use crate::flow::FlowError;
 use crate::flow::authorize::AuthorizeParams;
-use crate::model::ProviderType;
+use crate::model::{AppClient, ProviderType};
 
+/// The button text: each social provider's usual wording, OIDC and SAML by name.
 fn label(name: &str, t: ProviderType) -> String {
     match t {
         ProviderType::Google => "Continue with Google".into(),
@@ -19,6 +26,13 @@ fn label(name: &str, t: ProviderType) -> String {
         ProviderType::LoginWithAmazon => "Login with Amazon".into(),
         ProviderType::OIDC | ProviderType::SAML => format!("Continue with {name}"),
     }
+}
+
+#[derive(Serialize)]
+struct Button {
+    name: String,
+    label: String,
+    kind: String,
 }
 
 pub async fn login(
@@ -35,8 +49,18 @@ pub async fn login(
         .store
         .list_providers(&ctx.pool.id)
         .await
-        .map_err(crate::flow::FlowError::from)?;
-    let keep: Vec<(&str, &Option<String>)> = vec![
+        .map_err(FlowError::from)?;
+    let mut hidden = vec![
+        Field {
+            name: "client_id".into(),
+            value: client.client_id.clone(),
+        },
+        Field {
+            name: "redirect_uri".into(),
+            value: redirect.clone(),
+        },
+    ];
+    for (k, v) in [
         ("response_type", &p.response_type),
         ("state", &p.state),
         ("scope", &p.scope),
@@ -44,45 +68,144 @@ pub async fn login(
         ("code_challenge", &p.code_challenge),
         ("code_challenge_method", &p.code_challenge_method),
         ("login_hint", &p.login_hint),
-    ];
-    let mut hidden = format!(
-        "<input type=\"hidden\" name=\"client_id\" value=\"{}\"><input type=\"hidden\" name=\"redirect_uri\" value=\"{}\">",
-        esc(&client.client_id),
-        esc(&redirect)
-    );
-    for (k, v) in &keep {
+    ] {
         if let Some(v) = v {
-            hidden.push_str(&format!(
-                "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
-                esc(v)
-            ));
+            hidden.push(Field {
+                name: k.into(),
+                value: v.clone(),
+            });
         }
     }
-    let mut buttons = String::new();
-    let mut any_identifier = false;
-    for rec in providers
-        .iter()
-        .filter(|r| client.supported_identity_providers.contains(&r.name))
+    // In the order the client lists them: the admin's order is the page's order.
+    let mut buttons = Vec::new();
+    let mut identifier = false;
+    for name in &client.supported_identity_providers {
+        if let Some(rec) = providers.iter().find(|r| &r.name == name) {
+            identifier |= !rec.idp_identifiers.is_empty();
+            buttons.push(Button {
+                name: rec.name.clone(),
+                label: label(&rec.name, rec.provider_type),
+                kind: rec.provider_type.as_str().to_ascii_lowercase(),
+            });
+        }
+    }
+    let body = render(
+        "login.html",
+        context! {
+            app_name => client.name,
+            logo_url => client.branding.logo_url,
+            branding_css => branding_href(&client),
+            providers => buttons,
+            identifier,
+            hidden,
+            login_hint => p.login_hint,
+        },
+    )
+    .ok_or(FlowError::Internal)?;
+    Ok(html_with_csp(StatusCode::OK, body, &page_csp(&redirect)))
+}
+
+/// The branding stylesheet's path, when the client has any branding to apply.
+fn branding_href(c: &AppClient) -> Option<String> {
+    if c.branding.primary_color.is_none() && c.branding.css.is_none() {
+        return None;
+    }
+    let mut u = url::Url::parse("http://x/login/branding/").ok()?;
+    u.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push(&format!("{}.css", c.client_id));
+    Some(u.path().to_owned())
+}
+
+fn css(body: String, max_age: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    r
+}
+
+/// `GET /login/assets/login.css`: the pages' own stylesheet.
+pub async fn stylesheet() -> Response {
+    css(
+        include_str!("templates/login.css").to_owned(),
+        "public, max-age=3600",
+    )
+}
+
+/// WCAG 2.1 relative luminance of `#rrggbb`.
+fn luminance(hex: &str) -> Option<f64> {
+    let h = hex.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let ch = |i: usize| -> Option<f64> {
+        let v = f64::from(u8::from_str_radix(h.get(i..i + 2)?, 16).ok()?) / 255.0;
+        Some(if v <= 0.039_28 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    Some(0.2126 * ch(0)? + 0.7152 * ch(2)? + 0.0722 * ch(4)?)
+}
+
+/// White or near-black text on `bg`, whichever contrasts more (keeps AA whatever
+/// colour the admin picked).
+fn text_on(bg: &str) -> &'static str {
+    let Some(l) = luminance(bg) else {
+        return "#ffffff";
+    };
+    let on_white = 1.05 / (l + 0.05);
+    let on_dark = (l + 0.05) / (0.0116 + 0.05);
+    if on_white >= on_dark {
+        "#ffffff"
+    } else {
+        "#111111"
+    }
+}
+
+/// `GET /login/branding/{client_id}.css`: the client's colour and custom CSS.
+pub async fn branding(
+    State(s): State<SharedState>,
+    HostPool(ctx): HostPool,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = file
+        .strip_suffix(".css")
+        .ok_or_else(|| ApiError::not_found("the stylesheet"))?;
+    let client = s
+        .flow
+        .store
+        .get_client(&ctx.pool.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the stylesheet"))?;
+    let mut out = String::from("/* branding of this app client */\n");
+    if let Some(c) = &client.branding.primary_color
+        && luminance(c).is_some()
     {
-        any_identifier |= !rec.idp_identifiers.is_empty();
-        buttons.push_str(&format!(
-            "<form method=\"get\" action=\"/oauth2/authorize\">{hidden}<input type=\"hidden\" name=\"identity_provider\" value=\"{}\"><button type=\"submit\">{}</button></form>",
-            esc(&rec.name),
-            esc(&label(&rec.name, rec.provider_type))
+        out.push_str(&format!(
+            ":root {{ --pg-primary: {c}; --pg-on-primary: {}; }}\n",
+            text_on(c)
         ));
     }
-    let identifier = if any_identifier {
-        format!(
-            "<form method=\"get\" action=\"/oauth2/authorize\">{hidden}<label for=\"idp_identifier\">Work email</label>\
-<input id=\"idp_identifier\" name=\"idp_identifier\" type=\"email\" autocomplete=\"email\" required><button type=\"submit\">Continue</button></form>"
-        )
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>Sign in</title></head><body><main><h1>Sign in to {}</h1>{buttons}{identifier}</main></body></html>",
-        esc(&client.name)
-    );
-    Ok(html(StatusCode::OK, body))
+    if let Some(extra) = &client.branding.css {
+        out.push_str(extra);
+        out.push('\n');
+    }
+    Ok(css(out, "public, max-age=60"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn button_text_keeps_contrast() {
+        assert_eq!(text_on("#0b57d0"), "#ffffff");
+        assert_eq!(text_on("#ffd400"), "#111111");
+        assert_eq!(text_on("#000000"), "#ffffff");
+        assert_eq!(text_on("#ffffff"), "#111111");
+    }
 }

@@ -3,11 +3,14 @@
 
 mod admin_api;
 mod attacks;
+mod browser;
 mod compose;
 mod e2e;
 mod e2e_linking;
 mod fakes;
 mod harness;
+mod login_page;
+mod logout;
 mod process;
 mod providers;
 mod redis_conformance;
@@ -20,3 +23,5 @@ mod redis_tls;
 mod redis_tokens;
 mod redis_users;
 mod store_conformance;
+mod tls;
+mod webdriver;
