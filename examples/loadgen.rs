@@ -5,10 +5,10 @@
 //!   - complete federated sign-ins/s (authorize -> fake OIDC upstream -> callback ->
 //!     code exchange) with ES256 pool tokens;
 //!   - idle RSS of a freshly started `poolgate serve`.
+//!
 //! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
 //! Everything runs on 127.0.0.1 only.
 
-#[allow(dead_code)]
 #[path = "../tests/it/fakes/mod.rs"]
 mod fakes;
 #[allow(dead_code)]

@@ -31,6 +31,9 @@ pub struct ClientAuth {
     pub basic: Option<(String, String)>,
 }
 
+/// How long a used code is remembered, to revoke what it was exchanged for on a replay.
+const CODE_USED_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
 fn invalid_grant(d: &str) -> FlowError {
     FlowError::oauth(400, "invalid_grant", d)
 }
@@ -128,13 +131,37 @@ impl Flow {
             .ok_or_else(|| invalid_grant("code is required"))?;
         let code_hash = sha256_hex(code);
         let pool = &ctx.pool.id;
-        let Some(bytes) = self.store.take(pool, kind::CODE, &code_hash).await? else {
-            // RFC 6749 section 4.1.2: a code used twice revokes what it was exchanged for.
-            if let Some(family) = self.store.take(pool, kind::CODE_USED, &code_hash).await? {
-                let family = String::from_utf8_lossy(&family).into_owned();
-                tracing::warn!(pool = %pool, "authorization code reused: revoking its tokens");
-                self.store.revoke_refresh_family(pool, &family).await?;
-                self.mark_revoked(pool, &family).await?;
+        let family = uuid::Uuid::new_v4().to_string();
+        // Claim the code first: of two concurrent exchanges exactly one stores its token
+        // family under the code, and the other finds the winner's family to revoke
+        // (RFC 6749 4.1.2). Only the claimer consumes the code.
+        let claimed = self
+            .store
+            .get(pool, kind::CODE, &code_hash)
+            .await?
+            .is_some()
+            && self
+                .store
+                .put_if_absent(
+                    pool,
+                    kind::CODE_USED,
+                    &code_hash,
+                    family.as_bytes(),
+                    CODE_USED_TTL,
+                )
+                .await?;
+        let taken = if claimed {
+            self.store.take(pool, kind::CODE, &code_hash).await?
+        } else {
+            None
+        };
+        let Some(bytes) = taken else {
+            if let Some(first) = self.store.get(pool, kind::CODE_USED, &code_hash).await? {
+                let first = String::from_utf8_lossy(&first).into_owned();
+                if first != family {
+                    tracing::warn!(pool = %pool, "authorization code reused: revoking its tokens");
+                    self.revoke_family(pool, &first).await?;
+                }
             }
             return Err(invalid_grant(
                 "the code is invalid, expired or already used",
@@ -165,7 +192,6 @@ impl Flow {
             (None, None) => {}
         }
         let user = self.active_user(pool, &rec.user_id).await?;
-        let family = uuid::Uuid::new_v4().to_string();
         let resp = self
             .issue(
                 ctx,
@@ -178,16 +204,22 @@ impl Flow {
                 true,
             )
             .await?;
-        self.store
-            .put(
-                pool,
-                kind::CODE_USED,
-                &code_hash,
-                family.as_bytes(),
-                std::time::Duration::from_secs(86_400),
-            )
-            .await?;
+        // A replay that raced this exchange marked the family revoked before or after
+        // the refresh token was stored: before, it is seen here; after, its revocation
+        // of the family caught the stored token (see `revoke_family`).
+        if self.is_revoked(pool, &family).await? {
+            self.store.revoke_refresh_family(pool, &family).await?;
+            return Err(invalid_grant("the code was used twice"));
+        }
         Ok(resp)
+    }
+
+    /// Revokes a token family: marks it first (access tokens, and a concurrent code
+    /// exchange that checks after storing its refresh token), then its refresh tokens.
+    async fn revoke_family(&self, pool: &str, family: &str) -> Result<(), FlowError> {
+        self.mark_revoked(pool, family).await?;
+        self.store.revoke_refresh_family(pool, family).await?;
+        Ok(())
     }
 
     async fn refresh_grant(
@@ -364,7 +396,10 @@ impl Flow {
     ) -> Result<TokenResponse, FlowError> {
         let ring = self.ring(ctx).await?;
         let identities = self.store.list_identities(&ctx.pool.id, &user.id).await?;
-        let now = self.clock.now();
+        // A global sign-out cuts off every token issued before the end of its second
+        // (`tokens_valid_after`, whole seconds like `iat`); tokens issued later in that
+        // second are dated at the cut-off so that they are not born revoked.
+        let now = self.clock.now().max(user.tokens_valid_after);
         let issued = issue_user_tokens(
             &ring,
             &UserTokenInput {

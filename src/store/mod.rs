@@ -16,6 +16,7 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 
+pub mod redis;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +239,9 @@ pub async fn open(url: &str) -> StoreResult<SharedBackend> {
         // `sqlite://data/poolgate.db` is relative to the working directory;
         // `sqlite:///var/lib/poolgate.db` is absolute.
         return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Ok(Arc::new(redis::RedisStore::open(url).await?));
     }
     Err(StoreError::Conflict(format!(
         "unsupported store URL scheme (expected sqlite:// or redis://): {}",

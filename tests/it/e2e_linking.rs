@@ -13,8 +13,10 @@ async fn second_provider(
     link: &str,
     email_verified: bool,
 ) -> crate::fakes::oidc::FakeHandle {
-    let mut opts = OidcOpts::default();
-    opts.client_id = "rp2".into();
+    let mut opts = OidcOpts {
+        client_id: "rp2".into(),
+        ..Default::default()
+    };
     opts.user.insert("sub".into(), json!("other-77"));
     opts.user.insert("email".into(), json!("ADA@example.com"));
     opts.user

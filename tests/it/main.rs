@@ -1,7 +1,10 @@
 //! poolgate's integration tests: one binary, real sockets on 127.0.0.1, real stores,
 //! fake upstream providers speaking each provider's wire format.
 
+mod admin_api;
+mod attacks;
 mod browser;
+mod compose;
 mod e2e;
 mod e2e_linking;
 mod fakes;
@@ -10,6 +13,15 @@ mod login_page;
 mod logout;
 mod process;
 mod providers;
+mod redis_conformance;
+mod redis_fault;
+mod redis_fixtures;
+mod redis_gateway;
+mod redis_server;
+mod redis_store;
+mod redis_tls;
+mod redis_tokens;
+mod redis_users;
 mod store_conformance;
 mod tls;
 mod webdriver;
