@@ -3,6 +3,7 @@
 
 mod e2e;
 mod e2e_linking;
+mod e2e_social;
 mod fakes;
 mod harness;
 mod process;
