@@ -15,7 +15,7 @@ use crate::fakes::{oidc, parse_form_post};
 use crate::harness::{Browser, Gw, Landing, app_client_body, authorize_url, json_str, pkce};
 
 const APP_STATE: &str = "app-state-42";
-const GRACE: &str = "grace@example.com";
+pub const GRACE: &str = "grace@example.com";
 
 /// A gateway with some providers registered and one public app client allowing them.
 pub struct Social {
@@ -64,7 +64,13 @@ impl Social {
                 break;
             }
             let (action, fields) = parse_form_post(html);
-            let resp = browser.http.post(&action).form(&fields).send().await.unwrap();
+            let resp = browser
+                .http
+                .post(&action)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
             posted.push(fields);
             let status = resp.status();
             landing = if status.is_redirection() {
@@ -128,15 +134,23 @@ pub fn body(kind: &str, details: Value, link: &str) -> Value {
 fn assert_denied(landing: &Landing, what: &str) {
     match landing {
         Landing::App(q) => {
-            assert_eq!(q.get("error").map(String::as_str), Some("access_denied"), "{what}: {q:?}");
-            assert_eq!(q.get("state").map(String::as_str), Some(APP_STATE), "{what}");
+            assert_eq!(
+                q.get("error").map(String::as_str),
+                Some("access_denied"),
+                "{what}: {q:?}"
+            );
+            assert_eq!(
+                q.get("state").map(String::as_str),
+                Some(APP_STATE),
+                "{what}"
+            );
             assert!(!q.contains_key("code"), "{what}: {q:?}");
         }
         other => panic!("{what}: expected a redirect to the app, got {other:?}"),
     }
 }
 
-fn identity_of<'a>(id: &'a Value, provider: &str) -> &'a Value {
+pub fn identity_of<'a>(id: &'a Value, provider: &str) -> &'a Value {
     id["identities"]
         .as_array()
         .unwrap()
@@ -178,7 +192,10 @@ async fn attribute_mapping_overrides_the_defaults() {
     let id = s.id_token("Google").await;
     assert_eq!(id["name"], "Grace", "name now comes from given_name");
     assert_eq!(id["locale"], "en", "an added mapping");
-    assert_eq!(id["family_name"], "Hopper", "defaults not overridden still apply");
+    assert_eq!(
+        id["family_name"], "Hopper",
+        "defaults not overridden still apply"
+    );
     let u = s.user("Google_110169484474386276334").await;
     assert_eq!(u["attributes"]["name"], "Grace");
     assert_eq!(u["attributes"]["locale"], "en");
@@ -201,7 +218,11 @@ async fn facebook_end_to_end_with_the_default_mapping() {
     assert_eq!(ident["providerType"], "Facebook");
     let seen = fake.seen();
     assert_eq!(seen.versions, ["v26.0"]);
-    assert_eq!((seen.graph_calls, seen.bad_proofs), (1, 0), "appsecret_proof accepted");
+    assert_eq!(
+        (seen.graph_calls, seen.bad_proofs),
+        (1, 0),
+        "appsecret_proof accepted"
+    );
 }
 
 #[tokio::test]
@@ -216,7 +237,10 @@ async fn amazon_end_to_end_with_the_default_mapping() {
     assert_eq!(id["email"], "dorothy@example.com");
     assert_eq!(id["email_verified"], false, "Amazon asserts nothing");
     assert_eq!(id["name"], "Dorothy Vaughan");
-    assert_eq!(id["username"], "LoginWithAmazon_amzn1.account.AF2EXAMPLEUSERID");
+    assert_eq!(
+        id["username"],
+        "LoginWithAmazon_amzn1.account.AF2EXAMPLEUSERID"
+    );
     let ident = identity_of(&id, "LoginWithAmazon");
     assert_eq!(ident["userId"], "amzn1.account.AF2EXAMPLEUSERID");
     assert_eq!(ident["providerType"], "LoginWithAmazon");
@@ -235,7 +259,10 @@ async fn apple_form_post_and_the_name_is_kept_after_the_first_sign_in() {
     let browser = Browser::new();
     let (landing, verifier, posted) = s.sign_in(&browser, "SignInWithApple", "n1").await;
     assert_eq!(posted.len(), 1, "the callback is a form POST");
-    assert!(posted[0].iter().any(|(k, _)| k == "user"), "first: with user");
+    assert!(
+        posted[0].iter().any(|(k, _)| k == "user"),
+        "first: with user"
+    );
     let t = s.exchange(&landing.code(), &verifier).await;
     let (_, first) = verify_jwt(&json_str(&t, "id_token"), &s.gw.jwks().await);
     assert_eq!(first["nonce"], "n1");
@@ -249,7 +276,10 @@ async fn apple_form_post_and_the_name_is_kept_after_the_first_sign_in() {
     assert_eq!(ident["providerType"], "SignInWithApple");
 
     let (landing, verifier, posted) = s.sign_in(&browser, "SignInWithApple", "n2").await;
-    assert!(!posted[0].iter().any(|(k, _)| k == "user"), "second: without user");
+    assert!(
+        !posted[0].iter().any(|(k, _)| k == "user"),
+        "second: without user"
+    );
     let t = s.exchange(&landing.code(), &verifier).await;
     let (_, second) = verify_jwt(&json_str(&t, "id_token"), &s.gw.jwks().await);
     assert_eq!(second["sub"], first["sub"]);
@@ -263,7 +293,11 @@ async fn apple_form_post_and_the_name_is_kept_after_the_first_sign_in() {
     assert_eq!(u["email_verified"], true);
     let seen = fake.seen();
     assert_eq!(seen.accepted_secrets, 2, "the client-secret JWT verified");
-    assert!(seen.refused_secrets.is_empty(), "{:?}", seen.refused_secrets);
+    assert!(
+        seen.refused_secrets.is_empty(),
+        "{:?}",
+        seen.refused_secrets
+    );
 }
 
 #[tokio::test]
@@ -320,85 +354,6 @@ async fn google_hosted_domain_is_enforced() {
     assert_eq!(id["email"], GRACE);
 }
 
-/// Signs in at Google (verified `GRACE`), then at `kind` with the same email and
-/// `link_by_email = "verified"`; whether both ended as one pool user.
-async fn links_to_the_google_user(kind: &str, trust_email: bool) -> bool {
-    let g = google::start(GoogleOpts::default()).await;
-    let mut details = match kind {
-        "Facebook" => {
-            let f = facebook::start(FacebookOpts {
-                email: Some(GRACE.into()),
-                ..Default::default()
-            })
-            .await;
-            f.details()
-        }
-        _ => {
-            let a = amazon::start(AmazonOpts {
-                email: GRACE.into(),
-                ..Default::default()
-            })
-            .await;
-            a.details()
-        }
-    };
-    if trust_email {
-        details["trust_email"] = json!(true);
-    }
-    let s = Social::new(&[
-        ("Google", body("Google", google::details(&g), "verified")),
-        (kind, body(kind, details, "verified")),
-    ])
-    .await;
-    let a = s.id_token("Google").await;
-    let b = s.id_token(kind).await;
-    assert_eq!(b["email"], GRACE);
-    assert_eq!(b["email_verified"], trust_email, "{kind}");
-    let linked = a["sub"] == b["sub"];
-    assert_eq!(s.user_count().await, if linked { 1 } else { 2 });
-    if linked {
-        assert_eq!(b["identities"].as_array().unwrap().len(), 2);
-    }
-    linked
-}
-
-#[tokio::test]
-async fn facebook_and_amazon_emails_link_only_with_trust_email() {
-    for kind in ["Facebook", "LoginWithAmazon"] {
-        assert!(!links_to_the_google_user(kind, false).await, "{kind} untrusted");
-        assert!(links_to_the_google_user(kind, true).await, "{kind} trusted");
-    }
-}
-
-#[tokio::test]
-async fn google_and_apple_with_the_same_verified_email_are_one_user() {
-    let g = google::start(GoogleOpts::default()).await;
-    let (mut opts, pem) = AppleOpts::generate();
-    opts.email = GRACE.into();
-    opts.is_private_email = false;
-    let a = apple::start(opts).await;
-    let s = Social::new(&[
-        ("Google", body("Google", google::details(&g), "verified")),
-        (
-            "SignInWithApple",
-            body("SignInWithApple", a.details(&pem), "verified"),
-        ),
-    ])
-    .await;
-    let first = s.id_token("Google").await;
-    let second = s.id_token("SignInWithApple").await;
-    assert_eq!(first["sub"], second["sub"], "one pool user");
-    assert_eq!(second["username"], "Google_110169484474386276334");
-    assert_eq!(identity_of(&second, "Google")["primary"], "true");
-    assert_eq!(identity_of(&second, "SignInWithApple")["primary"], "false");
-    assert_eq!(second["identities"].as_array().unwrap().len(), 2);
-    let u = s.user("Google_110169484474386276334").await;
-    assert_eq!(u["identities"].as_array().unwrap().len(), 2);
-    assert_eq!(s.user_count().await, 1);
-    // Either way in, the same user.
-    assert_eq!(s.id_token("Google").await["sub"], first["sub"]);
-}
-
 #[tokio::test]
 async fn cancel_at_each_provider_returns_access_denied_with_the_app_state() {
     let g = google::start(GoogleOpts::default()).await;
@@ -435,7 +390,13 @@ async fn cancel_at_each_provider_returns_access_denied_with_the_app_state() {
         ("Corp", body("OIDC", o.details(), "never")),
     ])
     .await;
-    for p in ["Google", "Facebook", "SignInWithApple", "LoginWithAmazon", "Corp"] {
+    for p in [
+        "Google",
+        "Facebook",
+        "SignInWithApple",
+        "LoginWithAmazon",
+        "Corp",
+    ] {
         let (landing, _, _) = s.sign_in(&Browser::new(), p, "n").await;
         assert_denied(&landing, p);
     }

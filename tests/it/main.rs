@@ -4,6 +4,7 @@
 mod e2e;
 mod e2e_linking;
 mod e2e_social;
+mod e2e_social_linking;
 mod fakes;
 mod harness;
 mod process;
