@@ -7,6 +7,8 @@ mod browser;
 mod compose;
 mod e2e;
 mod e2e_linking;
+mod e2e_social;
+mod e2e_social_linking;
 mod fakes;
 mod harness;
 mod login_page;
