@@ -44,6 +44,7 @@ async fn serve(config: Option<PathBuf>, env: BTreeMap<String, String>) -> std::p
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let running = match poolgate::server::start(settings, &env).await {
         Ok(r) => r,

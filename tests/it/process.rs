@@ -1,7 +1,9 @@
 //! The `poolgate` binary as an operator runs it: fail-fast settings, the generated admin
 //! token, provider files with `${VAR}`, metrics, and SIGTERM draining to exit 0.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,20 +16,53 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn spawn(dir: &std::path::Path, port: u16, extra: &[(&str, &str)]) -> Child {
+/// Starts `poolgate serve` on a port of its own choosing (`127.0.0.1:0`, so no other
+/// test can take it first); returns the child, its port, and its log lines so far and
+/// to come.
+fn spawn(dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, u16, Arc<Mutex<Vec<String>>>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_poolgate"));
     cmd.arg("serve")
         .current_dir(dir)
         .env_clear()
-        .env("POOLGATE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POOLGATE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("POOLGATE_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    let mut child = cmd.spawn().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let (lines, tx) = (lines.clone(), tx.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if line.contains("poolgate listening") && !line.contains("HTTPS") {
+                    let port = line
+                        .split("127.0.0.1:")
+                        .nth(1)
+                        .map(|r| {
+                            r.chars()
+                                .take_while(char::is_ascii_digit)
+                                .collect::<String>()
+                        })
+                        .and_then(|d| d.parse::<u16>().ok());
+                    if let Some(p) = port {
+                        let _ = tx.send(p);
+                    }
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+    }
+    let port = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the gateway logs where it listens");
+    (child, port, lines)
 }
 
 async fn wait_healthy(port: u16) {
@@ -104,8 +139,7 @@ async fn generated_admin_token_provider_files_metrics_and_sigterm() {
             .replace("CORP_SECRET", "MISSING_VAR"),
     )
     .unwrap();
-    let port = free_port();
-    let child = spawn(dir.path(), port, &[("CORP_SECRET", "rp-secret")]);
+    let (child, port, lines) = spawn(dir.path(), &[("CORP_SECRET", "rp-secret")]);
     wait_healthy(port).await;
 
     // The generated token is in the data folder, private, and opens the admin API.
@@ -155,10 +189,11 @@ async fn generated_admin_token_provider_files_metrics_and_sigterm() {
     assert!(metrics.contains("poolgate_store_up"), "{metrics}");
 
     sigterm(&child);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "SIGTERM exits 0");
-    let log =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let mut child = child;
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+    std::thread::sleep(Duration::from_millis(200));
+    let log = lines.lock().unwrap().join("\n");
     assert!(
         log.contains("MISSING_VAR") && log.contains("skipped.toml"),
         "the skip names file and variable: {log}"
