@@ -8,6 +8,7 @@ mod fakes;
 mod harness;
 mod process;
 mod providers;
+mod redis_cluster_http;
 mod redis_conformance;
 mod redis_fault;
 mod redis_fixtures;
