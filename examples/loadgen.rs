@@ -6,6 +6,10 @@
 //!     code exchange) with ES256 pool tokens;
 //!   - idle RSS of a freshly started `poolgate serve`.
 //!
+//! The HTTP figures are measured on SQLite and then on Redis, side by side: on
+//! `LOADGEN_REDIS_URL` when set, else on a throwaway `redis-server` started on a free
+//! loopback port when one is installed.
+//!
 //! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
 //! Everything runs on 127.0.0.1 only.
 
@@ -14,6 +18,9 @@ mod fakes;
 #[allow(dead_code)]
 #[path = "../tests/it/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../tests/it/redis_server.rs"]
+mod redis_server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -318,6 +325,18 @@ async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f6
     figs
 }
 
+/// Whether an executable named `name` is in one of PATH's directories.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(name)).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+        })
+    })
+}
+
 fn idle_rss_kib() -> Option<(u64, String)> {
     let exe = std::env::current_exe().ok()?;
     let bin = exe.parent()?.parent()?.join("poolgate");
@@ -388,8 +407,15 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         run_store("sqlite", None, n, ceiling).await;
+        // An explicit Redis wins; otherwise a throwaway redis-server on a free loopback
+        // port, when one is installed, so both stores are measured in the same run.
         if let Ok(url) = std::env::var("LOADGEN_REDIS_URL") {
             run_store("redis", Some(&url), n, ceiling).await;
+        } else if on_path("redis-server") {
+            let server = redis_server::RedisServer::start();
+            run_store("redis", Some(&server.url()), n, ceiling).await;
+        } else {
+            println!("[redis] skipped: no redis-server on PATH and no LOADGEN_REDIS_URL");
         }
     });
     match idle_rss_kib() {

@@ -23,6 +23,8 @@ pub struct Gw {
     pub http: reqwest::Client,
     pub store_url: String,
     pub dir: PathBuf,
+    /// The public URL when it is another instance's (see [`Gw::start_as`]).
+    pub public: Option<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -63,19 +65,36 @@ impl Gw {
         port: Option<u16>,
         clock: SharedClock,
     ) -> Self {
+        Self::start_as(store, dir, port, None, clock).await
+    }
+
+    /// Like [`Gw::start_with`], answering as `public` (another instance's URL) when
+    /// given: as behind a load balancer, `http` then sends that URL's Host to this
+    /// instance's socket, so both instances serve the same pool domain.
+    pub async fn start_as(
+        store: &str,
+        dir: &Path,
+        port: Option<u16>,
+        public: Option<&str>,
+        clock: SharedClock,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
             .await
             .unwrap();
         let port = listener.local_addr().unwrap().port();
         let providers = dir.join("providers");
         std::fs::create_dir_all(&providers).unwrap();
-        let env = env_for(port, store, &providers);
+        let mut env = env_for(port, store, &providers);
+        let mut builder = reqwest::Client::builder().redirect(Policy::none());
+        if let Some(public) = public {
+            env.insert("POOLGATE_PUBLIC_URL".into(), public.to_owned());
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::HOST, host_of(public).parse().unwrap());
+            builder = builder.default_headers(headers);
+        }
         let settings = Settings::load(None, &env).unwrap();
         let running = start_on(listener, settings, &env, clock).await.unwrap();
-        let http = reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap();
+        let http = builder.build().unwrap();
         Gw {
             running: Some(running),
             base: format!("http://127.0.0.1:{port}"),
@@ -83,6 +102,7 @@ impl Gw {
             http,
             store_url: store.to_owned(),
             dir: dir.to_path_buf(),
+            public: public.map(str::to_owned),
             _tmp: None,
         }
     }
@@ -92,10 +112,11 @@ impl Gw {
         if let Some(r) = self.running.take() {
             r.shutdown().await;
         }
-        let again = Gw::start_with(
+        let again = Gw::start_as(
             &self.store_url,
             &self.dir,
             Some(self.port),
+            self.public.as_deref(),
             Arc::new(SystemClock),
         )
         .await;
@@ -173,6 +194,15 @@ impl Gw {
         let resp = req.send().await.unwrap();
         let s = resp.status();
         (s, resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// `HOST:PORT` of a URL, as a Host header carries it.
+pub fn host_of(url: &str) -> String {
+    let u = Url::parse(url).unwrap();
+    match u.port() {
+        Some(p) => format!("{}:{p}", u.host_str().unwrap()),
+        None => u.host_str().unwrap().to_owned(),
     }
 }
 

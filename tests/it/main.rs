@@ -15,6 +15,7 @@ mod login_page;
 mod logout;
 mod process;
 mod providers;
+mod redis_cluster_http;
 mod redis_conformance;
 mod redis_fault;
 mod redis_fixtures;

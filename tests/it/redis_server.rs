@@ -75,6 +75,19 @@ impl RedisServer {
         }
     }
 
+    /// Writes the dataset to disk (`SAVE`), so that [`RedisServer::restart`] finds it
+    /// again: stands in for the AOF a production Redis keeps.
+    pub fn persist(&self) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(b"SAVE\r\n").expect("SAVE");
+        let mut buf = [0u8; 5];
+        stream.read_exact(&mut buf).expect("SAVE reply");
+        assert_eq!(&buf, b"+OK\r\n", "SAVE failed");
+    }
+
     /// Freezes the server (SIGSTOP): connections stay open but nothing answers, as
     /// with a hung Redis or a network partition.
     pub fn pause(&self) {
@@ -97,7 +110,8 @@ impl RedisServer {
         assert!(status.success(), "kill {sig} {pid}");
     }
 
-    /// Starts the server again on the same port (empty: nothing is persisted).
+    /// Starts the server again on the same port (empty unless [`RedisServer::persist`]
+    /// ran before).
     pub fn restart(&mut self) {
         self.stop();
         assert!(
