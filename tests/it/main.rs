@@ -1,2 +1,4 @@
 //! poolgate's integration tests: one binary, real sockets on 127.0.0.1, real stores,
 //! fake upstream providers speaking each provider's wire format.
+mod saml_fixtures;
+mod saml_verify;
