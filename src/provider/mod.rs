@@ -19,6 +19,10 @@ use crate::model::{ProviderRecord, ProviderType};
 pub mod protocol;
 pub mod registry;
 
+pub mod amazon;
+pub mod apple;
+pub mod facebook;
+pub mod google;
 pub mod oidc;
 
 /// What the browser must do to start the upstream sign-in.

@@ -231,6 +231,11 @@ pub type SharedBackend = Arc<dyn Backend>;
 
 /// Opens the backend named by a `POOLGATE_STORE` URL.
 pub async fn open(url: &str) -> StoreResult<SharedBackend> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        // `sqlite://data/poolgate.db` is relative to the working directory;
+        // `sqlite:///var/lib/poolgate.db` is absolute.
+        return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
+    }
     Err(StoreError::Conflict(format!(
         "unsupported store URL scheme (expected sqlite:// or redis://): {}",
         url.split("://").next().unwrap_or("")

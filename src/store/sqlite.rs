@@ -1,1 +1,191 @@
-//! The embedded SQLite backend (placeholder until implemented).
+//! The embedded SQLite backend: one file, one connection behind a mutex, blocking work
+//! moved off the async runtime with `spawn_blocking`. Records are stored as a few
+//! indexed columns (lookups, uniqueness) plus a JSON column holding the whole record.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{StoreError, StoreResult};
+
+mod ephemeral;
+mod records;
+mod schema;
+mod store_impl;
+mod tokens;
+mod users;
+
+pub use schema::SCHEMA_VERSION;
+
+/// How long a statement waits for a lock held by another connection (another process
+/// on the same file) before failing with `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Expired ephemeral rows are purged once every this many writes.
+const PURGE_EVERY: u64 = 256;
+
+/// The embedded backend. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    puts: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// The connection mutex was poisoned by a panic while it was held.
+#[derive(Debug, thiserror::Error)]
+#[error("sqlite connection lock poisoned")]
+struct Poisoned;
+
+impl SqliteStore {
+    /// Opens (creating when needed) the database at `path` and brings its schema up to
+    /// date.
+    pub async fn open(path: &str) -> StoreResult<Self> {
+        if path.is_empty() {
+            return Err(StoreError::Conflict("empty sqlite database path".into()));
+        }
+        let path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || open_blocking(&path))
+            .await
+            .map_err(StoreError::unavailable)??;
+        let store = Self {
+            conn: Arc::new(Mutex::new(conn)),
+            puts: Arc::new(AtomicU64::new(0)),
+        };
+        store
+            .run(|c| ephemeral::purge(c, ephemeral::now_ms()))
+            .await?;
+        Ok(store)
+    }
+
+    /// Runs `f` on the connection in the blocking pool.
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = match conn.lock() {
+                Ok(guard) => guard,
+                Err(_) => {
+                    // A panic while the lock was held unwound through rusqlite's
+                    // `Transaction` drop, which rolls back: the connection itself is
+                    // consistent. Report this call as failed and let later calls proceed.
+                    conn.clear_poison();
+                    tracing::error!("sqlite connection lock was poisoned; recovered");
+                    return Err(StoreError::unavailable(Poisoned));
+                }
+            };
+            f(&mut guard)
+        })
+        .await
+        .map_err(StoreError::unavailable)?
+    }
+
+    /// Counts a write and says whether it is time to purge expired ephemeral rows.
+    fn purge_due(&self) -> bool {
+        self.puts.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1
+    }
+}
+
+fn open_blocking(path: &str) -> StoreResult<Connection> {
+    if let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(StoreError::unavailable)?;
+    }
+    let mut conn = Connection::open(path).map_err(db_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(db_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "sqlite did not switch to WAL");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    schema::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Maps a rusqlite error: constraint violations are conflicts, type mismatches mean a
+/// record that cannot be read back, everything else is the backend failing.
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation => {
+            StoreError::Conflict("record already exists".into())
+        }
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::corrupt(e),
+        _ => StoreError::unavailable(e),
+    }
+}
+
+/// Replaces the generic message of a constraint violation with a specific one.
+pub(crate) fn conflict_msg(e: StoreError, msg: impl FnOnce() -> String) -> StoreError {
+    match e {
+        StoreError::Conflict(_) => StoreError::Conflict(msg()),
+        other => other,
+    }
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(StoreError::corrupt)
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(StoreError::corrupt)
+}
+
+/// One record, from a query selecting its JSON column.
+pub(crate) fn query_one<T: DeserializeOwned, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> StoreResult<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let text: Option<String> = stmt
+        .query_row(params, |row| row.get(0))
+        .optional()
+        .map_err(db_err)?;
+    text.as_deref().map(from_json).transpose()
+}
+
+/// Every record, in query order, from a query selecting their JSON column.
+pub(crate) fn query_all<T: DeserializeOwned, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let rows = stmt
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for text in rows {
+        out.push(from_json(&text.map_err(db_err)?)?);
+    }
+    Ok(out)
+}
+
+/// Runs one write statement; returns how many rows changed.
+pub(crate) fn exec<P: Params>(conn: &Connection, sql: &str, params: P) -> StoreResult<usize> {
+    conn.prepare_cached(sql)
+        .map_err(db_err)?
+        .execute(params)
+        .map_err(db_err)
+}

@@ -1,4 +1,8 @@
 //! poolgate's integration tests: one binary, real sockets on 127.0.0.1, real stores,
 //! fake upstream providers speaking each provider's wire format.
+
+mod fakes;
+mod harness;
+mod providers;
 mod saml_fixtures;
 mod saml_verify;

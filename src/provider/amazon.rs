@@ -1,0 +1,171 @@
+//! Login with Amazon (OAuth 2.0, not OpenID Connect): code exchange at
+//! api.amazon.com, then the customer profile with the access token as a Bearer token.
+//! The subject is `user_id` (`amzn1.account.…`).
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::protocol::config::{self, Endpoints, Problems};
+use super::protocol::http;
+use super::protocol::identity_from_claims;
+use super::protocol::oauth2::{self, CodeExchange, ST_VERIFIER, TokenAuth};
+use super::{
+    BeginRequest, BeginResponse, BrowserAction, CallbackParams, Provider, ProviderContext,
+    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+};
+use crate::model::{ProviderRecord, ProviderType};
+
+const AUTHORIZE: &str = "https://www.amazon.com/ap/oa";
+const TOKEN: &str = "https://api.amazon.com/auth/o2/token";
+const PROFILE: &str = "https://api.amazon.com/user/profile";
+/// The customer-profile scopes Login with Amazon defines.
+const SCOPES: &[&str] = &["profile", "profile:user_id", "postal_code"];
+const KNOWN: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "authorize_scopes",
+    "trust_email",
+    "endpoints",
+];
+
+pub struct Kind;
+impl ProviderKind for Kind {
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["client_secret"]
+    }
+    fn default_mapping(&self) -> &'static [(&'static str, &'static str)] {
+        &[("email", "email"), ("name", "name")]
+    }
+}
+
+struct Settings {
+    client_id: String,
+    secret: SecretString,
+    scopes: Vec<String>,
+    trust_email: bool,
+    authorize_url: Url,
+    token_url: Url,
+    profile_url: Url,
+}
+
+fn fixed(s: &str) -> Result<Url, Vec<String>> {
+    Url::parse(s).map_err(|e| vec![format!("built-in endpoint {s}: {e}")])
+}
+
+fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
+    let d = &record.details;
+    let mut p = Problems::default();
+    config::unknown_keys(d, KNOWN, &mut p);
+    let client_id = config::required(d, "client_id", &mut p)
+        .unwrap_or("")
+        .to_owned();
+    let secret = config::required(d, "client_secret", &mut p)
+        .unwrap_or("")
+        .to_owned();
+    let scopes = config::scopes(d, "profile", &mut p);
+    for s in &scopes {
+        if !SCOPES.contains(&s.as_str()) {
+            p.add(
+                "authorize_scopes",
+                format!(
+                    "{s:?} is not a Login with Amazon scope (profile, profile:user_id, postal_code)"
+                ),
+            );
+        }
+    }
+    let trust_email = config::optional_bool(d, "trust_email", &mut p);
+    let e = Endpoints::parse(d, &mut p);
+    p.into_result()?;
+    Ok(Settings {
+        client_id,
+        secret: SecretString::from(secret),
+        scopes,
+        trust_email,
+        authorize_url: e.authorize_url.map_or_else(|| fixed(AUTHORIZE), Ok)?,
+        token_url: e.token_url.map_or_else(|| fixed(TOKEN), Ok)?,
+        profile_url: e.userinfo_url.map_or_else(|| fixed(PROFILE), Ok)?,
+    })
+}
+
+pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
+    parse(record).map(|_| ())
+}
+
+pub fn build(
+    record: &ProviderRecord,
+    ctx: &ProviderContext,
+) -> Result<SharedProvider, ProviderError> {
+    let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
+    Ok(std::sync::Arc::new(Amazon {
+        name: record.name.clone(),
+        s,
+        ctx: ctx.clone(),
+    }))
+}
+
+pub struct Amazon {
+    name: String,
+    s: Settings,
+    ctx: ProviderContext,
+}
+
+#[async_trait]
+impl Provider for Amazon {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::LoginWithAmazon
+    }
+    async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
+        // Login with Amazon supports PKCE (S256) on the authorization code grant.
+        let (st, mut params) =
+            oauth2::begin_code_flow(&self.s.client_id, req.redirect_uri, req.state, true)?;
+        params.push(("scope", self.s.scopes.join(" ")));
+        let all: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Ok(BeginResponse {
+            action: BrowserAction::Redirect(oauth2::authorize_url(&self.s.authorize_url, &all)),
+            upstream_state: st,
+        })
+    }
+
+    async fn complete(
+        &self,
+        params: &CallbackParams,
+        st: &UpstreamState,
+        redirect_uri: &Url,
+    ) -> Result<UpstreamIdentity, ProviderError> {
+        let code = oauth2::callback_code(params, st)?;
+        let tokens = oauth2::exchange_code(
+            &self.ctx.http,
+            &CodeExchange {
+                token_url: &self.s.token_url,
+                code,
+                redirect_uri,
+                code_verifier: st.get(ST_VERIFIER),
+                client_id: &self.s.client_id,
+                client_secret: self.s.secret.expose_secret(),
+                auth: TokenAuth::Post,
+            },
+        )
+        .await?;
+        let profile = http::get_json(
+            self.ctx
+                .http
+                .get(self.s.profile_url.clone())
+                .bearer_auth(&tokens.access_token),
+            "amazon profile",
+        )
+        .await?;
+        let mut id = identity_from_claims(profile, "user_id", None);
+        if id.subject.is_empty() {
+            return Err(ProviderError::Rejected(
+                "amazon profile has no user_id".into(),
+            ));
+        }
+        // Amazon asserts nothing about the email's ownership.
+        id.email_verified = self.s.trust_email && id.email.is_some();
+        Ok(id)
+    }
+}

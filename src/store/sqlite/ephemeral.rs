@@ -1,0 +1,101 @@
+//! Short-lived state in SQLite: one table keyed by (pool, kind, key) with an absolute
+//! expiry. Expired rows are invisible to every read and purged from time to time.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{db_err, exec};
+use crate::store::StoreResult;
+
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub(super) fn expiry(now_ms: i64, ttl: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A write of one entry; `now_ms` and `expires_at_ms` are computed by the caller.
+pub(super) struct Entry {
+    pub pool: String,
+    pub kind: String,
+    pub key: String,
+    pub value: Vec<u8>,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+pub(super) fn put(conn: &Connection, e: &Entry) -> StoreResult<()> {
+    exec(
+        conn,
+        "INSERT INTO ephemeral (pool_id, kind, key, value, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (pool_id, kind, key) DO UPDATE
+         SET value = excluded.value, expires_at_ms = excluded.expires_at_ms",
+        params![e.pool, e.kind, e.key, e.value, e.expires_at_ms],
+    )
+    .map(drop)
+}
+
+pub(super) fn put_if_absent(conn: &Connection, e: &Entry) -> StoreResult<bool> {
+    // One statement: an existing row is overwritten only when it has expired, so the
+    // number of changed rows says whether this call stored the entry.
+    let n = exec(
+        conn,
+        "INSERT INTO ephemeral (pool_id, kind, key, value, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (pool_id, kind, key) DO UPDATE
+         SET value = excluded.value, expires_at_ms = excluded.expires_at_ms
+         WHERE ephemeral.expires_at_ms <= ?6",
+        params![e.pool, e.kind, e.key, e.value, e.expires_at_ms, e.now_ms],
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn take(
+    conn: &Connection,
+    pool: &str,
+    kind: &str,
+    key: &str,
+    now_ms: i64,
+) -> StoreResult<Option<Vec<u8>>> {
+    conn.prepare_cached(
+        "DELETE FROM ephemeral
+         WHERE pool_id = ?1 AND kind = ?2 AND key = ?3 AND expires_at_ms > ?4
+         RETURNING value",
+    )
+    .map_err(db_err)?
+    .query_row(params![pool, kind, key, now_ms], |row| row.get(0))
+    .optional()
+    .map_err(db_err)
+}
+
+pub(super) fn get(
+    conn: &Connection,
+    pool: &str,
+    kind: &str,
+    key: &str,
+    now_ms: i64,
+) -> StoreResult<Option<Vec<u8>>> {
+    conn.prepare_cached(
+        "SELECT value FROM ephemeral
+         WHERE pool_id = ?1 AND kind = ?2 AND key = ?3 AND expires_at_ms > ?4",
+    )
+    .map_err(db_err)?
+    .query_row(params![pool, kind, key, now_ms], |row| row.get(0))
+    .optional()
+    .map_err(db_err)
+}
+
+/// Removes every expired row; returns how many.
+pub(super) fn purge(conn: &Connection, now_ms: i64) -> StoreResult<usize> {
+    exec(
+        conn,
+        "DELETE FROM ephemeral WHERE expires_at_ms <= ?1",
+        [now_ms],
+    )
+}

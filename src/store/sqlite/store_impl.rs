@@ -1,0 +1,337 @@
+//! The `Store`, `Ephemeral` and `Backend` traits for `SqliteStore`: each method copies
+//! its arguments and runs the matching blocking function on the connection.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::records::{CLIENTS, PROVIDERS, RESOURCE_SERVERS};
+use super::{SqliteStore, db_err, ephemeral, records, to_json, tokens, users};
+use crate::model::{
+    AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
+    ResourceServer, SigningKeyRecord, User, UserFilter,
+};
+use crate::store::{
+    Backend, CreateUserOutcome, Ephemeral, LinkOutcome, RotateOutcome, Store, StoreResult,
+};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // Reading the schema touches the file, unlike a constant `SELECT 1`.
+        self.run(|c| {
+            c.prepare_cached("SELECT count(*) FROM sqlite_master")
+                .and_then(|mut s| s.query_row([], |row| row.get::<_, i64>(0)))
+                .map(drop)
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn create_pool(&self, pool: &Pool) -> StoreResult<()> {
+        let pool = pool.clone();
+        self.run(move |c| records::create_pool(c, &pool)).await
+    }
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>> {
+        let id = id.to_owned();
+        self.run(move |c| records::get_pool(c, &id)).await
+    }
+    async fn list_pools(&self) -> StoreResult<Vec<Pool>> {
+        self.run(|c| records::list_pools(c)).await
+    }
+    async fn update_pool(&self, pool: &Pool) -> StoreResult<bool> {
+        let pool = pool.clone();
+        self.run(move |c| records::update_pool(c, &pool)).await
+    }
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.run(move |c| records::delete_pool(c, &id)).await
+    }
+    async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()> {
+        let domain = domain.clone();
+        self.run(move |c| records::put_domain(c, &domain)).await
+    }
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
+        let domain = domain.to_owned();
+        self.run(move |c| records::get_domain(c, &domain)).await
+    }
+    async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>> {
+        let pool = pool.map(str::to_owned);
+        self.run(move |c| records::list_domains(c, pool.as_deref()))
+            .await
+    }
+    async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool> {
+        let (pool, domain) = (pool.to_owned(), domain.to_owned());
+        self.run(move |c| records::delete_domain(c, &pool, &domain))
+            .await
+    }
+
+    async fn put_client(&self, client: &AppClient) -> StoreResult<()> {
+        let (pool, id, data) = (
+            client.pool_id.clone(),
+            client.client_id.clone(),
+            to_json(client)?,
+        );
+        self.run(move |c| CLIENTS.put(c, &pool, &id, &data)).await
+    }
+    async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
+        let (pool, id) = (pool.to_owned(), client_id.to_owned());
+        self.run(move |c| CLIENTS.get(c, &pool, &id)).await
+    }
+    async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>> {
+        let pool = pool.to_owned();
+        self.run(move |c| CLIENTS.list(c, &pool)).await
+    }
+    async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
+        let (pool, id) = (pool.to_owned(), client_id.to_owned());
+        self.run(move |c| CLIENTS.delete(c, &pool, &id)).await
+    }
+
+    async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
+        let (pool, name, data) = (
+            provider.pool_id.clone(),
+            provider.name.clone(),
+            to_json(provider)?,
+        );
+        self.run(move |c| PROVIDERS.put(c, &pool, &name, &data))
+            .await
+    }
+    async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
+        let (pool, name) = (pool.to_owned(), name.to_owned());
+        self.run(move |c| PROVIDERS.get(c, &pool, &name)).await
+    }
+    async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>> {
+        let pool = pool.to_owned();
+        self.run(move |c| PROVIDERS.list(c, &pool)).await
+    }
+    async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
+        let (pool, name) = (pool.to_owned(), name.to_owned());
+        self.run(move |c| PROVIDERS.delete(c, &pool, &name)).await
+    }
+
+    async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
+        let (pool, id, data) = (rs.pool_id.clone(), rs.identifier.clone(), to_json(rs)?);
+        self.run(move |c| RESOURCE_SERVERS.put(c, &pool, &id, &data))
+            .await
+    }
+    async fn get_resource_server(
+        &self,
+        pool: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>> {
+        let (pool, id) = (pool.to_owned(), identifier.to_owned());
+        self.run(move |c| RESOURCE_SERVERS.get(c, &pool, &id)).await
+    }
+    async fn list_resource_servers(&self, pool: &str) -> StoreResult<Vec<ResourceServer>> {
+        let pool = pool.to_owned();
+        self.run(move |c| RESOURCE_SERVERS.list(c, &pool)).await
+    }
+    async fn delete_resource_server(&self, pool: &str, identifier: &str) -> StoreResult<bool> {
+        let (pool, id) = (pool.to_owned(), identifier.to_owned());
+        self.run(move |c| RESOURCE_SERVERS.delete(c, &pool, &id))
+            .await
+    }
+
+    async fn get_user(&self, pool: &str, user_id: &str) -> StoreResult<Option<User>> {
+        let (pool, id) = (pool.to_owned(), user_id.to_owned());
+        self.run(move |c| users::get_user(c, &pool, &id)).await
+    }
+    async fn get_user_by_username(&self, pool: &str, username: &str) -> StoreResult<Option<User>> {
+        let (pool, name) = (pool.to_owned(), username.to_owned());
+        self.run(move |c| users::get_user_by_username(c, &pool, &name))
+            .await
+    }
+    async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>> {
+        let (pool, email) = (pool.to_owned(), email_norm.to_owned());
+        self.run(move |c| users::find_users_by_email(c, &pool, &email))
+            .await
+    }
+    async fn list_users(
+        &self,
+        pool: &str,
+        filter: &UserFilter,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page<User>> {
+        let (pool, filter, cursor) = (pool.to_owned(), filter.clone(), cursor.map(str::to_owned));
+        self.run(move |c| users::list_users(c, &pool, &filter, limit, cursor.as_deref()))
+            .await
+    }
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        let user = user.clone();
+        self.run(move |c| users::update_user(c, &user)).await
+    }
+    async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool> {
+        let (pool, id) = (pool.to_owned(), user_id.to_owned());
+        self.run(move |c| users::delete_user(c, &pool, &id)).await
+    }
+    async fn find_identity(
+        &self,
+        pool: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<IdentityLink>> {
+        let (pool, provider, subject) = (pool.to_owned(), provider.to_owned(), subject.to_owned());
+        self.run(move |c| users::find_identity(c, &pool, &provider, &subject))
+            .await
+    }
+    async fn list_identities(&self, pool: &str, user_id: &str) -> StoreResult<Vec<IdentityLink>> {
+        let (pool, id) = (pool.to_owned(), user_id.to_owned());
+        self.run(move |c| users::list_identities(c, &pool, &id))
+            .await
+    }
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        link: &IdentityLink,
+    ) -> StoreResult<CreateUserOutcome> {
+        let (user, link) = (user.clone(), link.clone());
+        self.run(move |c| users::create_user_with_identity(c, &user, &link))
+            .await
+    }
+    async fn link_identity(
+        &self,
+        link: &IdentityLink,
+        max_links: usize,
+    ) -> StoreResult<LinkOutcome> {
+        let link = link.clone();
+        self.run(move |c| users::link_identity(c, &link, max_links))
+            .await
+    }
+    async fn unlink_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<bool> {
+        let args = [pool, user_id, provider, subject].map(str::to_owned);
+        self.run(move |c| users::unlink_identity(c, &args[0], &args[1], &args[2], &args[3]))
+            .await
+    }
+
+    async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+        let pool = pool.to_owned();
+        self.run(move |c| tokens::list_keys(c, &pool)).await
+    }
+    async fn insert_initial_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
+        let key = key.clone();
+        self.run(move |c| tokens::insert_initial_key(c, &key)).await
+    }
+    async fn rotate_key(
+        &self,
+        key: &SigningKeyRecord,
+        old_visible_until: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let key = key.clone();
+        self.run(move |c| tokens::rotate_key(c, &key, old_visible_until, now))
+            .await
+    }
+
+    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
+        let token = token.clone();
+        self.run(move |c| tokens::insert_refresh(c, &token)).await
+    }
+    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        let hash = token_hash.to_owned();
+        self.run(move |c| tokens::get_refresh(c, &hash)).await
+    }
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
+        let (hash, new) = (token_hash.to_owned(), new.clone());
+        self.run(move |c| tokens::rotate_refresh(c, &hash, &new, now))
+            .await
+    }
+    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64> {
+        let (pool, family) = (pool.to_owned(), family_id.to_owned());
+        self.run(move |c| tokens::revoke_refresh_family(c, &pool, &family))
+            .await
+    }
+    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
+        let (pool, id) = (pool.to_owned(), user_id.to_owned());
+        self.run(move |c| tokens::revoke_user_refresh(c, &pool, &id))
+            .await
+    }
+}
+
+impl SqliteStore {
+    fn entry(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> ephemeral::Entry {
+        let now_ms = ephemeral::now_ms();
+        ephemeral::Entry {
+            pool: pool.to_owned(),
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+            value: value.to_vec(),
+            now_ms,
+            expires_at_ms: ephemeral::expiry(now_ms, ttl),
+        }
+    }
+}
+
+#[async_trait]
+impl Ephemeral for SqliteStore {
+    async fn put(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let entry = self.entry(pool, kind, key, value, ttl);
+        let purge = self.purge_due();
+        self.run(move |c| {
+            if purge {
+                ephemeral::purge(c, entry.now_ms)?;
+            }
+            ephemeral::put(c, &entry)
+        })
+        .await
+    }
+    async fn put_if_absent(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let entry = self.entry(pool, kind, key, value, ttl);
+        let purge = self.purge_due();
+        self.run(move |c| {
+            if purge {
+                ephemeral::purge(c, entry.now_ms)?;
+            }
+            ephemeral::put_if_absent(c, &entry)
+        })
+        .await
+    }
+    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
+        self.run(move |c| ephemeral::take(c, &args[0], &args[1], &args[2], now))
+            .await
+    }
+    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
+        self.run(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
+            .await
+    }
+}
+
+impl Backend for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -1,0 +1,293 @@
+//! Users and identity links in SQLite. Creating a user with its first link and linking
+//! one more identity are single IMMEDIATE transactions: the check and the write cannot
+//! interleave with another writer.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{conflict_msg, db_err, exec, query_all, query_one, to_json};
+use crate::model::{IdentityLink, Page, User, UserFilter};
+use crate::store::{CreateUserOutcome, LinkOutcome, StoreError, StoreResult};
+
+/// Bounds of one page of `list_users`.
+const MIN_PAGE: usize = 1;
+const MAX_PAGE: usize = 60;
+
+pub(super) fn get_user(conn: &Connection, pool: &str, id: &str) -> StoreResult<Option<User>> {
+    query_one(
+        conn,
+        "SELECT data FROM users WHERE pool_id = ?1 AND id = ?2",
+        [pool, id],
+    )
+}
+
+pub(super) fn get_user_by_username(
+    conn: &Connection,
+    pool: &str,
+    username: &str,
+) -> StoreResult<Option<User>> {
+    query_one(
+        conn,
+        "SELECT data FROM users WHERE pool_id = ?1 AND username = ?2",
+        [pool, username],
+    )
+}
+
+pub(super) fn find_users_by_email(
+    conn: &Connection,
+    pool: &str,
+    email_norm: &str,
+) -> StoreResult<Vec<User>> {
+    query_all(
+        conn,
+        "SELECT data FROM users WHERE pool_id = ?1 AND email_norm = ?2 ORDER BY created_at, id",
+        [pool, email_norm],
+    )
+}
+
+/// The cursor is the position of the last user of the previous page: `created_at:id`,
+/// base64url so that it stays opaque and URL-safe.
+fn encode_cursor(user: &User) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", user.created_at, user.id))
+}
+
+fn decode_cursor(cursor: &str) -> StoreResult<(i64, String)> {
+    let invalid = || StoreError::Conflict("invalid cursor".into());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (created_at, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((created_at.parse().map_err(|_| invalid())?, id.to_owned()))
+}
+
+pub(super) fn list_users(
+    conn: &Connection,
+    pool: &str,
+    filter: &UserFilter,
+    limit: usize,
+    cursor: Option<&str>,
+) -> StoreResult<Page<User>> {
+    let limit = limit.clamp(MIN_PAGE, MAX_PAGE);
+    let after = cursor.map(decode_cursor).transpose()?;
+    let (after_created, after_id) = match &after {
+        Some((created, id)) => (Some(*created), Some(id.as_str())),
+        None => (None, None),
+    };
+    // One row more than the page tells whether there is a next page.
+    let mut users: Vec<User> = query_all(
+        conn,
+        "SELECT u.data FROM users u
+         WHERE u.pool_id = ?1
+           AND (?2 IS NULL OR u.email_norm = ?2)
+           AND (?3 IS NULL OR EXISTS (
+                SELECT 1 FROM identity_links l
+                WHERE l.pool_id = u.pool_id AND l.user_id = u.id AND l.provider_name = ?3))
+           AND (?4 IS NULL OR (u.created_at, u.id) > (?4, ?5))
+         ORDER BY u.created_at, u.id
+         LIMIT ?6",
+        params![
+            pool,
+            filter.email_norm,
+            filter.provider,
+            after_created,
+            after_id,
+            (limit + 1) as i64
+        ],
+    )?;
+    let next_cursor = if users.len() > limit {
+        users.truncate(limit);
+        users.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: users,
+        next_cursor,
+    })
+}
+
+pub(super) fn update_user(conn: &Connection, user: &User) -> StoreResult<bool> {
+    let n = exec(
+        conn,
+        "UPDATE users SET username = ?3, email_norm = ?4, created_at = ?5, data = ?6
+         WHERE pool_id = ?1 AND id = ?2",
+        params![
+            user.pool_id,
+            user.id,
+            user.username,
+            user.email_norm,
+            user.created_at,
+            to_json(user)?
+        ],
+    )
+    .map_err(|e| conflict_msg(e, || format!("username {} is taken", user.username)))?;
+    Ok(n > 0)
+}
+
+pub(super) fn delete_user(conn: &mut Connection, pool: &str, id: &str) -> StoreResult<bool> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    exec(
+        &tx,
+        "DELETE FROM identity_links WHERE pool_id = ?1 AND user_id = ?2",
+        [pool, id],
+    )?;
+    exec(
+        &tx,
+        "DELETE FROM refresh_tokens WHERE pool_id = ?1 AND user_id = ?2",
+        [pool, id],
+    )?;
+    let n = exec(
+        &tx,
+        "DELETE FROM users WHERE pool_id = ?1 AND id = ?2",
+        [pool, id],
+    )?;
+    tx.commit().map_err(db_err)?;
+    Ok(n > 0)
+}
+
+pub(super) fn find_identity(
+    conn: &Connection,
+    pool: &str,
+    provider: &str,
+    subject: &str,
+) -> StoreResult<Option<IdentityLink>> {
+    query_one(
+        conn,
+        "SELECT data FROM identity_links
+         WHERE pool_id = ?1 AND provider_name = ?2 AND subject = ?3",
+        [pool, provider, subject],
+    )
+}
+
+pub(super) fn list_identities(
+    conn: &Connection,
+    pool: &str,
+    user_id: &str,
+) -> StoreResult<Vec<IdentityLink>> {
+    query_all(
+        conn,
+        "SELECT data FROM identity_links WHERE pool_id = ?1 AND user_id = ?2
+         ORDER BY created_at_ms, provider_name, subject",
+        [pool, user_id],
+    )
+}
+
+fn linked_user(
+    conn: &Connection,
+    pool: &str,
+    provider: &str,
+    subject: &str,
+) -> StoreResult<Option<String>> {
+    conn.prepare_cached(
+        "SELECT user_id FROM identity_links
+         WHERE pool_id = ?1 AND provider_name = ?2 AND subject = ?3",
+    )
+    .map_err(db_err)?
+    .query_row([pool, provider, subject], |row| row.get(0))
+    .optional()
+    .map_err(db_err)
+}
+
+fn insert_link(conn: &Connection, link: &IdentityLink) -> StoreResult<()> {
+    exec(
+        conn,
+        "INSERT INTO identity_links (pool_id, provider_name, subject, user_id, created_at_ms, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            link.pool_id,
+            link.provider_name,
+            link.subject,
+            link.user_id,
+            link.created_at_ms,
+            to_json(link)?
+        ],
+    )
+    .map(drop)
+}
+
+pub(super) fn create_user_with_identity(
+    conn: &mut Connection,
+    user: &User,
+    link: &IdentityLink,
+) -> StoreResult<CreateUserOutcome> {
+    if link.pool_id != user.pool_id || link.user_id != user.id {
+        return Err(StoreError::Conflict(
+            "the identity link does not name this user".into(),
+        ));
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    if let Some(owner) = linked_user(&tx, &link.pool_id, &link.provider_name, &link.subject)? {
+        return Ok(CreateUserOutcome::IdentityTaken(owner));
+    }
+    exec(
+        &tx,
+        "INSERT INTO users (pool_id, id, username, email_norm, created_at, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            user.pool_id,
+            user.id,
+            user.username,
+            user.email_norm,
+            user.created_at,
+            to_json(user)?
+        ],
+    )
+    .map_err(|e| conflict_msg(e, || format!("username {} is taken", user.username)))?;
+    insert_link(&tx, link)?;
+    tx.commit().map_err(db_err)?;
+    Ok(CreateUserOutcome::Created)
+}
+
+pub(super) fn link_identity(
+    conn: &mut Connection,
+    link: &IdentityLink,
+    max_links: usize,
+) -> StoreResult<LinkOutcome> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let user_exists = tx
+        .prepare_cached("SELECT 1 FROM users WHERE pool_id = ?1 AND id = ?2")
+        .map_err(db_err)?
+        .exists([&link.pool_id, &link.user_id])
+        .map_err(db_err)?;
+    if !user_exists {
+        return Ok(LinkOutcome::NoSuchUser);
+    }
+    match linked_user(&tx, &link.pool_id, &link.provider_name, &link.subject)? {
+        Some(owner) if owner == link.user_id => return Ok(LinkOutcome::AlreadyLinked),
+        Some(owner) => return Ok(LinkOutcome::LinkedToOther(owner)),
+        None => {}
+    }
+    let count: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM identity_links WHERE pool_id = ?1 AND user_id = ?2")
+        .map_err(db_err)?
+        .query_row([&link.pool_id, &link.user_id], |row| row.get(0))
+        .map_err(db_err)?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_links {
+        return Ok(LinkOutcome::LimitReached);
+    }
+    insert_link(&tx, link)?;
+    tx.commit().map_err(db_err)?;
+    Ok(LinkOutcome::Linked)
+}
+
+pub(super) fn unlink_identity(
+    conn: &Connection,
+    pool: &str,
+    user_id: &str,
+    provider: &str,
+    subject: &str,
+) -> StoreResult<bool> {
+    let n = exec(
+        conn,
+        "DELETE FROM identity_links
+         WHERE pool_id = ?1 AND user_id = ?2 AND provider_name = ?3 AND subject = ?4",
+        [pool, user_id, provider, subject],
+    )?;
+    Ok(n > 0)
+}

@@ -1,0 +1,173 @@
+//! The Facebook adapter against the fake Facebook (which verifies `appsecret_proof`).
+
+use poolgate::model::ProviderType;
+use poolgate::provider::ProviderError;
+use serde_json::json;
+
+use super::*;
+use crate::fakes::facebook::{self, FacebookOpts, FakeHandle};
+
+fn details(f: &FakeHandle) -> Value {
+    json!({"client_id": "1234567890", "client_secret": "fb-app-secret", "endpoints": f.endpoints("v26.0")})
+}
+
+#[tokio::test]
+async fn sign_in_reads_graph_me_with_appsecret_proof() {
+    let f = facebook::start(FacebookOpts::default()).await;
+    let p = build(ProviderType::Facebook, details(&f));
+    let q = authorize_query(&p).await;
+    assert_eq!(q["scope"], "public_profile,email");
+    assert_eq!(q["code_challenge_method"], "S256");
+    let id = sign_in(&p).await.unwrap();
+    assert_eq!(id.subject, "10158000000000001");
+    assert_eq!(id.issuer, None);
+    assert_eq!(id.email.as_deref(), Some("mary@example.com"));
+    assert!(
+        !id.email_verified,
+        "Facebook emails are unverified unless trusted"
+    );
+    assert_eq!(id.name.as_deref(), Some("Mary Jackson"));
+    assert_eq!(id.given_name.as_deref(), Some("Mary"));
+    assert_eq!(id.family_name.as_deref(), Some("Jackson"));
+    assert_eq!(
+        id.picture.as_deref(),
+        Some("https://platform-lookaside.fbsbx.com/p.jpg")
+    );
+    assert_eq!(
+        id.raw["picture"],
+        "https://platform-lookaside.fbsbx.com/p.jpg"
+    );
+    assert_eq!(id.raw["first_name"], "Mary");
+    let seen = f.seen();
+    assert_eq!(seen.graph_calls, 1);
+    assert_eq!(seen.bad_proofs, 0);
+    assert_eq!(seen.versions, vec!["v26.0"]);
+}
+
+#[tokio::test]
+async fn trust_email_marks_the_email_verified() {
+    let f = facebook::start(FacebookOpts::default()).await;
+    let mut d = details(&f);
+    d["trust_email"] = json!(true);
+    let p = build(ProviderType::Facebook, d);
+    assert!(sign_in(&p).await.unwrap().email_verified);
+    // No email, nothing verified.
+    f.set(|o| o.email = None);
+    let id = sign_in(&p).await.unwrap();
+    assert_eq!(id.email, None);
+    assert!(!id.email_verified);
+}
+
+#[tokio::test]
+async fn the_fake_refuses_a_wrong_appsecret_proof() {
+    let f = facebook::start(FacebookOpts::default()).await;
+    let b = f.base.as_str().trim_end_matches('/').to_owned();
+    let c = http();
+    let resp = c
+        .get(format!("{b}/v26.0/dialog/oauth"))
+        .query(&[
+            ("client_id", "1234567890"),
+            ("redirect_uri", REDIRECT),
+            ("state", "s"),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let loc = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tok: Value = c
+        .post(format!("{b}/v26.0/oauth/access_token"))
+        .form(&[
+            ("client_id", "1234567890"),
+            ("client_secret", "fb-app-secret"),
+            ("redirect_uri", REDIRECT),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tok["access_token"].as_str().unwrap();
+    let me = |proof: String| {
+        c.get(format!("{b}/v26.0/me"))
+            .bearer_auth(token)
+            .query(&[("fields", "id"), ("appsecret_proof", &proof)])
+            .send()
+    };
+    let bad = me(hex::encode([0u8; 32])).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"fb-app-secret");
+    let good = me(hex::encode(
+        aws_lc_rs::hmac::sign(&key, token.as_bytes()).as_ref(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(good.status(), 200);
+    assert_eq!(f.seen().bad_proofs, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_app_secret_fails_and_cancel_is_denied() {
+    let f = facebook::start(FacebookOpts::default()).await;
+    let mut d = details(&f);
+    d["client_secret"] = json!("not-the-secret");
+    let p = build(ProviderType::Facebook, d);
+    assert!(matches!(sign_in(&p).await, Err(ProviderError::Upstream(_))));
+
+    f.set(|o| o.deny = true);
+    let p = build(ProviderType::Facebook, details(&f));
+    assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
+}
+
+#[tokio::test]
+async fn api_version_picks_the_public_endpoints() {
+    let p = build(
+        ProviderType::Facebook,
+        json!({"client_id": "1", "client_secret": "s", "api_version": "v25.0"}),
+    );
+    let ru = redirect_uri();
+    let begun = p
+        .begin(&poolgate::provider::BeginRequest {
+            state: "s",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
+    let poolgate::provider::BrowserAction::Redirect(u) = begun.action else {
+        panic!()
+    };
+    assert_eq!(
+        &u[..url::Position::AfterPath],
+        "https://www.facebook.com/v25.0/dialog/oauth"
+    );
+    let p = build(
+        ProviderType::Facebook,
+        json!({"client_id": "1", "client_secret": "s"}),
+    );
+    let begun = p
+        .begin(&poolgate::provider::BeginRequest {
+            state: "s",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
+    let poolgate::provider::BrowserAction::Redirect(u) = begun.action else {
+        panic!()
+    };
+    assert_eq!(
+        &u[..url::Position::AfterPath],
+        "https://www.facebook.com/v26.0/dialog/oauth"
+    );
+}
