@@ -181,8 +181,10 @@ pub async fn build_state(
 
     for outcome in load_dir(&settings.providers_dir, DEFAULT_POOL, env, now) {
         match outcome {
-            FileOutcome::Loaded(rec) => {
-                if let Err(e) = flow.providers.get(&rec) {
+            FileOutcome::Loaded(mut rec) => {
+                let prepared =
+                    crate::provider::registry::prepare(&mut rec, flow.providers.context()).await;
+                if let Err(e) = prepared.and_then(|()| flow.providers.get(&rec).map(|_| ())) {
                     tracing::error!(provider = %rec.name, error = %e, "provider file not usable; skipped");
                     continue;
                 }

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod grant;
 pub mod providers;
+pub mod saml;
 pub mod session;
 
 use std::sync::Arc;

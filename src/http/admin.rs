@@ -409,9 +409,12 @@ async fn put_provider(
     let b: ProviderBody = body(&b)?;
     load_pool(&s, &pool).await?;
     let previous = s.flow.store.get_provider(&pool, &name).await?;
-    let rec = b
+    let mut rec = b
         .into_record(&pool, &name, previous.as_ref(), s.flow.clock.now())
         .map_err(invalid)?;
+    crate::provider::registry::prepare(&mut rec, s.flow.providers.context())
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Build it once now, so a registration that cannot work is refused here.
     s.flow
         .providers

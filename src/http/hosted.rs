@@ -37,6 +37,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/login", get(super::pages_login::login))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(super::saml::routes())
         .fallback(not_found)
 }
 

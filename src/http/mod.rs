@@ -7,6 +7,7 @@ pub mod error;
 pub mod hosted;
 pub mod pages;
 pub mod pages_login;
+pub mod saml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};

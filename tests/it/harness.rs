@@ -29,11 +29,20 @@ pub struct Gw {
 pub fn env_for(port: u16, store: &str, providers_dir: &Path) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("POOLGATE_LISTEN".into(), format!("127.0.0.1:{port}")),
-        ("POOLGATE_PUBLIC_URL".into(), format!("http://127.0.0.1:{port}")),
+        (
+            "POOLGATE_PUBLIC_URL".into(),
+            format!("http://127.0.0.1:{port}"),
+        ),
         ("POOLGATE_STORE".into(), store.to_owned()),
         ("POOLGATE_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
-        ("POOLGATE_PROVIDERS_DIR".into(), providers_dir.display().to_string()),
-        ("POOLGATE_CERTS_DIR".into(), providers_dir.join("certs").display().to_string()),
+        (
+            "POOLGATE_PROVIDERS_DIR".into(),
+            providers_dir.display().to_string(),
+        ),
+        (
+            "POOLGATE_CERTS_DIR".into(),
+            providers_dir.join("certs").display().to_string(),
+        ),
     ])
 }
 
@@ -48,15 +57,25 @@ impl Gw {
     }
 
     /// A gateway on `store`, on `port` when given (a restart keeps its issuer).
-    pub async fn start_with(store: &str, dir: &Path, port: Option<u16>, clock: SharedClock) -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).await.unwrap();
+    pub async fn start_with(
+        store: &str,
+        dir: &Path,
+        port: Option<u16>,
+        clock: SharedClock,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
+            .await
+            .unwrap();
         let port = listener.local_addr().unwrap().port();
         let providers = dir.join("providers");
         std::fs::create_dir_all(&providers).unwrap();
         let env = env_for(port, store, &providers);
         let settings = Settings::load(None, &env).unwrap();
         let running = start_on(listener, settings, &env, clock).await.unwrap();
-        let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
         Gw {
             running: Some(running),
             base: format!("http://127.0.0.1:{port}"),
@@ -73,7 +92,13 @@ impl Gw {
         if let Some(r) = self.running.take() {
             r.shutdown().await;
         }
-        let again = Gw::start_with(&self.store_url, &self.dir, Some(self.port), Arc::new(SystemClock)).await;
+        let again = Gw::start_with(
+            &self.store_url,
+            &self.dir,
+            Some(self.port),
+            Arc::new(SystemClock),
+        )
+        .await;
         self.running = again.running;
     }
 
@@ -81,9 +106,17 @@ impl Gw {
         format!("{}{path}", self.base)
     }
 
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(m, self.url(&format!("/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN);
+        let mut req = self
+            .http
+            .request(m, self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -95,22 +128,44 @@ impl Gw {
 
     /// Registers a provider in the default pool; panics unless created or replaced.
     pub async fn put_provider(&self, name: &str, body: Value) {
-        let (s, v) = self.admin("PUT", &format!("/pools/default/providers/{name}"), Some(body)).await;
+        let (s, v) = self
+            .admin(
+                "PUT",
+                &format!("/pools/default/providers/{name}"),
+                Some(body),
+            )
+            .await;
         assert!(s.is_success(), "provider {name}: {s} {v}");
     }
 
     /// Creates an app client; returns (client_id, client_secret).
     pub async fn client(&self, body: Value) -> (String, Option<String>) {
-        let (s, v) = self.admin("POST", "/pools/default/clients", Some(body)).await;
+        let (s, v) = self
+            .admin("POST", "/pools/default/clients", Some(body))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        (v["client_id"].as_str().unwrap().to_owned(), v["client_secret"].as_str().map(str::to_owned))
+        (
+            v["client_id"].as_str().unwrap().to_owned(),
+            v["client_secret"].as_str().map(str::to_owned),
+        )
     }
 
     pub async fn jwks(&self) -> Value {
-        self.http.get(self.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
-    pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (StatusCode, Value) {
+    pub async fn token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.post(self.url("/oauth2/token")).form(form);
         if let Some((id, secret)) = basic {
             req = req.basic_auth(id, Some(secret));
@@ -144,7 +199,10 @@ pub enum Landing {
 impl Landing {
     pub fn code(&self) -> String {
         match self {
-            Landing::App(q) => q.get("code").cloned().unwrap_or_else(|| panic!("no code: {q:?}")),
+            Landing::App(q) => q
+                .get("code")
+                .cloned()
+                .unwrap_or_else(|| panic!("no code: {q:?}")),
             Landing::Page(s, b) => panic!("stopped on a page: {s} {b}"),
         }
     }
@@ -152,7 +210,11 @@ impl Landing {
 
 impl Browser {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
         Self { http }
     }
 
@@ -200,14 +262,21 @@ pub fn pkce() -> (String, String) {
 }
 
 pub fn json_str(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("{k} missing in {v}")).to_owned()
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
+        .to_owned()
 }
 
 /// Decodes a JWT's payload without verifying (tests verify separately).
 pub fn claims(jwt: &str) -> Value {
     use base64::Engine;
     let p = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 pub fn app_client_body(redirect: &str, providers: &[&str], secret: bool) -> Value {

@@ -4,5 +4,6 @@
 mod fakes;
 mod harness;
 mod providers;
+mod saml_e2e;
 mod saml_fixtures;
 mod saml_verify;

@@ -36,10 +36,15 @@ pub struct Idp {
 pub fn rsa_key_and_cert(cn: &str) -> (Vec<u8>, Vec<u8>) {
     let kp = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
     let der = kp.as_der().unwrap().as_ref().to_vec();
-    let rk = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_slice().into(), &rcgen::PKCS_RSA_SHA256)
-        .unwrap();
+    let rk = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &der.as_slice().into(),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
     let cert = params.self_signed(&rk).unwrap();
     (der, cert.der().to_vec())
 }
@@ -124,7 +129,10 @@ impl Spec {
             not_before: t - 5,
             not_on_or_after: t + 3600,
             attributes: vec![
-                (format!("{ADFS}/emailaddress"), vec!["jdoe@corp.example".into()]),
+                (
+                    format!("{ADFS}/emailaddress"),
+                    vec!["jdoe@corp.example".into()],
+                ),
                 (format!("{ADFS}/givenname"), vec!["Jane".into()]),
                 (format!("{ADFS}/surname"), vec!["Doe".into()]),
                 (format!("{ADFS}/upn"), vec!["jdoe@corp.example".into()]),
@@ -178,7 +186,12 @@ pub fn assertion(spec: &Spec, key: &Idp) -> String {
         .map(|i| format!(" InResponseTo=\"{i}\""))
         .unwrap_or_default();
     let sig = if spec.sign_assertion {
-        sig_template(&spec.assertion_id, spec.sig_alg, spec.digest, &key.cert_b64())
+        sig_template(
+            &spec.assertion_id,
+            spec.sig_alg,
+            spec.digest,
+            &key.cert_b64(),
+        )
     } else {
         String::new()
     };
@@ -215,7 +228,12 @@ pub fn response_with(spec: &Spec, inner: &str, key: &Idp) -> String {
         .map(|d| format!(" Destination=\"{d}\""))
         .unwrap_or_default();
     let sig = if spec.sign_response {
-        sig_template(&spec.response_id, spec.sig_alg, spec.digest, &key.cert_b64())
+        sig_template(
+            &spec.response_id,
+            spec.sig_alg,
+            spec.digest,
+            &key.cert_b64(),
+        )
     } else {
         String::new()
     };
@@ -263,7 +281,10 @@ pub fn encrypt(assertion_xml: &str, sp_cert_der: &[u8], enc: Enc) -> String {
     let mut cek = vec![0u8; klen];
     aws_lc_rs::rand::fill(&mut cek).unwrap();
     let mut ek = vec![0u8; pk.ciphertext_size()];
-    let ek = pk.encrypt(&OAEP_SHA1_MGF1SHA1, &cek, &mut ek, None).unwrap().to_vec();
+    let ek = pk
+        .encrypt(&OAEP_SHA1_MGF1SHA1, &cek, &mut ek, None)
+        .unwrap()
+        .to_vec();
     let data = match enc {
         Enc::Cbc128 | Enc::Cbc256 => {
             let alg = if klen == 16 { &AES_128 } else { &AES_256 };
@@ -279,7 +300,11 @@ pub fn encrypt(assertion_xml: &str, sp_cert_der: &[u8], enc: Enc) -> String {
             [iv.to_vec(), pt].concat()
         }
         Enc::Gcm128 | Enc::Gcm256 => {
-            let alg = if klen == 16 { &AES_128_GCM } else { &AES_256_GCM };
+            let alg = if klen == 16 {
+                &AES_128_GCM
+            } else {
+                &AES_256_GCM
+            };
             let mut iv = [0u8; 12];
             aws_lc_rs::rand::fill(&mut iv).unwrap();
             let k = LessSafeKey::new(UnboundKey::new(alg, &cek).unwrap());

@@ -21,7 +21,8 @@ struct Setup {
 
 fn setup() -> Setup {
     let idp = Idp::new("http://adfs.corp.example/adfs/services/trust");
-    let md = parse_metadata(&idp.metadata("https://adfs.corp.example/adfs/ls/", None, &[])).unwrap();
+    let md =
+        parse_metadata(&idp.metadata("https://adfs.corp.example/adfs/ls/", None, &[])).unwrap();
     let sp = SpKeys::generate("default", now()).unwrap();
     Setup { idp, md, sp }
 }
@@ -146,8 +147,11 @@ fn key_not_in_metadata_is_refused() {
 fn rollover_second_certificate_is_accepted() {
     let s = setup();
     let next = Idp::new(&s.idp.entity_id);
-    let md = parse_metadata(&s.idp.metadata("https://adfs.corp.example/adfs/ls/", None, &[&next]))
-        .unwrap();
+    let md = parse_metadata(
+        &s.idp
+            .metadata("https://adfs.corp.example/adfs/ls/", None, &[&next]),
+    )
+    .unwrap();
     assert_eq!(md.signing_certs.len(), 2);
     let s2 = Setup { md, ..s };
     s2.verify(&response(&s2.spec(), &next)).unwrap();
@@ -193,17 +197,29 @@ fn wrong_audience_recipient_destination_are_refused() {
     let s = setup();
     let mut spec = s.spec();
     spec.audience = "urn:poolgate:sp:other".into();
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     let mut spec = s.spec();
     spec.recipient = "https://evil.example/saml2/idpresponse".into();
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     let mut spec = s.spec();
     spec.destination = Some("https://evil.example/saml2/idpresponse".into());
     spec.sign_response = true;
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     let mut spec = s.spec();
     spec.issuer = "http://evil.example/adfs/services/trust".into();
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
 }
 
 #[test]
@@ -214,10 +230,16 @@ fn time_window_is_enforced() {
     spec.issue_instant = t - 4000;
     spec.not_before = t - 4000;
     spec.not_on_or_after = t - 3600;
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     let mut spec = s.spec();
     spec.not_before = t + 600;
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     // Within the skew: accepted.
     let mut spec = s.spec();
     spec.not_before = t + 60;
@@ -229,10 +251,16 @@ fn in_response_to_is_enforced() {
     let s = setup();
     let mut spec = s.spec();
     spec.in_response_to = Some("_someone_elses_request".into());
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     let mut spec = s.spec();
     spec.in_response_to = None;
-    assert!(matches!(refused(s.verify(&response(&spec, &s.idp))), SamlError::Conditions(_)));
+    assert!(matches!(
+        refused(s.verify(&response(&spec, &s.idp))),
+        SamlError::Conditions(_)
+    ));
     // Unsolicited: refused unless the provider allows IdP-initiated sign-in.
     assert!(matches!(
         refused(s.verify_opts(&response(&spec, &s.idp), None, false)),
@@ -271,7 +299,10 @@ fn dtd_and_entities_are_refused() {
         assert!(matches!(refused(s.verify(&evil)), SamlError::Forbidden));
     }
     let undeclared = xml.replace("CORP\\jdoe", "&x;");
-    assert!(matches!(refused(s.verify(&undeclared)), SamlError::Forbidden));
+    assert!(matches!(
+        refused(s.verify(&undeclared)),
+        SamlError::Forbidden
+    ));
 }
 
 #[test]
@@ -289,7 +320,10 @@ fn oversized_and_malformed_inputs_are_refused() {
         decryption_keys: &keys,
     };
     let big = vec![b'A'; 2_000_000];
-    assert!(matches!(verify_response(&big, Some(REQ), &ctx), Err(SamlError::TooLarge)));
+    assert!(matches!(
+        verify_response(&big, Some(REQ), &ctx),
+        Err(SamlError::TooLarge)
+    ));
     assert!(matches!(
         verify_response(b"PHNhbWxw%%%Oi==", Some(REQ), &ctx),
         Err(SamlError::Encoding)
@@ -313,13 +347,9 @@ fn parts(s: &Setup) -> Parts {
     let start = signed_assertion.find("<ds:Signature").unwrap();
     let end = signed_assertion.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
     let signature = signed_assertion[start..end].to_owned();
-    let evil_assertion = format!(
-        "{}{}",
-        &signed_assertion[..start],
-        &signed_assertion[end..]
-    )
-    .replace("CORP\\jdoe", "CORP\\Administrator")
-    .replace(&spec.assertion_id, "_evil");
+    let evil_assertion = format!("{}{}", &signed_assertion[..start], &signed_assertion[end..])
+        .replace("CORP\\jdoe", "CORP\\Administrator")
+        .replace(&spec.assertion_id, "_evil");
     Parts {
         signed_assertion,
         evil_assertion,
@@ -338,8 +368,10 @@ fn xml_signature_wrapping_is_refused() {
     let s = setup();
     let p = parts(&s);
     let obj = |content: &str| {
-        p.signature
-            .replace("</ds:Signature>", &format!("<ds:Object>{content}</ds:Object></ds:Signature>"))
+        p.signature.replace(
+            "</ds:Signature>",
+            &format!("<ds:Object>{content}</ds:Object></ds:Signature>"),
+        )
     };
     // A signed Response (for XSW1/2).
     let mut rs = s.spec();
@@ -358,7 +390,10 @@ fn xml_signature_wrapping_is_refused() {
                 &s,
                 &format!(
                     "{}{evil_unsigned}",
-                    rsig.replace("</ds:Signature>", &format!("<ds:Object>{signed_response}</ds:Object></ds:Signature>"))
+                    rsig.replace(
+                        "</ds:Signature>",
+                        &format!("<ds:Object>{signed_response}</ds:Object></ds:Signature>")
+                    )
                 ),
             ),
         ),
@@ -390,7 +425,8 @@ fn xml_signature_wrapping_is_refused() {
                 &s,
                 &format!(
                     "{}{}",
-                    evil_unsigned.replace("</saml:Issuer>", &format!("</saml:Issuer>{}", p.signature)),
+                    evil_unsigned
+                        .replace("</saml:Issuer>", &format!("</saml:Issuer>{}", p.signature)),
                     p.signed_assertion
                 ),
             ),

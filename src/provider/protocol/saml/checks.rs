@@ -112,7 +112,11 @@ pub fn check_structure(root: &Element, encrypted: bool) -> Result<Signed, SamlEr
     // IDs unique across the document: a reference can resolve to one element only.
     let mut ids = HashSet::new();
     for (e, _) in &all {
-        for a in e.attrs.iter().filter(|a| a.local == "ID" || a.local == "Id") {
+        for a in e
+            .attrs
+            .iter()
+            .filter(|a| a.local == "ID" || a.local == "Id")
+        {
             if !ids.insert(a.value.as_str()) {
                 return Err(structure("duplicate ID"));
             }
@@ -148,9 +152,8 @@ pub fn check_structure(root: &Element, encrypted: bool) -> Result<Signed, SamlEr
             return Err(structure("unexpected Signature element"));
         }
         let on_root = *depth == 1 && root.elements().any(|c| std::ptr::eq(c, *e));
-        let on_assertion = !encrypted
-            && *depth == 2
-            && assertion.elements().any(|c| std::ptr::eq(c, *e));
+        let on_assertion =
+            !encrypted && *depth == 2 && assertion.elements().any(|c| std::ptr::eq(c, *e));
         if on_root && !signed.response {
             check_signature(e, rid)?;
             signed.response = true;
@@ -271,7 +274,9 @@ pub fn check_and_read(root: &Element, x: &Expect<'_>) -> Result<Facts, SamlError
     }
     valid_until = valid_until.max(noa + x.skew);
     // Every AudienceRestriction must name us (SAML core 2.5.1.4); at least one needed.
-    let restrictions: Vec<&Element> = c.children_named(NS_ASSERTION, "AudienceRestriction").collect();
+    let restrictions: Vec<&Element> = c
+        .children_named(NS_ASSERTION, "AudienceRestriction")
+        .collect();
     if restrictions.is_empty() {
         return Err(cond("no AudienceRestriction"));
     }
@@ -314,7 +319,9 @@ pub fn check_and_read(root: &Element, x: &Expect<'_>) -> Result<Facts, SamlError
         }
     }
     if !confirmed {
-        return Err(cond("no bearer SubjectConfirmation for this ACS and request"));
+        return Err(cond(
+            "no bearer SubjectConfirmation for this ACS and request",
+        ));
     }
     let session_index = a
         .child(NS_ASSERTION, "AuthnStatement")
@@ -323,7 +330,9 @@ pub fn check_and_read(root: &Element, x: &Expect<'_>) -> Result<Facts, SamlError
     let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for st in a.children_named(NS_ASSERTION, "AttributeStatement") {
         for at in st.children_named(NS_ASSERTION, "Attribute") {
-            let Some(name) = at.attr("Name") else { continue };
+            let Some(name) = at.attr("Name") else {
+                continue;
+            };
             let values = attributes.entry(name.to_owned()).or_default();
             for v in at.children_named(NS_ASSERTION, "AttributeValue") {
                 values.push(text_of(v, "AttributeValue")?);

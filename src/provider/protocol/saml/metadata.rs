@@ -52,10 +52,7 @@ pub fn esc(s: &str) -> String {
 /// Decodes base64 after removing ASCII whitespace (metadata and Shibboleth wrap
 /// base64 at 64 or 76 columns).
 pub fn b64_loose(s: &str) -> Option<Vec<u8>> {
-    let compact: String = s
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     STANDARD.decode(compact).ok()
 }
 
@@ -78,9 +75,7 @@ fn parse_cert(der: Vec<u8>) -> Result<SigningCert, SamlError> {
 
 fn find_idp(root: &Element) -> Option<(&Element, &Element)> {
     if root.is(NS_MD, "EntityDescriptor") {
-        return root
-            .child(NS_MD, "IDPSSODescriptor")
-            .map(|idp| (root, idp));
+        return root.child(NS_MD, "IDPSSODescriptor").map(|idp| (root, idp));
     }
     if root.is(NS_MD, "EntitiesDescriptor") {
         return root.elements().find_map(find_idp);
@@ -127,7 +122,10 @@ pub fn parse_metadata(text: &str) -> Result<IdpMetadata, SamlError> {
                 .and_then(|t| b64_loose(&t))
                 .ok_or_else(|| SamlError::Config("a signing certificate is not base64".into()))?;
             let cert = parse_cert(der)?;
-            if !signing_certs.iter().any(|s: &SigningCert| s.der == cert.der) {
+            if !signing_certs
+                .iter()
+                .any(|s: &SigningCert| s.der == cert.der)
+            {
                 signing_certs.push(cert);
             }
         }

@@ -144,8 +144,7 @@ fn splice(text: &str, mut edits: Vec<((usize, usize), String)>) -> Option<String
     edits.sort_by_key(|e| std::cmp::Reverse(e.0.0));
     let mut out = text.to_owned();
     for ((from, to), with) in edits {
-        if from > to || to > out.len() || !out.is_char_boundary(from) || !out.is_char_boundary(to)
-        {
+        if from > to || to > out.len() || !out.is_char_boundary(from) || !out.is_char_boundary(to) {
             return None;
         }
         out.replace_range(from..to, &with);
@@ -178,6 +177,21 @@ fn decrypt_in_place(
     }
     let out = splice(text, edits).ok_or(SamlError::Decryption)?;
     Ok((out, signed.response))
+}
+
+/// The Issuer a Response claims, unverified: only to choose which provider's keys
+/// verify an unsolicited response.
+pub fn peek_issuer(bytes: &[u8]) -> Option<String> {
+    let text = decode_form_value(bytes).ok()?;
+    refuse_declarations(&text).ok()?;
+    let root = parse(&text).ok()?;
+    root.child(checks::NS_ASSERTION, "Issuer")
+        .or_else(|| {
+            root.child(checks::NS_ASSERTION, "Assertion")
+                .and_then(|a| a.child(checks::NS_ASSERTION, "Issuer"))
+        })
+        .and_then(xml::Element::text)
+        .map(|t| t.trim().to_owned())
 }
 
 /// Verifies a `SAMLResponse` form value. `expected_request_id` is the ID of the

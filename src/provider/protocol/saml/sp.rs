@@ -60,8 +60,11 @@ fn self_signed(pkcs8: &[u8], cn: &str, now: i64) -> Result<Vec<u8>, SamlError> {
     let start = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
     use chrono::Datelike;
     params.not_before = rcgen::date_time_ymd(start.year(), start.month() as u8, start.day() as u8);
-    params.not_after =
-        rcgen::date_time_ymd(start.year() + 10, start.month() as u8, start.day().min(28) as u8);
+    params.not_after = rcgen::date_time_ymd(
+        start.year() + 10,
+        start.month() as u8,
+        start.day().min(28) as u8,
+    );
     let cert = params.self_signed(&kp).map_err(err)?;
     Ok(cert.der().to_vec())
 }
