@@ -4,6 +4,7 @@
 mod fakes;
 mod harness;
 mod providers;
+mod saml_attacks;
 mod saml_e2e;
 mod saml_fixtures;
 mod saml_verify;

@@ -127,7 +127,7 @@ fn decrypt_content(kind: Content, key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
             } else {
                 &AES_256
             };
-            if data.len() < 32 || data.len() % 16 != 0 {
+            if data.len() < 32 || !data.len().is_multiple_of(16) {
                 return None;
             }
             let (iv, ct) = data.split_at(16);
