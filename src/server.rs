@@ -261,6 +261,7 @@ pub async fn start_on(
     let state = build_state(settings, env, clock).await?;
     let app = router(state.clone());
     let (stop, mut rx) = watch::channel(false);
+    crate::flow::saml_refresh::spawn_refresh(state.flow.clone(), stop.subscribe());
     let task = tokio::spawn(async move {
         let shutdown = async move {
             while !*rx.borrow() {

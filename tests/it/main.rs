@@ -7,4 +7,5 @@ mod providers;
 mod saml_attacks;
 mod saml_e2e;
 mod saml_fixtures;
+mod saml_metadata;
 mod saml_verify;
