@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod grant;
 pub mod providers;
 pub mod saml;
+pub mod saml_logout;
 pub mod saml_refresh;
 pub mod session;
 

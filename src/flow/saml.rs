@@ -110,7 +110,7 @@ impl Flow {
         &self,
         ctx: &PoolCtx,
         form: &BTreeMap<String, String>,
-    ) -> Result<Url, FlowError> {
+    ) -> Result<(Url, Option<String>), FlowError> {
         let resp = form
             .get("SAMLResponse")
             .filter(|r| !r.is_empty())
@@ -199,8 +199,11 @@ impl Flow {
                 "this sign-in response was already used",
             ));
         }
-        self.remember_saml_session(ctx, &record, &login).await;
-        self.finish_sign_in(ctx, &flow, &record, &upstream).await
+        let back = self.finish_sign_in(ctx, &flow, &record, &upstream).await?;
+        let handle = self
+            .saml_session(ctx, &record, saml.settings().idp_signout, &login)
+            .await?;
+        Ok((back, handle))
     }
 
     /// An IdP-initiated response: allowed only for providers that say so, the app,
@@ -279,15 +282,5 @@ impl Flow {
             created_at: self.clock.now(),
         };
         Ok((flow, record))
-    }
-
-    /// Keeps what single logout needs (NameID, SessionIndex) for the IdP session; the
-    /// handle is not yet given to the browser (see the report).
-    async fn remember_saml_session(
-        &self,
-        _ctx: &PoolCtx,
-        _record: &ProviderRecord,
-        _login: &crate::provider::protocol::saml::VerifiedLogin,
-    ) {
     }
 }

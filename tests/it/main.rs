@@ -7,5 +7,6 @@ mod providers;
 mod saml_attacks;
 mod saml_e2e;
 mod saml_fixtures;
+mod saml_logout;
 mod saml_metadata;
 mod saml_verify;

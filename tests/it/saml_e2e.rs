@@ -15,22 +15,24 @@ use url::Url;
 use super::harness::{Gw, authorize_url};
 use super::saml_fixtures::*;
 
-const APP: &str = "https://app.example/cb";
-const SP: &str = "urn:poolgate:sp:default";
+pub const APP: &str = "https://app.example/cb";
+pub const SP: &str = "urn:poolgate:sp:default";
 const SSO: &str = "https://adfs.corp.example/adfs/ls/";
+pub const SLO: &str = "https://adfs.corp.example/adfs/ls/slo";
 
-struct Env {
-    gw: Gw,
-    idp: Idp,
-    client_id: String,
-    secret: String,
+pub struct Env {
+    pub gw: Gw,
+    pub idp: Idp,
+    pub client_id: String,
+    pub secret: String,
 }
 
-async fn env(details: Value) -> Env {
+pub async fn env(details: Value) -> Env {
     let gw = Gw::start().await;
     let idp = Idp::new("http://adfs.corp.example/adfs/services/trust");
     let mut d = details;
-    d["metadata_xml"] = json!(idp.metadata(SSO, None, &[]));
+    let slo = d["idp_signout"].as_bool().unwrap_or(false).then_some(SLO);
+    d["metadata_xml"] = json!(idp.metadata(SSO, slo, &[]));
     gw.put_provider(
         "AcmeADFS",
         json!({"type": "SAML", "details": d, "idp_identifiers": ["corp.example"]}),
@@ -39,6 +41,7 @@ async fn env(details: Value) -> Env {
     let (client_id, secret) = gw
         .client(json!({
             "name": "app", "generate_secret": true, "callback_urls": [APP],
+            "logout_urls": ["https://app.example/bye"],
             "supported_identity_providers": ["AcmeADFS"],
         }))
         .await;
@@ -51,18 +54,18 @@ async fn env(details: Value) -> Env {
 }
 
 /// What the IdP receives: the AuthnRequest's ID and the RelayState.
-struct Sent {
-    request_id: String,
-    relay_state: String,
+pub struct Sent {
+    pub request_id: String,
+    pub relay_state: String,
 }
 
 impl Env {
-    fn acs(&self) -> String {
+    pub fn acs(&self) -> String {
         self.gw.url("/saml2/idpresponse")
     }
 
     /// Starts a sign-in as the app would; returns what reached the IdP.
-    async fn begin(&self) -> Sent {
+    pub async fn begin(&self) -> Sent {
         let url = authorize_url(
             &self.gw,
             &self.client_id,
@@ -103,7 +106,7 @@ impl Env {
     }
 
     /// Posts a response to the ACS; returns status and Location (if any).
-    async fn post(&self, saml_response: &str, relay_state: &str) -> (StatusCode, Option<Url>) {
+    pub async fn post(&self, saml_response: &str, relay_state: &str) -> (StatusCode, Option<Url>) {
         let r = self
             .gw
             .http
@@ -119,11 +122,11 @@ impl Env {
         (r.status(), loc)
     }
 
-    fn spec(&self, sent: &Sent) -> Spec {
+    pub fn spec(&self, sent: &Sent) -> Spec {
         Spec::adfs(&self.idp, SP, &self.acs(), Some(&sent.request_id))
     }
 
-    async fn tokens(&self, code: &str) -> Value {
+    pub async fn tokens(&self, code: &str) -> Value {
         let (s, v) = self
             .gw
             .token(
@@ -140,7 +143,7 @@ impl Env {
     }
 }
 
-fn code_of(loc: &Option<Url>) -> Option<String> {
+pub fn code_of(loc: &Option<Url>) -> Option<String> {
     loc.as_ref()?
         .query_pairs()
         .find(|(k, _)| k == "code")

@@ -33,7 +33,10 @@ async fn metadata_server(doc: Arc<Mutex<(u16, String)>>) -> String {
 }
 
 fn stored_metadata(v: &serde_json::Value) -> String {
-    v["details"]["metadata_fetched"].as_str().unwrap().to_owned()
+    v["details"]["metadata_fetched"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -73,10 +76,22 @@ async fn metadata_url_fetch_refresh_and_rollover() {
     assert!(now_md.contains(&b.cert_b64()[..40]));
 
     // The expiry of the soonest certificate is published.
-    let m = gw.http.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let m = gw
+        .http
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let line = m
         .lines()
-        .find(|l| l.starts_with("poolgate_saml_idp_certificate_expiry_seconds{domain=\"default/AcmeADFS\"}"))
+        .find(|l| {
+            l.starts_with(
+                "poolgate_saml_idp_certificate_expiry_seconds{domain=\"default/AcmeADFS\"}",
+            )
+        })
         .unwrap_or_else(|| panic!("no gauge in {m}"));
     let secs: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(secs > 86_400, "{line}");
