@@ -9,4 +9,5 @@ mod saml_e2e;
 mod saml_fixtures;
 mod saml_logout;
 mod saml_metadata;
+mod saml_mutation;
 mod saml_verify;
