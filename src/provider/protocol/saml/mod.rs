@@ -14,6 +14,7 @@ pub mod engine;
 pub mod metadata;
 pub mod redirect;
 pub mod sp;
+pub mod stderr;
 pub mod xml;
 
 use std::collections::BTreeMap;
