@@ -119,6 +119,9 @@ impl Flow {
             return Err(FlowError::page(400, "The sign-in response is too large."));
         }
         let relay = form.get("RelayState").map(String::as_str).unwrap_or("");
+        if relay.len() > 2048 {
+            return Err(FlowError::page(400, "The RelayState is too long."));
+        }
         let (flow, record, request_id) = if !relay.is_empty() && !relay.contains('=') {
             let flow = self.take_flow(ctx, relay).await?;
             let record = self

@@ -8,6 +8,7 @@ use super::saml_verify::{Setup, refused, setup};
 
 /// Pieces of a signed response for the wrapping attacks.
 struct Parts {
+    assertion_id: String,
     signed_assertion: String,
     evil_assertion: String,
     signature: String,
@@ -23,6 +24,7 @@ fn parts(s: &Setup) -> Parts {
         .replace("CORP\\jdoe", "CORP\\Administrator")
         .replace(&spec.assertion_id, "_evil");
     Parts {
+        assertion_id: spec.assertion_id.clone(),
         signed_assertion,
         evil_assertion,
         signature,
@@ -139,13 +141,24 @@ fn xml_signature_wrapping_is_refused() {
                 ),
             ),
         ),
+        // A twin of the signed ID as xml:id elsewhere (libxml2 registers xml:id).
+        (
+            "xml:id twin",
+            envelope(
+                &s,
+                &format!(
+                    "<samlp:Extensions><x:Twin xmlns:x=\"urn:x\" xml:id=\"{}\"/></samlp:Extensions>{}",
+                    p.assertion_id, p.signed_assertion
+                ),
+            ),
+        ),
         // The evil assertion re-using the signed one's ID and signature.
         (
             "copied-signature",
             envelope(
                 &s,
                 &evil_unsigned
-                    .replace("_evil", &s.spec().assertion_id)
+                    .replace("_evil", &p.assertion_id)
                     .replace("</saml:Issuer>", &format!("</saml:Issuer>{}", p.signature)),
             ),
         ),

@@ -115,7 +115,9 @@ pub fn check_structure(root: &Element, encrypted: bool) -> Result<Signed, SamlEr
         for a in e
             .attrs
             .iter()
-            .filter(|a| a.local == "ID" || a.local == "Id")
+            // Whatever libxml2 or xmlsec could treat as an ID (`ID`, `Id`, `xml:id`),
+            // in any namespace.
+            .filter(|a| a.local.eq_ignore_ascii_case("id"))
         {
             if !ids.insert(a.value.as_str()) {
                 return Err(structure("duplicate ID"));
