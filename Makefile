@@ -14,7 +14,8 @@ test:
 
 bench:
 	scripts/setup.sh --test
-	cargo run --release --example loadgen
+	cargo build --release --bin poolgate --example loadgen
+	"$${CARGO_TARGET_DIR:-target}/release/examples/loadgen"
 
 lint:
 	cargo fmt --all -- --check

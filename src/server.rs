@@ -202,6 +202,19 @@ pub async fn build_state(
             }
         }
     }
+    // Build every registered adapter once: bad registrations and outdated provider
+    // versions are reported at start, and discovery/JWKS caches are ready.
+    for pool in backend.list_pools().await.map_err(StartError::Store)? {
+        for rec in backend
+            .list_providers(&pool.id)
+            .await
+            .map_err(StartError::Store)?
+        {
+            if let Err(e) = flow.providers.get(&rec) {
+                tracing::error!(pool = %pool.id, provider = %rec.name, error = %e, "provider registration not usable");
+            }
+        }
+    }
     Ok(Arc::new(AppState::new(
         flow,
         Arc::new(settings),

@@ -74,11 +74,20 @@ async fn list_users(
             .map(|e| normalize_email(e, p.settings.email_case_sensitive)),
         provider: q.provider,
     };
-    let page = s
+    let page = match s
         .flow
         .store
         .list_users(&pool, &filter, limit, q.cursor.as_deref())
-        .await?;
+        .await
+    {
+        Ok(p) => p,
+        Err(crate::store::StoreError::Conflict(_)) => {
+            return Err(ApiError::bad_request(
+                "cursor: not a cursor from a previous page",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut items = Vec::new();
     for u in &page.items {
         items.push(view(&s, u).await?);

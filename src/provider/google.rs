@@ -173,7 +173,8 @@ impl Provider for Google {
                 ));
             }
         }
-        let issuer = claim_str(&v.claims, "iss");
+        // One spelling for the `identities` claim, whichever one Google wrote.
+        let issuer = Some(self.rp.cfg.issuer.clone());
         Ok(identity_from_claims(merged_claims(&v), "sub", issuer))
     }
 }

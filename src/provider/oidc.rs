@@ -27,6 +27,10 @@ const KNOWN: &[&str] = &[
     "attributes_request_method",
     "token_endpoint_auth_method",
     "endpoints",
+    // Cognito's spellings, accepted so a Cognito ProviderDetails body registers as is.
+    "oidc_issuer",
+    "attributes_url",
+    "attributes_url_add_attributes",
 ];
 
 pub struct Kind;
@@ -62,8 +66,10 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         .unwrap_or("")
         .to_owned();
     let over = Endpoints::parse(d, &mut p);
-    let issuer = config::optional_url(d, "issuer", "issuer", &mut p).or(over.issuer);
-    if issuer.is_none() && !d.contains_key("issuer") {
+    let issuer = config::optional_url(d, "issuer", "issuer", &mut p)
+        .or_else(|| config::optional_url(d, "oidc_issuer", "oidc_issuer", &mut p))
+        .or(over.issuer);
+    if issuer.is_none() && !d.contains_key("issuer") && !d.contains_key("oidc_issuer") {
         p.add(
             "issuer",
             "is required (the id_token's iss, and the discovery base)",
@@ -75,6 +81,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             .or(over.authorize_url),
         token_url: config::optional_url(d, "token_url", "token_url", &mut p).or(over.token_url),
         userinfo_url: config::optional_url(d, "userinfo_url", "userinfo_url", &mut p)
+            .or_else(|| config::optional_url(d, "attributes_url", "attributes_url", &mut p))
             .or(over.userinfo_url),
         jwks_uri: config::optional_url(d, "jwks_uri", "jwks_uri", &mut p).or(over.jwks_uri),
     };
@@ -106,14 +113,22 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         }),
     };
     p.into_result()?;
+    // A host-only issuer may be written with or without the trailing slash; the URL
+    // parser cannot tell which the provider uses in `iss`, so both are accepted.
+    let root = issuer.as_ref().is_some_and(|u| u.path() == "/");
     let issuer = issuer
         .map(|u| config::issuer_string(&u))
         .unwrap_or_default();
+    let extra_issuers = if root {
+        vec![format!("{issuer}/")]
+    } else {
+        Vec::new()
+    };
     Ok(Settings {
         rp: RpConfig {
             client_id,
             issuer,
-            extra_issuers: Vec::new(),
+            extra_issuers,
             endpoints: EndpointConfig {
                 discover,
                 ..endpoints

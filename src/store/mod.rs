@@ -16,6 +16,7 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 
+pub mod redis;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +68,11 @@ pub enum LinkOutcome {
 /// Outcome of presenting a refresh token for rotation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RotateOutcome {
-    /// The token was active; it is now used and the new one is stored.
+    /// The token was active; it is now used and the new one is stored. Carries the
+    /// presented token's record.
     Rotated(RefreshTokenRecord),
-    /// The token had already been used: the whole family is now revoked.
+    /// The token had already been used: the whole family is now revoked. Carries the
+    /// presented token's record.
     Reused(RefreshTokenRecord),
     /// Unknown, revoked or expired: nothing changed.
     Invalid,
@@ -125,6 +128,7 @@ pub trait Store: Send + Sync + 'static {
     /// Users whose normalized email is `email_norm`, oldest first.
     async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>>;
     /// Users ordered by creation (then id), filtered; `cursor` from a previous page.
+    /// `limit` is clamped to 1..=60; a cursor this backend did not issue is an error.
     async fn list_users(
         &self,
         pool: &str,
@@ -259,6 +263,9 @@ pub async fn open(url: &str) -> StoreResult<SharedBackend> {
         // `sqlite://data/poolgate.db` is relative to the working directory;
         // `sqlite:///var/lib/poolgate.db` is absolute.
         return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Ok(Arc::new(redis::RedisStore::open(url).await?));
     }
     Err(StoreError::Conflict(format!(
         "unsupported store URL scheme (expected sqlite:// or redis://): {}",

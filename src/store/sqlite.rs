@@ -104,6 +104,7 @@ fn open_blocking(path: &str) -> StoreResult<Connection> {
     {
         std::fs::create_dir_all(parent).map_err(StoreError::unavailable)?;
     }
+    create_private(path)?;
     let mut conn = Connection::open(path).map_err(db_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
     let mode: String = conn
@@ -119,6 +120,21 @@ fn open_blocking(path: &str) -> StoreResult<Connection> {
     conn.set_prepared_statement_cache_capacity(128);
     schema::migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Creates the database file readable by its owner only when it does not exist yet:
+/// it holds signing keys and TLS keys. SQLite gives its `-wal` and `-shm` files the
+/// same permissions as the database file.
+fn create_private(path: &str) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::unavailable(e)),
+    }
 }
 
 /// Maps a rusqlite error: constraint violations are conflicts, type mismatches mean a
@@ -188,4 +204,74 @@ pub(crate) fn exec<P: Params>(conn: &Connection, sql: &str, params: P) -> StoreR
         .map_err(db_err)?
         .execute(params)
         .map_err(db_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Ephemeral;
+
+    async fn rows(store: &SqliteStore) -> i64 {
+        store
+            .run(|c| {
+                c.query_row("SELECT count(*) FROM ephemeral", [], |r| r.get(0))
+                    .map_err(db_err)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn expired_ephemeral_rows_are_purged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("purge.db");
+        let store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        // A zero TTL expires at once; the rows stay until a purge.
+        for i in 0..PURGE_EVERY - 1 {
+            store
+                .put("p", "flow", &i.to_string(), b"x", Duration::ZERO)
+                .await
+                .unwrap();
+        }
+        assert_eq!(rows(&store).await, (PURGE_EVERY - 1) as i64);
+        store
+            .put("p", "flow", "live", b"x", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(rows(&store).await, 1);
+        assert_eq!(
+            store.get("p", "flow", "live").await.unwrap(),
+            Some(b"x".to_vec())
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let _store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+    }
+
+    #[tokio::test]
+    async fn poisoned_lock_is_an_error_then_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("poison.db");
+        let store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        let conn = Arc::clone(&store.conn);
+        let _ = std::thread::spawn(move || {
+            let _guard = conn.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        let first = store.get("p", "flow", "k").await;
+        assert!(
+            matches!(first, Err(StoreError::Unavailable(_))),
+            "{first:?}"
+        );
+        assert_eq!(store.get("p", "flow", "k").await.unwrap(), None);
+    }
 }

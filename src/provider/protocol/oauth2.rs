@@ -34,15 +34,32 @@ pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref())
 }
 
-/// Builds an authorize URL: the fixed OAuth2 parameters, then the kind's own.
-pub fn authorize_url(base: &Url, params: &[(&str, &str)]) -> Url {
-    let mut url = base.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        for (k, v) in params {
-            q.append_pair(k, v);
+/// Percent-encodes everything but RFC 3986 unreserved characters. Spaces become `%20`,
+/// never `+`: Apple's sign-in sheet reads `name+email` as one unknown scope.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
+    out
+}
+
+/// Builds an authorize URL: the endpoint (keeping any query it has) plus `params`.
+pub fn authorize_url(base: &Url, params: &[(&str, &str)]) -> Url {
+    let mut url = base.clone();
+    let added: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect();
+    let query = match base.query().filter(|q| !q.is_empty()) {
+        Some(existing) => format!("{existing}&{}", added.join("&")),
+        None => added.join("&"),
+    };
+    url.set_query(Some(&query));
     url
 }
 
@@ -234,6 +251,23 @@ mod tests {
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn authorize_url_encodes_spaces_as_percent_20() {
+        let base =
+            Url::parse("https://idp.example/auth?tenant=a").unwrap_or_else(|_| unreachable!());
+        let u = authorize_url(
+            &base,
+            &[
+                ("scope", "name email"),
+                ("redirect_uri", "https://p/cb?x=1&y"),
+            ],
+        );
+        assert_eq!(
+            u.as_str(),
+            "https://idp.example/auth?tenant=a&scope=name%20email&redirect_uri=https%3A%2F%2Fp%2Fcb%3Fx%3D1%26y"
         );
     }
 

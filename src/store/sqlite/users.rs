@@ -236,7 +236,11 @@ pub(super) fn create_user_with_identity(
             to_json(user)?
         ],
     )
-    .map_err(|e| conflict_msg(e, || format!("username {} is taken", user.username)))?;
+    .map_err(|e| {
+        conflict_msg(e, || {
+            format!("user {} or username {} exists", user.id, user.username)
+        })
+    })?;
     insert_link(&tx, link)?;
     tx.commit().map_err(db_err)?;
     Ok(CreateUserOutcome::Created)

@@ -72,6 +72,12 @@ impl FakeHandle {
     pub fn seen(&self) -> Seen {
         self.inner.lock().unwrap().seen.clone()
     }
+    /// Ready-to-use `details` of a `LoginWithAmazon` registration pointing at this fake.
+    pub fn details(&self) -> Value {
+        let o = self.inner.lock().unwrap().opts.clone();
+        json!({"client_id": o.client_id, "client_secret": o.client_secret, "endpoints": self.endpoints()})
+    }
+
     /// The `details.endpoints` pointing the Amazon adapter at this fake.
     pub fn endpoints(&self) -> Value {
         let b = self.base.as_str().trim_end_matches('/');

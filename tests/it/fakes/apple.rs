@@ -36,6 +36,12 @@ pub struct AppleOpts {
 }
 
 impl AppleOpts {
+    /// Options with a freshly generated `.p8` key; returns its PEM for the registration.
+    pub fn generate() -> (Self, String) {
+        let (pem, public) = jwt::generate_p8();
+        (Self::new(public), pem)
+    }
+
     pub fn new(client_public_key: Vec<u8>) -> Self {
         Self {
             client_id: "com.example.web".into(),
@@ -98,6 +104,15 @@ impl FakeHandle {
     pub fn forget_users(&self) {
         self.inner.lock().unwrap().authorized.clear();
     }
+    /// Ready-to-use `details` of a `SignInWithApple` registration pointing at this fake.
+    pub fn details(&self, private_key_pem: &str) -> Value {
+        let o = self.inner.lock().unwrap().opts.clone();
+        json!({
+            "client_id": o.client_id, "team_id": o.team_id, "key_id": o.key_id,
+            "private_key": private_key_pem, "endpoints": self.endpoints(),
+        })
+    }
+
     /// The `details.endpoints` pointing the Apple adapter at this fake.
     pub fn endpoints(&self) -> Value {
         let i = self.issuer();

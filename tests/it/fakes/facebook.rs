@@ -80,6 +80,12 @@ impl FakeHandle {
     pub fn seen(&self) -> Seen {
         self.inner.lock().unwrap().seen.clone()
     }
+    /// Ready-to-use `details` of a `Facebook` registration pointing at this fake (v26.0).
+    pub fn details(&self) -> Value {
+        let o = self.inner.lock().unwrap().opts.clone();
+        json!({"client_id": o.app_id, "client_secret": o.app_secret, "endpoints": self.endpoints("v26.0")})
+    }
+
     /// The `details.endpoints` pointing the Facebook adapter at this fake.
     pub fn endpoints(&self, version: &str) -> Value {
         let b = self.base.as_str().trim_end_matches('/');

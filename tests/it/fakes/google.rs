@@ -71,6 +71,12 @@ pub fn set_legacy_issuer(h: &FakeHandle, on: bool) {
     h.set(|o| o.token.iss = if on { legacy } else { None });
 }
 
+/// Ready-to-use `details` of a `Google` registration pointing at this fake.
+pub fn details(h: &FakeHandle) -> Value {
+    let o = h.opts();
+    json!({"client_id": o.client_id, "client_secret": o.client_secret, "endpoints": endpoints(h)})
+}
+
 /// The `details.endpoints` pointing the Google adapter at this fake.
 pub fn endpoints(h: &FakeHandle) -> Value {
     json!({ "issuer": h.issuer() })

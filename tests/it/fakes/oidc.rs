@@ -117,6 +117,11 @@ impl FakeHandle {
     pub fn seen(&self) -> Seen {
         self.inner.lock().unwrap().seen.clone()
     }
+    /// Ready-to-use `details` of an `OIDC` registration pointing at this fake.
+    pub fn details(&self) -> Value {
+        let o = self.opts();
+        json!({"client_id": o.client_id, "client_secret": o.client_secret, "issuer": self.issuer()})
+    }
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer())
     }
@@ -139,6 +144,16 @@ pub async fn start(opts: OidcOpts) -> FakeHandle {
         .route("/authorize", get(authorize))
         .route("/token", axum::routing::post(token))
         .route("/jwks", get(jwks))
+        // 307 keeps method and body: a client that followed it would get tokens.
+        .route(
+            "/moved-token",
+            axum::routing::post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/token")],
+                )
+            }),
+        )
         .route("/userinfo", get(userinfo).post(userinfo))
         .with_state(Lazy {
             cell,

@@ -8,8 +8,7 @@ use super::*;
 use crate::fakes::amazon::{self, AmazonOpts, FakeHandle};
 
 fn details(f: &FakeHandle) -> Value {
-    let o = AmazonOpts::default();
-    json!({"client_id": o.client_id, "client_secret": o.client_secret, "endpoints": f.endpoints()})
+    f.details()
 }
 
 #[tokio::test]

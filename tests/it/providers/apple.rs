@@ -13,12 +13,9 @@ use crate::fakes::apple::{self, AppleOpts, FakeHandle};
 use crate::fakes::jwt;
 
 async fn setup() -> (FakeHandle, Value) {
-    let (pem, public) = jwt::generate_p8();
-    let o = AppleOpts::new(public);
-    let d = json!({"client_id": o.client_id, "team_id": o.team_id, "key_id": o.key_id, "private_key": pem});
+    let (o, pem) = AppleOpts::generate();
     let f = apple::start(o).await;
-    let mut d = d;
-    d["endpoints"] = f.endpoints();
+    let d = f.details(&pem);
     (f, d)
 }
 
@@ -26,6 +23,20 @@ async fn setup() -> (FakeHandle, Value) {
 async fn first_sign_in_carries_the_name_later_ones_do_not() {
     let (f, d) = setup().await;
     let p = build(ProviderType::SignInWithApple, d);
+    let ru = redirect_uri();
+    let begun = p
+        .begin(&poolgate::provider::BeginRequest {
+            state: "s",
+            redirect_uri: &ru,
+            login_hint: None,
+            sp_entity_id: None,
+        })
+        .await
+        .unwrap();
+    let poolgate::provider::BrowserAction::Redirect(u) = begun.action else {
+        panic!()
+    };
+    assert!(u.query().unwrap().contains("scope=name%20email"), "{u}");
     let q = authorize_query(&p).await;
     assert_eq!(q["response_mode"], "form_post");
     assert_eq!(q["scope"], "name email");

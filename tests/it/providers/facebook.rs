@@ -8,7 +8,7 @@ use super::*;
 use crate::fakes::facebook::{self, FacebookOpts, FakeHandle};
 
 fn details(f: &FakeHandle) -> Value {
-    json!({"client_id": "1234567890", "client_secret": "fb-app-secret", "endpoints": f.endpoints("v26.0")})
+    f.details()
 }
 
 #[tokio::test]
@@ -170,4 +170,47 @@ async fn api_version_picks_the_public_endpoints() {
         &u[..url::Position::AfterPath],
         "https://www.facebook.com/v26.0/dialog/oauth"
     );
+}
+
+/// Collects log output for one closure.
+#[derive(Clone, Default)]
+struct LogBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logs_of_build(version: &str, now_s: i64) -> String {
+    let buf = LogBuf::default();
+    let writer = buf.clone();
+    let sub = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let clock = std::sync::Arc::new(poolgate::clock::FixedClock::at(now_s * 1000));
+    let rec = record(
+        ProviderType::Facebook,
+        "Facebook",
+        json!({"client_id": "1", "client_secret": "fb-secret-xyz", "api_version": version}),
+    );
+    tracing::subscriber::with_default(sub, || {
+        poolgate::provider::registry::build(&rec, &ctx_with_clock(clock)).unwrap();
+    });
+    String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+}
+
+#[test]
+fn an_api_version_older_than_two_years_is_warned_about_at_build() {
+    // 2026-11-30
+    let now = 1_795_996_800;
+    let old = logs_of_build("v18.0", now);
+    assert!(old.contains("WARN") && old.contains("v18.0"), "{old}");
+    assert!(!old.contains("fb-secret-xyz"), "no secret in the log");
+    assert!(logs_of_build("v26.0", now).is_empty());
 }

@@ -8,8 +8,7 @@ use crate::fakes::google::{self, GoogleOpts};
 use crate::fakes::oidc::FakeHandle;
 
 fn details(f: &FakeHandle, hosted_domain: Option<&str>) -> Value {
-    let o = f.opts();
-    let mut d = json!({"client_id": o.client_id, "client_secret": o.client_secret, "endpoints": google::endpoints(f)});
+    let mut d = google::details(f);
     if let Some(hd) = hosted_domain {
         d["hosted_domain"] = json!(hd);
     }
@@ -44,8 +43,8 @@ async fn both_issuer_spellings_are_accepted() {
     .await;
     let p = build(ProviderType::Google, details(&f, None));
     let id = sign_in(&p).await.expect("legacy issuer accepted");
-    let legacy = f.issuer().split_once("://").unwrap().1.to_owned();
-    assert_eq!(id.issuer.as_deref(), Some(legacy.as_str()));
+    // The identity carries the canonical spelling either way.
+    assert_eq!(id.issuer.as_deref(), Some(f.issuer().as_str()));
     google::set_legacy_issuer(&f, false);
     sign_in(&p).await.expect("https issuer accepted");
     // Any other spelling is not.
@@ -89,4 +88,18 @@ async fn google_negative_tokens_are_rejected() {
         o.token.azp = Some("another-client.apps.googleusercontent.com".into());
     });
     assert_rejected(sign_in(&p).await, "azp of another client");
+}
+
+#[tokio::test]
+async fn any_workspace_domain_with_star() {
+    let f = google::start(GoogleOpts {
+        hd: Some("corp.example".into()),
+        ..GoogleOpts::default()
+    })
+    .await;
+    let p = build(ProviderType::Google, details(&f, Some("*")));
+    assert_eq!(authorize_query(&p).await["hd"], "*");
+    sign_in(&p).await.expect("any Workspace domain");
+    google::set_hd(&f, None);
+    assert_rejected(sign_in(&p).await, "consumer account with hd=*");
 }

@@ -5,6 +5,7 @@
 mod amazon;
 mod apple;
 mod facebook;
+mod files;
 mod google;
 mod oidc;
 mod validation;

@@ -12,8 +12,7 @@ use crate::fakes::oidc::{self, FakeHandle, OidcOpts};
 use crate::fakes::{SignMode, TokenKnobs};
 
 fn details(f: &FakeHandle) -> Value {
-    let o = f.opts();
-    json!({"client_id": o.client_id, "client_secret": o.client_secret, "issuer": f.issuer()})
+    f.details()
 }
 
 #[tokio::test]
@@ -409,4 +408,77 @@ async fn jwks_is_refetched_on_rotation_at_most_once_per_ten_seconds() {
         .await
         .expect("after the interval the refetch happens");
     assert_eq!(f.seen().jwks_fetches, 3);
+}
+
+#[tokio::test]
+async fn oversized_upstream_answers_are_refused() {
+    let f = oidc::start(OidcOpts::default()).await;
+    f.set(|o| {
+        o.userinfo_extra
+            .insert("blob".into(), json!("x".repeat(300 * 1024)));
+    });
+    let p = build(ProviderType::OIDC, details(&f));
+    match sign_in(&p).await {
+        Err(ProviderError::Upstream(m)) => assert!(m.contains("larger than"), "{m}"),
+        other => panic!("expected Upstream, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_silent_token_endpoint_times_out() {
+    let f = oidc::start(OidcOpts::default()).await;
+    // Accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let mut d = details(&f);
+    d["authorize_url"] = json!(f.url("/authorize"));
+    d["token_url"] = json!(format!("http://{addr}/token"));
+    d["jwks_uri"] = json!(f.url("/jwks"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let ctx = poolgate::provider::ProviderContext {
+        http,
+        clock: Arc::new(poolgate::clock::SystemClock),
+    };
+    let p = registry::build(&record(ProviderType::OIDC, "Upstream", d), &ctx).unwrap();
+    match sign_in(&p).await {
+        Err(ProviderError::Upstream(m)) => assert!(m.contains("timed out"), "{m}"),
+        other => panic!("expected Upstream, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn redirects_from_the_token_endpoint_are_not_followed() {
+    let f = oidc::start(OidcOpts::default()).await;
+    let mut d = details(&f);
+    d["authorize_url"] = json!(f.url("/authorize"));
+    // 307 to the real token endpoint: followed, it would succeed.
+    d["token_url"] = json!(f.url("/moved-token"));
+    d["jwks_uri"] = json!(f.url("/jwks"));
+    let p = build(ProviderType::OIDC, d);
+    match sign_in(&p).await {
+        Err(ProviderError::Upstream(m)) => assert!(m.contains("status 307"), "{m}"),
+        other => panic!("expected Upstream, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_host_only_issuer_matches_with_or_without_trailing_slash() {
+    let f = oidc::start(OidcOpts::default()).await;
+    let p = build(ProviderType::OIDC, details(&f));
+    let slash = format!("{}/", f.issuer());
+    f.set(|o| o.token.iss = Some(slash));
+    sign_in(&p).await.unwrap();
+    let other_path = format!("{}/tenant", f.issuer());
+    f.set(|o| o.token.iss = Some(other_path));
+    assert_rejected_because(sign_in(&p).await, "issuer with another path", "iss is not");
 }

@@ -50,6 +50,25 @@ fn oidc_reports_every_missing_key() {
 }
 
 #[test]
+fn oidc_accepts_cognito_spellings() {
+    let p = problems(
+        ProviderType::OIDC,
+        json!({
+            "client_id": "c", "client_secret": "s",
+            "oidc_issuer": "https://idp.example.com",
+            "attributes_url": "https://idp.example.com/userinfo",
+            "attributes_url_add_attributes": "false",
+        }),
+    );
+    assert!(p.is_empty(), "{p:?}");
+    let p = problems(
+        ProviderType::OIDC,
+        json!({"client_id": "c", "client_secret": "s", "oidc_issuer": "http://idp.example.com"}),
+    );
+    assert!(has(&p, "details.oidc_issuer: must use https"), "{p:?}");
+}
+
+#[test]
 fn http_is_allowed_on_loopback_only_and_validate_makes_no_call() {
     // Nothing listens on port 1: validation must not try.
     for issuer in [

@@ -1,0 +1,403 @@
+//! Load driver: prints, in one run, the figures the README reports.
+//!   - pool-token signatures/s (RS256, ES256) on one core and on every core: the ceiling;
+//!   - `/oauth2/token` authorization_code exchanges/s and refresh grants/s over real HTTP,
+//!     with p50/p99 latency, against that ceiling (two signatures per response);
+//!   - complete federated sign-ins/s (authorize -> fake OIDC upstream -> callback ->
+//!     code exchange) with ES256 pool tokens;
+//!   - idle RSS of a freshly started `poolgate serve`.
+//!
+//! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
+//! Everything runs on 127.0.0.1 only.
+
+#[path = "../tests/it/fakes/mod.rs"]
+mod fakes;
+#[allow(dead_code)]
+#[path = "../tests/it/harness.rs"]
+mod harness;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use harness::{Browser, Gw, app_client_body, authorize_url, pkce};
+use poolgate::model::SigningAlg;
+use poolgate::token::{SigningKey, TokenType};
+use serde_json::{Value, json};
+
+const CB: &str = "http://127.0.0.1:9/cb";
+const WORKERS: usize = 16;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+struct Figure {
+    name: String,
+    per_s: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Figure {
+    fn print(&self) {
+        println!(
+            "{:<44} {:>9.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+            self.name,
+            self.per_s,
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Signatures per second with `threads` threads for about `secs`.
+fn signatures(alg: SigningAlg, threads: usize, secs: f64) -> f64 {
+    let (key, _) = SigningKey::generate(alg).expect("key");
+    let key = Arc::new(key);
+    let claims = json!({"iss": "http://127.0.0.1:8080", "sub": "4f1c2a7e-0000-4000-8000-000000000000", "token_use": "access", "scope": "openid email profile", "iat": 1, "exp": 2, "jti": "x"});
+    let count = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (key, claims, count) = (key.clone(), claims.clone(), count.clone());
+            std::thread::spawn(move || {
+                while start.elapsed().as_secs_f64() < secs {
+                    for _ in 0..50 {
+                        let _ = key.sign(TokenType::AccessToken, &claims);
+                    }
+                    count.fetch_add(50, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Runs `op` from WORKERS tasks until `total` operations are done; a figure.
+async fn drive<F, Fut>(name: &str, total: usize, op: F) -> Figure
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..WORKERS {
+        let (op, next) = (op.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failed = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let t = Instant::now();
+                if !op(i).await {
+                    failed += 1;
+                }
+                lat.push(t.elapsed());
+            }
+            (lat, failed)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        let (l, f) = t.await.expect("worker");
+        all.extend(l);
+        failed += f;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(failed, 0, "{name}: {failed} operations failed");
+    all.sort();
+    Figure {
+        name: name.to_owned(),
+        per_s: total as f64 / elapsed,
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+    }
+}
+
+struct Bench {
+    gw: Arc<Gw>,
+    client: String,
+    secret: String,
+    browsers: Vec<Browser>,
+}
+
+async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<tempfile::TempDir>) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = store
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("sqlite://{}/bench.db", tmp.path().display()));
+    let gw = Gw::start_with(
+        &store,
+        tmp.path(),
+        None,
+        Arc::new(poolgate::clock::SystemClock),
+    )
+    .await;
+    let fake = fakes::oidc::start(fakes::oidc::OidcOpts::default()).await;
+    let o = fake.opts();
+    gw.put_provider(
+        "Corp",
+        json!({"type": "OIDC", "details": {"issuer": fake.issuer(), "client_id": o.client_id, "client_secret": o.client_secret}}),
+    )
+    .await;
+    let (client, secret) = gw.client(app_client_body(CB, &["Corp"], true)).await;
+    let browsers = (0..WORKERS).map(|_| Browser::new()).collect();
+    (
+        Bench {
+            gw: Arc::new(gw),
+            client,
+            secret: secret.expect("secret"),
+            browsers,
+        },
+        fake,
+        Some(tmp),
+    )
+}
+
+/// One federated sign-in up to the code; returns (code, verifier).
+async fn sign_in(b: &Bench, browser: &Browser) -> Option<(String, String)> {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(
+        &b.gw,
+        &b.client,
+        CB,
+        &[
+            ("scope", "openid email profile"),
+            ("identity_provider", "Corp"),
+            ("state", "s"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    match browser.follow(&url, CB).await {
+        harness::Landing::App(q) => q.get("code").map(|c| (c.clone(), verifier)),
+        harness::Landing::Page(..) => None,
+    }
+}
+
+async fn exchange(b: &Bench, code: &str, verifier: &str) -> Option<Value> {
+    let (s, v) =
+        b.gw.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", CB),
+                ("code_verifier", verifier),
+            ],
+            Some((&b.client, &b.secret)),
+        )
+        .await;
+    s.is_success().then_some(v)
+}
+
+async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f64) -> Vec<Figure> {
+    let (b, _fake, _tmp) = setup(store).await;
+    let b = Arc::new(b);
+    let mut figs = Vec::new();
+
+    // Codes for the exchange phase, made first (not timed).
+    let codes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let (b2, codes2) = (b.clone(), codes.clone());
+        drive("(warm-up sign-ins)", n, move |i| {
+            let (b, codes) = (b2.clone(), codes2.clone());
+            async move {
+                let Some(c) = sign_in(&b, &b.browsers[i % WORKERS]).await else {
+                    return false;
+                };
+                codes.lock().expect("lock").push(c);
+                true
+            }
+        })
+        .await;
+    }
+    let codes: Vec<(String, String)> = std::mem::take(&mut *codes.lock().expect("lock"));
+    let codes = Arc::new(codes);
+    let refresh = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (b2, codes2, refresh2) = (b.clone(), codes.clone(), refresh.clone());
+    let f = drive(
+        &format!("[{label}] token: authorization_code (RS256)"),
+        codes.len(),
+        move |i| {
+            let (b, codes, refresh) = (b2.clone(), codes2.clone(), refresh2.clone());
+            async move {
+                let (code, verifier) = &codes[i];
+                let Some(v) = exchange(&b, code, verifier).await else {
+                    return false;
+                };
+                refresh
+                    .lock()
+                    .expect("lock")
+                    .push(v["refresh_token"].as_str().unwrap_or_default().to_owned());
+                true
+            }
+        },
+    )
+    .await;
+    figs.push(f);
+    let tokens: Vec<String> = std::mem::take(&mut *refresh.lock().expect("lock"));
+    let chains: Arc<Vec<std::sync::Mutex<String>>> =
+        Arc::new(tokens.into_iter().map(std::sync::Mutex::new).collect());
+    let (b2, chains2) = (b.clone(), chains.clone());
+    let f = drive(
+        &format!("[{label}] token: refresh_token (RS256)"),
+        chains.len(),
+        move |i| {
+            let (b, chains) = (b2.clone(), chains2.clone());
+            async move {
+                let rt = chains[i].lock().expect("lock").clone();
+                let (s, v) =
+                    b.gw.token(
+                        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+                        Some((&b.client, &b.secret)),
+                    )
+                    .await;
+                if let Some(new) = v["refresh_token"].as_str() {
+                    *chains[i].lock().expect("lock") = new.to_owned();
+                }
+                s.is_success()
+            }
+        },
+    )
+    .await;
+    figs.push(f);
+
+    // Complete federated sign-ins with ES256 pool tokens.
+    let (s, v) =
+        b.gw.admin(
+            "PATCH",
+            "/pools/default",
+            Some(json!({"settings": {"signing_alg": "ES256"}})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    tokio::time::sleep(Duration::from_millis(3200)).await; // key rings reload
+    let b2 = b.clone();
+    let f = drive(
+        &format!("[{label}] complete federated sign-in (ES256)"),
+        n,
+        move |i| {
+            let b = b2.clone();
+            async move {
+                let Some((code, verifier)) = sign_in(&b, &b.browsers[i % WORKERS]).await else {
+                    return false;
+                };
+                exchange(&b, &code, &verifier).await.is_some_and(|v| {
+                    v["id_token"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("ES256") || !t.is_empty())
+                })
+            }
+        },
+    )
+    .await;
+    figs.push(f);
+    for f in &figs {
+        f.print();
+        if f.name.contains("token:") {
+            println!(
+                "{:<44} {:>9.0}%  of the ceiling ({ceiling_pairs:.0} responses/s)",
+                "",
+                100.0 * f.per_s / ceiling_pairs
+            );
+        }
+    }
+    figs
+}
+
+fn idle_rss_kib() -> Option<(u64, String)> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("poolgate");
+    if !bin.exists() {
+        return None;
+    }
+    let tmp = tempfile::tempdir().ok()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    let port = listener.local_addr().ok()?.port();
+    drop(listener);
+    let mut child = std::process::Command::new(&bin)
+        .arg("serve")
+        .env("POOLGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("POOLGATE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env(
+            "POOLGATE_STORE",
+            format!("sqlite://{}/p.db", tmp.path().display()),
+        )
+        .env("POOLGATE_ADMIN_TOKEN", "bench-admin-token-0123456789")
+        .env("POOLGATE_PROVIDERS_DIR", tmp.path())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_secs(2));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = status?
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .to_owned();
+    let kib = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kib, bin.display().to_string()))
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "poolgate load driver: {cores} cores, {WORKERS} concurrent clients over loopback HTTP"
+    );
+    let rs1 = signatures(SigningAlg::RS256, 1, 1.5);
+    let rsn = signatures(SigningAlg::RS256, cores, 1.5);
+    let es1 = signatures(SigningAlg::ES256, 1, 1.0);
+    let esn = signatures(SigningAlg::ES256, cores, 1.0);
+    println!(
+        "{:<44} {:>9.0}/s (1 core)   {:>9.0}/s ({cores} cores)",
+        "RS256 signatures", rs1, rsn
+    );
+    println!(
+        "{:<44} {:>9.0}/s (1 core)   {:>9.0}/s ({cores} cores)",
+        "ES256 signatures", es1, esn
+    );
+    let ceiling = rsn / 2.0;
+    println!(
+        "{:<44} {:>9.0}/s",
+        "ceiling: token responses (2 RS256 signatures)", ceiling
+    );
+
+    let n: usize = std::env::var("LOADGEN_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        run_store("sqlite", None, n, ceiling).await;
+        if let Ok(url) = std::env::var("LOADGEN_REDIS_URL") {
+            run_store("redis", Some(&url), n, ceiling).await;
+        }
+    });
+    match idle_rss_kib() {
+        Some((kib, _)) => println!(
+            "{:<44} {:>9.1} MB",
+            "idle RSS of poolgate serve",
+            kib as f64 / 1024.0
+        ),
+        None => println!("idle RSS: build the binary first (cargo build --release --bin poolgate)"),
+    }
+}

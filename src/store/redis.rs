@@ -1,0 +1,161 @@
+//! The Redis backend of the store traits, shared by many stateless gateway instances.
+//! One multiplexed connection with automatic reconnect (`ConnectionManager`); every
+//! command is bounded by a timeout, so an unreachable Redis is `Unavailable` quickly.
+//! Multi-key invariants are kept by Lua scripts over keys of one pool (one hash tag, one
+//! Cluster slot). The key layout is documented in docs/redis.md.
+
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, RedisError, Script, ScriptInvocation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{StoreError, StoreResult};
+
+mod keys;
+mod listing;
+mod records;
+mod store_impl;
+mod tokens;
+mod users;
+
+/// Default bound on one command (or script) round trip, reconnection included.
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bound on establishing the first connection at start.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Redis backend. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    op_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisStore {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("op_timeout", &self.op_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A command did not complete in time (Redis unreachable, or reconnecting).
+#[derive(Debug, thiserror::Error)]
+#[error("redis did not answer within {0:?}")]
+struct TimedOut(Duration);
+
+/// A script answered something this code never returns: a bug or a foreign writer.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected redis script reply: {0}")]
+pub(crate) struct UnexpectedReply(String);
+
+impl RedisStore {
+    /// Connects to `redis://HOST:PORT/DB` or `rediss://...` (TLS) and pings, so that a
+    /// wrong or unreachable URL fails at start.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with_timeout(url, DEFAULT_OP_TIMEOUT).await
+    }
+
+    /// As [`RedisStore::open`], with another bound on each command.
+    pub async fn open_with_timeout(url: &str, op_timeout: Duration) -> StoreResult<Self> {
+        // The parse error can quote the URL, password included: keep only its kind.
+        let client = redis::Client::open(url).map_err(|e| {
+            StoreError::Conflict(format!("invalid redis store URL ({:?})", e.kind()))
+        })?;
+        // Reconnection: a few quick attempts per outage detection; a command arriving
+        // after they failed starts a new round, so service resumes once Redis is back.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(op_timeout))
+            .set_response_timeout(Some(op_timeout))
+            .set_number_of_retries(3)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = match tokio::time::timeout(
+            OPEN_TIMEOUT,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(map_err(e)),
+            Err(_) => return Err(StoreError::unavailable(TimedOut(OPEN_TIMEOUT))),
+        };
+        let store = Self { conn, op_timeout };
+        store.ping_once().await?;
+        Ok(store)
+    }
+
+    async fn ping_once(&self) -> StoreResult<()> {
+        let pong: String = self.query(&mut redis::cmd("PING")).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::unavailable(UnexpectedReply(pong)))
+        }
+    }
+
+    /// Bounds a Redis future by the command timeout and maps its error.
+    async fn bounded<T>(&self, fut: impl Future<Output = Result<T, RedisError>>) -> StoreResult<T> {
+        match tokio::time::timeout(self.op_timeout, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(map_err(e)),
+            Err(_) => Err(StoreError::unavailable(TimedOut(self.op_timeout))),
+        }
+    }
+
+    /// Runs one command.
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &mut Cmd) -> StoreResult<T> {
+        let mut conn = self.conn.clone();
+        self.bounded(cmd.query_async(&mut conn)).await
+    }
+
+    /// Runs a pipeline (not a transaction: for reads of several keys).
+    pub(crate) async fn pipe<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> StoreResult<T> {
+        let mut conn = self.conn.clone();
+        self.bounded(pipe.query_async(&mut conn)).await
+    }
+
+    /// Runs a Lua script (EVALSHA, loading it on `NOSCRIPT`, as after a Redis restart).
+    pub(crate) async fn eval<T: FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn.clone();
+        self.bounded(invocation.invoke_async(&mut conn)).await
+    }
+}
+
+/// Builds a script once; callers keep it in a `LazyLock`.
+pub(crate) fn script(src: &str) -> Script {
+    Script::new(src)
+}
+
+fn map_err(e: RedisError) -> StoreError {
+    match e.kind() {
+        redis::ErrorKind::UnexpectedReturnType | redis::ErrorKind::Parse => StoreError::corrupt(e),
+        _ => StoreError::unavailable(e),
+    }
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(StoreError::corrupt)
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(StoreError::corrupt)
+}
+
+/// Decodes every present value, skipping `None` (a key deleted between two reads).
+pub(crate) fn from_json_all<T: DeserializeOwned>(
+    texts: Vec<Option<String>>,
+) -> StoreResult<Vec<T>> {
+    texts.into_iter().flatten().map(|t| from_json(&t)).collect()
+}
+
+/// A Redis TTL in milliseconds from a duration: at least 1 (`PX 0` is an error).
+pub(crate) fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}

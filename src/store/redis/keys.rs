@@ -1,0 +1,169 @@
+//! Key names of the Redis backend (documented in docs/redis.md). Every variable part of
+//! a key is escaped, so that no user-controlled string can forge a separator, a hash tag
+//! or a glob pattern, and one pool's prefix is never a prefix of another pool's keys.
+
+/// Escapes everything but `[A-Za-z0-9._-]` as `%XX` (upper-case hex of each byte).
+pub(crate) fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Prefix of the global keys. `#` is always escaped by [`enc`], so no pool's hash tag can
+/// ever be `{#}`: a pool named `_` or `global` cannot collide with these keys.
+const GLOBAL: &str = "poolgate:{#}:";
+
+/// Pool records: hash, pool id -> Pool JSON.
+pub(crate) fn pools() -> String {
+    format!("{GLOBAL}pools")
+}
+
+/// Domains: hash, domain -> DomainRecord JSON (the owner is its `pool_id`).
+pub(crate) fn domains() -> String {
+    format!("{GLOBAL}domains")
+}
+
+/// Refresh token hash -> pool id, so that a token can be found without knowing its pool.
+pub(crate) fn refresh_pointer(token_hash: &str) -> String {
+    format!("{GLOBAL}rt:{}", enc(token_hash))
+}
+
+/// The keys of one pool: all share the hash tag `{pool}`, hence one Cluster slot.
+#[derive(Clone, Debug)]
+pub(crate) struct PoolKeys {
+    prefix: String,
+}
+
+impl PoolKeys {
+    pub(crate) fn new(pool: &str) -> Self {
+        Self {
+            prefix: format!("poolgate:{{{}}}:", enc(pool)),
+        }
+    }
+
+    /// The prefix itself, handed to Lua scripts that derive keys from index members.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A SCAN pattern matching every key of the pool (the prefix holds no glob
+    /// characters: `enc` escapes `*`, `?`, `[`, `]` and `\`).
+    pub(crate) fn pattern(&self) -> String {
+        format!("{}*", self.prefix)
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    pub(crate) fn clients(&self) -> String {
+        self.key("clients")
+    }
+    pub(crate) fn providers(&self) -> String {
+        self.key("providers")
+    }
+    pub(crate) fn resource_servers(&self) -> String {
+        self.key("rs")
+    }
+    /// The pool's SAML SP key material (a string holding JSON).
+    pub(crate) fn sp_keys(&self) -> String {
+        self.key("sp-keys")
+    }
+    pub(crate) fn ephemeral(&self, kind: &str, key: &str) -> String {
+        self.key(&format!("eph:{}:{}", enc(kind), enc(key)))
+    }
+
+    pub(crate) fn user(&self, id: &str) -> String {
+        self.key(&format!("user:{}", enc(id)))
+    }
+    /// Sorted set of user ids, score `created_at`: ordered by (created_at, id).
+    pub(crate) fn users(&self) -> String {
+        self.key("users")
+    }
+    pub(crate) fn username(&self, username: &str) -> String {
+        self.key(&format!("uname:{}", enc(username)))
+    }
+    pub(crate) fn email(&self, email_norm: &str) -> String {
+        self.key(&format!("email:{}", enc(email_norm)))
+    }
+    pub(crate) fn provider_users(&self, provider: &str) -> String {
+        self.key(&format!("prov:{}", enc(provider)))
+    }
+    /// Member of a user's link set naming one identity; the scripts derive the identity
+    /// key (`ident:` + member) and the provider index (`prov:` + the part before `:`).
+    pub(crate) fn link_member(provider: &str, subject: &str) -> String {
+        format!("{}:{}", enc(provider), enc(subject))
+    }
+    pub(crate) fn identity(&self, provider: &str, subject: &str) -> String {
+        self.key(&format!("ident:{}", Self::link_member(provider, subject)))
+    }
+    pub(crate) fn identity_of_member(&self, member: &str) -> String {
+        self.key(&format!("ident:{member}"))
+    }
+    pub(crate) fn links(&self, user_id: &str) -> String {
+        self.key(&format!("links:{}", enc(user_id)))
+    }
+
+    pub(crate) fn refresh(&self, token_hash: &str) -> String {
+        self.key(&format!("rt:{}", enc(token_hash)))
+    }
+    pub(crate) fn family(&self, family_id: &str) -> String {
+        self.key(&format!("rtfam:{}", enc(family_id)))
+    }
+    pub(crate) fn user_families(&self, user_id: &str) -> String {
+        self.key(&format!("rtuser:{}", enc(user_id)))
+    }
+
+    /// Set of the pool's key ids.
+    pub(crate) fn kids(&self) -> String {
+        self.key("kids")
+    }
+    /// Hash of one signing key: `rec` (JSON), `active` (`1`/`0`), `vu` (visible until).
+    pub(crate) fn signing_key(&self, kid: &str) -> String {
+        self.key(&format!("key:{}", enc(kid)))
+    }
+    /// A key's hash from a member of [`PoolKeys::kids`] (already escaped).
+    pub(crate) fn key_of_member(&self, member: &str) -> String {
+        self.key(&format!("key:{member}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_separators_tags_and_globs() {
+        assert_eq!(enc("default"), "default");
+        assert_eq!(
+            enc("a:b{c}*?[]\\ %#"),
+            "a%3Ab%7Bc%7D%2A%3F%5B%5D%5C%20%25%23"
+        );
+        assert_eq!(enc("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn identity_keys_cannot_collide() {
+        let k = PoolKeys::new("p");
+        assert_ne!(k.identity("a:b", "c"), k.identity("a", "b:c"));
+        assert_eq!(k.identity("Google", "1"), "poolgate:{p}:ident:Google:1");
+    }
+
+    #[test]
+    fn pool_prefixes_are_not_prefixes_of_each_other() {
+        let a = PoolKeys::new("a");
+        let b = PoolKeys::new("a}:x");
+        assert!(!b.user("u").starts_with(a.prefix()));
+        assert!(!PoolKeys::new("#").prefix().starts_with("poolgate:{#}"));
+    }
+}

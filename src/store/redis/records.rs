@@ -1,0 +1,290 @@
+//! Redis backend: pools and domains (global keys), app clients, identity providers and
+//! resource servers (one hash per pool), and short-lived state (strings with a TTL).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::Script;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::keys::{self, PoolKeys};
+use super::{RedisStore, UnexpectedReply, from_json, from_json_all, script, to_json, ttl_ms};
+use crate::model::{DomainRecord, Pool};
+use crate::store::{StoreError, StoreResult};
+
+/// Replaces a hash field only when it exists. KEYS: hash. ARGV: field, value.
+static HSET_IF_EXISTS: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1",
+    )
+});
+
+/// Claims a domain for a pool. KEYS: domains. ARGV: domain, pool, record JSON. Owner and
+/// record are in one hash: one key, so one atomic step on Cluster too.
+static PUT_DOMAIN: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local owner = cjson.decode(cur)['pool_id']
+  if owner ~= ARGV[2] then return {'owned', owner} end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return {'ok'}",
+    )
+});
+
+/// Removes a domain when the pool owns it. KEYS: domains. ARGV: domain, pool.
+static DELETE_DOMAIN: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur or cjson.decode(cur)['pool_id'] ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1",
+    )
+});
+
+/// Removes every domain of a pool. KEYS: domains. ARGV: pool.
+static DELETE_POOL_DOMAINS: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local all = redis.call('HGETALL', KEYS[1])
+local n = 0
+for i = 1, #all, 2 do
+  if cjson.decode(all[i + 1])['pool_id'] == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    n = n + 1
+  end
+end
+return n",
+    )
+});
+
+// Pools.
+
+pub(super) async fn create_pool(s: &RedisStore, pool: &Pool) -> StoreResult<()> {
+    let created: bool = s
+        .query(
+            redis::cmd("HSETNX")
+                .arg(keys::pools())
+                .arg(&pool.id)
+                .arg(to_json(pool)?),
+        )
+        .await?;
+    if created {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!("pool {} exists", pool.id)))
+    }
+}
+
+pub(super) async fn get_pool(s: &RedisStore, id: &str) -> StoreResult<Option<Pool>> {
+    hash_get(s, &keys::pools(), id).await
+}
+
+pub(super) async fn list_pools(s: &RedisStore) -> StoreResult<Vec<Pool>> {
+    let mut pools: Vec<Pool> = hash_values(s, &keys::pools()).await?;
+    pools.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(pools)
+}
+
+pub(super) async fn update_pool(s: &RedisStore, pool: &Pool) -> StoreResult<bool> {
+    let n: i64 = s
+        .eval(
+            HSET_IF_EXISTS
+                .key(keys::pools())
+                .arg(&pool.id)
+                .arg(to_json(pool)?),
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Deletes the pool's domains, then every key of its slot, then the pool record last:
+/// an interrupted delete leaves the pool in place, and deleting it again finishes. Keys
+/// of a pool that no longer exists (orphans) are removed as well.
+pub(super) async fn delete_pool(s: &RedisStore, id: &str) -> StoreResult<bool> {
+    let _: i64 = s
+        .eval(DELETE_POOL_DOMAINS.key(keys::domains()).arg(id))
+        .await?;
+    let pattern = PoolKeys::new(id).pattern();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, found): (u64, Vec<String>) = s
+            .query(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(500),
+            )
+            .await?;
+        if !found.is_empty() {
+            let _: i64 = s.query(redis::cmd("UNLINK").arg(&found)).await?;
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    // Refresh-token pointers of this pool (global keys) are left to expire with their
+    // tokens: they only name the pool, and lookups through them find nothing now.
+    let n: i64 = s
+        .query(redis::cmd("HDEL").arg(keys::pools()).arg(id))
+        .await?;
+    Ok(n == 1)
+}
+
+// Domains.
+
+pub(super) async fn put_domain(s: &RedisStore, d: &DomainRecord) -> StoreResult<()> {
+    let reply: Vec<String> = s
+        .eval(
+            PUT_DOMAIN
+                .key(keys::domains())
+                .arg(&d.domain)
+                .arg(&d.pool_id)
+                .arg(to_json(d)?),
+        )
+        .await?;
+    match reply.first().map(String::as_str) {
+        Some("ok") => Ok(()),
+        Some("owned") => Err(StoreError::Conflict(format!(
+            "domain {} belongs to another pool",
+            d.domain
+        ))),
+        _ => Err(StoreError::unavailable(UnexpectedReply(format!(
+            "{reply:?}"
+        )))),
+    }
+}
+
+pub(super) async fn get_domain(s: &RedisStore, domain: &str) -> StoreResult<Option<DomainRecord>> {
+    hash_get(s, &keys::domains(), domain).await
+}
+
+pub(super) async fn list_domains(
+    s: &RedisStore,
+    pool: Option<&str>,
+) -> StoreResult<Vec<DomainRecord>> {
+    let mut all: Vec<DomainRecord> = hash_values(s, &keys::domains()).await?;
+    if let Some(pool) = pool {
+        all.retain(|d| d.pool_id == pool);
+    }
+    all.sort_by(|a, b| a.domain.cmp(&b.domain));
+    Ok(all)
+}
+
+pub(super) async fn delete_domain(s: &RedisStore, pool: &str, domain: &str) -> StoreResult<bool> {
+    let n: i64 = s
+        .eval(DELETE_DOMAIN.key(keys::domains()).arg(domain).arg(pool))
+        .await?;
+    Ok(n == 1)
+}
+
+// Records kept as one hash per pool (clients, providers, resource servers).
+
+pub(super) async fn hash_put<T: Serialize>(
+    s: &RedisStore,
+    key: &str,
+    field: &str,
+    value: &T,
+) -> StoreResult<()> {
+    let _: i64 = s
+        .query(redis::cmd("HSET").arg(key).arg(field).arg(to_json(value)?))
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn hash_get<T: DeserializeOwned>(
+    s: &RedisStore,
+    key: &str,
+    field: &str,
+) -> StoreResult<Option<T>> {
+    let text: Option<String> = s.query(redis::cmd("HGET").arg(key).arg(field)).await?;
+    text.as_deref().map(from_json).transpose()
+}
+
+pub(super) async fn hash_values<T: DeserializeOwned>(
+    s: &RedisStore,
+    key: &str,
+) -> StoreResult<Vec<T>> {
+    let texts: Vec<String> = s.query(redis::cmd("HVALS").arg(key)).await?;
+    from_json_all(texts.into_iter().map(Some).collect())
+}
+
+pub(super) async fn hash_delete(s: &RedisStore, key: &str, field: &str) -> StoreResult<bool> {
+    let n: i64 = s.query(redis::cmd("HDEL").arg(key).arg(field)).await?;
+    Ok(n == 1)
+}
+
+// Short-lived state.
+
+pub(super) async fn put(
+    s: &RedisStore,
+    pool: &str,
+    kind: &str,
+    key: &str,
+    value: &[u8],
+    ttl: Duration,
+) -> StoreResult<()> {
+    let k = PoolKeys::new(pool).ephemeral(kind, key);
+    let _: () = s
+        .query(
+            redis::cmd("SET")
+                .arg(k)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl_ms(ttl)),
+        )
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn put_if_absent(
+    s: &RedisStore,
+    pool: &str,
+    kind: &str,
+    key: &str,
+    value: &[u8],
+    ttl: Duration,
+) -> StoreResult<bool> {
+    let k = PoolKeys::new(pool).ephemeral(kind, key);
+    let reply: Option<String> = s
+        .query(
+            redis::cmd("SET")
+                .arg(k)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms(ttl)),
+        )
+        .await?;
+    Ok(reply.is_some())
+}
+
+pub(super) async fn take(
+    s: &RedisStore,
+    pool: &str,
+    kind: &str,
+    key: &str,
+) -> StoreResult<Option<Vec<u8>>> {
+    let k = PoolKeys::new(pool).ephemeral(kind, key);
+    s.query(redis::cmd("GETDEL").arg(k)).await
+}
+
+pub(super) async fn get(
+    s: &RedisStore,
+    pool: &str,
+    kind: &str,
+    key: &str,
+) -> StoreResult<Option<Vec<u8>>> {
+    let k = PoolKeys::new(pool).ephemeral(kind, key);
+    s.query(redis::cmd("GET").arg(k)).await
+}

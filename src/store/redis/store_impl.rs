@@ -1,0 +1,272 @@
+//! The store traits for [`RedisStore`], delegating to the backend's modules.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::keys::PoolKeys;
+use super::{RedisStore, listing, records, tokens, users};
+use crate::model::{
+    AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
+    ResourceServer, SigningKeyRecord, User, UserFilter,
+};
+use crate::store::{
+    Backend, CreateUserOutcome, Ephemeral, LinkOutcome, RotateOutcome, Store, StoreResult,
+};
+
+/// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
+static SP_KEYS_SWAP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    super::script(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0",
+    )
+});
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.ping_once().await
+    }
+
+    async fn create_pool(&self, pool: &Pool) -> StoreResult<()> {
+        records::create_pool(self, pool).await
+    }
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>> {
+        records::get_pool(self, id).await
+    }
+    async fn list_pools(&self) -> StoreResult<Vec<Pool>> {
+        records::list_pools(self).await
+    }
+    async fn update_pool(&self, pool: &Pool) -> StoreResult<bool> {
+        records::update_pool(self, pool).await
+    }
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
+        records::delete_pool(self, id).await
+    }
+    async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()> {
+        records::put_domain(self, domain).await
+    }
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
+        records::get_domain(self, domain).await
+    }
+    async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>> {
+        records::list_domains(self, pool).await
+    }
+    async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool> {
+        records::delete_domain(self, pool, domain).await
+    }
+
+    async fn put_client(&self, client: &AppClient) -> StoreResult<()> {
+        let key = PoolKeys::new(&client.pool_id).clients();
+        records::hash_put(self, &key, &client.client_id, client).await
+    }
+    async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
+        records::hash_get(self, &PoolKeys::new(pool).clients(), client_id).await
+    }
+    async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>> {
+        let mut all: Vec<AppClient> =
+            records::hash_values(self, &PoolKeys::new(pool).clients()).await?;
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(all)
+    }
+    async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
+        records::hash_delete(self, &PoolKeys::new(pool).clients(), client_id).await
+    }
+
+    async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
+        let key = PoolKeys::new(&provider.pool_id).providers();
+        records::hash_put(self, &key, &provider.name, provider).await
+    }
+    async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
+        records::hash_get(self, &PoolKeys::new(pool).providers(), name).await
+    }
+    async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>> {
+        let mut all: Vec<ProviderRecord> =
+            records::hash_values(self, &PoolKeys::new(pool).providers()).await?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+    async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
+        records::hash_delete(self, &PoolKeys::new(pool).providers(), name).await
+    }
+
+    async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
+        let key = PoolKeys::new(&rs.pool_id).resource_servers();
+        records::hash_put(self, &key, &rs.identifier, rs).await
+    }
+    async fn get_resource_server(
+        &self,
+        pool: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>> {
+        records::hash_get(self, &PoolKeys::new(pool).resource_servers(), identifier).await
+    }
+    async fn list_resource_servers(&self, pool: &str) -> StoreResult<Vec<ResourceServer>> {
+        let mut all: Vec<ResourceServer> =
+            records::hash_values(self, &PoolKeys::new(pool).resource_servers()).await?;
+        all.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        Ok(all)
+    }
+    async fn delete_resource_server(&self, pool: &str, identifier: &str) -> StoreResult<bool> {
+        records::hash_delete(self, &PoolKeys::new(pool).resource_servers(), identifier).await
+    }
+
+    async fn get_user(&self, pool: &str, user_id: &str) -> StoreResult<Option<User>> {
+        users::get_user(self, pool, user_id).await
+    }
+    async fn get_user_by_username(&self, pool: &str, username: &str) -> StoreResult<Option<User>> {
+        users::get_user_by_username(self, pool, username).await
+    }
+    async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>> {
+        users::find_users_by_email(self, pool, email_norm).await
+    }
+    async fn list_users(
+        &self,
+        pool: &str,
+        filter: &UserFilter,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page<User>> {
+        listing::list_users(self, pool, filter, limit, cursor).await
+    }
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        users::update_user(self, user).await
+    }
+    async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool> {
+        users::delete_user(self, pool, user_id).await
+    }
+    async fn find_identity(
+        &self,
+        pool: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<IdentityLink>> {
+        users::find_identity(self, pool, provider, subject).await
+    }
+    async fn list_identities(&self, pool: &str, user_id: &str) -> StoreResult<Vec<IdentityLink>> {
+        users::list_identities(self, pool, user_id).await
+    }
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        link: &IdentityLink,
+    ) -> StoreResult<CreateUserOutcome> {
+        users::create_user_with_identity(self, user, link).await
+    }
+    async fn link_identity(
+        &self,
+        link: &IdentityLink,
+        max_links: usize,
+    ) -> StoreResult<LinkOutcome> {
+        users::link_identity(self, link, max_links).await
+    }
+    async fn unlink_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<bool> {
+        users::unlink_identity(self, pool, user_id, provider, subject).await
+    }
+
+    async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+        tokens::list_keys(self, pool).await
+    }
+    async fn insert_initial_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
+        tokens::insert_initial_key(self, key).await
+    }
+    async fn rotate_key(
+        &self,
+        key: &SigningKeyRecord,
+        old_visible_until: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        tokens::rotate_key(self, key, old_visible_until, now).await
+    }
+
+    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
+        tokens::insert_refresh(self, token).await
+    }
+    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        tokens::get_refresh(self, token_hash).await
+    }
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
+        tokens::rotate_refresh(self, token_hash, new, now).await
+    }
+    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64> {
+        tokens::revoke_refresh_family(self, pool, family_id).await
+    }
+    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
+        tokens::revoke_user_refresh(self, pool, user_id).await
+    }
+    async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
+        self.query(redis::cmd("GET").arg(super::keys::PoolKeys::new(pool).sp_keys()))
+            .await
+    }
+    async fn put_sp_keys(
+        &self,
+        pool: &str,
+        json: &str,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let key = super::keys::PoolKeys::new(pool).sp_keys();
+        match expected {
+            None => {
+                let set: Option<String> = self
+                    .query(redis::cmd("SET").arg(&key).arg(json).arg("NX"))
+                    .await?;
+                Ok(set.is_some())
+            }
+            Some(old) => {
+                let n: i64 = self.eval(SP_KEYS_SWAP.key(&key).arg(old).arg(json)).await?;
+                Ok(n == 1)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Ephemeral for RedisStore {
+    async fn put(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        records::put(self, pool, kind, key, value, ttl).await
+    }
+    async fn put_if_absent(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        records::put_if_absent(self, pool, kind, key, value, ttl).await
+    }
+    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        records::take(self, pool, kind, key).await
+    }
+    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        records::get(self, pool, kind, key).await
+    }
+}
+
+impl Backend for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}

@@ -1,0 +1,224 @@
+//! The store conformance suite: every method's contract, run unchanged against every
+//! backend. Backends may be shared with other runs (one Redis database), so every check
+//! works in fresh pools with random ids and never assumes the store is empty.
+
+use std::collections::BTreeMap;
+
+use poolgate::model::{
+    AppClient, Branding, DomainRecord, IdentityLink, LinkPolicy, OAuthFlow, Pool, PoolSettings,
+    ProviderRecord, ProviderType, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer,
+    SigningAlg, SigningKeyRecord, User,
+};
+use poolgate::store::SharedBackend;
+use serde_json::json;
+
+mod ephemeral;
+mod listing;
+mod records;
+mod sqlite;
+mod tokens;
+mod users;
+
+/// Runs every contract check against `backend`.
+pub async fn run_all(backend: SharedBackend) {
+    let b = &backend;
+    b.ping().await.expect("ping");
+    super::saml_store::sp_keys(b).await;
+    records::pools(b).await;
+    records::domains(b).await;
+    records::clients(b).await;
+    records::providers(b).await;
+    records::resource_servers(b).await;
+    records::delete_pool_cascades(b).await;
+    users::lookups(b).await;
+    users::update(b).await;
+    users::identity_taken(b).await;
+    users::concurrent_first_sign_in(b).await;
+    users::link_and_unlink(b).await;
+    listing::list_pages_and_filters(b).await;
+    listing::list_limit_clamped(b).await;
+    users::delete_user_cascades(b).await;
+    tokens::keys(b).await;
+    tokens::concurrent_initial_key(b).await;
+    tokens::refresh_rotation(b).await;
+    tokens::refresh_expired_and_unknown(b).await;
+    tokens::concurrent_rotation(b).await;
+    tokens::revoke_family_and_user(b).await;
+    ephemeral::put_get_take(b).await;
+    ephemeral::namespaces(b).await;
+    ephemeral::concurrent_take(b).await;
+    ephemeral::put_if_absent(b).await;
+    ephemeral::ttl_expiry(b).await;
+}
+
+/// A random id, unique across runs sharing one backend.
+pub fn uid() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Creates a fresh pool and returns its id.
+pub async fn fresh_pool(b: &SharedBackend) -> String {
+    let id = format!("conf-{}", uid());
+    b.create_pool(&pool(&id)).await.expect("create pool");
+    id
+}
+
+pub fn pool(id: &str) -> Pool {
+    Pool {
+        id: id.into(),
+        settings: PoolSettings {
+            signing_alg: SigningAlg::ES256,
+            cognito_claims: true,
+            email_case_sensitive: false,
+        },
+        created_at: 1_700_000_000,
+    }
+}
+
+pub fn domain(pool: &str, domain: &str) -> DomainRecord {
+    DomainRecord {
+        domain: domain.into(),
+        pool_id: pool.into(),
+        certificate_pem: Some(
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        ),
+        private_key_pem: Some(
+            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n".into(),
+        ),
+        created_at: 1_700_000_001,
+    }
+}
+
+pub fn client(pool: &str, client_id: &str) -> AppClient {
+    AppClient {
+        pool_id: pool.into(),
+        client_id: client_id.into(),
+        name: format!("app {client_id}"),
+        secret_hash: Some("ab".repeat(32)),
+        callback_urls: vec!["https://app.example.test/cb".into()],
+        logout_urls: vec!["https://app.example.test/bye".into()],
+        allowed_oauth_flows: vec![OAuthFlow::Code, OAuthFlow::ClientCredentials],
+        allowed_scopes: vec!["openid".into(), "email".into(), "api/read".into()],
+        supported_identity_providers: vec!["Google".into(), "Corp".into()],
+        id_token_validity_s: 3600,
+        access_token_validity_s: 1800,
+        refresh_token_validity_s: 86_400,
+        branding: Branding {
+            logo_url: Some("https://app.example.test/logo.png".into()),
+            primary_color: Some("#123456".into()),
+            css: Some("body { color: red }".into()),
+        },
+        created_at: 1_700_000_002,
+    }
+}
+
+pub fn provider(pool: &str, name: &str) -> ProviderRecord {
+    let details = json!({
+        "client_id": "upstream-client",
+        "client_secret": "upstream-secret",
+        "issuer": "https://idp.example.test",
+        "authorize_scopes": "openid email",
+    });
+    ProviderRecord {
+        pool_id: pool.into(),
+        name: name.into(),
+        provider_type: ProviderType::OIDC,
+        details: details.as_object().cloned().unwrap_or_default(),
+        attribute_mapping: BTreeMap::from([("email".into(), "email".into())]),
+        idp_identifiers: vec!["corp.example.test".into()],
+        link_by_email: LinkPolicy::Verified,
+        created_at: 1_700_000_003,
+        updated_at: 1_700_000_004,
+    }
+}
+
+pub fn resource_server(pool: &str, identifier: &str) -> ResourceServer {
+    ResourceServer {
+        pool_id: pool.into(),
+        identifier: identifier.into(),
+        name: format!("api {identifier}"),
+        scopes: vec![
+            ResourceScope {
+                name: "read".into(),
+                description: "Read things".into(),
+            },
+            ResourceScope {
+                name: "write".into(),
+                description: String::new(),
+            },
+        ],
+    }
+}
+
+/// A user with a fresh id; `email` is also its normalized email, lower-cased.
+pub fn user(pool: &str, username: &str, email: Option<&str>, created_at: i64) -> User {
+    User {
+        pool_id: pool.into(),
+        id: uuid::Uuid::new_v4().to_string(),
+        username: username.into(),
+        enabled: true,
+        email: email.map(str::to_owned),
+        email_norm: email.map(str::to_lowercase),
+        email_verified: email.is_some(),
+        attributes: BTreeMap::from([
+            ("name".into(), json!("Ann Example")),
+            ("picture".into(), json!("https://img.example.test/a.png")),
+        ]),
+        groups: vec!["staff".into()],
+        created_at,
+        updated_at: created_at,
+        tokens_valid_after: 0,
+    }
+}
+
+pub fn link(user: &User, provider: &str, subject: &str) -> IdentityLink {
+    IdentityLink {
+        pool_id: user.pool_id.clone(),
+        provider_name: provider.into(),
+        provider_type: ProviderType::Google,
+        subject: subject.into(),
+        issuer: Some("https://accounts.google.com".into()),
+        user_id: user.id.clone(),
+        primary: true,
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+/// Creates `user` with a first link to a fresh subject of `provider`; returns the link.
+pub async fn create_linked(b: &SharedBackend, user: &User, provider: &str) -> IdentityLink {
+    let l = link(user, provider, &uid());
+    let outcome = b
+        .create_user_with_identity(user, &l)
+        .await
+        .expect("create user");
+    assert_eq!(outcome, poolgate::store::CreateUserOutcome::Created);
+    l
+}
+
+pub fn key(pool: &str, kid: &str, created_at: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        pool_id: pool.into(),
+        kid: kid.into(),
+        alg: SigningAlg::ES256,
+        private_pkcs8: "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg".into(),
+        public_jwk: json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": "AAAA", "y": "BBBB"}),
+        created_at,
+        active: true,
+        visible_until: None,
+    }
+}
+
+pub fn refresh(pool: &str, family: &str, user_id: &str, expires_at: i64) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        token_hash: format!("{}{}", uid(), uid()),
+        pool_id: pool.into(),
+        family_id: family.into(),
+        user_id: user_id.into(),
+        client_id: "client-1".into(),
+        scope: "openid email".into(),
+        auth_time: 1_000,
+        issued_at: 1_000,
+        expires_at,
+        state: RefreshState::Active,
+    }
+}

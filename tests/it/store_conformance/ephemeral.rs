@@ -1,0 +1,166 @@
+//! Conformance: short-lived state: put/get/take, namespaces, one-time take under
+//! concurrency, replay caches and expiry.
+
+use std::time::Duration;
+
+use poolgate::store::SharedBackend;
+
+use super::*;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+pub async fn put_get_take(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let k = uid();
+    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), None);
+    assert_eq!(b.take(&p, "flow", &k).await.unwrap(), None);
+
+    b.put(&p, "flow", &k, b"v1", MINUTE).await.unwrap();
+    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), Some(b"v1".to_vec()));
+    assert_eq!(
+        b.get(&p, "flow", &k).await.unwrap(),
+        Some(b"v1".to_vec()),
+        "get keeps it"
+    );
+    // Arbitrary bytes, overwritten by a later put.
+    let binary: Vec<u8> = (0..=255).collect();
+    b.put(&p, "flow", &k, &binary, MINUTE).await.unwrap();
+    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), Some(binary.clone()));
+    assert_eq!(b.take(&p, "flow", &k).await.unwrap(), Some(binary));
+    assert_eq!(b.take(&p, "flow", &k).await.unwrap(), None);
+    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), None);
+
+    // An empty value is a value.
+    b.put(&p, "code", &k, b"", MINUTE).await.unwrap();
+    assert_eq!(b.take(&p, "code", &k).await.unwrap(), Some(Vec::new()));
+}
+
+pub async fn namespaces(b: &SharedBackend) {
+    let (p, q) = (fresh_pool(b).await, fresh_pool(b).await);
+    let k = uid();
+    b.put(&p, "flow", &k, b"p-flow", MINUTE).await.unwrap();
+    b.put(&p, "code", &k, b"p-code", MINUTE).await.unwrap();
+    b.put(&q, "flow", &k, b"q-flow", MINUTE).await.unwrap();
+    assert_eq!(
+        b.take(&p, "flow", &k).await.unwrap(),
+        Some(b"p-flow".to_vec())
+    );
+    assert_eq!(
+        b.get(&p, "code", &k).await.unwrap(),
+        Some(b"p-code".to_vec())
+    );
+    assert_eq!(
+        b.get(&q, "flow", &k).await.unwrap(),
+        Some(b"q-flow".to_vec())
+    );
+    assert_eq!(b.get(&q, "code", &k).await.unwrap(), None);
+}
+
+pub async fn concurrent_take(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let k = uid();
+    b.put(&p, "code", &k, b"once", MINUTE).await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (b, p, k) = (b.clone(), p.clone(), k.clone());
+            tokio::spawn(async move { b.take(&p, "code", &k).await })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in tasks {
+        if let Some(v) = t.await.unwrap().unwrap() {
+            got.push(v);
+        }
+    }
+    assert_eq!(got, vec![b"once".to_vec()]);
+}
+
+pub async fn put_if_absent(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let k = uid();
+    assert!(
+        b.put_if_absent(&p, "replay", &k, b"first", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !b.put_if_absent(&p, "replay", &k, b"second", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        b.get(&p, "replay", &k).await.unwrap(),
+        Some(b"first".to_vec())
+    );
+    // Another kind or pool is another key.
+    assert!(
+        b.put_if_absent(&p, "other", &k, b"x", MINUTE)
+            .await
+            .unwrap()
+    );
+    let q = fresh_pool(b).await;
+    assert!(
+        b.put_if_absent(&q, "replay", &k, b"x", MINUTE)
+            .await
+            .unwrap()
+    );
+    // Once taken, the key is absent again.
+    assert_eq!(
+        b.take(&p, "replay", &k).await.unwrap(),
+        Some(b"first".to_vec())
+    );
+    assert!(
+        b.put_if_absent(&p, "replay", &k, b"third", MINUTE)
+            .await
+            .unwrap()
+    );
+
+    let race = uid();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (b, p, k) = (b.clone(), p.clone(), race.clone());
+            tokio::spawn(async move { b.put_if_absent(&p, "replay", &k, &[i], MINUTE).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+pub async fn ttl_expiry(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let (short, replay, long) = (uid(), uid(), uid());
+    let second = Duration::from_secs(1);
+    b.put(&p, "flow", &short, b"short", second).await.unwrap();
+    assert!(
+        b.put_if_absent(&p, "replay", &replay, b"seen", second)
+            .await
+            .unwrap()
+    );
+    b.put(&p, "flow", &long, b"long", MINUTE).await.unwrap();
+    assert_eq!(
+        b.get(&p, "flow", &short).await.unwrap(),
+        Some(b"short".to_vec())
+    );
+
+    // The only sleep of the suite: TTLs are enforced by the backend's own clock.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert_eq!(b.get(&p, "flow", &short).await.unwrap(), None);
+    assert_eq!(b.take(&p, "flow", &short).await.unwrap(), None);
+    assert!(
+        b.put_if_absent(&p, "replay", &replay, b"again", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        b.get(&p, "replay", &replay).await.unwrap(),
+        Some(b"again".to_vec())
+    );
+    assert_eq!(
+        b.take(&p, "flow", &long).await.unwrap(),
+        Some(b"long".to_vec())
+    );
+}
