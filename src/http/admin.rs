@@ -49,6 +49,7 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         )
         .route("/pools/{pool}/keys", get(list_keys))
         .route("/pools/{pool}/keys/rotate", post(rotate_keys))
+        .route("/pools/{pool}/saml/sp-keys/rotate", post(rotate_sp_keys))
         .merge(super::admin_users::routes())
         .fallback(|| async { ApiError::not_found("this admin endpoint") })
         .layer(middleware::from_fn_with_state(state, require_token))
@@ -544,4 +545,20 @@ async fn rotate_keys(
         .await
         .map_err(|_| ApiError::new(503, "temporarily_unavailable", "key rotation failed"))?;
     ok(json!({"active_kid": kid}))
+}
+
+/// A new generation of the pool's SAML SP keys; the previous stays published (and able
+/// to decrypt) until the next rotation, so IdPs can pick up the new certificates.
+async fn rotate_sp_keys(
+    State(s): State<SharedState>,
+    Path(pool): Path<String>,
+    b: Bytes,
+) -> ApiResult {
+    let _: Empty = body(&b)?;
+    let p = load_pool(&s, &pool).await?;
+    let keys =
+        s.flow.rotate_sp_keys(&p.id).await.map_err(|_| {
+            ApiError::new(409, "conflict", "the SP keys changed meanwhile; try again")
+        })?;
+    ok(json!({"created_at": keys.current.created_at, "previous_kept": keys.previous.is_some()}))
 }

@@ -109,3 +109,50 @@ async fn unreachable_metadata_url_is_refused_at_registration() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
+
+/// The `use="encryption"` certificates of SP metadata, in document order.
+fn encryption_certs(md: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    md.match_indices("use=\"encryption\"")
+        .map(|(at, _)| {
+            let c0 = at + md[at..].find("<ds:X509Certificate>").unwrap() + 20;
+            let b64 = &md[c0..c0 + md[c0..].find('<').unwrap()];
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sp_key_rotation_keeps_the_previous_generation() {
+    let e = super::saml_e2e::env(json!({"encrypted_responses": true})).await;
+    let md = |gw: &Gw| {
+        let url = gw.url("/saml2/metadata");
+        let http = gw.http.clone();
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let before = encryption_certs(&md(&e.gw).await);
+    assert_eq!(before.len(), 1);
+    let (s, v) =
+        e.gw.admin(
+            "POST",
+            "/pools/default/saml/sp-keys/rotate",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let after = encryption_certs(&md(&e.gw).await);
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[1], before[0]);
+    // Assertions encrypted to the old and to the new certificate both sign in.
+    for cert in [&after[1], &after[0]] {
+        let sent = e.begin().await;
+        let spec = e.spec(&sent);
+        let ea = encrypt(&assertion(&spec, &e.idp), cert, Enc::Gcm256);
+        let (_, loc) = e
+            .post(&b64(&response_with(&spec, &ea, &e.idp)), &sent.relay_state)
+            .await;
+        assert!(super::saml_e2e::code_of(&loc).is_some(), "{loc:?}");
+    }
+}
