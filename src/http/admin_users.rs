@@ -15,7 +15,7 @@ use super::{ApiError, SharedState};
 use crate::admin;
 use crate::identity::normalize_email;
 use crate::model::{IdentityLink, MAX_LINKS_PER_USER, User, UserFilter};
-use crate::store::LinkOutcome;
+use crate::store::{LinkOutcome, StoreError};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -74,20 +74,17 @@ async fn list_users(
             .map(|e| normalize_email(e, p.settings.email_case_sensitive)),
         provider: q.provider,
     };
-    let page = match s
+    let page = s
         .flow
         .store
         .list_users(&pool, &filter, limit, q.cursor.as_deref())
         .await
-    {
-        Ok(p) => p,
-        Err(crate::store::StoreError::Conflict(_)) => {
-            return Err(ApiError::bad_request(
-                "cursor: not a cursor from a previous page",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+        .map_err(|e| match e {
+            // The only conflict a listing reports is a cursor it cannot read: the
+            // caller's mistake, not a state conflict.
+            StoreError::Conflict(m) => ApiError::bad_request(format!("cursor: {m}")),
+            other => other.into(),
+        })?;
     let mut items = Vec::new();
     for u in &page.items {
         items.push(view(&s, u).await?);
