@@ -54,6 +54,10 @@ async fn serve(config: Option<PathBuf>, env: BTreeMap<String, String>) -> std::p
             return std::process::ExitCode::from(1);
         }
     };
+    // libxmlsec1 prints to stderr: from here on those lines go to the log.
+    if let Err(e) = poolgate::provider::protocol::saml::stderr::route_stderr_to_log() {
+        tracing::warn!(error = %e, "stderr stays unrouted");
+    }
     wait_for_signal().await;
     tracing::info!("shutting down: draining in-flight requests");
     running.shutdown().await;

@@ -182,8 +182,10 @@ pub async fn build_state(
 
     for outcome in load_dir(&settings.providers_dir, DEFAULT_POOL, env, now) {
         match outcome {
-            FileOutcome::Loaded(rec) => {
-                if let Err(e) = flow.providers.get(&rec) {
+            FileOutcome::Loaded(mut rec) => {
+                let prepared =
+                    crate::provider::registry::prepare(&mut rec, flow.providers.context()).await;
+                if let Err(e) = prepared.and_then(|()| flow.providers.get(&rec).map(|_| ())) {
                     tracing::error!(provider = %rec.name, error = %e, "provider file not usable; skipped");
                     continue;
                 }
@@ -316,6 +318,7 @@ pub async fn start_on(
         tls_addr = Some(addr);
         tracing::info!(addr = %addr, domains = ?state.certs.served_domains(), "poolgate listening for HTTPS");
     }
+    crate::flow::saml_refresh::spawn_refresh(state.flow.clone(), stop.subscribe());
     let task = tokio::spawn(async move {
         let shutdown = async move {
             while !*rx.borrow() {

@@ -174,21 +174,27 @@ impl Flow {
         let upstream_state = random_token(32);
         let callback = ctx.endpoint("/oauth2/idpresponse");
         let sp_entity = format!("urn:poolgate:sp:{}", ctx.pool.id);
-        let begin = adapter
-            .begin(&BeginRequest {
-                state: &upstream_state,
-                redirect_uri: &callback,
-                login_hint: p.login_hint.as_deref(),
-                sp_entity_id: Some(&sp_entity),
-            })
-            .await
-            .map_err(|e| {
-                tracing::warn!(provider = %provider.name, error = %e, "upstream begin failed");
-                fail(
-                    "temporarily_unavailable",
-                    "the identity provider could not be reached",
-                )
-            })?;
+        let begun = match adapter.saml() {
+            // SAML: the AuthnRequest is signed with the pool's SP key (flow/saml.rs).
+            Some(saml) => self.saml_begin(ctx, saml, &upstream_state).await,
+            None => {
+                adapter
+                    .begin(&BeginRequest {
+                        state: &upstream_state,
+                        redirect_uri: &callback,
+                        login_hint: p.login_hint.as_deref(),
+                        sp_entity_id: Some(&sp_entity),
+                    })
+                    .await
+            }
+        };
+        let begin = begun.map_err(|e| {
+            tracing::warn!(provider = %provider.name, error = %e, "upstream begin failed");
+            fail(
+                "temporarily_unavailable",
+                "the identity provider could not be reached",
+            )
+        })?;
         let binding = random_token(32);
         let record = FlowRecord {
             client_id: client.client_id.clone(),
@@ -288,17 +294,7 @@ impl Flow {
             .filter(|s| !s.is_empty() && s.len() <= 128)
             .ok_or_else(|| FlowError::page(400, "The sign-in response has no state."))?;
         let cookie_name = binding_cookie_name(state);
-        let bytes = self
-            .store
-            .take(&ctx.pool.id, kind::FLOW, state)
-            .await?
-            .ok_or_else(|| {
-                FlowError::page(
-                    400,
-                    "This sign-in has expired or was already completed. Start again from the app.",
-                )
-            })?;
-        let flow: FlowRecord = serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)?;
+        let flow = self.take_flow(ctx, state).await?;
         // Login CSRF: the callback must arrive in the browser that began the sign-in.
         let bound = cookies.get(&cookie_name).is_some_and(|v| {
             crate::secret::constant_time_eq(sha256_hex(v).as_bytes(), flow.binding_hash.as_bytes())
@@ -356,13 +352,50 @@ impl Flow {
                 });
             }
         };
+        let back = self.finish_sign_in(ctx, &flow, &record, &upstream).await?;
+        Ok((back, cookie_name))
+    }
+
+    /// Consumes a sign-in in progress (one atomic take: a replayed callback finds
+    /// nothing).
+    pub(crate) async fn take_flow(
+        &self,
+        ctx: &PoolCtx,
+        state: &str,
+    ) -> Result<FlowRecord, FlowError> {
+        let bytes = self
+            .store
+            .take(&ctx.pool.id, kind::FLOW, state)
+            .await?
+            .ok_or_else(|| {
+                FlowError::page(
+                    400,
+                    "This sign-in has expired or was already completed. Start again from the app.",
+                )
+            })?;
+        serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)
+    }
+
+    /// The steps every callback shares once the upstream identity is verified: resolve
+    /// the pool user, issue a single-use code, and build the redirect back to the app.
+    pub(crate) async fn finish_sign_in(
+        &self,
+        ctx: &PoolCtx,
+        flow: &FlowRecord,
+        record: &ProviderRecord,
+        upstream: &crate::provider::UpstreamIdentity,
+    ) -> Result<Url, FlowError> {
+        let ptype = record.provider_type.as_str();
+        let app_state = flow.app_state.as_deref();
+        let fail =
+            |code: &str, desc: &str| FlowError::redirect(&flow.redirect_uri, code, desc, app_state);
         let defaults = registry::kind(record.provider_type).default_mapping();
         let resolver = Resolver {
             store: &self.store,
             clock: &self.clock,
         };
         let user = match resolver
-            .resolve(&ctx.pool, &record, &upstream, defaults)
+            .resolve(&ctx.pool, record, upstream, defaults)
             .await
         {
             Ok(u) => u,
@@ -415,6 +448,6 @@ impl Flow {
             // RFC 9207: tell the app which issuer answered.
             q.append_pair("iss", &ctx.issuer);
         }
-        Ok((back, cookie_name))
+        Ok(back)
     }
 }

@@ -5,6 +5,9 @@
 pub mod authorize;
 pub mod grant;
 pub mod providers;
+pub mod saml;
+pub mod saml_logout;
+pub mod saml_refresh;
 pub mod session;
 
 use std::sync::Arc;

@@ -49,6 +49,7 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         )
         .route("/pools/{pool}/keys", get(list_keys))
         .route("/pools/{pool}/keys/rotate", post(rotate_keys))
+        .route("/pools/{pool}/saml/sp-keys/rotate", post(rotate_sp_keys))
         .merge(super::admin_users::routes())
         .fallback(|| async { ApiError::not_found("this admin endpoint") })
         .layer(middleware::from_fn_with_state(state, require_token))
@@ -413,9 +414,12 @@ async fn put_provider(
     let b: ProviderBody = body(&b)?;
     load_pool(&s, &pool).await?;
     let previous = s.flow.store.get_provider(&pool, &name).await?;
-    let rec = b
+    let mut rec = b
         .into_record(&pool, &name, previous.as_ref(), s.flow.clock.now())
         .map_err(invalid)?;
+    crate::provider::registry::prepare(&mut rec, s.flow.providers.context())
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Build it once now, so a registration that cannot work is refused here.
     s.flow
         .providers
@@ -545,4 +549,20 @@ async fn rotate_keys(
         .await
         .map_err(|_| ApiError::new(503, "temporarily_unavailable", "key rotation failed"))?;
     ok(json!({"active_kid": kid}))
+}
+
+/// A new generation of the pool's SAML SP keys; the previous stays published (and able
+/// to decrypt) until the next rotation, so IdPs can pick up the new certificates.
+async fn rotate_sp_keys(
+    State(s): State<SharedState>,
+    Path(pool): Path<String>,
+    b: Bytes,
+) -> ApiResult {
+    let _: Empty = body(&b)?;
+    let p = load_pool(&s, &pool).await?;
+    let keys =
+        s.flow.rotate_sp_keys(&p.id).await.map_err(|_| {
+            ApiError::new(409, "conflict", "the SP keys changed meanwhile; try again")
+        })?;
+    ok(json!({"created_at": keys.current.created_at, "previous_kept": keys.previous.is_some()}))
 }

@@ -42,6 +42,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/login/branding/{file}", get(super::pages_login::branding))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(super::saml::routes())
         .fallback(not_found)
 }
 
@@ -289,10 +290,20 @@ async fn introspect(
 async fn logout(
     State(s): State<SharedState>,
     HostPool(ctx): HostPool,
+    headers: HeaderMap,
     Query(p): Query<LogoutParams>,
 ) -> Result<Response, FlowResponse> {
     let url = s.flow.logout(&ctx, &p).await?;
-    Ok(pages::redirect(url.as_str()))
+    // SAML single logout: through the IdP first when the browser has a SAML session.
+    let saml = cookies(&headers).remove(crate::flow::saml_logout::SESSION_COOKIE);
+    let url = s.flow.saml_logout_start(&ctx, saml.as_deref(), url).await?;
+    let mut r = pages::redirect(url.as_str());
+    if saml.is_some()
+        && let Ok(v) = HeaderValue::from_str(&super::saml::session_cookie(&ctx, "", 0))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(r)
 }
 
 async fn healthz(State(s): State<SharedState>) -> Response {

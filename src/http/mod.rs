@@ -8,6 +8,7 @@ pub mod hosted;
 pub mod pages;
 pub mod pages_login;
 pub mod security;
+pub mod saml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};

@@ -24,6 +24,7 @@ pub mod apple;
 pub mod facebook;
 pub mod google;
 pub mod oidc;
+pub mod saml;
 
 /// What the browser must do to start the upstream sign-in.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,6 +136,10 @@ pub trait Provider: Send + Sync + 'static {
         state: &UpstreamState,
         redirect_uri: &Url,
     ) -> Result<UpstreamIdentity, ProviderError>;
+    /// The SAML capability (ACS, single logout), for SAML providers only.
+    fn saml(&self) -> Option<&dyn saml::SamlSp> {
+        None
+    }
 }
 
 /// Static facts about a provider kind, used for validation, masking and mapping.

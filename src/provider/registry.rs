@@ -3,7 +3,7 @@
 use crate::model::{ProviderRecord, ProviderType};
 
 use super::{ProviderContext, ProviderError, ProviderKind, SharedProvider};
-use super::{amazon, apple, facebook, google, oidc};
+use super::{amazon, apple, facebook, google, oidc, saml};
 
 type BuildFn = fn(&ProviderRecord, &ProviderContext) -> Result<SharedProvider, ProviderError>;
 type ValidateFn = fn(&ProviderRecord) -> Result<(), Vec<String>>;
@@ -16,7 +16,7 @@ fn entry(t: ProviderType) -> Option<(&'static dyn ProviderKind, ValidateFn, Buil
         ProviderType::Facebook => Some((&facebook::Kind, facebook::validate, facebook::build)),
         ProviderType::SignInWithApple => Some((&apple::Kind, apple::validate, apple::build)),
         ProviderType::LoginWithAmazon => Some((&amazon::Kind, amazon::validate, amazon::build)),
-        ProviderType::SAML => None,
+        ProviderType::SAML => Some((&saml::Kind, saml::validate, saml::build)),
     }
 }
 
@@ -40,6 +40,18 @@ pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
     let (_, validate, _) =
         entry(record.provider_type).ok_or_else(|| vec![unsupported(record.provider_type)])?;
     validate(record)
+}
+
+/// Completes a registration with what needs the network (a SAML `metadata_url` is
+/// fetched here), before `validate` and `build`.
+pub async fn prepare(
+    record: &mut ProviderRecord,
+    ctx: &ProviderContext,
+) -> Result<(), ProviderError> {
+    if record.provider_type == ProviderType::SAML {
+        saml::fetch_metadata(record, ctx).await?;
+    }
+    Ok(())
 }
 
 /// Static facts of a kind.

@@ -197,6 +197,30 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64>;
     /// Revokes every refresh token of a user; returns how many changed.
     async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64>;
+
+    // SAML SP key material: one JSON document per pool, opaque to the store. The
+    // defaults make a backend without it fail clearly (never "not found").
+    /// The pool's SAML SP keys as last stored.
+    async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
+        let _ = pool;
+        Err(StoreError::Unavailable(
+            "this backend does not store SAML SP keys".into(),
+        ))
+    }
+    /// Stores `json` only when the current value equals `expected` (`None`: no value
+    /// yet), atomically; returns whether it stored. Instances generating or rotating
+    /// keys together thus agree on one value.
+    async fn put_sp_keys(
+        &self,
+        pool: &str,
+        json: &str,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let _ = (pool, json, expected);
+        Err(StoreError::Unavailable(
+            "this backend does not store SAML SP keys".into(),
+        ))
+    }
 }
 
 /// Short-lived state with a TTL. Keys are namespaced by pool and by `kind` (`flow`,

@@ -23,6 +23,7 @@ mod users;
 pub async fn run_all(backend: SharedBackend) {
     let b = &backend;
     b.ping().await.expect("ping");
+    super::saml_store::sp_keys(b).await;
     records::pools(b).await;
     records::domains(b).await;
     records::clients(b).await;

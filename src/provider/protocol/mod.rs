@@ -11,6 +11,7 @@ pub mod idtoken;
 pub mod jwks;
 pub mod oauth2;
 pub mod oidc;
+pub mod saml;
 
 /// A boolean claim that providers write as `true` or `"true"` (Apple, some Azure tenants).
 pub fn claim_bool(v: Option<&Value>) -> bool {

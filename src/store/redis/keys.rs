@@ -75,6 +75,10 @@ impl PoolKeys {
     pub(crate) fn resource_servers(&self) -> String {
         self.key("rs")
     }
+    /// The pool's SAML SP key material (a string holding JSON).
+    pub(crate) fn sp_keys(&self) -> String {
+        self.key("sp-keys")
+    }
     pub(crate) fn ephemeral(&self, kind: &str, key: &str) -> String {
         self.key(&format!("eph:{}:{}", enc(kind), enc(key)))
     }

@@ -14,6 +14,18 @@ use crate::store::{
     Backend, CreateUserOutcome, Ephemeral, LinkOutcome, RotateOutcome, Store, StoreResult,
 };
 
+/// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
+static SP_KEYS_SWAP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    super::script(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0",
+    )
+});
+
 #[async_trait]
 impl Store for RedisStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -196,6 +208,30 @@ impl Store for RedisStore {
     }
     async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
         tokens::revoke_user_refresh(self, pool, user_id).await
+    }
+    async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
+        self.query(redis::cmd("GET").arg(super::keys::PoolKeys::new(pool).sp_keys()))
+            .await
+    }
+    async fn put_sp_keys(
+        &self,
+        pool: &str,
+        json: &str,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let key = super::keys::PoolKeys::new(pool).sp_keys();
+        match expected {
+            None => {
+                let set: Option<String> = self
+                    .query(redis::cmd("SET").arg(&key).arg(json).arg("NX"))
+                    .await?;
+                Ok(set.is_some())
+            }
+            Some(old) => {
+                let n: i64 = self.eval(SP_KEYS_SWAP.key(&key).arg(old).arg(json)).await?;
+                Ok(n == 1)
+            }
+        }
     }
 }
 

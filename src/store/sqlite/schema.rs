@@ -7,7 +7,7 @@ use super::db_err;
 use crate::store::{StoreError, StoreResult};
 
 /// Ordered migrations. Append only: never edit a script once released.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -92,6 +92,14 @@ CREATE TABLE ephemeral (
     PRIMARY KEY (pool_id, kind, key)
 ) WITHOUT ROWID;
 CREATE INDEX ephemeral_expiry ON ephemeral (expires_at_ms);
+";
+
+// SAML SP key material, one JSON document per pool.
+const V2: &str = "
+CREATE TABLE sp_keys (
+    pool_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
 ";
 
 /// The database was written by a newer build (or its version was tampered with).

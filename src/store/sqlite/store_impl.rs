@@ -257,6 +257,46 @@ impl Store for SqliteStore {
         self.run(move |c| tokens::revoke_user_refresh(c, &pool, &id))
             .await
     }
+    async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
+        let pool = pool.to_owned();
+        self.run(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(
+                "SELECT data FROM sp_keys WHERE pool_id = ?1",
+                [&pool],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+    async fn put_sp_keys(
+        &self,
+        pool: &str,
+        json: &str,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let (pool, json) = (pool.to_owned(), json.to_owned());
+        let expected = expected.map(str::to_owned);
+        self.run(move |c| {
+            // One statement each way: insert-if-absent, or compare-and-swap.
+            let n = match &expected {
+                None => super::exec(
+                    c,
+                    "INSERT INTO sp_keys (pool_id, data) VALUES (?1, ?2) ON CONFLICT (pool_id) DO NOTHING",
+                    [&pool, &json],
+                )?,
+                Some(old) => super::exec(
+                    c,
+                    "UPDATE sp_keys SET data = ?2 WHERE pool_id = ?1 AND data = ?3",
+                    [&pool, &json, old],
+                )?,
+            };
+            Ok(n > 0)
+        })
+        .await
+    }
 }
 
 impl SqliteStore {
