@@ -7,8 +7,8 @@ pub mod error;
 pub mod hosted;
 pub mod pages;
 pub mod pages_login;
-pub mod security;
 pub mod saml;
+pub mod security;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
