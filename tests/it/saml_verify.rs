@@ -124,6 +124,17 @@ fn modified_after_signing_is_refused() {
     assert!(matches!(refused(s.verify(&xml)), SamlError::Signature(_)));
 }
 
+/// Regression (found by the fuzzer): characters XML 1.0 forbids are dropped by libxml2
+/// while it digests, so they left a signature valid while changing a mapped value.
+#[test]
+fn forbidden_characters_inserted_after_signing_are_refused() {
+    let s = setup();
+    for inserted in ["\u{19}", "&#x19;", "&#1;"] {
+        let xml = response(&s.spec(), &s.idp).replace("Finance", &format!("Fin{inserted}ance"));
+        refused(s.verify(&xml));
+    }
+}
+
 #[test]
 fn unsigned_is_refused() {
     let s = setup();

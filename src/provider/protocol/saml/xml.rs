@@ -314,6 +314,12 @@ mod tests {
         assert_eq!(parse("<p:r/>"), Err(XmlError::Syntax));
         assert_eq!(parse("<r a='1' a='2'/>"), Err(XmlError::Syntax));
         assert_eq!(parse("<r/><r/>"), Err(XmlError::Syntax));
+        assert_eq!(parse("<r>a\u{19}b</r>"), Err(XmlError::Syntax));
+        assert_eq!(parse("<r>a&#x19;b</r>"), Err(XmlError::Syntax));
+        assert!(
+            parse("<r>a&#x9;b&#10;</r>").is_ok(),
+            "tab and newline are allowed"
+        );
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert_eq!(parse(&deep), Err(XmlError::TooLarge));
     }
