@@ -9,10 +9,10 @@ use url::Url;
 use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::http;
 use super::protocol::identity_from_claims;
-use super::protocol::oauth2::{self, CodeExchange, ST_VERIFIER, TokenAuth};
+use super::protocol::oauth2;
 use super::{
-    BeginRequest, BeginResponse, BrowserAction, CallbackParams, Provider, ProviderContext,
-    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+    BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
+    ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
 use crate::model::{ProviderRecord, ProviderType};
 
@@ -120,14 +120,14 @@ impl Provider for Amazon {
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         // Login with Amazon supports PKCE (S256) on the authorization code grant.
-        let (st, mut params) =
-            oauth2::begin_code_flow(&self.s.client_id, req.redirect_uri, req.state, true)?;
-        params.push(("scope", self.s.scopes.join(" ")));
-        let all: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Ok(BeginResponse {
-            action: BrowserAction::Redirect(oauth2::authorize_url(&self.s.authorize_url, &all)),
-            upstream_state: st,
-        })
+        oauth2::redirect_begin(
+            &self.s.authorize_url,
+            &self.s.client_id,
+            req.redirect_uri,
+            req.state,
+            true,
+            self.s.scopes.join(" "),
+        )
     }
 
     async fn complete(
@@ -136,18 +136,14 @@ impl Provider for Amazon {
         st: &UpstreamState,
         redirect_uri: &Url,
     ) -> Result<UpstreamIdentity, ProviderError> {
-        let code = oauth2::callback_code(params, st)?;
-        let tokens = oauth2::exchange_code(
+        let tokens = oauth2::complete_code_post(
             &self.ctx.http,
-            &CodeExchange {
-                token_url: &self.s.token_url,
-                code,
-                redirect_uri,
-                code_verifier: st.get(ST_VERIFIER),
-                client_id: &self.s.client_id,
-                client_secret: self.s.secret.expose_secret(),
-                auth: TokenAuth::Post,
-            },
+            params,
+            st,
+            &self.s.token_url,
+            redirect_uri,
+            &self.s.client_id,
+            self.s.secret.expose_secret(),
         )
         .await?;
         let profile = http::get_json(

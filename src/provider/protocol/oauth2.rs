@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::http::{self, truncate};
-use crate::provider::{CallbackParams, ProviderError, UpstreamState};
+use crate::provider::{BeginResponse, BrowserAction, CallbackParams, ProviderError, UpstreamState};
 
 /// Keys of `UpstreamState` written by `begin` and read back by `complete`.
 pub const ST_STATE: &str = "state";
@@ -90,6 +90,52 @@ pub fn begin_code_flow(
         st.set(ST_VERIFIER, verifier);
     }
     Ok((st, params))
+}
+
+/// The whole `begin` of a plain OAuth2 kind (Facebook, Amazon): the code-flow
+/// parameters plus `scope`, as a redirect to `authorize_url`.
+pub fn redirect_begin(
+    authorize: &Url,
+    client_id: &str,
+    redirect_uri: &Url,
+    state: &str,
+    pkce: bool,
+    scope: String,
+) -> Result<BeginResponse, ProviderError> {
+    let (st, mut params) = begin_code_flow(client_id, redirect_uri, state, pkce)?;
+    params.push(("scope", scope));
+    let all: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Ok(BeginResponse {
+        action: BrowserAction::Redirect(authorize_url(authorize, &all)),
+        upstream_state: st,
+    })
+}
+
+/// The code of a checked callback exchanged at `token_url` with `client_secret_post`
+/// and the PKCE verifier kept in `st` (the plain OAuth2 kinds).
+pub async fn complete_code_post(
+    http_client: &reqwest::Client,
+    params: &CallbackParams,
+    st: &UpstreamState,
+    token_url: &Url,
+    redirect_uri: &Url,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<TokenResponse, ProviderError> {
+    let code = callback_code(params, st)?;
+    exchange_code(
+        http_client,
+        &CodeExchange {
+            token_url,
+            code,
+            redirect_uri,
+            code_verifier: st.get(ST_VERIFIER),
+            client_id,
+            client_secret,
+            auth: TokenAuth::Post,
+        },
+    )
+    .await
 }
 
 /// Reads the callback: an upstream `error` (RFC 6749 4.1.2.1) becomes `Denied` or
