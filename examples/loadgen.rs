@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use harness::{Browser, Gw, app_client_body, authorize_url, pkce};
 use poolgate::model::SigningAlg;
 use poolgate::token::{SigningKey, TokenType};
@@ -47,16 +48,48 @@ struct Figure {
     per_s: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time of this whole process (driver, gateway and fake upstream) per operation.
+    cpu_per_op: Duration,
+    /// For token phases: the signature ceiling (responses/s) measured right before.
+    ceiling: Option<f64>,
+}
+
+/// The ceiling in token responses/s (two RS256 signatures each) on every core, measured
+/// now: the machine's speed drifts during a run (other tenants), so each token phase is
+/// compared with a ceiling taken just before it.
+async fn ceiling_now() -> f64 {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    tokio::task::spawn_blocking(move || signatures(SigningAlg::RS256, cores, 1.0))
+        .await
+        .unwrap_or(0.0)
+        / 2.0
+}
+
+/// CPU time (user + system) this process has used so far, from /proc/self/stat.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are the 12th and
+    // 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 impl Figure {
     fn print(&self) {
         println!(
-            "{:<44} {:>9.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+            "{:<44} {:>9.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   cpu {:>5.0} us/op",
             self.name,
             self.per_s,
             self.p50.as_secs_f64() * 1e3,
-            self.p99.as_secs_f64() * 1e3
+            self.p99.as_secs_f64() * 1e3,
+            self.cpu_per_op.as_secs_f64() * 1e6
         );
     }
 }
@@ -87,17 +120,97 @@ fn signatures(alg: SigningAlg, threads: usize, secs: f64) -> f64 {
     count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Profiling one phase: with `perf record --delay=-1 --control fifo:CTL`, set
+/// `LOADGEN_PERF_CTL=CTL` and `LOADGEN_PERF_PHASE=<part of a phase name>`.
+fn perf_control(phase: &str, cmd: &str) {
+    let (Ok(ctl), Ok(want)) = (
+        std::env::var("LOADGEN_PERF_CTL"),
+        std::env::var("LOADGEN_PERF_PHASE"),
+    ) else {
+        return;
+    };
+    if phase.contains(&want) {
+        let _ = std::fs::write(ctl, format!("{cmd}\n"));
+    }
+}
+
+/// A minimal HTTP/1.1 keep-alive connection, as a load driver like wrk uses: requests
+/// written from prepared bytes, responses read by Content-Length. The token phases use
+/// it so that the driver's own cost (URL parsing, header maps, cookie jars of a full
+/// client) takes as little of the shared cores as possible.
+struct RawConn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    async fn connect(port: u16) -> Self {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let _ = stream.set_nodelay(true);
+        Self {
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    /// POSTs a form; the status and the JSON body (Null when not JSON).
+    async fn post_form(&mut self, head: &str, body: &str) -> (u16, Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let req = format!("{head}Content-Length: {}\r\n\r\n{body}", body.len());
+        if self.stream.write_all(req.as_bytes()).await.is_err() {
+            return (0, Value::Null);
+        }
+        self.buf.clear();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+                let status = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while self.buf.len() < end + 4 + len {
+                    match self.stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return (0, Value::Null),
+                        Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let body = &self.buf[end + 4..end + 4 + len];
+                return (status, serde_json::from_slice(body).unwrap_or(Value::Null));
+            }
+            match self.stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return (0, Value::Null),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// Runs `op` from WORKERS tasks until `total` operations are done; a figure.
 async fn drive<F, Fut>(name: &str, total: usize, op: F) -> Figure
 where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu0 = process_cpu();
+    perf_control(name, "enable");
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..WORKERS {
+    for w in 0..WORKERS {
         let (op, next) = (op.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -108,7 +221,7 @@ where
                     break;
                 }
                 let t = Instant::now();
-                if !op(i).await {
+                if !op(w, i).await {
                     failed += 1;
                 }
                 lat.push(t.elapsed());
@@ -124,6 +237,8 @@ where
         failed += f;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    perf_control(name, "disable");
+    let cpu = process_cpu().saturating_sub(cpu0);
     assert_eq!(failed, 0, "{name}: {failed} operations failed");
     all.sort();
     Figure {
@@ -131,14 +246,19 @@ where
         per_s: total as f64 / elapsed,
         p50: percentile(&all, 0.5),
         p99: percentile(&all, 0.99),
+        cpu_per_op: cpu / total.max(1) as u32,
+        ceiling: None,
     }
 }
 
 struct Bench {
     gw: Arc<Gw>,
     client: String,
-    secret: String,
     browsers: Vec<Browser>,
+    /// One keep-alive connection per worker, for `/oauth2/token`.
+    conns: Vec<tokio::sync::Mutex<RawConn>>,
+    /// Request line and headers of a token request, up to Content-Length.
+    token_head: String,
 }
 
 async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<tempfile::TempDir>) {
@@ -153,7 +273,14 @@ async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<t
         Arc::new(poolgate::clock::SystemClock),
     )
     .await;
-    let fake = fakes::oidc::start(fakes::oidc::OidcOpts::default()).await;
+    // The upstream signs with ES256: an RS256 upstream would spend as much CPU on its
+    // own signature as poolgate spends on a whole sign-in, on these same cores.
+    let fake = fakes::oidc::start(fakes::oidc::OidcOpts {
+        es256: true,
+        algs: Some(vec!["ES256".into()]),
+        ..Default::default()
+    })
+    .await;
     let o = fake.opts();
     gw.put_provider(
         "Corp",
@@ -162,12 +289,23 @@ async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<t
     .await;
     let (client, secret) = gw.client(app_client_body(CB, &["Corp"], true)).await;
     let browsers = (0..WORKERS).map(|_| Browser::new()).collect();
+    let secret = secret.expect("secret");
+    let mut conns = Vec::new();
+    for _ in 0..WORKERS {
+        conns.push(tokio::sync::Mutex::new(RawConn::connect(gw.port).await));
+    }
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client}:{secret}"));
+    let token_head = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Basic {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+        gw.port
+    );
     (
         Bench {
             gw: Arc::new(gw),
             client,
-            secret: secret.expect("secret"),
             browsers,
+            conns,
+            token_head,
         },
         fake,
         Some(tmp),
@@ -195,22 +333,22 @@ async fn sign_in(b: &Bench, browser: &Browser) -> Option<(String, String)> {
     }
 }
 
-async fn exchange(b: &Bench, code: &str, verifier: &str) -> Option<Value> {
-    let (s, v) =
-        b.gw.token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", CB),
-                ("code_verifier", verifier),
-            ],
-            Some((&b.client, &b.secret)),
-        )
+async fn exchange(b: &Bench, w: usize, code: &str, verifier: &str) -> Option<Value> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", CB)
+        .append_pair("code_verifier", verifier)
+        .finish();
+    let (s, v) = b.conns[w]
+        .lock()
+        .await
+        .post_form(&b.token_head, &body)
         .await;
-    s.is_success().then_some(v)
+    (s == 200).then_some(v)
 }
 
-async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f64) -> Vec<Figure> {
+async fn run_store(label: &str, store: Option<&str>, n: usize) -> Vec<Figure> {
     let (b, _fake, _tmp) = setup(store).await;
     let b = Arc::new(b);
     let mut figs = Vec::new();
@@ -219,10 +357,10 @@ async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f6
     let codes = Arc::new(std::sync::Mutex::new(Vec::new()));
     {
         let (b2, codes2) = (b.clone(), codes.clone());
-        drive("(warm-up sign-ins)", n, move |i| {
+        drive("(warm-up sign-ins)", n, move |w, _| {
             let (b, codes) = (b2.clone(), codes2.clone());
             async move {
-                let Some(c) = sign_in(&b, &b.browsers[i % WORKERS]).await else {
+                let Some(c) = sign_in(&b, &b.browsers[w]).await else {
                     return false;
                 };
                 codes.lock().expect("lock").push(c);
@@ -235,14 +373,15 @@ async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f6
     let codes = Arc::new(codes);
     let refresh = Arc::new(std::sync::Mutex::new(Vec::new()));
     let (b2, codes2, refresh2) = (b.clone(), codes.clone(), refresh.clone());
-    let f = drive(
+    let ceiling = ceiling_now().await;
+    let mut f = drive(
         &format!("[{label}] token: authorization_code (RS256)"),
         codes.len(),
-        move |i| {
+        move |w, i| {
             let (b, codes, refresh) = (b2.clone(), codes2.clone(), refresh2.clone());
             async move {
                 let (code, verifier) = &codes[i];
-                let Some(v) = exchange(&b, code, verifier).await else {
+                let Some(v) = exchange(&b, w, code, verifier).await else {
                     return false;
                 };
                 refresh
@@ -254,32 +393,38 @@ async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f6
         },
     )
     .await;
+    f.ceiling = Some(ceiling);
     figs.push(f);
     let tokens: Vec<String> = std::mem::take(&mut *refresh.lock().expect("lock"));
     let chains: Arc<Vec<std::sync::Mutex<String>>> =
         Arc::new(tokens.into_iter().map(std::sync::Mutex::new).collect());
     let (b2, chains2) = (b.clone(), chains.clone());
-    let f = drive(
+    let ceiling = ceiling_now().await;
+    let mut f = drive(
         &format!("[{label}] token: refresh_token (RS256)"),
         chains.len(),
-        move |i| {
+        move |w, i| {
             let (b, chains) = (b2.clone(), chains2.clone());
             async move {
                 let rt = chains[i].lock().expect("lock").clone();
-                let (s, v) =
-                    b.gw.token(
-                        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
-                        Some((&b.client, &b.secret)),
-                    )
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", &rt)
+                    .finish();
+                let (s, v) = b.conns[w]
+                    .lock()
+                    .await
+                    .post_form(&b.token_head, &body)
                     .await;
                 if let Some(new) = v["refresh_token"].as_str() {
                     *chains[i].lock().expect("lock") = new.to_owned();
                 }
-                s.is_success()
+                s == 200
             }
         },
     )
     .await;
+    f.ceiling = Some(ceiling);
     figs.push(f);
 
     // Complete federated sign-ins with ES256 pool tokens.
@@ -296,13 +441,13 @@ async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f6
     let f = drive(
         &format!("[{label}] complete federated sign-in (ES256)"),
         n,
-        move |i| {
+        move |w, _| {
             let b = b2.clone();
             async move {
-                let Some((code, verifier)) = sign_in(&b, &b.browsers[i % WORKERS]).await else {
+                let Some((code, verifier)) = sign_in(&b, &b.browsers[w]).await else {
                     return false;
                 };
-                exchange(&b, &code, &verifier).await.is_some_and(|v| {
+                exchange(&b, w, &code, &verifier).await.is_some_and(|v| {
                     v["id_token"]
                         .as_str()
                         .is_some_and(|t| t.contains("ES256") || !t.is_empty())
@@ -314,11 +459,11 @@ async fn run_store(label: &str, store: Option<&str>, n: usize, ceiling_pairs: f6
     figs.push(f);
     for f in &figs {
         f.print();
-        if f.name.contains("token:") {
+        if let Some(c) = f.ceiling {
             println!(
-                "{:<44} {:>9.0}%  of the ceiling ({ceiling_pairs:.0} responses/s)",
+                "{:<44} {:>9.0}%  of the ceiling measured just before ({c:.0} responses/s)",
                 "",
-                100.0 * f.per_s / ceiling_pairs
+                100.0 * f.per_s / c
             );
         }
     }
@@ -393,8 +538,10 @@ fn main() {
     );
     let ceiling = rsn / 2.0;
     println!(
-        "{:<44} {:>9.0}/s",
-        "ceiling: token responses (2 RS256 signatures)", ceiling
+        "{:<44} {:>9.0}/s   cpu {:>5.0} us/op",
+        "ceiling: token responses (2 RS256 signatures)",
+        ceiling,
+        2e6 / rs1
     );
 
     let n: usize = std::env::var("LOADGEN_N")
@@ -406,14 +553,17 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        run_store("sqlite", None, n, ceiling).await;
+        run_store("sqlite", None, n).await;
+        if std::env::var("LOADGEN_STORES").is_ok_and(|v| v == "sqlite") {
+            return;
+        }
         // An explicit Redis wins; otherwise a throwaway redis-server on a free loopback
         // port, when one is installed, so both stores are measured in the same run.
         if let Ok(url) = std::env::var("LOADGEN_REDIS_URL") {
-            run_store("redis", Some(&url), n, ceiling).await;
+            run_store("redis", Some(&url), n).await;
         } else if on_path("redis-server") {
             let server = redis_server::RedisServer::start();
-            run_store("redis", Some(&server.url()), n, ceiling).await;
+            run_store("redis", Some(&server.url()), n).await;
         } else {
             println!("[redis] skipped: no redis-server on PATH and no LOADGEN_REDIS_URL");
         }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
-use crate::model::{AppClient, OAuthFlow, RefreshState, RefreshTokenRecord, User};
+use crate::model::{AppClient, IdentityLink, OAuthFlow, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
 use crate::store::RotateOutcome;
 use crate::token::{UserTokenInput, issue_client_token, issue_user_tokens};
@@ -132,29 +132,20 @@ impl Flow {
         let code_hash = sha256_hex(code);
         let pool = &ctx.pool.id;
         let family = uuid::Uuid::new_v4().to_string();
-        // Claim the code first: of two concurrent exchanges exactly one stores its token
-        // family under the code, and the other finds the winner's family to revoke
-        // (RFC 6749 4.1.2). Only the claimer consumes the code.
-        let claimed = self
+        // Consume the code and record the family it becomes in one atomic step: of two
+        // concurrent exchanges exactly one gets the code, and the other finds the
+        // winner's family to revoke (RFC 6749 4.1.2).
+        let taken = self
             .store
-            .get(pool, kind::CODE, &code_hash)
-            .await?
-            .is_some()
-            && self
-                .store
-                .put_if_absent(
-                    pool,
-                    kind::CODE_USED,
-                    &code_hash,
-                    family.as_bytes(),
-                    CODE_USED_TTL,
-                )
-                .await?;
-        let taken = if claimed {
-            self.store.take(pool, kind::CODE, &code_hash).await?
-        } else {
-            None
-        };
+            .take_and_mark(
+                pool,
+                kind::CODE,
+                &code_hash,
+                kind::CODE_USED,
+                family.as_bytes(),
+                CODE_USED_TTL,
+            )
+            .await?;
         let Some(bytes) = taken else {
             if let Some(first) = self.store.get(pool, kind::CODE_USED, &code_hash).await? {
                 let first = String::from_utf8_lossy(&first).into_owned();
@@ -191,12 +182,13 @@ impl Flow {
             }
             (None, None) => {}
         }
-        let user = self.active_user(pool, &rec.user_id).await?;
+        let (user, identities) = self.active_user(pool, &rec.user_id).await?;
         let resp = self
             .issue(
                 ctx,
                 client,
                 &user,
+                &identities,
                 &rec.scope,
                 rec.auth_time,
                 rec.nonce.as_deref(),
@@ -245,10 +237,13 @@ impl Flow {
                 "the refresh token was issued to another client",
             ));
         }
-        if current.state == RefreshState::Active {
-            // A disabled or deleted user cannot refresh.
-            self.active_user(pool, &current.user_id).await?;
-        }
+        // A disabled or deleted user cannot refresh. (A token that is not active is
+        // refused by the rotation below, with reuse detection, whatever its user.)
+        let user = if current.state == RefreshState::Active {
+            Some(self.active_user(pool, &current.user_id).await?)
+        } else {
+            None
+        };
         let scope = match form.get("scope") {
             None => current.scope.clone(),
             Some(s) => {
@@ -287,12 +282,16 @@ impl Flow {
             }
             RotateOutcome::Invalid => return Err(invalid_grant("the refresh token is invalid")),
         }
-        let user = self.active_user(pool, &current.user_id).await?;
+        let (user, identities) = match user {
+            Some(u) => u,
+            None => self.active_user(pool, &current.user_id).await?,
+        };
         let mut resp = self
             .issue(
                 ctx,
                 client,
                 &user,
+                &identities,
                 &scope,
                 current.auth_time,
                 None,
@@ -373,10 +372,15 @@ impl Flow {
         })
     }
 
-    /// The user, when it exists and is enabled; else `invalid_grant`.
-    async fn active_user(&self, pool: &str, user_id: &str) -> Result<User, FlowError> {
-        match self.store.get_user(pool, user_id).await? {
-            Some(u) if u.enabled => Ok(u),
+    /// The user and its identity links, when it exists and is enabled; else
+    /// `invalid_grant`.
+    async fn active_user(
+        &self,
+        pool: &str,
+        user_id: &str,
+    ) -> Result<(User, Vec<IdentityLink>), FlowError> {
+        match self.store.get_user_with_identities(pool, user_id).await? {
+            Some(u) if u.0.enabled => Ok(u),
             Some(_) => Err(invalid_grant("the user is disabled")),
             None => Err(invalid_grant("the user no longer exists")),
         }
@@ -388,6 +392,7 @@ impl Flow {
         ctx: &PoolCtx,
         client: &AppClient,
         user: &User,
+        identities: &[IdentityLink],
         scope: &str,
         auth_time: i64,
         nonce: Option<&str>,
@@ -395,7 +400,6 @@ impl Flow {
         with_refresh: bool,
     ) -> Result<TokenResponse, FlowError> {
         let ring = self.ring(ctx).await?;
-        let identities = self.store.list_identities(&ctx.pool.id, &user.id).await?;
         // A global sign-out cuts off every token issued before the end of its second
         // (`tokens_valid_after`, whole seconds like `iat`); tokens issued later in that
         // second are dated at the cut-off so that they are not born revoked.
@@ -405,7 +409,7 @@ impl Flow {
             &UserTokenInput {
                 issuer: &ctx.issuer,
                 user,
-                identities: &identities,
+                identities,
                 client_id: &client.client_id,
                 scope,
                 auth_time,

@@ -147,6 +147,18 @@ pub trait Store: Send + Sync + 'static {
         subject: &str,
     ) -> StoreResult<Option<IdentityLink>>;
     async fn list_identities(&self, pool: &str, user_id: &str) -> StoreResult<Vec<IdentityLink>>;
+    /// The user and its identity links (what a token carries), in one call.
+    async fn get_user_with_identities(
+        &self,
+        pool: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<(User, Vec<IdentityLink>)>> {
+        let Some(user) = self.get_user(pool, user_id).await? else {
+            return Ok(None);
+        };
+        let links = self.list_identities(pool, user_id).await?;
+        Ok(Some((user, links)))
+    }
     /// Creates `user` with `link` as its first identity, atomically. When the identity
     /// already belongs to a user, nothing is written. `Conflict` when the username exists.
     async fn create_user_with_identity(
@@ -247,6 +259,19 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Reads and deletes in one atomic step: two concurrent takes never both succeed.
     async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Takes `kind`/`key` and stores `marker` under `marker_kind`/`key` in one atomic
+    /// step: a one-time value consumed together with a record of what it became (an
+    /// authorization code and the token family it was exchanged for). `None`, with
+    /// nothing changed, when the value is absent or expired or the marker exists.
+    async fn take_and_mark(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        marker_kind: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>>;
 }
 
 /// A complete backend.

@@ -279,6 +279,38 @@ pub(super) async fn take(
     s.query(redis::cmd("GETDEL").arg(k)).await
 }
 
+/// KEYS: the value, the marker. ARGV: the marker's value, its TTL in ms. Returns the
+/// taken value, or nil with nothing changed.
+static TAKE_AND_MARK: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+local v = redis.call('GETDEL', KEYS[1])
+if not v then return false end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return v
+",
+    )
+});
+
+pub(super) async fn take_and_mark(
+    s: &RedisStore,
+    pool: &str,
+    kind: &str,
+    key: &str,
+    marker_kind: &str,
+    marker: &[u8],
+    ttl: Duration,
+) -> StoreResult<Option<Vec<u8>>> {
+    let k = PoolKeys::new(pool);
+    let mut inv = TAKE_AND_MARK.prepare_invoke();
+    inv.key(k.ephemeral(kind, key))
+        .key(k.ephemeral(marker_kind, key))
+        .arg(marker)
+        .arg(ttl_ms(ttl));
+    s.eval(&inv).await
+}
+
 pub(super) async fn get(
     s: &RedisStore,
     pool: &str,

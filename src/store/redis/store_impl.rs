@@ -263,6 +263,17 @@ impl Ephemeral for RedisStore {
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         records::get(self, pool, kind, key).await
     }
+    async fn take_and_mark(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        marker_kind: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        records::take_and_mark(self, pool, kind, key, marker_kind, marker, ttl).await
+    }
 }
 
 impl Backend for RedisStore {

@@ -91,6 +91,26 @@ pub(super) fn get(
     .map_err(db_err)
 }
 
+/// `take` of `kind`/`key` and `put_if_absent` of the marker entry in one transaction;
+/// rolled back (nothing changes) unless both succeed.
+pub(super) fn take_and_mark(
+    conn: &mut Connection,
+    kind: &str,
+    marker: &Entry,
+) -> StoreResult<Option<Vec<u8>>> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let Some(value) = take(&tx, &marker.pool, kind, &marker.key, marker.now_ms)? else {
+        return Ok(None);
+    };
+    if !put_if_absent(&tx, marker)? {
+        return Ok(None);
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(Some(value))
+}
+
 /// Removes every expired row; returns how many.
 pub(super) fn purge(conn: &Connection, now_ms: i64) -> StoreResult<usize> {
     exec(

@@ -180,6 +180,24 @@ impl Store for SqliteStore {
         self.run(move |c| users::list_identities(c, &pool, &id))
             .await
     }
+    async fn get_user_with_identities(
+        &self,
+        pool: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<(User, Vec<IdentityLink>)>> {
+        let (pool, id) = (pool.to_owned(), user_id.to_owned());
+        self.run(move |c| {
+            // One read transaction: a consistent pair, and one lock round instead of two.
+            let tx = c.transaction().map_err(db_err)?;
+            let Some(user) = users::get_user(&tx, &pool, &id)? else {
+                return Ok(None);
+            };
+            let links = users::list_identities(&tx, &pool, &id)?;
+            tx.commit().map_err(db_err)?;
+            Ok(Some((user, links)))
+        })
+        .await
+    }
     async fn create_user_with_identity(
         &self,
         user: &User,
@@ -366,6 +384,20 @@ impl Ephemeral for SqliteStore {
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
         self.run(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
+            .await
+    }
+    async fn take_and_mark(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        marker_kind: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let entry = self.entry(pool, marker_kind, key, marker, ttl);
+        let kind = kind.to_owned();
+        self.run(move |c| ephemeral::take_and_mark(c, &kind, &entry))
             .await
     }
 }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use base64::Engine;
+
 use serde_json::{Map, Value, json};
 use url::Url;
 
@@ -61,30 +62,51 @@ pub struct TokenKnobs {
     pub remove: Vec<String>,
 }
 
-/// The fake's keys: the published set and the one that signs.
+/// The fake's keys: the published set and the one that signs. Cheap to clone, so a
+/// handler can sign after releasing the fake's lock.
+#[derive(Clone)]
 pub struct Keys {
-    pub active: SigningKey,
+    pub active: Arc<SigningKey>,
     pub published: Vec<Value>,
-    stranger: SigningKey,
+    stranger: Arc<SigningKey>,
     counter: usize,
+    ec: bool,
 }
 
 impl Keys {
     pub fn new() -> Self {
-        let active = SigningKey::rsa("key-1");
+        Self::with_ec(false)
+    }
+
+    /// RS256 keys, or ES256 (P-256) ones when `ec`.
+    pub fn with_ec(ec: bool) -> Self {
+        let make = |kid: &str| {
+            Arc::new(if ec {
+                SigningKey::ec(kid)
+            } else {
+                SigningKey::rsa(kid)
+            })
+        };
+        let active = make("key-1");
         let published = vec![active.jwk()];
         Self {
             active,
             published,
-            stranger: SigningKey::rsa("stranger"),
+            stranger: make("stranger"),
             counter: 1,
+            ec,
         }
     }
 
     /// A new signing key; the JWKS publishes only the new one (old tokens are dead).
     pub fn rotate(&mut self) {
         self.counter += 1;
-        self.active = SigningKey::rsa(&format!("key-{}", self.counter));
+        let kid = format!("key-{}", self.counter);
+        self.active = Arc::new(if self.ec {
+            SigningKey::ec(&kid)
+        } else {
+            SigningKey::rsa(&kid)
+        });
         self.published = vec![self.active.jwk()];
     }
 

@@ -40,6 +40,8 @@ pub struct OidcOpts {
     pub userinfo_sub: Option<String>,
     /// Leave `id_token` out of the token response.
     pub omit_id_token: bool,
+    /// Sign id_tokens with ES256 (P-256) keys instead of RS256. Read at start only.
+    pub es256: bool,
 }
 
 impl Default for OidcOpts {
@@ -57,6 +59,7 @@ impl Default for OidcOpts {
             userinfo_extra: Map::new(),
             userinfo_sub: None,
             omit_id_token: false,
+            es256: false,
         }
     }
 }
@@ -128,9 +131,10 @@ impl FakeHandle {
 }
 
 pub async fn start(opts: OidcOpts) -> FakeHandle {
+    let keys = Keys::with_ec(opts.es256);
     let inner = Arc::new(Mutex::new(Inner {
         opts,
-        keys: Keys::new(),
+        keys,
         codes: HashMap::new(),
         access: HashMap::new(),
         seen: Seen::default(),
@@ -292,11 +296,18 @@ async fn token(
         &inner.opts.user,
         &inner.opts.token,
     );
-    let id_token = inner.keys.sign(inner.opts.token.sign, &claims);
+    let (keys, mode, omit) = (
+        inner.keys.clone(),
+        inner.opts.token.sign,
+        inner.opts.omit_id_token,
+    );
     let user = inner.opts.user.clone();
     inner.access.insert(access.clone(), user);
+    // Sign after releasing the lock: concurrent token requests are not serialized on it.
+    drop(inner);
+    let id_token = keys.sign(mode, &claims);
     let mut body = json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "id_token": id_token});
-    if inner.opts.omit_id_token {
+    if omit {
         body.as_object_mut().map(|m| m.remove("id_token"));
     }
     Json(body).into_response()
