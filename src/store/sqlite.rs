@@ -55,13 +55,15 @@ impl SqliteStore {
             return Err(StoreError::Conflict("empty sqlite database path".into()));
         }
         let path = path.to_owned();
-        let conn = tokio::task::spawn_blocking(move || open_blocking(&path))
+        let opened = path.clone();
+        let conn = tokio::task::spawn_blocking(move || open_blocking(&opened))
             .await
             .map_err(StoreError::unavailable)??;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             puts: Arc::new(AtomicU64::new(0)),
         };
+        start_checkpointer(&path, Arc::downgrade(&store.conn));
         store
             .run(|c| ephemeral::purge(c, ephemeral::now_ms()))
             .await?;
@@ -128,7 +130,60 @@ fn open_blocking(path: &str) -> StoreResult<Connection> {
         .map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(128);
     schema::migrate(&mut conn)?;
+    // Checkpoints (copying the WAL back into the database, with an fsync) are made by
+    // the checkpointer thread, never inside a request's commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(db_err)?;
     Ok(conn)
+}
+
+/// How often the checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+
+/// Starts the thread that checkpoints the WAL on its own connection (PASSIVE: it never
+/// waits for, nor blocks, the store's connection), so that no request pays for the
+/// copy and its fsync. It stops once the store is dropped. When it cannot start, the
+/// store's own connection checkpoints as SQLite does by default.
+fn start_checkpointer(path: &str, store: std::sync::Weak<Mutex<Connection>>) {
+    let path = path.to_owned();
+    let fallback = store.clone();
+    let started = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let conn = match Connection::open(&path) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sqlite checkpointer: cannot open; checkpoints stay inline");
+                    restore_autocheckpoint(&store);
+                    return;
+                }
+            };
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+            let tick = Duration::from_millis(100);
+            let mut waited = Duration::ZERO;
+            while store.strong_count() > 0 {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited < CHECKPOINT_EVERY {
+                    continue;
+                }
+                waited = Duration::ZERO;
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "sqlite checkpoint failed; retried later");
+                }
+            }
+        });
+    if started.is_err() {
+        restore_autocheckpoint(&fallback);
+    }
+}
+
+fn restore_autocheckpoint(store: &std::sync::Weak<Mutex<Connection>>) {
+    if let Some(conn) = store.upgrade()
+        && let Ok(c) = conn.lock()
+    {
+        let _ = c.pragma_update(None, "wal_autocheckpoint", 1000);
+    }
 }
 
 /// Creates the database file readable by its owner only when it does not exist yet:
@@ -228,6 +283,54 @@ mod tests {
             })
             .await
             .unwrap()
+    }
+
+    /// Requests never checkpoint (their connection has auto-checkpoint off), yet the
+    /// WAL's pages reach the database file: the checkpointer thread copies them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpointer_copies_the_wal_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ckpt.db");
+        let store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        let auto: i64 = store
+            .run(|c| {
+                c.pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+                    .map_err(db_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(auto, 0, "requests must not checkpoint inline");
+        let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let before = size();
+        let value = vec![7u8; 4096];
+        for i in 0..200 {
+            store
+                .put(
+                    "p",
+                    "flow",
+                    &i.to_string(),
+                    &value,
+                    Duration::from_secs(600),
+                )
+                .await
+                .unwrap();
+        }
+        // 200 rows of 4 KiB: at least 800 KiB once copied back.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() < before + 800 * 1024 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            size() >= before + 800 * 1024,
+            "database file still {} bytes (was {before})",
+            size()
+        );
+        // The copy is whole: a fresh connection reads every row.
+        let n: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM ephemeral", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 200);
     }
 
     #[tokio::test]

@@ -129,6 +129,100 @@ pub async fn put_if_absent(b: &SharedBackend) {
     assert_eq!(winners, 1);
 }
 
+/// The code-exchange step: the value is consumed and the marker stored together, or
+/// nothing changes; of concurrent callers exactly one wins.
+pub async fn take_and_mark(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let k = uid();
+    // Absent value: nothing taken, no marker written.
+    assert_eq!(
+        b.take_and_mark(&p, "code", &k, "code_used", b"fam-0", MINUTE)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(b.get(&p, "code_used", &k).await.unwrap(), None);
+
+    b.put(&p, "code", &k, b"grant", MINUTE).await.unwrap();
+    assert_eq!(
+        b.take_and_mark(&p, "code", &k, "code_used", b"fam-1", MINUTE)
+            .await
+            .unwrap(),
+        Some(b"grant".to_vec())
+    );
+    assert_eq!(b.get(&p, "code", &k).await.unwrap(), None);
+    assert_eq!(
+        b.get(&p, "code_used", &k).await.unwrap(),
+        Some(b"fam-1".to_vec())
+    );
+    // A second attempt finds nothing and leaves the first marker alone.
+    assert_eq!(
+        b.take_and_mark(&p, "code", &k, "code_used", b"fam-2", MINUTE)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        b.get(&p, "code_used", &k).await.unwrap(),
+        Some(b"fam-1".to_vec())
+    );
+
+    // A marker already present: the value stays where it is (all or nothing).
+    let k2 = uid();
+    b.put(&p, "code", &k2, b"grant", MINUTE).await.unwrap();
+    b.put(&p, "code_used", &k2, b"earlier", MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.take_and_mark(&p, "code", &k2, "code_used", b"fam-3", MINUTE)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        b.get(&p, "code", &k2).await.unwrap(),
+        Some(b"grant".to_vec())
+    );
+    assert_eq!(
+        b.get(&p, "code_used", &k2).await.unwrap(),
+        Some(b"earlier".to_vec())
+    );
+
+    // Another pool's value is not this pool's.
+    let q = fresh_pool(b).await;
+    assert_eq!(
+        b.take_and_mark(&q, "code", &k2, "code_used", b"fam-4", MINUTE)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Concurrent exchanges of one code: one winner, whose marker is the one stored.
+    let race = uid();
+    b.put(&p, "code", &race, b"grant", MINUTE).await.unwrap();
+    let tasks: Vec<_> = (0..20u8)
+        .map(|i| {
+            let (b, p, k) = (b.clone(), p.clone(), race.clone());
+            tokio::spawn(async move {
+                b.take_and_mark(&p, "code", &k, "code_used", &[i], MINUTE)
+                    .await
+                    .map(|v| v.map(|_| i))
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(i) = t.await.unwrap().unwrap() {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    assert_eq!(
+        b.get(&p, "code_used", &race).await.unwrap(),
+        Some(vec![winners[0]])
+    );
+}
+
 pub async fn ttl_expiry(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let (short, replay, long) = (uid(), uid(), uid());
