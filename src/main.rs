@@ -5,6 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: a request allocates and frees many small strings and JSON values on two
+/// or more threads; glibc's allocator spent about a tenth of the CPU of a sign-in.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "poolgate", version, about = "Self-hosted federation gateway")]
 struct Cli {

@@ -33,8 +33,14 @@ const PURGE_EVERY: u64 = 256;
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connections for the lookups of the request paths: with WAL they read
+    /// alongside the writer, so two threads rarely wait for one connection.
+    readers: Arc<[Mutex<Connection>]>,
     puts: Arc<AtomicU64>,
 }
+
+/// Read-only connections per store.
+const READERS: usize = 3;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,11 +62,18 @@ impl SqliteStore {
         }
         let path = path.to_owned();
         let opened = path.clone();
-        let conn = tokio::task::spawn_blocking(move || open_blocking(&opened))
-            .await
-            .map_err(StoreError::unavailable)??;
+        let (conn, readers) = tokio::task::spawn_blocking(move || {
+            let conn = open_blocking(&opened)?;
+            let readers = (0..READERS)
+                .map(|_| open_reader(&opened).map(Mutex::new))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok::<_, StoreError>((conn, readers))
+        })
+        .await
+        .map_err(StoreError::unavailable)??;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: readers.into(),
             puts: Arc::new(AtomicU64::new(0)),
         };
         start_checkpointer(&path, Arc::downgrade(&store.conn));
@@ -103,6 +116,25 @@ impl SqliteStore {
         .map_err(StoreError::unavailable)?
     }
 
+    /// Runs a read-only `f` on a free reader connection, right here; when every reader
+    /// is busy, on the writer connection as [`SqliteStore::run`] does.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        for reader in self.readers.iter() {
+            match reader.try_lock() {
+                Ok(mut guard) => return f(&mut guard),
+                // A panic during a read left no transaction behind (rusqlite's guard
+                // rolled it back): the connection is usable again.
+                Err(std::sync::TryLockError::Poisoned(_)) => reader.clear_poison(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.run(f).await
+    }
+
     /// Counts a write and says whether it is time to purge expired ephemeral rows.
     fn purge_due(&self) -> bool {
         self.puts.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1
@@ -134,6 +166,16 @@ fn open_blocking(path: &str) -> StoreResult<Connection> {
     // the checkpointer thread, never inside a request's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(db_err)?;
+    Ok(conn)
+}
+
+/// A read-only connection to the (already migrated) database.
+fn open_reader(path: &str) -> StoreResult<Connection> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+    conn.pragma_update(None, "query_only", "ON")
+        .map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -379,11 +421,12 @@ mod tests {
             panic!("poison the lock");
         })
         .join();
-        let first = store.get("p", "flow", "k").await;
+        // `take` writes, so it uses the (poisoned) writer connection.
+        let first = store.take("p", "flow", "k").await;
         assert!(
             matches!(first, Err(StoreError::Unavailable(_))),
             "{first:?}"
         );
-        assert_eq!(store.get("p", "flow", "k").await.unwrap(), None);
+        assert_eq!(store.take("p", "flow", "k").await.unwrap(), None);
     }
 }

@@ -34,7 +34,7 @@ impl Store for SqliteStore {
     }
     async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>> {
         let id = id.to_owned();
-        self.run(move |c| records::get_pool(c, &id)).await
+        self.read(move |c| records::get_pool(c, &id)).await
     }
     async fn list_pools(&self) -> StoreResult<Vec<Pool>> {
         self.run(|c| records::list_pools(c)).await
@@ -53,7 +53,7 @@ impl Store for SqliteStore {
     }
     async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
         let domain = domain.to_owned();
-        self.run(move |c| records::get_domain(c, &domain)).await
+        self.read(move |c| records::get_domain(c, &domain)).await
     }
     async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>> {
         let pool = pool.map(str::to_owned);
@@ -76,7 +76,7 @@ impl Store for SqliteStore {
     }
     async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
         let (pool, id) = (pool.to_owned(), client_id.to_owned());
-        self.run(move |c| CLIENTS.get(c, &pool, &id)).await
+        self.read(move |c| CLIENTS.get(c, &pool, &id)).await
     }
     async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>> {
         let pool = pool.to_owned();
@@ -98,7 +98,7 @@ impl Store for SqliteStore {
     }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
         let (pool, name) = (pool.to_owned(), name.to_owned());
-        self.run(move |c| PROVIDERS.get(c, &pool, &name)).await
+        self.read(move |c| PROVIDERS.get(c, &pool, &name)).await
     }
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>> {
         let pool = pool.to_owned();
@@ -120,7 +120,8 @@ impl Store for SqliteStore {
         identifier: &str,
     ) -> StoreResult<Option<ResourceServer>> {
         let (pool, id) = (pool.to_owned(), identifier.to_owned());
-        self.run(move |c| RESOURCE_SERVERS.get(c, &pool, &id)).await
+        self.read(move |c| RESOURCE_SERVERS.get(c, &pool, &id))
+            .await
     }
     async fn list_resource_servers(&self, pool: &str) -> StoreResult<Vec<ResourceServer>> {
         let pool = pool.to_owned();
@@ -134,16 +135,16 @@ impl Store for SqliteStore {
 
     async fn get_user(&self, pool: &str, user_id: &str) -> StoreResult<Option<User>> {
         let (pool, id) = (pool.to_owned(), user_id.to_owned());
-        self.run(move |c| users::get_user(c, &pool, &id)).await
+        self.read(move |c| users::get_user(c, &pool, &id)).await
     }
     async fn get_user_by_username(&self, pool: &str, username: &str) -> StoreResult<Option<User>> {
         let (pool, name) = (pool.to_owned(), username.to_owned());
-        self.run(move |c| users::get_user_by_username(c, &pool, &name))
+        self.read(move |c| users::get_user_by_username(c, &pool, &name))
             .await
     }
     async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>> {
         let (pool, email) = (pool.to_owned(), email_norm.to_owned());
-        self.run(move |c| users::find_users_by_email(c, &pool, &email))
+        self.read(move |c| users::find_users_by_email(c, &pool, &email))
             .await
     }
     async fn list_users(
@@ -172,12 +173,12 @@ impl Store for SqliteStore {
         subject: &str,
     ) -> StoreResult<Option<IdentityLink>> {
         let (pool, provider, subject) = (pool.to_owned(), provider.to_owned(), subject.to_owned());
-        self.run(move |c| users::find_identity(c, &pool, &provider, &subject))
+        self.read(move |c| users::find_identity(c, &pool, &provider, &subject))
             .await
     }
     async fn list_identities(&self, pool: &str, user_id: &str) -> StoreResult<Vec<IdentityLink>> {
         let (pool, id) = (pool.to_owned(), user_id.to_owned());
-        self.run(move |c| users::list_identities(c, &pool, &id))
+        self.read(move |c| users::list_identities(c, &pool, &id))
             .await
     }
     async fn get_user_with_identities(
@@ -186,7 +187,7 @@ impl Store for SqliteStore {
         user_id: &str,
     ) -> StoreResult<Option<(User, Vec<IdentityLink>)>> {
         let (pool, id) = (pool.to_owned(), user_id.to_owned());
-        self.run(move |c| {
+        self.read(move |c| {
             // One read transaction: a consistent pair, and one lock round instead of two.
             let tx = c.transaction().map_err(db_err)?;
             let Some(user) = users::get_user(&tx, &pool, &id)? else {
@@ -230,7 +231,7 @@ impl Store for SqliteStore {
 
     async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>> {
         let pool = pool.to_owned();
-        self.run(move |c| tokens::list_keys(c, &pool)).await
+        self.read(move |c| tokens::list_keys(c, &pool)).await
     }
     async fn insert_initial_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
         let key = key.clone();
@@ -253,7 +254,7 @@ impl Store for SqliteStore {
     }
     async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
         let hash = token_hash.to_owned();
-        self.run(move |c| tokens::get_refresh(c, &hash)).await
+        self.read(move |c| tokens::get_refresh(c, &hash)).await
     }
     async fn rotate_refresh(
         &self,
@@ -383,7 +384,7 @@ impl Ephemeral for SqliteStore {
     }
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
-        self.run(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
+        self.read(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
             .await
     }
     async fn take_and_mark(
