@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use harness::{Browser, Gw, app_client_body, authorize_url, pkce};
+use harness::{Gw, app_client_body, authorize_url, pkce};
 use poolgate::model::SigningAlg;
 use poolgate::token::{SigningKey, TokenType};
 use serde_json::{Value, json};
@@ -164,40 +164,78 @@ impl RawConn {
 
     /// POSTs a form; the status and the JSON body (Null when not JSON).
     async fn post_form(&mut self, head: &str, body: &str) -> (u16, Value) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let req = format!("{head}Content-Length: {}\r\n\r\n{body}", body.len());
-        if self.stream.write_all(req.as_bytes()).await.is_err() {
-            return (0, Value::Null);
+        match self.exchange(&req).await {
+            Some(r) => (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null)),
+            None => (0, Value::Null),
         }
+    }
+
+    /// GETs `path_and_query` from `host`, sending `cookie` when given.
+    async fn get(&mut self, host: &str, path_and_query: &str, cookie: Option<&str>) -> Option<Reply> {
+        let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+        let req = format!("GET {path_and_query} HTTP/1.1\r\nHost: {host}\r\n{cookie}\r\n");
+        self.exchange(&req).await
+    }
+
+    /// Writes one request and reads its response (Content-Length bodies only).
+    async fn exchange(&mut self, req: &str) -> Option<Reply> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(req.as_bytes()).await.ok()?;
         self.buf.clear();
         let mut chunk = [0u8; 8192];
         loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
-                let status = head
-                    .split(' ')
-                    .nth(1)
+                let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                let mut lines = head.split("\r\n");
+                let status = lines
+                    .next()
+                    .and_then(|l| l.split(' ').nth(1))
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
                     .unwrap_or(0);
                 while self.buf.len() < end + 4 + len {
                     match self.stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return (0, Value::Null),
+                        Ok(0) | Err(_) => return None,
                         Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                     }
                 }
-                let body = &self.buf[end + 4..end + 4 + len];
-                return (status, serde_json::from_slice(body).unwrap_or(Value::Null));
+                let body = self.buf[end + 4..end + 4 + len].to_vec();
+                return Some(Reply {
+                    status,
+                    headers,
+                    body,
+                });
             }
             match self.stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return (0, Value::Null),
+                Ok(0) | Err(_) => return None,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
             }
         }
+    }
+}
+
+struct Reply {
+    status: u16,
+    /// Lower-cased names, in order.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -261,9 +299,9 @@ where
 struct Bench {
     gw: Arc<Gw>,
     client: String,
-    browsers: Vec<Browser>,
-    /// One keep-alive connection per worker, for `/oauth2/token`.
+    /// One keep-alive connection per worker to the gateway, and one to the upstream.
     conns: Vec<tokio::sync::Mutex<RawConn>>,
+    fake_conns: Vec<tokio::sync::Mutex<RawConn>>,
     /// Request line and headers of a token request, up to Content-Length.
     token_head: String,
 }
@@ -295,11 +333,12 @@ async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<t
     )
     .await;
     let (client, secret) = gw.client(app_client_body(CB, &["Corp"], true)).await;
-    let browsers = (0..WORKERS).map(|_| Browser::new()).collect();
     let secret = secret.expect("secret");
-    let mut conns = Vec::new();
+    let (mut conns, mut fake_conns) = (Vec::new(), Vec::new());
     for _ in 0..WORKERS {
         conns.push(tokio::sync::Mutex::new(RawConn::connect(gw.port).await));
+        let port = fake.base.port().expect("fake port");
+        fake_conns.push(tokio::sync::Mutex::new(RawConn::connect(port).await));
     }
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client}:{secret}"));
     let token_head = format!(
@@ -310,8 +349,8 @@ async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<t
         Bench {
             gw: Arc::new(gw),
             client,
-            browsers,
             conns,
+            fake_conns,
             token_head,
         },
         fake,
@@ -319,10 +358,12 @@ async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<t
     )
 }
 
-/// One federated sign-in up to the code; returns (code, verifier).
-async fn sign_in(b: &Bench, browser: &Browser) -> Option<(String, String)> {
+/// One federated sign-in up to the code, made as a browser makes it: three GETs
+/// (gateway authorize, upstream authorize, gateway callback) on keep-alive connections,
+/// the gateway's cookies sent back. Returns (code, verifier).
+async fn sign_in(b: &Bench, w: usize) -> Option<(String, String)> {
     let (verifier, challenge) = pkce();
-    let url = authorize_url(
+    let start = authorize_url(
         &b.gw,
         &b.client,
         CB,
@@ -334,10 +375,42 @@ async fn sign_in(b: &Bench, browser: &Browser) -> Option<(String, String)> {
             ("code_challenge_method", "S256"),
         ],
     );
-    match browser.follow(&url, CB).await {
-        harness::Landing::App(q) => q.get("code").map(|c| (c.clone(), verifier)),
-        harness::Landing::Page(..) => None,
+    let gw_host = format!("127.0.0.1:{}", b.gw.port);
+    let mut gw = b.conns[w].lock().await;
+    let r = gw.get(&gw_host, path_and_query(&start)?, None).await?;
+    let cookie = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .filter_map(|(_, v)| v.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let upstream = url::Url::parse(r.header("location")?).ok()?;
+    let fake_host = format!("127.0.0.1:{}", upstream.port()?);
+    let r = b.fake_conns[w]
+        .lock()
+        .await
+        .get(&fake_host, path_and_query(upstream.as_str())?, None)
+        .await?;
+    let callback = r.header("location")?.to_owned();
+    let r = gw
+        .get(&gw_host, path_and_query(&callback)?, Some(&cookie))
+        .await?;
+    let landing = url::Url::parse(r.header("location")?).ok()?;
+    if !landing.as_str().starts_with(CB) {
+        return None;
     }
+    let code = landing
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())?;
+    Some((code, verifier))
+}
+
+/// `/path?query` of an absolute http URL.
+fn path_and_query(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://")?;
+    rest.find('/').map(|i| &rest[i..])
 }
 
 async fn exchange(b: &Bench, w: usize, code: &str, verifier: &str) -> Option<Value> {
@@ -367,7 +440,7 @@ async fn run_store(label: &str, store: Option<&str>, n: usize) -> Vec<Figure> {
         drive("(warm-up sign-ins)", n, move |w, _| {
             let (b, codes) = (b2.clone(), codes2.clone());
             async move {
-                let Some(c) = sign_in(&b, &b.browsers[w]).await else {
+                let Some(c) = sign_in(&b, w).await else {
                     return false;
                 };
                 codes.lock().expect("lock").push(c);
@@ -451,7 +524,7 @@ async fn run_store(label: &str, store: Option<&str>, n: usize) -> Vec<Figure> {
         move |w, _| {
             let b = b2.clone();
             async move {
-                let Some((code, verifier)) = sign_in(&b, &b.browsers[w]).await else {
+                let Some((code, verifier)) = sign_in(&b, w).await else {
                     return false;
                 };
                 exchange(&b, w, &code, &verifier).await.is_some_and(|v| {
