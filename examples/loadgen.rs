@@ -166,14 +166,24 @@ impl RawConn {
     async fn post_form(&mut self, head: &str, body: &str) -> (u16, Value) {
         let req = format!("{head}Content-Length: {}\r\n\r\n{body}", body.len());
         match self.exchange(&req).await {
-            Some(r) => (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null)),
+            Some(r) => (
+                r.status,
+                serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+            ),
             None => (0, Value::Null),
         }
     }
 
     /// GETs `path_and_query` from `host`, sending `cookie` when given.
-    async fn get(&mut self, host: &str, path_and_query: &str, cookie: Option<&str>) -> Option<Reply> {
-        let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    async fn get(
+        &mut self,
+        host: &str,
+        path_and_query: &str,
+        cookie: Option<&str>,
+    ) -> Option<Reply> {
+        let cookie = cookie
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default();
         let req = format!("GET {path_and_query} HTTP/1.1\r\nHost: {host}\r\n{cookie}\r\n");
         self.exchange(&req).await
     }

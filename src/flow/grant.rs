@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
 use crate::model::{AppClient, IdentityLink, OAuthFlow, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
-use crate::store::RotateOutcome;
+use crate::store::{Redeemed, Redemption, RotateOutcome};
 use crate::token::{UserTokenInput, issue_client_token, issue_user_tokens};
 
 /// The successful token response (RFC 6749 section 5.1).
@@ -132,58 +132,70 @@ impl Flow {
         let code_hash = sha256_hex(code);
         let pool = &ctx.pool.id;
         let family = uuid::Uuid::new_v4().to_string();
-        // Consume the code and record the family it becomes in one atomic step: of two
-        // concurrent exchanges exactly one gets the code, and the other finds the
-        // winner's family to revoke (RFC 6749 4.1.2).
-        let taken = self
-            .store
-            .take_and_mark(
-                pool,
-                kind::CODE,
-                &code_hash,
-                kind::CODE_USED,
-                family.as_bytes(),
-                CODE_USED_TTL,
-            )
-            .await?;
-        let Some(bytes) = taken else {
-            if let Some(first) = self.store.get(pool, kind::CODE_USED, &code_hash).await? {
-                let first = String::from_utf8_lossy(&first).into_owned();
-                if first != family {
-                    tracing::warn!(pool = %pool, "authorization code reused: revoking its tokens");
-                    self.revoke_family(pool, &first).await?;
-                }
-            }
-            return Err(invalid_grant(
-                "the code is invalid, expired or already used",
-            ));
+        // Read and check the grant first. It is consumed below in one step with storing
+        // the refresh token, before anything is signed: of two concurrent exchanges
+        // exactly one gets the code, and the other finds the winner's family to revoke
+        // (RFC 6749 4.1.2). A grant that fails a check is consumed at once.
+        let Some(bytes) = self.store.get(pool, kind::CODE, &code_hash).await? else {
+            return Err(self.code_not_redeemable(pool, &code_hash, &family).await?);
         };
-        let rec: CodeRecord = serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)?;
-        if rec.client_id != client.client_id {
-            return Err(invalid_grant("the code was issued to another client"));
-        }
-        if form.get("redirect_uri") != Some(&rec.redirect_uri) {
-            return Err(invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
-        }
-        match (&rec.code_challenge, form.get("code_verifier")) {
-            (Some(challenge), Some(verifier)) => {
-                if verifier.len() < 43
-                    || verifier.len() > 128
-                    || !constant_time_eq(s256(verifier).as_bytes(), challenge.as_bytes())
-                {
-                    return Err(invalid_grant("PKCE verification failed"));
-                }
+        let checked = match check_grant(client, form, &bytes) {
+            Ok(rec) => self
+                .active_user(pool, &rec.user_id)
+                .await
+                .map(|user| (rec, user)),
+            Err(e) => Err(e),
+        };
+        let (rec, (user, identities)) = match checked {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.store
+                    .take_and_mark(
+                        pool,
+                        kind::CODE,
+                        &code_hash,
+                        kind::CODE_USED,
+                        family.as_bytes(),
+                        CODE_USED_TTL,
+                    )
+                    .await?;
+                return Err(e);
             }
-            (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
-            (None, Some(_)) => {
-                return Err(invalid_grant("no code_challenge was sent for this code"));
+        };
+        let now = self.clock.now().max(user.tokens_valid_after);
+        let refresh_token = random_token(32);
+        let refresh = RefreshTokenRecord {
+            token_hash: sha256_hex(&refresh_token),
+            pool_id: pool.clone(),
+            family_id: family.clone(),
+            user_id: user.id.clone(),
+            client_id: client.client_id.clone(),
+            scope: rec.scope.clone(),
+            auth_time: rec.auth_time,
+            issued_at: now,
+            expires_at: now + client.refresh_token_validity_s as i64,
+            state: RefreshState::Active,
+        };
+        let redeemed = self
+            .store
+            .redeem_code(&Redemption {
+                pool,
+                code_kind: kind::CODE,
+                code_key: &code_hash,
+                used_kind: kind::CODE_USED,
+                used_ttl: CODE_USED_TTL,
+                revoked_kind: kind::REVOKED,
+                refresh: &refresh,
+            })
+            .await?;
+        match redeemed {
+            Redeemed::Redeemed(_) => {}
+            Redeemed::NotFound => {
+                return Err(self.code_not_redeemable(pool, &code_hash, &family).await?);
             }
-            (None, None) => {}
+            Redeemed::RevokedMeanwhile => return Err(invalid_grant("the code was used twice")),
         }
-        let (user, identities) = self.active_user(pool, &rec.user_id).await?;
-        let resp = self
+        let mut resp = self
             .issue(
                 ctx,
                 client,
@@ -193,17 +205,30 @@ impl Flow {
                 rec.auth_time,
                 rec.nonce.as_deref(),
                 &family,
-                true,
             )
             .await?;
-        // A replay that raced this exchange marked the family revoked before or after
-        // the refresh token was stored: before, it is seen here; after, its revocation
-        // of the family caught the stored token (see `revoke_family`).
-        if self.is_revoked(pool, &family).await? {
-            self.store.revoke_refresh_family(pool, &family).await?;
-            return Err(invalid_grant("the code was used twice"));
-        }
+        resp.refresh_token = Some(refresh_token);
         Ok(resp)
+    }
+
+    /// The answer to a code that is gone. When it was exchanged before (a replay), the
+    /// tokens of that exchange are revoked.
+    async fn code_not_redeemable(
+        &self,
+        pool: &str,
+        code_hash: &str,
+        family: &str,
+    ) -> Result<FlowError, FlowError> {
+        if let Some(first) = self.store.get(pool, kind::CODE_USED, code_hash).await? {
+            let first = String::from_utf8_lossy(&first).into_owned();
+            if first != family {
+                tracing::warn!(pool = %pool, "authorization code reused: revoking its tokens");
+                self.revoke_family(pool, &first).await?;
+            }
+        }
+        Ok(invalid_grant(
+            "the code is invalid, expired or already used",
+        ))
     }
 
     /// Revokes a token family: marks it first (access tokens, and a concurrent code
@@ -296,7 +321,6 @@ impl Flow {
                 current.auth_time,
                 None,
                 &current.family_id,
-                false,
             )
             .await?;
         resp.refresh_token = Some(new_token);
@@ -397,7 +421,6 @@ impl Flow {
         auth_time: i64,
         nonce: Option<&str>,
         family: &str,
-        with_refresh: bool,
     ) -> Result<TokenResponse, FlowError> {
         let ring = self.ring(ctx).await?;
         // A global sign-out cuts off every token issued before the end of its second
@@ -423,35 +446,48 @@ impl Flow {
             },
         )
         .map_err(|_| FlowError::Internal)?;
-        let refresh_token = if with_refresh {
-            let token = random_token(32);
-            self.store
-                .insert_refresh(&RefreshTokenRecord {
-                    token_hash: sha256_hex(&token),
-                    pool_id: ctx.pool.id.clone(),
-                    family_id: family.to_owned(),
-                    user_id: user.id.clone(),
-                    client_id: client.client_id.clone(),
-                    scope: scope.to_owned(),
-                    auth_time,
-                    issued_at: now,
-                    expires_at: now + client.refresh_token_validity_s as i64,
-                    state: RefreshState::Active,
-                })
-                .await?;
-            Some(token)
-        } else {
-            None
-        };
         Ok(TokenResponse {
             id_token: issued.id_token,
             access_token: issued.access_token,
-            refresh_token,
+            refresh_token: None,
             token_type: "Bearer",
             expires_in: issued.expires_in,
             scope: Some(scope.to_owned()),
         })
     }
+}
+
+/// The checks of RFC 6749 section 4.1.3 and RFC 7636 section 4.6 on a stored grant.
+fn check_grant(
+    client: &AppClient,
+    form: &BTreeMap<String, String>,
+    bytes: &[u8],
+) -> Result<CodeRecord, FlowError> {
+    let rec: CodeRecord = serde_json::from_slice(bytes).map_err(|_| FlowError::Internal)?;
+    if rec.client_id != client.client_id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
+    if form.get("redirect_uri") != Some(&rec.redirect_uri) {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&rec.code_challenge, form.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            if verifier.len() < 43
+                || verifier.len() > 128
+                || !constant_time_eq(s256(verifier).as_bytes(), challenge.as_bytes())
+            {
+                return Err(invalid_grant("PKCE verification failed"));
+            }
+        }
+        (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(invalid_grant("no code_challenge was sent for this code"));
+        }
+        (None, None) => {}
+    }
+    Ok(rec)
 }
 
 fn grant_label(g: &str) -> String {

@@ -274,10 +274,66 @@ pub trait Ephemeral: Send + Sync + 'static {
     ) -> StoreResult<Option<Vec<u8>>>;
 }
 
+/// An authorization code being exchanged (see [`Backend::redeem_code`]).
+pub struct Redemption<'a> {
+    pub pool: &'a str,
+    /// Where the code's grant lives, and under which key (the code's hash).
+    pub code_kind: &'a str,
+    pub code_key: &'a str,
+    /// Where the code is remembered as used, with the token family it became.
+    pub used_kind: &'a str,
+    pub used_ttl: Duration,
+    /// Where a revoked token family is marked (by a replay of the code).
+    pub revoked_kind: &'a str,
+    /// The refresh token the exchange issues; its `family_id` is the family.
+    pub refresh: &'a RefreshTokenRecord,
+}
+
+/// Outcome of [`Backend::redeem_code`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Redeemed {
+    /// The code was consumed and the refresh token stored. Carries the grant.
+    Redeemed(Vec<u8>),
+    /// Absent, expired or already used: nothing changed.
+    NotFound,
+    /// A replay revoked this exchange's family while it was being stored (only where
+    /// the steps are not one atomic operation); the refresh token is revoked too.
+    RevokedMeanwhile,
+}
+
 /// A complete backend.
+#[async_trait]
 pub trait Backend: Store + Ephemeral {
     /// Short name for logs and metrics (`sqlite`, `redis`).
     fn kind(&self) -> &'static str;
+
+    /// Exchanges an authorization code: takes the grant, marks the code used with the
+    /// refresh token's family, and stores the refresh token. A concurrent replay of the
+    /// code that finds the mark revokes the family; it must never miss the refresh
+    /// token. This default runs the steps in order and checks for such a revocation
+    /// after storing; a backend that can do all of it in one atomic step should.
+    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
+        let family = r.refresh.family_id.as_str();
+        let Some(grant) = self
+            .take_and_mark(
+                r.pool,
+                r.code_kind,
+                r.code_key,
+                r.used_kind,
+                family.as_bytes(),
+                r.used_ttl,
+            )
+            .await?
+        else {
+            return Ok(Redeemed::NotFound);
+        };
+        self.insert_refresh(r.refresh).await?;
+        if self.get(r.pool, r.revoked_kind, family).await?.is_some() {
+            self.revoke_refresh_family(r.pool, family).await?;
+            return Ok(Redeemed::RevokedMeanwhile);
+        }
+        Ok(Redeemed::Redeemed(grant))
+    }
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

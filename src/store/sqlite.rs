@@ -33,8 +33,8 @@ const PURGE_EVERY: u64 = 256;
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    /// Read-only connections for the lookups of the request paths: with WAL they read
-    /// alongside the writer, so two threads rarely wait for one connection.
+    /// Read-only connections for lookups while the writer is busy: with WAL they read
+    /// alongside it, so two threads rarely wait for one connection.
     readers: Arc<[Mutex<Connection>]>,
     puts: Arc<AtomicU64>,
 }
@@ -116,13 +116,18 @@ impl SqliteStore {
         .map_err(StoreError::unavailable)?
     }
 
-    /// Runs a read-only `f` on a free reader connection, right here; when every reader
-    /// is busy, on the writer connection as [`SqliteStore::run`] does.
+    /// Runs a read-only `f` right here: on the writer connection when it is free (its
+    /// page cache stays valid across its own commits, while a reader's is dropped after
+    /// every write), else on a free reader; when every connection is busy, it waits for
+    /// the writer in the blocking pool as [`SqliteStore::run`] does.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        if let Ok(mut guard) = self.conn.try_lock() {
+            return f(&mut guard);
+        }
         for reader in self.readers.iter() {
             match reader.try_lock() {
                 Ok(mut guard) => return f(&mut guard),

@@ -276,6 +276,9 @@ impl Ephemeral for RedisStore {
     }
 }
 
+// `redeem_code`: the trait's stepwise default. The code lives in the pool's slot and the
+// refresh token's lookup pointer in the global one, so one script cannot do both.
+#[async_trait]
 impl Backend for RedisStore {
     fn kind(&self) -> &'static str {
         "redis"

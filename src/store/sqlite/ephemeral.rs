@@ -111,6 +111,28 @@ pub(super) fn take_and_mark(
     Ok(Some(value))
 }
 
+/// [`crate::store::Backend::redeem_code`] in one transaction: the code taken, its
+/// used-mark stored and the refresh token inserted, or nothing at all.
+pub(super) fn redeem_code(
+    conn: &mut Connection,
+    code_kind: &str,
+    used: &Entry,
+    refresh: &crate::model::RefreshTokenRecord,
+) -> StoreResult<Option<Vec<u8>>> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let Some(grant) = take(&tx, &used.pool, code_kind, &used.key, used.now_ms)? else {
+        return Ok(None);
+    };
+    if !put_if_absent(&tx, used)? {
+        return Ok(None);
+    }
+    super::tokens::insert_refresh(&tx, refresh)?;
+    tx.commit().map_err(db_err)?;
+    Ok(Some(grant))
+}
+
 /// Removes every expired row; returns how many.
 pub(super) fn purge(conn: &Connection, now_ms: i64) -> StoreResult<usize> {
     exec(

@@ -12,7 +12,8 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 use crate::store::{
-    Backend, CreateUserOutcome, Ephemeral, LinkOutcome, RotateOutcome, Store, StoreResult,
+    Backend, CreateUserOutcome, Ephemeral, LinkOutcome, Redeemed, Redemption, RotateOutcome, Store,
+    StoreResult,
 };
 
 #[async_trait]
@@ -403,8 +404,29 @@ impl Ephemeral for SqliteStore {
     }
 }
 
+#[async_trait]
 impl Backend for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    /// One transaction: a replay cannot run between its steps, so no revocation can be
+    /// missed and none needs checking afterwards.
+    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
+        let used = self.entry(
+            r.pool,
+            r.used_kind,
+            r.code_key,
+            r.refresh.family_id.as_bytes(),
+            r.used_ttl,
+        );
+        let (code_kind, refresh) = (r.code_kind.to_owned(), r.refresh.clone());
+        let grant = self
+            .run(move |c| ephemeral::redeem_code(c, &code_kind, &used, &refresh))
+            .await?;
+        Ok(match grant {
+            Some(g) => Redeemed::Redeemed(g),
+            None => Redeemed::NotFound,
+        })
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use poolgate::store::SharedBackend;
+use poolgate::model::RefreshTokenRecord;
+use poolgate::store::{Redeemed, Redemption, SharedBackend};
 
 use super::*;
 
@@ -221,6 +222,93 @@ pub async fn take_and_mark(b: &SharedBackend) {
         b.get(&p, "code_used", &race).await.unwrap(),
         Some(vec![winners[0]])
     );
+}
+
+/// A code exchange: the grant consumed, the code marked with the family, the refresh
+/// token stored; a second exchange finds nothing; of concurrent ones, exactly one wins
+/// and only its refresh token exists.
+pub async fn redeem_code(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let u = user(&p, &format!("r-{}", uid()), None, 1);
+    create_linked(b, &u, "Google").await;
+    let code = uid();
+    let family = uid();
+    let r1 = refresh(&p, &family, &u.id, i64::MAX / 2);
+
+    // No such code: nothing stored.
+    assert_eq!(redeem(b, &p, &code, &r1).await, Redeemed::NotFound);
+    assert_eq!(b.get_refresh(&r1.token_hash).await.unwrap(), None);
+    assert_eq!(b.get(&p, "code_used", &code).await.unwrap(), None);
+
+    b.put(&p, "code", &code, b"grant", MINUTE).await.unwrap();
+    assert_eq!(
+        redeem(b, &p, &code, &r1).await,
+        Redeemed::Redeemed(b"grant".to_vec())
+    );
+    assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
+    assert_eq!(
+        b.get(&p, "code_used", &code).await.unwrap(),
+        Some(family.as_bytes().to_vec())
+    );
+    assert_eq!(
+        b.get_refresh(&r1.token_hash).await.unwrap(),
+        Some(r1.clone())
+    );
+
+    // Exchanged again: nothing changes, the first mark stays.
+    let r2 = refresh(&p, &uid(), &u.id, i64::MAX / 2);
+    assert_eq!(redeem(b, &p, &code, &r2).await, Redeemed::NotFound);
+    assert_eq!(b.get_refresh(&r2.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get(&p, "code_used", &code).await.unwrap(),
+        Some(family.as_bytes().to_vec())
+    );
+
+    // Concurrent exchanges of one code.
+    let race = uid();
+    b.put(&p, "code", &race, b"grant", MINUTE).await.unwrap();
+    let tokens: Vec<RefreshTokenRecord> = (0..12)
+        .map(|_| refresh(&p, &uid(), &u.id, i64::MAX / 2))
+        .collect();
+    let tasks: Vec<_> = tokens
+        .iter()
+        .map(|r| {
+            let (b, p, race, r) = (b.clone(), p.clone(), race.clone(), r.clone());
+            tokio::spawn(async move { redeem(&b, &p, &race, &r).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), Redeemed::Redeemed(_)) {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    let mut stored = Vec::new();
+    for r in &tokens {
+        if let Some(t) = b.get_refresh(&r.token_hash).await.unwrap() {
+            stored.push(t);
+        }
+    }
+    assert_eq!(stored.len(), 1, "only the winner's refresh token exists");
+    assert_eq!(
+        b.get(&p, "code_used", &race).await.unwrap(),
+        Some(stored[0].family_id.as_bytes().to_vec())
+    );
+}
+
+async fn redeem(b: &SharedBackend, pool: &str, code: &str, r: &RefreshTokenRecord) -> Redeemed {
+    b.redeem_code(&Redemption {
+        pool,
+        code_kind: "code",
+        code_key: code,
+        used_kind: "code_used",
+        used_ttl: MINUTE,
+        revoked_kind: "revoked",
+        refresh: r,
+    })
+    .await
+    .unwrap()
 }
 
 pub async fn ttl_expiry(b: &SharedBackend) {
