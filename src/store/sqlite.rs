@@ -186,6 +186,8 @@ fn open_reader(path: &str) -> StoreResult<Connection> {
 
 /// How often the checkpointer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+/// Past this size the checkpointer empties the WAL (see `start_checkpointer`).
+const WAL_TRUNCATE_AT: u64 = 16 * 1024 * 1024;
 
 /// Starts the thread that checkpoints the WAL on its own connection (PASSIVE: it never
 /// waits for, nor blocks, the store's connection), so that no request pays for the
@@ -217,6 +219,20 @@ fn start_checkpointer(path: &str, store: std::sync::Weak<Mutex<Connection>>) {
                 waited = Duration::ZERO;
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                     tracing::debug!(error = %e, "sqlite checkpoint failed; retried later");
+                }
+                // Under steady writes the log never empties by itself (a writer restarts
+                // it only when every frame is copied back, and new frames arrive while
+                // copying). Past a size, finish the copy on the writer's own connection
+                // with TRUNCATE: for those few milliseconds writes wait in the blocking
+                // pool, and the log starts again from zero.
+                let wal = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
+                if wal > WAL_TRUNCATE_AT
+                    && let Some(writer) = store.upgrade()
+                    && let Ok(writer) = writer.lock()
+                    && let Err(e) =
+                        writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                {
+                    tracing::debug!(error = %e, "sqlite log truncation failed; retried later");
                 }
             }
         });
@@ -378,6 +394,49 @@ mod tests {
             .query_row("SELECT count(*) FROM ephemeral", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 200);
+    }
+
+    /// Steady writes never let the WAL restart by itself; past `WAL_TRUNCATE_AT` the
+    /// checkpointer empties it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_truncated_once_it_grows_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.db");
+        let store = SqliteStore::open(&path.to_string_lossy()).await.unwrap();
+        let wal = || {
+            std::fs::metadata(format!("{}-wal", path.display()))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        let value = vec![5u8; 64 * 1024];
+        let mut peak = 0;
+        for i in 0..400 {
+            store
+                .put(
+                    "p",
+                    "blob",
+                    &i.to_string(),
+                    &value,
+                    Duration::from_secs(600),
+                )
+                .await
+                .unwrap();
+            peak = peak.max(wal());
+        }
+        assert!(peak > WAL_TRUNCATE_AT, "the test wrote too little: {peak}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while wal() > WAL_TRUNCATE_AT && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(wal() <= WAL_TRUNCATE_AT, "WAL still {} bytes", wal());
+        assert_eq!(
+            store
+                .get("p", "blob", "399")
+                .await
+                .unwrap()
+                .map(|v| v.len()),
+            Some(64 * 1024)
+        );
     }
 
     #[tokio::test]
