@@ -293,8 +293,34 @@ impl Flow {
             .get("state")
             .filter(|s| !s.is_empty() && s.len() <= 128)
             .ok_or_else(|| FlowError::page(400, "The sign-in response has no state."))?;
+        // The sign-in is read here and consumed at the end, in one step with storing
+        // the code it produces (one write instead of two); a callback refused on the
+        // way consumes it then, so a sign-in still completes at most once and a
+        // refused one cannot be retried.
+        let flow = self.read_flow(ctx, state).await?;
+        match self
+            .complete_callback(ctx, state, &flow, params, cookies)
+            .await
+        {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                if let Err(se) = self.store.take(&ctx.pool.id, kind::FLOW, state).await {
+                    tracing::warn!(error = %se, "could not end a refused sign-in; it expires by itself");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn complete_callback(
+        &self,
+        ctx: &PoolCtx,
+        state: &str,
+        flow: &FlowRecord,
+        params: &CallbackParams,
+        cookies: &BTreeMap<String, String>,
+    ) -> Result<(Url, String), FlowError> {
         let cookie_name = binding_cookie_name(state);
-        let flow = self.take_flow(ctx, state).await?;
         // Login CSRF: the callback must arrive in the browser that began the sign-in.
         let bound = cookies.get(&cookie_name).is_some_and(|v| {
             crate::secret::constant_time_eq(sha256_hex(v).as_bytes(), flow.binding_hash.as_bytes())
@@ -352,8 +378,20 @@ impl Flow {
                 });
             }
         };
-        let back = self.finish_sign_in(ctx, &flow, &record, &upstream).await?;
+        let back = self
+            .finish_sign_in(ctx, flow, &record, &upstream, Some(state))
+            .await?;
         Ok((back, cookie_name))
+    }
+
+    /// Reads a sign-in in progress without consuming it.
+    async fn read_flow(&self, ctx: &PoolCtx, state: &str) -> Result<FlowRecord, FlowError> {
+        let bytes = self
+            .store
+            .get(&ctx.pool.id, kind::FLOW, state)
+            .await?
+            .ok_or_else(flow_gone)?;
+        serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)
     }
 
     /// Consumes a sign-in in progress (one atomic take: a replayed callback finds
@@ -367,23 +405,21 @@ impl Flow {
             .store
             .take(&ctx.pool.id, kind::FLOW, state)
             .await?
-            .ok_or_else(|| {
-                FlowError::page(
-                    400,
-                    "This sign-in has expired or was already completed. Start again from the app.",
-                )
-            })?;
+            .ok_or_else(flow_gone)?;
         serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)
     }
 
     /// The steps every callback shares once the upstream identity is verified: resolve
     /// the pool user, issue a single-use code, and build the redirect back to the app.
+    /// With `consume`, the sign-in stored under that state is taken in the same step
+    /// as the code is stored, and a sign-in already taken issues nothing.
     pub(crate) async fn finish_sign_in(
         &self,
         ctx: &PoolCtx,
         flow: &FlowRecord,
         record: &ProviderRecord,
         upstream: &crate::provider::UpstreamIdentity,
+        consume: Option<&str>,
     ) -> Result<Url, FlowError> {
         let ptype = record.provider_type.as_str();
         let app_state = flow.app_state.as_deref();
@@ -428,15 +464,31 @@ impl Flow {
             auth_time: self.clock.now(),
         };
         let bytes = serde_json::to_vec(&rec).map_err(|_| FlowError::Internal)?;
-        self.store
-            .put(
-                &ctx.pool.id,
-                kind::CODE,
-                &sha256_hex(&code),
-                &bytes,
-                CODE_TTL,
-            )
-            .await?;
+        let code_key = sha256_hex(&code);
+        match consume {
+            Some(state) => {
+                let stored = self
+                    .store
+                    .take_and_put(
+                        &ctx.pool.id,
+                        kind::FLOW,
+                        state,
+                        kind::CODE,
+                        &code_key,
+                        &bytes,
+                        CODE_TTL,
+                    )
+                    .await?;
+                if !stored {
+                    return Err(flow_gone());
+                }
+            }
+            None => {
+                self.store
+                    .put(&ctx.pool.id, kind::CODE, &code_key, &bytes, CODE_TTL)
+                    .await?;
+            }
+        }
         self.metrics.sign_in(ptype, "ok");
         let mut back = Url::parse(&flow.redirect_uri).map_err(|_| FlowError::Internal)?;
         {
@@ -450,4 +502,12 @@ impl Flow {
         }
         Ok(back)
     }
+}
+
+/// The answer to a callback whose sign-in is gone (expired, completed or refused).
+fn flow_gone() -> FlowError {
+    FlowError::page(
+        400,
+        "This sign-in has expired or was already completed. Start again from the app.",
+    )
 }

@@ -202,7 +202,9 @@ impl Flow {
                 "this sign-in response was already used",
             ));
         }
-        let back = self.finish_sign_in(ctx, &flow, &record, &upstream).await?;
+        let back = self
+            .finish_sign_in(ctx, &flow, &record, &upstream, None)
+            .await?;
         let handle = self
             .saml_session(ctx, &record, saml.settings().idp_signout, &login)
             .await?;

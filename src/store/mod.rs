@@ -259,6 +259,20 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Reads and deletes in one atomic step: two concurrent takes never both succeed.
     async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Takes `take_kind`/`take_key` and stores `value` under `put_kind`/`put_key` in one
+    /// atomic step (a sign-in in progress replaced by the code it produced). False, with
+    /// nothing changed, when there was nothing to take.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_and_put(
+        &self,
+        pool: &str,
+        take_kind: &str,
+        take_key: &str,
+        put_kind: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool>;
     /// Takes `kind`/`key` and stores `marker` under `marker_kind`/`key` in one atomic
     /// step: a one-time value consumed together with a record of what it became (an
     /// authorization code and the token family it was exchanged for). `None`, with

@@ -263,6 +263,26 @@ impl Ephemeral for RedisStore {
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         records::get(self, pool, kind, key).await
     }
+    async fn take_and_put(
+        &self,
+        pool: &str,
+        take_kind: &str,
+        take_key: &str,
+        put_kind: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        records::take_and_put(
+            self,
+            pool,
+            (take_kind, take_key),
+            (put_kind, put_key),
+            value,
+            ttl,
+        )
+        .await
+    }
     async fn take_and_mark(
         &self,
         pool: &str,

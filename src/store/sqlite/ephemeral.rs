@@ -111,6 +111,25 @@ pub(super) fn take_and_mark(
     Ok(Some(value))
 }
 
+/// `take` of `kind`/`key` and `put` of `entry` in one transaction; nothing is written
+/// when there is nothing to take.
+pub(super) fn take_and_put(
+    conn: &mut Connection,
+    kind: &str,
+    key: &str,
+    entry: &Entry,
+) -> StoreResult<bool> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    if take(&tx, &entry.pool, kind, key, entry.now_ms)?.is_none() {
+        return Ok(false);
+    }
+    put(&tx, entry)?;
+    tx.commit().map_err(db_err)?;
+    Ok(true)
+}
+
 /// [`crate::store::Backend::redeem_code`] in one transaction: the code taken, its
 /// used-mark stored and the refresh token inserted, or nothing at all.
 pub(super) fn redeem_code(

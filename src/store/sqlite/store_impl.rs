@@ -388,6 +388,21 @@ impl Ephemeral for SqliteStore {
         self.read(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
             .await
     }
+    async fn take_and_put(
+        &self,
+        pool: &str,
+        take_kind: &str,
+        take_key: &str,
+        put_kind: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let entry = self.entry(pool, put_kind, put_key, value, ttl);
+        let (kind, key) = (take_kind.to_owned(), take_key.to_owned());
+        self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry))
+            .await
+    }
     async fn take_and_mark(
         &self,
         pool: &str,

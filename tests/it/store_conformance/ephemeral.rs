@@ -224,6 +224,80 @@ pub async fn take_and_mark(b: &SharedBackend) {
     );
 }
 
+/// A sign-in replaced by its code: taken and stored together, or nothing at all; of
+/// concurrent callers exactly one stores.
+pub async fn take_and_put(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let (flow, code) = (uid(), uid());
+    // Nothing to take: nothing stored.
+    assert!(
+        !b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
+
+    b.put(&p, "flow", &flow, b"pending", MINUTE).await.unwrap();
+    assert!(
+        b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(b.get(&p, "flow", &flow).await.unwrap(), None);
+    assert_eq!(
+        b.get(&p, "code", &code).await.unwrap(),
+        Some(b"grant".to_vec())
+    );
+    // Again: the sign-in is gone, a second code is not stored.
+    let code2 = uid();
+    assert!(
+        !b.take_and_put(&p, "flow", &flow, "code", &code2, b"grant", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(b.get(&p, "code", &code2).await.unwrap(), None);
+
+    // Another pool's sign-in is not this pool's.
+    let q = fresh_pool(b).await;
+    let other = uid();
+    b.put(&q, "flow", &other, b"pending", MINUTE).await.unwrap();
+    assert!(
+        !b.take_and_put(&p, "flow", &other, "code", &uid(), b"x", MINUTE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        b.get(&q, "flow", &other).await.unwrap(),
+        Some(b"pending".to_vec())
+    );
+
+    // Concurrent callbacks of one sign-in: one code.
+    let race = uid();
+    b.put(&p, "flow", &race, b"pending", MINUTE).await.unwrap();
+    let codes: Vec<String> = (0..12).map(|_| uid()).collect();
+    let tasks: Vec<_> = codes
+        .iter()
+        .map(|c| {
+            let (b, p, race, c) = (b.clone(), p.clone(), race.clone(), c.clone());
+            tokio::spawn(async move {
+                b.take_and_put(&p, "flow", &race, "code", &c, b"grant", MINUTE)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    let mut stored = 0;
+    for c in &codes {
+        stored += usize::from(b.get(&p, "code", c).await.unwrap().is_some());
+    }
+    assert_eq!(stored, 1);
+}
+
 /// A code exchange: the grant consumed, the code marked with the family, the refresh
 /// token stored; a second exchange finds nothing; of concurrent ones, exactly one wins
 /// and only its refresh token exists.
