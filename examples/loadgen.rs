@@ -11,7 +11,9 @@
 //! loopback port when one is installed.
 //!
 //! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
-//! Everything runs on 127.0.0.1 only.
+//! Everything runs on 127.0.0.1 only. `LOADGEN_N` sets the operations per phase (3000),
+//! `LOADGEN_STORES=sqlite` skips Redis, and `LOADGEN_PERF_CTL`/`LOADGEN_PERF_PHASE`
+//! profile one phase (see `perf_control`).
 
 /// The allocator of the `poolgate` binary (src/main.rs), so that the in-process
 /// gateway is measured as it ships.
