@@ -467,7 +467,7 @@ impl Flow {
         let code_key = sha256_hex(&code);
         match consume {
             Some(state) => {
-                let stored = self
+                let taken = self
                     .store
                     .take_and_put(
                         &ctx.pool.id,
@@ -479,7 +479,7 @@ impl Flow {
                         CODE_TTL,
                     )
                     .await?;
-                if !stored {
+                if taken.is_none() {
                     return Err(flow_gone());
                 }
             }

@@ -150,11 +150,12 @@ impl Flow {
             Ok(ok) => ok,
             Err(e) => {
                 self.store
-                    .take_and_mark(
+                    .take_and_put(
                         pool,
                         kind::CODE,
                         &code_hash,
                         kind::CODE_USED,
+                        &code_hash,
                         family.as_bytes(),
                         CODE_USED_TTL,
                     )

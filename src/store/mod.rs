@@ -260,8 +260,10 @@ pub trait Ephemeral: Send + Sync + 'static {
     async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Takes `take_kind`/`take_key` and stores `value` under `put_kind`/`put_key` in one
-    /// atomic step (a sign-in in progress replaced by the code it produced). False, with
-    /// nothing changed, when there was nothing to take.
+    /// atomic step, returning what was taken: a sign-in replaced by the code it produced,
+    /// an authorization code replaced by its used-mark (naming the token family it
+    /// became). `None`, with nothing changed, when there is nothing to take or the put
+    /// key already holds a value.
     #[allow(clippy::too_many_arguments)]
     async fn take_and_put(
         &self,
@@ -271,19 +273,6 @@ pub trait Ephemeral: Send + Sync + 'static {
         put_kind: &str,
         put_key: &str,
         value: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<bool>;
-    /// Takes `kind`/`key` and stores `marker` under `marker_kind`/`key` in one atomic
-    /// step: a one-time value consumed together with a record of what it became (an
-    /// authorization code and the token family it was exchanged for). `None`, with
-    /// nothing changed, when the value is absent or expired or the marker exists.
-    async fn take_and_mark(
-        &self,
-        pool: &str,
-        kind: &str,
-        key: &str,
-        marker_kind: &str,
-        marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>>;
 }
@@ -329,11 +318,12 @@ pub trait Backend: Store + Ephemeral {
     async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
         let family = r.refresh.family_id.as_str();
         let Some(grant) = self
-            .take_and_mark(
+            .take_and_put(
                 r.pool,
                 r.code_kind,
                 r.code_key,
                 r.used_kind,
+                r.code_key,
                 family.as_bytes(),
                 r.used_ttl,
             )

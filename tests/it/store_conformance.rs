@@ -48,7 +48,7 @@ pub async fn run_all(backend: SharedBackend) {
     ephemeral::namespaces(b).await;
     ephemeral::concurrent_take(b).await;
     ephemeral::put_if_absent(b).await;
-    ephemeral::take_and_mark(b).await;
+    ephemeral::take_and_put_marks_once(b).await;
     ephemeral::take_and_put(b).await;
     ephemeral::redeem_code(b).await;
     ephemeral::ttl_expiry(b).await;

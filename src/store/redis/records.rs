@@ -279,39 +279,9 @@ pub(super) async fn take(
     s.query(redis::cmd("GETDEL").arg(k)).await
 }
 
-/// KEYS: the key taken, the key put. ARGV: the value put, its TTL in ms. Returns 1
-/// when something was taken (and the value put), else 0 with nothing changed.
+/// KEYS: the key taken, the key put. ARGV: the value put, its TTL in ms. Returns the
+/// taken value, or nil with nothing changed (nothing to take, or the put key exists).
 static TAKE_AND_PUT: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r"
-if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return 1
-",
-    )
-});
-
-pub(super) async fn take_and_put(
-    s: &RedisStore,
-    pool: &str,
-    (take_kind, take_key): (&str, &str),
-    (put_kind, put_key): (&str, &str),
-    value: &[u8],
-    ttl: Duration,
-) -> StoreResult<bool> {
-    let k = PoolKeys::new(pool);
-    let mut inv = TAKE_AND_PUT.prepare_invoke();
-    inv.key(k.ephemeral(take_kind, take_key))
-        .key(k.ephemeral(put_kind, put_key))
-        .arg(value)
-        .arg(ttl_ms(ttl));
-    let taken: i64 = s.eval(&inv).await?;
-    Ok(taken == 1)
-}
-
-/// KEYS: the value, the marker. ARGV: the marker's value, its TTL in ms. Returns the
-/// taken value, or nil with nothing changed.
-static TAKE_AND_MARK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 if redis.call('EXISTS', KEYS[2]) == 1 then return false end
@@ -323,20 +293,19 @@ return v
     )
 });
 
-pub(super) async fn take_and_mark(
+pub(super) async fn take_and_put(
     s: &RedisStore,
     pool: &str,
-    kind: &str,
-    key: &str,
-    marker_kind: &str,
-    marker: &[u8],
+    (take_kind, take_key): (&str, &str),
+    (put_kind, put_key): (&str, &str),
+    value: &[u8],
     ttl: Duration,
 ) -> StoreResult<Option<Vec<u8>>> {
     let k = PoolKeys::new(pool);
-    let mut inv = TAKE_AND_MARK.prepare_invoke();
-    inv.key(k.ephemeral(kind, key))
-        .key(k.ephemeral(marker_kind, key))
-        .arg(marker)
+    let mut inv = TAKE_AND_PUT.prepare_invoke();
+    inv.key(k.ephemeral(take_kind, take_key))
+        .key(k.ephemeral(put_kind, put_key))
+        .arg(value)
         .arg(ttl_ms(ttl));
     s.eval(&inv).await
 }

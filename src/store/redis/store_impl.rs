@@ -272,7 +272,7 @@ impl Ephemeral for RedisStore {
         put_key: &str,
         value: &[u8],
         ttl: Duration,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<u8>>> {
         records::take_and_put(
             self,
             pool,
@@ -282,17 +282,6 @@ impl Ephemeral for RedisStore {
             ttl,
         )
         .await
-    }
-    async fn take_and_mark(
-        &self,
-        pool: &str,
-        kind: &str,
-        key: &str,
-        marker_kind: &str,
-        marker: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<Option<Vec<u8>>> {
-        records::take_and_mark(self, pool, kind, key, marker_kind, marker, ttl).await
     }
 }
 

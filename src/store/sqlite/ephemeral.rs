@@ -91,65 +91,31 @@ pub(super) fn get(
     .map_err(db_err)
 }
 
-/// `take` of `kind`/`key` and `put_if_absent` of the marker entry in one transaction;
-/// rolled back (nothing changes) unless both succeed.
-pub(super) fn take_and_mark(
-    conn: &mut Connection,
-    kind: &str,
-    marker: &Entry,
-) -> StoreResult<Option<Vec<u8>>> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db_err)?;
-    let Some(value) = take(&tx, &marker.pool, kind, &marker.key, marker.now_ms)? else {
-        return Ok(None);
-    };
-    if !put_if_absent(&tx, marker)? {
-        return Ok(None);
-    }
-    tx.commit().map_err(db_err)?;
-    Ok(Some(value))
-}
-
-/// `take` of `kind`/`key` and `put` of `entry` in one transaction; nothing is written
-/// when there is nothing to take.
+/// `take` of `kind`/`key` and `put_if_absent` of `entry` in one transaction, with the
+/// refresh token of a code exchange stored in it too when given
+/// ([`crate::store::Backend::redeem_code`]). Rolled back, nothing changed, unless the
+/// take and the put both succeed; returns what was taken.
 pub(super) fn take_and_put(
     conn: &mut Connection,
     kind: &str,
     key: &str,
     entry: &Entry,
-) -> StoreResult<bool> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db_err)?;
-    if take(&tx, &entry.pool, kind, key, entry.now_ms)?.is_none() {
-        return Ok(false);
-    }
-    put(&tx, entry)?;
-    tx.commit().map_err(db_err)?;
-    Ok(true)
-}
-
-/// [`crate::store::Backend::redeem_code`] in one transaction: the code taken, its
-/// used-mark stored and the refresh token inserted, or nothing at all.
-pub(super) fn redeem_code(
-    conn: &mut Connection,
-    code_kind: &str,
-    used: &Entry,
-    refresh: &crate::model::RefreshTokenRecord,
+    refresh: Option<&crate::model::RefreshTokenRecord>,
 ) -> StoreResult<Option<Vec<u8>>> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db_err)?;
-    let Some(grant) = take(&tx, &used.pool, code_kind, &used.key, used.now_ms)? else {
+    let Some(taken) = take(&tx, &entry.pool, kind, key, entry.now_ms)? else {
         return Ok(None);
     };
-    if !put_if_absent(&tx, used)? {
+    if !put_if_absent(&tx, entry)? {
         return Ok(None);
     }
-    super::tokens::insert_refresh(&tx, refresh)?;
+    if let Some(token) = refresh {
+        super::tokens::insert_refresh(&tx, token)?;
+    }
     tx.commit().map_err(db_err)?;
-    Ok(Some(grant))
+    Ok(Some(taken))
 }
 
 /// Removes every expired row; returns how many.

@@ -397,24 +397,10 @@ impl Ephemeral for SqliteStore {
         put_key: &str,
         value: &[u8],
         ttl: Duration,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<u8>>> {
         let entry = self.entry(pool, put_kind, put_key, value, ttl);
         let (kind, key) = (take_kind.to_owned(), take_key.to_owned());
-        self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry))
-            .await
-    }
-    async fn take_and_mark(
-        &self,
-        pool: &str,
-        kind: &str,
-        key: &str,
-        marker_kind: &str,
-        marker: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<Option<Vec<u8>>> {
-        let entry = self.entry(pool, marker_kind, key, marker, ttl);
-        let kind = kind.to_owned();
-        self.run(move |c| ephemeral::take_and_mark(c, &kind, &entry))
+        self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry, None))
             .await
     }
 }
@@ -435,9 +421,13 @@ impl Backend for SqliteStore {
             r.refresh.family_id.as_bytes(),
             r.used_ttl,
         );
-        let (code_kind, refresh) = (r.code_kind.to_owned(), r.refresh.clone());
+        let (kind, key, refresh) = (
+            r.code_kind.to_owned(),
+            r.code_key.to_owned(),
+            r.refresh.clone(),
+        );
         let grant = self
-            .run(move |c| ephemeral::redeem_code(c, &code_kind, &used, &refresh))
+            .run(move |c| ephemeral::take_and_put(c, &kind, &key, &used, Some(&refresh)))
             .await?;
         Ok(match grant {
             Some(g) => Redeemed::Redeemed(g),

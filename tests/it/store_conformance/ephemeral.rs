@@ -130,14 +130,14 @@ pub async fn put_if_absent(b: &SharedBackend) {
     assert_eq!(winners, 1);
 }
 
-/// The code-exchange step: the value is consumed and the marker stored together, or
-/// nothing changes; of concurrent callers exactly one wins.
-pub async fn take_and_mark(b: &SharedBackend) {
+/// Used as a code's used-mark: the value is consumed and the marker stored together,
+/// or nothing changes (also when the marker exists); of concurrent callers one wins.
+pub async fn take_and_put_marks_once(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let k = uid();
     // Absent value: nothing taken, no marker written.
     assert_eq!(
-        b.take_and_mark(&p, "code", &k, "code_used", b"fam-0", MINUTE)
+        b.take_and_put(&p, "code", &k, "code_used", &k, b"fam-0", MINUTE)
             .await
             .unwrap(),
         None
@@ -146,7 +146,7 @@ pub async fn take_and_mark(b: &SharedBackend) {
 
     b.put(&p, "code", &k, b"grant", MINUTE).await.unwrap();
     assert_eq!(
-        b.take_and_mark(&p, "code", &k, "code_used", b"fam-1", MINUTE)
+        b.take_and_put(&p, "code", &k, "code_used", &k, b"fam-1", MINUTE)
             .await
             .unwrap(),
         Some(b"grant".to_vec())
@@ -158,7 +158,7 @@ pub async fn take_and_mark(b: &SharedBackend) {
     );
     // A second attempt finds nothing and leaves the first marker alone.
     assert_eq!(
-        b.take_and_mark(&p, "code", &k, "code_used", b"fam-2", MINUTE)
+        b.take_and_put(&p, "code", &k, "code_used", &k, b"fam-2", MINUTE)
             .await
             .unwrap(),
         None
@@ -175,7 +175,7 @@ pub async fn take_and_mark(b: &SharedBackend) {
         .await
         .unwrap();
     assert_eq!(
-        b.take_and_mark(&p, "code", &k2, "code_used", b"fam-3", MINUTE)
+        b.take_and_put(&p, "code", &k2, "code_used", &k2, b"fam-3", MINUTE)
             .await
             .unwrap(),
         None
@@ -192,7 +192,7 @@ pub async fn take_and_mark(b: &SharedBackend) {
     // Another pool's value is not this pool's.
     let q = fresh_pool(b).await;
     assert_eq!(
-        b.take_and_mark(&q, "code", &k2, "code_used", b"fam-4", MINUTE)
+        b.take_and_put(&q, "code", &k2, "code_used", &k2, b"fam-4", MINUTE)
             .await
             .unwrap(),
         None
@@ -205,7 +205,7 @@ pub async fn take_and_mark(b: &SharedBackend) {
         .map(|i| {
             let (b, p, k) = (b.clone(), p.clone(), race.clone());
             tokio::spawn(async move {
-                b.take_and_mark(&p, "code", &k, "code_used", &[i], MINUTE)
+                b.take_and_put(&p, "code", &k, "code_used", &k, &[i], MINUTE)
                     .await
                     .map(|v| v.map(|_| i))
             })
@@ -230,18 +230,20 @@ pub async fn take_and_put(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let (flow, code) = (uid(), uid());
     // Nothing to take: nothing stored.
-    assert!(
-        !b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
+    assert_eq!(
+        b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
 
     b.put(&p, "flow", &flow, b"pending", MINUTE).await.unwrap();
-    assert!(
+    assert_eq!(
         b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
             .await
-            .unwrap()
+            .unwrap(),
+        Some(b"pending".to_vec())
     );
     assert_eq!(b.get(&p, "flow", &flow).await.unwrap(), None);
     assert_eq!(
@@ -250,10 +252,11 @@ pub async fn take_and_put(b: &SharedBackend) {
     );
     // Again: the sign-in is gone, a second code is not stored.
     let code2 = uid();
-    assert!(
-        !b.take_and_put(&p, "flow", &flow, "code", &code2, b"grant", MINUTE)
+    assert_eq!(
+        b.take_and_put(&p, "flow", &flow, "code", &code2, b"grant", MINUTE)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     assert_eq!(b.get(&p, "code", &code2).await.unwrap(), None);
 
@@ -261,10 +264,11 @@ pub async fn take_and_put(b: &SharedBackend) {
     let q = fresh_pool(b).await;
     let other = uid();
     b.put(&q, "flow", &other, b"pending", MINUTE).await.unwrap();
-    assert!(
-        !b.take_and_put(&p, "flow", &other, "code", &uid(), b"x", MINUTE)
+    assert_eq!(
+        b.take_and_put(&p, "flow", &other, "code", &uid(), b"x", MINUTE)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     assert_eq!(
         b.get(&q, "flow", &other).await.unwrap(),
@@ -283,6 +287,7 @@ pub async fn take_and_put(b: &SharedBackend) {
                 b.take_and_put(&p, "flow", &race, "code", &c, b"grant", MINUTE)
                     .await
                     .unwrap()
+                    .is_some()
             })
         })
         .collect();
