@@ -31,8 +31,10 @@ pub struct ClientAuth {
     pub basic: Option<(String, String)>,
 }
 
-/// How long a used code is remembered, to revoke what it was exchanged for on a replay.
-const CODE_USED_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
+/// How long a used code is remembered, to revoke what it was exchanged for on a replay:
+/// as long as the code itself could live. Past that, a replay is refused as an unknown
+/// code (RFC 6749 section 4.1.2 asks to revoke "when possible").
+const CODE_USED_TTL: std::time::Duration = super::CODE_TTL;
 
 fn invalid_grant(d: &str) -> FlowError {
     FlowError::oauth(400, "invalid_grant", d)

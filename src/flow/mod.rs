@@ -174,13 +174,7 @@ pub struct Flow {
     pub metrics: Arc<Metrics>,
 }
 
-/// Ephemeral kinds.
-pub(crate) mod kind {
-    pub const FLOW: &str = "flow";
-    pub const CODE: &str = "code";
-    pub const CODE_USED: &str = "code-used";
-    pub const REVOKED: &str = "revoked";
-}
+pub(crate) use crate::store::kind;
 
 impl Flow {
     pub fn new(

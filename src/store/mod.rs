@@ -16,8 +16,31 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 
+pub mod memory;
 pub mod redis;
 pub mod sqlite;
+
+/// Ephemeral kinds the flows use.
+pub mod kind {
+    /// A sign-in between `/oauth2/authorize` and the provider's callback.
+    pub const FLOW: &str = "flow";
+    /// An authorization code until it is redeemed.
+    pub const CODE: &str = "code";
+    /// A redeemed code, naming the token family it became (replays revoke it).
+    pub const CODE_USED: &str = "code-used";
+    /// A token family revoked by a code replay.
+    pub const REVOKED: &str = "revoked";
+
+    /// The kinds only sign-ins in progress need, each living minutes: lost, a user
+    /// starts the sign-in again. The SQLite backend (one gateway process per database
+    /// file) keeps them in that process's memory ([`super::memory`]); Redis keeps
+    /// everything, since any instance may serve the next step.
+    pub const SIGN_IN_KINDS: [&str; 3] = [FLOW, CODE, CODE_USED];
+
+    pub fn is_sign_in(kind: &str) -> bool {
+        SIGN_IN_KINDS.contains(&kind)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

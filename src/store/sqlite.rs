@@ -1,5 +1,7 @@
 //! The embedded SQLite backend: one file, one connection behind a mutex; a statement
 //! runs on the calling thread when the connection is free, else in the blocking pool.
+//! One gateway process per database file: sign-in state (minutes-long) is kept in the
+//! process's memory, everything else in the file.
 //! Records are stored as a few indexed columns (lookups, uniqueness) plus a JSON column
 //! holding the whole record.
 
@@ -12,8 +14,12 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::memory::Volatile;
 use super::{StoreError, StoreResult};
+use crate::model::{AppClient, ProviderRecord};
+use cache::RecordCache;
 
+mod cache;
 mod ephemeral;
 mod records;
 mod schema;
@@ -37,6 +43,14 @@ pub struct SqliteStore {
     /// alongside it, so two threads rarely wait for one connection.
     readers: Arc<[Mutex<Connection>]>,
     puts: Arc<AtomicU64>,
+    /// The sign-in kinds ([`crate::store::kind::SIGN_IN_KINDS`]) live here, not in the
+    /// file: one gateway process serves a database file, and they are needed for
+    /// minutes only. Two of a sign-in's three writes were these (its start, and its
+    /// code replacing it), each a WAL commit.
+    volatile: Arc<Volatile>,
+    /// App clients and providers as last read or written (see [`cache`]).
+    clients: Arc<RecordCache<AppClient>>,
+    providers: Arc<RecordCache<ProviderRecord>>,
 }
 
 /// Read-only connections per store.
@@ -75,6 +89,9 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             readers: readers.into(),
             puts: Arc::new(AtomicU64::new(0)),
+            volatile: Arc::new(Volatile::new(crate::store::memory::DEFAULT_CAPACITY)),
+            clients: Arc::new(RecordCache::new()),
+            providers: Arc::new(RecordCache::new()),
         };
         start_checkpointer(&path, Arc::downgrade(&store.conn));
         store
@@ -370,7 +387,7 @@ mod tests {
             store
                 .put(
                     "p",
-                    "flow",
+                    "saml-replay",
                     &i.to_string(),
                     &value,
                     Duration::from_secs(600),
@@ -447,18 +464,18 @@ mod tests {
         // A zero TTL expires at once; the rows stay until a purge.
         for i in 0..PURGE_EVERY - 1 {
             store
-                .put("p", "flow", &i.to_string(), b"x", Duration::ZERO)
+                .put("p", "saml-replay", &i.to_string(), b"x", Duration::ZERO)
                 .await
                 .unwrap();
         }
         assert_eq!(rows(&store).await, (PURGE_EVERY - 1) as i64);
         store
-            .put("p", "flow", "live", b"x", Duration::from_secs(60))
+            .put("p", "saml-replay", "live", b"x", Duration::from_secs(60))
             .await
             .unwrap();
         assert_eq!(rows(&store).await, 1);
         assert_eq!(
-            store.get("p", "flow", "live").await.unwrap(),
+            store.get("p", "saml-replay", "live").await.unwrap(),
             Some(b"x".to_vec())
         );
     }
@@ -486,11 +503,11 @@ mod tests {
         })
         .join();
         // `take` writes, so it uses the (poisoned) writer connection.
-        let first = store.take("p", "flow", "k").await;
+        let first = store.take("p", "saml-replay", "k").await;
         assert!(
             matches!(first, Err(StoreError::Unavailable(_))),
             "{first:?}"
         );
-        assert_eq!(store.take("p", "flow", "k").await.unwrap(), None);
+        assert_eq!(store.take("p", "saml-replay", "k").await.unwrap(), None);
     }
 }

@@ -48,9 +48,15 @@ pub async fn run_all(backend: SharedBackend) {
     ephemeral::namespaces(b).await;
     ephemeral::concurrent_take(b).await;
     ephemeral::put_if_absent(b).await;
-    ephemeral::take_and_put_marks_once(b).await;
-    ephemeral::take_and_put(b).await;
-    ephemeral::redeem_code(b).await;
+    // Each twice: with the kinds sign-ins use (which the SQLite backend keeps in
+    // memory) and with other kinds (kept in its file).
+    for kinds in [("code", "code-used"), ("x-code", "x-code-used")] {
+        ephemeral::take_and_put_marks_once(b, kinds).await;
+        ephemeral::redeem_code(b, kinds).await;
+    }
+    ephemeral::take_and_put(b, ("flow", "code")).await;
+    ephemeral::take_and_put(b, ("x-flow", "x-code")).await;
+    ephemeral::revocation_during_redemption(b).await;
     ephemeral::ttl_expiry(b).await;
 }
 

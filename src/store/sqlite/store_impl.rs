@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::store::{
     Backend, CreateUserOutcome, Ephemeral, LinkOutcome, Redeemed, Redemption, RotateOutcome, Store,
-    StoreResult,
+    StoreError, StoreResult, kind,
 };
 
 #[async_trait]
@@ -45,8 +45,12 @@ impl Store for SqliteStore {
         self.run(move |c| records::update_pool(c, &pool)).await
     }
     async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
-        let id = id.to_owned();
-        self.run(move |c| records::delete_pool(c, &id)).await
+        let pool = id.to_owned();
+        let deleted = self.run(move |c| records::delete_pool(c, &pool)).await;
+        self.clients.forget(id, None);
+        self.providers.forget(id, None);
+        self.volatile.remove_pool(id)?;
+        deleted
     }
     async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()> {
         let domain = domain.clone();
@@ -73,19 +77,32 @@ impl Store for SqliteStore {
             client.client_id.clone(),
             to_json(client)?,
         );
-        self.run(move |c| CLIENTS.put(c, &pool, &id, &data)).await
+        let (p, i) = (pool.clone(), id.clone());
+        let r = self.run(move |c| CLIENTS.put(c, &pool, &id, &data)).await;
+        self.clients.forget(&p, Some(&i));
+        r
     }
     async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
-        let (pool, id) = (pool.to_owned(), client_id.to_owned());
-        self.read(move |c| CLIENTS.get(c, &pool, &id)).await
+        let generation = match self.clients.get(pool, client_id) {
+            Ok(found) => return Ok(Some(found)),
+            Err(g) => g,
+        };
+        let (p, id) = (pool.to_owned(), client_id.to_owned());
+        let found = self.read(move |c| CLIENTS.get(c, &p, &id)).await?;
+        if let Some(client) = &found {
+            self.clients.fill(generation, pool, client_id, client);
+        }
+        Ok(found)
     }
     async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>> {
         let pool = pool.to_owned();
         self.run(move |c| CLIENTS.list(c, &pool)).await
     }
     async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
-        let (pool, id) = (pool.to_owned(), client_id.to_owned());
-        self.run(move |c| CLIENTS.delete(c, &pool, &id)).await
+        let (p, id) = (pool.to_owned(), client_id.to_owned());
+        let r = self.run(move |c| CLIENTS.delete(c, &p, &id)).await;
+        self.clients.forget(pool, Some(client_id));
+        r
     }
 
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
@@ -94,20 +111,34 @@ impl Store for SqliteStore {
             provider.name.clone(),
             to_json(provider)?,
         );
-        self.run(move |c| PROVIDERS.put(c, &pool, &name, &data))
-            .await
+        let (p, n) = (pool.clone(), name.clone());
+        let r = self
+            .run(move |c| PROVIDERS.put(c, &pool, &name, &data))
+            .await;
+        self.providers.forget(&p, Some(&n));
+        r
     }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
-        let (pool, name) = (pool.to_owned(), name.to_owned());
-        self.read(move |c| PROVIDERS.get(c, &pool, &name)).await
+        let generation = match self.providers.get(pool, name) {
+            Ok(found) => return Ok(Some(found)),
+            Err(g) => g,
+        };
+        let (p, n) = (pool.to_owned(), name.to_owned());
+        let found = self.read(move |c| PROVIDERS.get(c, &p, &n)).await?;
+        if let Some(provider) = &found {
+            self.providers.fill(generation, pool, name, provider);
+        }
+        Ok(found)
     }
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>> {
         let pool = pool.to_owned();
         self.run(move |c| PROVIDERS.list(c, &pool)).await
     }
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
-        let (pool, name) = (pool.to_owned(), name.to_owned());
-        self.run(move |c| PROVIDERS.delete(c, &pool, &name)).await
+        let (p, n) = (pool.to_owned(), name.to_owned());
+        let r = self.run(move |c| PROVIDERS.delete(c, &p, &n)).await;
+        self.providers.forget(pool, Some(name));
+        r
     }
 
     async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
@@ -350,6 +381,9 @@ impl Ephemeral for SqliteStore {
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<()> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.put(pool, kind, key, value, ttl);
+        }
         let entry = self.entry(pool, kind, key, value, ttl);
         let purge = self.purge_due();
         self.run(move |c| {
@@ -368,6 +402,9 @@ impl Ephemeral for SqliteStore {
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<bool> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.put_if_absent(pool, kind, key, value, ttl);
+        }
         let entry = self.entry(pool, kind, key, value, ttl);
         let purge = self.purge_due();
         self.run(move |c| {
@@ -379,11 +416,17 @@ impl Ephemeral for SqliteStore {
         .await
     }
     async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.take(pool, kind, key);
+        }
         let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
         self.run(move |c| ephemeral::take(c, &args[0], &args[1], &args[2], now))
             .await
     }
     async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.get(pool, kind, key);
+        }
         let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
         self.read(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
             .await
@@ -398,6 +441,20 @@ impl Ephemeral for SqliteStore {
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
+        match (kind::is_sign_in(take_kind), kind::is_sign_in(put_kind)) {
+            (true, true) => {
+                return self
+                    .volatile
+                    .take_and_put(pool, take_kind, take_key, put_kind, put_key, value, ttl);
+            }
+            (false, false) => {}
+            // Not one atomic step across memory and the file; no flow asks for it.
+            _ => {
+                return Err(StoreError::Conflict(format!(
+                    "take_and_put from {take_kind:?} to {put_kind:?}: one is sign-in state held in memory, the other is not"
+                )));
+            }
+        }
         let entry = self.entry(pool, put_kind, put_key, value, ttl);
         let (kind, key) = (take_kind.to_owned(), take_key.to_owned());
         self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry, None))
@@ -411,9 +468,49 @@ impl Backend for SqliteStore {
         "sqlite"
     }
 
-    /// One transaction: a replay cannot run between its steps, so no revocation can be
-    /// missed and none needs checking afterwards.
+    /// The code and its used-mark are sign-in state held in memory: swapped in one step
+    /// under its lock, then the refresh token is stored in one transaction that also
+    /// looks for a revocation a replay may have made in between (it found the mark).
+    /// Otherwise (other kinds) all of it is one transaction: a replay cannot run between
+    /// its steps, so no revocation can be missed and none needs checking afterwards.
     async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
+        if kind::is_sign_in(r.code_kind) && kind::is_sign_in(r.used_kind) {
+            let Some(grant) = self.volatile.take_and_put(
+                r.pool,
+                r.code_kind,
+                r.code_key,
+                r.used_kind,
+                r.code_key,
+                r.refresh.family_id.as_bytes(),
+                r.used_ttl,
+            )?
+            else {
+                return Ok(Redeemed::NotFound);
+            };
+            let (revoked_kind, refresh) = (r.revoked_kind.to_owned(), r.refresh.clone());
+            let revoked = self
+                .run(move |c| {
+                    let tx = c
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(db_err)?;
+                    tokens::insert_refresh(&tx, &refresh)?;
+                    let family = refresh.family_id.as_str();
+                    let pool = refresh.pool_id.as_str();
+                    let now = ephemeral::now_ms();
+                    let revoked = ephemeral::get(&tx, pool, &revoked_kind, family, now)?.is_some();
+                    if revoked {
+                        tokens::revoke_refresh_family(&tx, pool, family)?;
+                    }
+                    tx.commit().map_err(db_err)?;
+                    Ok(revoked)
+                })
+                .await?;
+            return Ok(if revoked {
+                Redeemed::RevokedMeanwhile
+            } else {
+                Redeemed::Redeemed(grant)
+            });
+        }
         let used = self.entry(
             r.pool,
             r.used_kind,

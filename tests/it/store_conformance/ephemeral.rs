@@ -132,67 +132,59 @@ pub async fn put_if_absent(b: &SharedBackend) {
 
 /// Used as a code's used-mark: the value is consumed and the marker stored together,
 /// or nothing changes (also when the marker exists); of concurrent callers one wins.
-pub async fn take_and_put_marks_once(b: &SharedBackend) {
+pub async fn take_and_put_marks_once(
+    b: &SharedBackend,
+    (code, used): (&'static str, &'static str),
+) {
     let p = fresh_pool(b).await;
     let k = uid();
     // Absent value: nothing taken, no marker written.
     assert_eq!(
-        b.take_and_put(&p, "code", &k, "code_used", &k, b"fam-0", MINUTE)
+        b.take_and_put(&p, code, &k, used, &k, b"fam-0", MINUTE)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(b.get(&p, "code_used", &k).await.unwrap(), None);
+    assert_eq!(b.get(&p, used, &k).await.unwrap(), None);
 
-    b.put(&p, "code", &k, b"grant", MINUTE).await.unwrap();
+    b.put(&p, code, &k, b"grant", MINUTE).await.unwrap();
     assert_eq!(
-        b.take_and_put(&p, "code", &k, "code_used", &k, b"fam-1", MINUTE)
+        b.take_and_put(&p, code, &k, used, &k, b"fam-1", MINUTE)
             .await
             .unwrap(),
         Some(b"grant".to_vec())
     );
-    assert_eq!(b.get(&p, "code", &k).await.unwrap(), None);
-    assert_eq!(
-        b.get(&p, "code_used", &k).await.unwrap(),
-        Some(b"fam-1".to_vec())
-    );
+    assert_eq!(b.get(&p, code, &k).await.unwrap(), None);
+    assert_eq!(b.get(&p, used, &k).await.unwrap(), Some(b"fam-1".to_vec()));
     // A second attempt finds nothing and leaves the first marker alone.
     assert_eq!(
-        b.take_and_put(&p, "code", &k, "code_used", &k, b"fam-2", MINUTE)
+        b.take_and_put(&p, code, &k, used, &k, b"fam-2", MINUTE)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(
-        b.get(&p, "code_used", &k).await.unwrap(),
-        Some(b"fam-1".to_vec())
-    );
+    assert_eq!(b.get(&p, used, &k).await.unwrap(), Some(b"fam-1".to_vec()));
 
     // A marker already present: the value stays where it is (all or nothing).
     let k2 = uid();
-    b.put(&p, "code", &k2, b"grant", MINUTE).await.unwrap();
-    b.put(&p, "code_used", &k2, b"earlier", MINUTE)
-        .await
-        .unwrap();
+    b.put(&p, code, &k2, b"grant", MINUTE).await.unwrap();
+    b.put(&p, used, &k2, b"earlier", MINUTE).await.unwrap();
     assert_eq!(
-        b.take_and_put(&p, "code", &k2, "code_used", &k2, b"fam-3", MINUTE)
+        b.take_and_put(&p, code, &k2, used, &k2, b"fam-3", MINUTE)
             .await
             .unwrap(),
         None
     );
+    assert_eq!(b.get(&p, code, &k2).await.unwrap(), Some(b"grant".to_vec()));
     assert_eq!(
-        b.get(&p, "code", &k2).await.unwrap(),
-        Some(b"grant".to_vec())
-    );
-    assert_eq!(
-        b.get(&p, "code_used", &k2).await.unwrap(),
+        b.get(&p, used, &k2).await.unwrap(),
         Some(b"earlier".to_vec())
     );
 
     // Another pool's value is not this pool's.
     let q = fresh_pool(b).await;
     assert_eq!(
-        b.take_and_put(&q, "code", &k2, "code_used", &k2, b"fam-4", MINUTE)
+        b.take_and_put(&q, code, &k2, used, &k2, b"fam-4", MINUTE)
             .await
             .unwrap(),
         None
@@ -200,12 +192,12 @@ pub async fn take_and_put_marks_once(b: &SharedBackend) {
 
     // Concurrent exchanges of one code: one winner, whose marker is the one stored.
     let race = uid();
-    b.put(&p, "code", &race, b"grant", MINUTE).await.unwrap();
+    b.put(&p, code, &race, b"grant", MINUTE).await.unwrap();
     let tasks: Vec<_> = (0..20u8)
         .map(|i| {
             let (b, p, k) = (b.clone(), p.clone(), race.clone());
             tokio::spawn(async move {
-                b.take_and_put(&p, "code", &k, "code_used", &k, &[i], MINUTE)
+                b.take_and_put(&p, code, &k, used, &k, &[i], MINUTE)
                     .await
                     .map(|v| v.map(|_| i))
             })
@@ -219,72 +211,69 @@ pub async fn take_and_put_marks_once(b: &SharedBackend) {
     }
     assert_eq!(winners.len(), 1);
     assert_eq!(
-        b.get(&p, "code_used", &race).await.unwrap(),
+        b.get(&p, used, &race).await.unwrap(),
         Some(vec![winners[0]])
     );
 }
 
 /// A sign-in replaced by its code: taken and stored together, or nothing at all; of
 /// concurrent callers exactly one stores.
-pub async fn take_and_put(b: &SharedBackend) {
+pub async fn take_and_put(b: &SharedBackend, (from, to): (&'static str, &'static str)) {
     let p = fresh_pool(b).await;
     let (flow, code) = (uid(), uid());
     // Nothing to take: nothing stored.
     assert_eq!(
-        b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
+        b.take_and_put(&p, from, &flow, to, &code, b"grant", MINUTE)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
+    assert_eq!(b.get(&p, to, &code).await.unwrap(), None);
 
-    b.put(&p, "flow", &flow, b"pending", MINUTE).await.unwrap();
+    b.put(&p, from, &flow, b"pending", MINUTE).await.unwrap();
     assert_eq!(
-        b.take_and_put(&p, "flow", &flow, "code", &code, b"grant", MINUTE)
+        b.take_and_put(&p, from, &flow, to, &code, b"grant", MINUTE)
             .await
             .unwrap(),
         Some(b"pending".to_vec())
     );
-    assert_eq!(b.get(&p, "flow", &flow).await.unwrap(), None);
-    assert_eq!(
-        b.get(&p, "code", &code).await.unwrap(),
-        Some(b"grant".to_vec())
-    );
+    assert_eq!(b.get(&p, from, &flow).await.unwrap(), None);
+    assert_eq!(b.get(&p, to, &code).await.unwrap(), Some(b"grant".to_vec()));
     // Again: the sign-in is gone, a second code is not stored.
     let code2 = uid();
     assert_eq!(
-        b.take_and_put(&p, "flow", &flow, "code", &code2, b"grant", MINUTE)
+        b.take_and_put(&p, from, &flow, to, &code2, b"grant", MINUTE)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(b.get(&p, "code", &code2).await.unwrap(), None);
+    assert_eq!(b.get(&p, to, &code2).await.unwrap(), None);
 
     // Another pool's sign-in is not this pool's.
     let q = fresh_pool(b).await;
     let other = uid();
-    b.put(&q, "flow", &other, b"pending", MINUTE).await.unwrap();
+    b.put(&q, from, &other, b"pending", MINUTE).await.unwrap();
     assert_eq!(
-        b.take_and_put(&p, "flow", &other, "code", &uid(), b"x", MINUTE)
+        b.take_and_put(&p, from, &other, to, &uid(), b"x", MINUTE)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        b.get(&q, "flow", &other).await.unwrap(),
+        b.get(&q, from, &other).await.unwrap(),
         Some(b"pending".to_vec())
     );
 
     // Concurrent callbacks of one sign-in: one code.
     let race = uid();
-    b.put(&p, "flow", &race, b"pending", MINUTE).await.unwrap();
+    b.put(&p, from, &race, b"pending", MINUTE).await.unwrap();
     let codes: Vec<String> = (0..12).map(|_| uid()).collect();
     let tasks: Vec<_> = codes
         .iter()
         .map(|c| {
             let (b, p, race, c) = (b.clone(), p.clone(), race.clone(), c.clone());
             tokio::spawn(async move {
-                b.take_and_put(&p, "flow", &race, "code", &c, b"grant", MINUTE)
+                b.take_and_put(&p, from, &race, to, &c, b"grant", MINUTE)
                     .await
                     .unwrap()
                     .is_some()
@@ -298,7 +287,7 @@ pub async fn take_and_put(b: &SharedBackend) {
     assert_eq!(winners, 1);
     let mut stored = 0;
     for c in &codes {
-        stored += usize::from(b.get(&p, "code", c).await.unwrap().is_some());
+        stored += usize::from(b.get(&p, to, c).await.unwrap().is_some());
     }
     assert_eq!(stored, 1);
 }
@@ -306,7 +295,8 @@ pub async fn take_and_put(b: &SharedBackend) {
 /// A code exchange: the grant consumed, the code marked with the family, the refresh
 /// token stored; a second exchange finds nothing; of concurrent ones, exactly one wins
 /// and only its refresh token exists.
-pub async fn redeem_code(b: &SharedBackend) {
+pub async fn redeem_code(b: &SharedBackend, kinds: (&str, &str)) {
+    let (code_kind, used) = kinds;
     let p = fresh_pool(b).await;
     let u = user(&p, &format!("r-{}", uid()), None, 1);
     create_linked(b, &u, "Google").await;
@@ -315,18 +305,18 @@ pub async fn redeem_code(b: &SharedBackend) {
     let r1 = refresh(&p, &family, &u.id, i64::MAX / 2);
 
     // No such code: nothing stored.
-    assert_eq!(redeem(b, &p, &code, &r1).await, Redeemed::NotFound);
+    assert_eq!(redeem(b, kinds, &p, &code, &r1).await, Redeemed::NotFound);
     assert_eq!(b.get_refresh(&r1.token_hash).await.unwrap(), None);
-    assert_eq!(b.get(&p, "code_used", &code).await.unwrap(), None);
+    assert_eq!(b.get(&p, used, &code).await.unwrap(), None);
 
-    b.put(&p, "code", &code, b"grant", MINUTE).await.unwrap();
+    b.put(&p, code_kind, &code, b"grant", MINUTE).await.unwrap();
     assert_eq!(
-        redeem(b, &p, &code, &r1).await,
+        redeem(b, kinds, &p, &code, &r1).await,
         Redeemed::Redeemed(b"grant".to_vec())
     );
-    assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
+    assert_eq!(b.get(&p, code_kind, &code).await.unwrap(), None);
     assert_eq!(
-        b.get(&p, "code_used", &code).await.unwrap(),
+        b.get(&p, used, &code).await.unwrap(),
         Some(family.as_bytes().to_vec())
     );
     assert_eq!(
@@ -336,16 +326,16 @@ pub async fn redeem_code(b: &SharedBackend) {
 
     // Exchanged again: nothing changes, the first mark stays.
     let r2 = refresh(&p, &uid(), &u.id, i64::MAX / 2);
-    assert_eq!(redeem(b, &p, &code, &r2).await, Redeemed::NotFound);
+    assert_eq!(redeem(b, kinds, &p, &code, &r2).await, Redeemed::NotFound);
     assert_eq!(b.get_refresh(&r2.token_hash).await.unwrap(), None);
     assert_eq!(
-        b.get(&p, "code_used", &code).await.unwrap(),
+        b.get(&p, used, &code).await.unwrap(),
         Some(family.as_bytes().to_vec())
     );
 
     // Concurrent exchanges of one code.
     let race = uid();
-    b.put(&p, "code", &race, b"grant", MINUTE).await.unwrap();
+    b.put(&p, code_kind, &race, b"grant", MINUTE).await.unwrap();
     let tokens: Vec<RefreshTokenRecord> = (0..12)
         .map(|_| refresh(&p, &uid(), &u.id, i64::MAX / 2))
         .collect();
@@ -353,7 +343,8 @@ pub async fn redeem_code(b: &SharedBackend) {
         .iter()
         .map(|r| {
             let (b, p, race, r) = (b.clone(), p.clone(), race.clone(), r.clone());
-            tokio::spawn(async move { redeem(&b, &p, &race, &r).await })
+            let kinds = (kinds.0.to_owned(), kinds.1.to_owned());
+            tokio::spawn(async move { redeem(&b, (&kinds.0, &kinds.1), &p, &race, &r).await })
         })
         .collect();
     let mut winners = 0;
@@ -371,23 +362,53 @@ pub async fn redeem_code(b: &SharedBackend) {
     }
     assert_eq!(stored.len(), 1, "only the winner's refresh token exists");
     assert_eq!(
-        b.get(&p, "code_used", &race).await.unwrap(),
+        b.get(&p, used, &race).await.unwrap(),
         Some(stored[0].family_id.as_bytes().to_vec())
     );
 }
 
-async fn redeem(b: &SharedBackend, pool: &str, code: &str, r: &RefreshTokenRecord) -> Redeemed {
+async fn redeem(
+    b: &SharedBackend,
+    (code_kind, used_kind): (&str, &str),
+    pool: &str,
+    code: &str,
+    r: &RefreshTokenRecord,
+) -> Redeemed {
     b.redeem_code(&Redemption {
         pool,
-        code_kind: "code",
+        code_kind,
         code_key: code,
-        used_kind: "code_used",
+        used_kind,
         used_ttl: MINUTE,
         revoked_kind: "revoked",
         refresh: r,
     })
     .await
     .unwrap()
+}
+
+/// A replay that finds the code's used-mark revokes the family while the winner is still
+/// storing its refresh token: with the sign-in kinds (a code and its mark are swapped
+/// first, the token stored after) the winner must see the revocation and report it,
+/// and its refresh token must end up revoked.
+pub async fn revocation_during_redemption(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let u = user(&p, &format!("rv-{}", uid()), None, 1);
+    create_linked(b, &u, "Google").await;
+    let (code, family) = (uid(), uid());
+    let r = refresh(&p, &family, &u.id, i64::MAX / 2);
+    b.put(&p, "code", &code, b"grant", MINUTE).await.unwrap();
+    // What the replay does, here before the winner stores its token.
+    b.put(&p, "revoked", &family, b"1", MINUTE).await.unwrap();
+    assert_eq!(
+        redeem(b, ("code", "code-used"), &p, &code, &r).await,
+        Redeemed::RevokedMeanwhile
+    );
+    assert_eq!(
+        b.get_refresh(&r.token_hash).await.unwrap().map(|t| t.state),
+        Some(poolgate::model::RefreshState::Revoked)
+    );
+    assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
 }
 
 pub async fn ttl_expiry(b: &SharedBackend) {

@@ -84,6 +84,12 @@ async fn records_survive_a_restart() {
     b.put(&p, "flow", "f1", b"pending", Duration::from_secs(600))
         .await
         .unwrap();
+    b.put(&p, "revoked", "fam", b"1", Duration::from_secs(600))
+        .await
+        .unwrap();
+    b.put(&p, "saml-replay", "id-1", b"1", Duration::from_secs(600))
+        .await
+        .unwrap();
     let keys_before = b.list_keys(&p).await.unwrap();
     drop(b);
 
@@ -128,10 +134,17 @@ async fn records_survive_a_restart() {
         Some(RefreshState::Used)
     );
     assert_eq!(b.get_refresh(&t2.token_hash).await.unwrap(), Some(t2));
+    // Short-lived state survives too, except sign-ins in progress: those are held in
+    // the process's memory (a user mid-sign-in starts again after a restart).
     assert_eq!(
-        b.take(&p, "flow", "f1").await.unwrap(),
-        Some(b"pending".to_vec())
+        b.take(&p, "revoked", "fam").await.unwrap(),
+        Some(b"1".to_vec())
     );
+    assert_eq!(
+        b.get(&p, "saml-replay", "id-1").await.unwrap(),
+        Some(b"1".to_vec())
+    );
+    assert_eq!(b.take(&p, "flow", "f1").await.unwrap(), None);
 }
 
 fn user_version(path: &str) -> i64 {
