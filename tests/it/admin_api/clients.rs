@@ -247,3 +247,55 @@ async fn deleted_client_can_no_longer_sign_in_or_refresh() {
     assert!(s.is_client_error(), "{v}");
     assert_no_token(&v);
 }
+
+#[tokio::test]
+async fn client_and_provider_changes_apply_to_the_next_request() {
+    // Clients and providers are read on every request (and kept in memory by the SQLite
+    // store): an admin change must be what the very next request sees.
+    let env = Env::start(true).await;
+    let gw = &env.gw;
+    let t = env.tokens().await;
+    assert!(t["refresh_token"].is_string(), "{t}");
+    let client = format!("/pools/default/clients/{}", env.client_id);
+
+    // The callback URL is changed: the old one is refused at once (an error page).
+    let (s, v) = gw
+        .admin(
+            "PATCH",
+            &client,
+            Some(json!({"callback_urls": ["http://127.0.0.1:9/other"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (url, _) = env.authorize("s");
+    let r = gw.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (s, _) = gw
+        .admin("PATCH", &client, Some(json!({"callback_urls": [APP]})))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (code, verifier) = env.code().await;
+
+    // The provider is deleted: a new sign-in through it is sent back to the app.
+    let (s, _) = gw
+        .admin("DELETE", &format!("/pools/default/providers/{IDP}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (url, _) = env.authorize("s");
+    let r = gw.http.get(&url).send().await.unwrap();
+    // The client and its redirect are fine, so the app hears of it (RFC 6749 4.1.2.1).
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loc.starts_with(APP), "{loc}");
+    assert!(loc.contains("error=invalid_request"), "{loc}");
+    assert!(!loc.contains("code="), "{loc}");
+
+    // The client is deleted: its credentials and its codes stop working.
+    let (s, _) = gw.admin("DELETE", &client, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = env.exchange(&code, &verifier).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert_eq!(v["error"], "invalid_client");
+    assert_no_token(&v);
+    let (s, v) = env.refresh(&json_str(&t, "refresh_token")).await;
+    assert_eq!(v["error"], "invalid_client", "{s} {v}");
+}

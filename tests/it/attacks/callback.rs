@@ -175,3 +175,25 @@ async fn callback_refused_elsewhere_burns_the_sign_in() {
     assert!(h.status.is_client_error(), "{h:?}");
     assert!(h.location.is_none());
 }
+
+#[tokio::test]
+async fn a_sign_in_cut_by_a_restart_is_refused_and_the_next_one_works() {
+    // SQLite keeps sign-ins in progress in the process's memory: a callback that
+    // arrives after a restart finds nothing, gets a clear page and no code, and
+    // starting again works.
+    let mut env = Env::start(true).await;
+    let b = Browser::new();
+    let cb = callback_url(&env, &b, "before").await;
+    env.gw.restart().await;
+    let h = hop(&b, &cb).await;
+    assert_error_page(&h);
+    assert!(!h.status.is_server_error(), "{h:?}");
+    assert_eq!(env.user_count().await, 0);
+
+    let cb = callback_url(&env, &b, "after").await;
+    let h = hop(&b, &cb).await;
+    let landing = h.location.expect("redirect to the app");
+    let q = query(&landing);
+    assert_eq!(q["state"], "after");
+    assert!(q.contains_key("code"), "{landing}");
+}
