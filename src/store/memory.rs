@@ -2,8 +2,8 @@
 //! [`crate::store::Ephemeral`] (TTL, atomic take, put-if-absent, take-and-put), for the
 //! kinds of [`SIGN_IN_KINDS`](crate::store::kind::SIGN_IN_KINDS) on a backend that serves
 //! one process. Every operation is a few map and tree steps under one lock: no I/O, no
-//! `await`. Entries leave in expiry order as later writes come in, and the number held
-//! is capped, so a flood of abandoned sign-ins is refused instead of growing memory.
+//! `await`. Entries leave in expiry order as later writes come in, and the memory they
+//! take is capped, so a flood of abandoned sign-ins is refused instead of growing it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -11,9 +11,13 @@ use std::time::{Duration, Instant};
 
 use super::{StoreError, StoreResult};
 
-/// Entries held at most by default: about a million sign-ins in flight (a flow is a
-/// few hundred bytes), far above the ten minutes of a busy gateway's traffic.
-pub const DEFAULT_CAPACITY: usize = 1_000_000;
+/// Bytes held at most by default (keys, values and bookkeeping, estimated). Five
+/// minutes of 1,500 sign-ins per second (each leaves a code's used-mark of about 300
+/// bytes for that long; flows and codes themselves live for seconds) take about half.
+pub const DEFAULT_CAPACITY: usize = 256 * 1024 * 1024;
+/// Bookkeeping per entry besides its key (held twice) and value: map and tree slots,
+/// allocation headers.
+const ENTRY_OVERHEAD: usize = 96;
 /// Expired entries dropped at most per write, so that no write pays for a long sweep.
 const EVICT_PER_WRITE: usize = 64;
 
@@ -29,6 +33,8 @@ struct Inner {
     /// Every live entry once, by (expiry, insertion number): the eviction order.
     by_expiry: BTreeMap<(Instant, u64), String>,
     seq: u64,
+    /// Estimated bytes held ([`cost`]).
+    bytes: usize,
 }
 
 struct Slot {
@@ -39,13 +45,17 @@ struct Slot {
 
 /// The gateway holds as much sign-in state as it is allowed to.
 #[derive(Debug, thiserror::Error)]
-#[error("too many sign-ins in progress ({0} held); try again later")]
+#[error("too many sign-ins in progress ({0} bytes held); try again later")]
 struct Full(usize);
 
 /// A panic while the lock was held (none is expected: nothing in here panics).
 #[derive(Debug, thiserror::Error)]
 #[error("sign-in state lock poisoned")]
 struct Poisoned;
+
+fn cost(k: &str, value_len: usize) -> usize {
+    2 * k.len() + value_len + ENTRY_OVERHEAD
+}
 
 fn slot_key(pool: &str, kind: &str, key: &str) -> String {
     // NUL cannot occur in a pool id or a kind name, so the parts cannot run together.
@@ -66,6 +76,7 @@ impl Inner {
     fn remove(&mut self, k: &str) -> Option<Slot> {
         let slot = self.map.remove(k)?;
         self.by_expiry.remove(&(slot.expires, slot.seq));
+        self.bytes = self.bytes.saturating_sub(cost(k, slot.value.len()));
         Some(slot)
     }
 
@@ -76,8 +87,10 @@ impl Inner {
                 Some((&(expires, _), _)) if expires <= now => {}
                 _ => return,
             }
-            if let Some((_, k)) = self.by_expiry.pop_first() {
-                self.map.remove(&k);
+            if let Some((_, k)) = self.by_expiry.pop_first()
+                && let Some(slot) = self.map.remove(&k)
+            {
+                self.bytes = self.bytes.saturating_sub(cost(&k, slot.value.len()));
             }
         }
     }
@@ -86,6 +99,7 @@ impl Inner {
         self.remove(&k);
         self.seq += 1;
         let seq = self.seq;
+        self.bytes += cost(&k, value.len());
         self.by_expiry.insert((expires, seq), k.clone());
         self.map.insert(
             k,
@@ -115,11 +129,21 @@ impl Volatile {
         })
     }
 
-    /// Evicts, then refuses a new entry when the store is full.
-    fn room_for(&self, inner: &mut Inner, k: &str, now: Instant) -> StoreResult<()> {
+    /// Evicts, then refuses an entry that would take the store past its capacity;
+    /// `freed` is what the same step removes.
+    fn room_for(
+        &self,
+        inner: &mut Inner,
+        k: &str,
+        value_len: usize,
+        freed: usize,
+        now: Instant,
+    ) -> StoreResult<()> {
         inner.evict(now);
-        if inner.map.len() >= self.capacity && !inner.map.contains_key(k) {
-            return Err(StoreError::unavailable(Full(inner.map.len())));
+        let replaced = inner.map.get(k).map_or(0, |s| cost(k, s.value.len()));
+        let after = (inner.bytes + cost(k, value_len)).saturating_sub(replaced + freed);
+        if after > self.capacity && after > inner.bytes {
+            return Err(StoreError::unavailable(Full(inner.bytes)));
         }
         Ok(())
     }
@@ -134,7 +158,7 @@ impl Volatile {
     ) -> StoreResult<()> {
         let (k, now) = (slot_key(pool, kind, key), Instant::now());
         let mut inner = self.lock()?;
-        self.room_for(&mut inner, &k, now)?;
+        self.room_for(&mut inner, &k, value.len(), 0, now)?;
         inner.insert(k, value, now + ttl);
         Ok(())
     }
@@ -152,7 +176,7 @@ impl Volatile {
         if inner.live(&k, now).is_some() {
             return Ok(false);
         }
-        self.room_for(&mut inner, &k, now)?;
+        self.room_for(&mut inner, &k, value.len(), 0, now)?;
         inner.insert(k, value, now + ttl);
         Ok(true)
     }
@@ -194,9 +218,9 @@ impl Volatile {
         if inner.live(&tk, now).is_none() || inner.live(&pk, now).is_some() {
             return Ok(None);
         }
-        // One entry leaves for the one that comes: no capacity check. Eviction only
-        // drops expired entries, so the one to take is still there.
-        inner.evict(now);
+        // Eviction only drops expired entries: the one to take is still there.
+        let freed = inner.map.get(&tk).map_or(0, |s| cost(&tk, s.value.len()));
+        self.room_for(&mut inner, &pk, value.len(), freed, now)?;
         let Some(taken) = inner.remove(&tk) else {
             return Ok(None);
         };
@@ -225,6 +249,11 @@ impl Volatile {
         self.inner.lock().map_or(0, |i| i.map.len())
     }
 
+    /// Estimated bytes held.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().map_or(0, |i| i.bytes)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -238,7 +267,7 @@ mod tests {
 
     #[test]
     fn expired_entries_are_invisible_and_evicted_by_later_writes() {
-        let v = Volatile::new(100);
+        let v = Volatile::new(DEFAULT_CAPACITY);
         v.put("p", "flow", "old", b"x", Duration::from_millis(1))
             .unwrap();
         std::thread::sleep(Duration::from_millis(5));
@@ -259,11 +288,14 @@ mod tests {
     }
 
     #[test]
-    fn a_full_store_refuses_new_keys_until_entries_expire() {
-        let v = Volatile::new(2);
+    fn a_full_store_refuses_new_entries_until_entries_expire() {
+        // Room for two entries of this size (key "p\0flow\0a": 8 bytes, value 1 byte).
+        let one = cost("p\0flow\0a", 1);
+        let v = Volatile::new(2 * one);
         v.put("p", "flow", "a", b"1", Duration::from_millis(20))
             .unwrap();
         v.put("p", "flow", "b", b"2", MIN).unwrap();
+        assert_eq!(v.bytes(), 2 * one);
         let err = v.put("p", "flow", "c", b"3", MIN).unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
         let why = std::error::Error::source(&err).map(ToString::to_string);
@@ -271,26 +303,31 @@ mod tests {
             why.is_some_and(|w| w.contains("too many sign-ins")),
             "{err:?}"
         );
-        // Refused writes changed nothing; an existing key can still be overwritten.
         assert_eq!(v.get("p", "flow", "c").unwrap(), None);
-        // An existing key can still be overwritten, and a sign-in replaced by its code
-        // (one entry out, one in).
-        v.put("p", "flow", "b", b"2b", MIN).unwrap();
+        // A larger value for an existing key does not fit either; the same size does.
+        assert!(v.put("p", "flow", "b", b"22", MIN).is_err());
+        v.put("p", "flow", "b", b"9", MIN).unwrap();
+        // A sign-in replaced by its code (one entry out, one of its size in) fits.
         assert_eq!(
             v.take_and_put("p", "flow", "b", "code", "b", b"g", MIN)
                 .unwrap(),
-            Some(b"2b".to_vec())
+            Some(b"9".to_vec())
         );
         assert!(v.put("p", "flow", "c", b"3", MIN).is_err());
         std::thread::sleep(Duration::from_millis(30));
         v.put("p", "flow", "c", b"3", MIN).unwrap();
         assert_eq!(v.len(), 2);
+        assert_eq!(v.bytes(), 2 * one);
         assert_eq!(v.get("p", "code", "b").unwrap(), Some(b"g".to_vec()));
+        // Taking gives the room back.
+        v.take("p", "code", "b").unwrap();
+        v.take("p", "flow", "c").unwrap();
+        assert_eq!((v.len(), v.bytes()), (0, 0));
     }
 
     #[test]
     fn take_and_put_changes_nothing_unless_both_steps_hold() {
-        let v = Volatile::new(100);
+        let v = Volatile::new(DEFAULT_CAPACITY);
         assert_eq!(
             v.take_and_put("p", "code", "k", "code-used", "k", b"f", MIN)
                 .unwrap(),
