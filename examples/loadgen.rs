@@ -57,14 +57,15 @@ struct Figure {
     p99: Duration,
     /// CPU time of this whole process (driver, gateway and fake upstream) per operation.
     cpu_per_op: Duration,
-    /// For token phases: the signature ceiling (responses/s) measured right before.
-    ceiling: Option<f64>,
+    /// For token phases: the signature ceiling (responses/s) measured right before and
+    /// right after the phase.
+    ceiling: Option<(f64, f64)>,
 }
 
 /// The ceiling in token responses/s (two RS256 signatures each) on every core, measured
 /// now: the machine's speed drifts during a run (other tenants), so each token phase is
-/// compared with a ceiling taken just before it, once the previous phase's background
-/// work (WAL checkpoint, the kernel's writeback) has settled.
+/// compared with ceilings taken just before and just after it, once the previous phase's
+/// background work (WAL checkpoint, the kernel's writeback) has settled.
 async fn ceiling_now() -> f64 {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -485,13 +486,14 @@ async fn run_store(label: &str, store: Option<&str>, n: usize) -> Vec<Figure> {
         },
     )
     .await;
-    f.ceiling = Some(ceiling);
+    f.ceiling = Some((ceiling, ceiling_now().await));
     figs.push(f);
     let tokens: Vec<String> = std::mem::take(&mut *refresh.lock().expect("lock"));
     let chains: Arc<Vec<std::sync::Mutex<String>>> =
         Arc::new(tokens.into_iter().map(std::sync::Mutex::new).collect());
     let (b2, chains2) = (b.clone(), chains.clone());
-    let ceiling = ceiling_now().await;
+    // The ceiling measured after the previous phase is the one before this one.
+    let ceiling = figs.last().and_then(|f| f.ceiling).map_or(0.0, |c| c.1);
     let mut f = drive(
         &format!("[{label}] token: refresh_token (RS256)"),
         chains.len(),
@@ -516,7 +518,7 @@ async fn run_store(label: &str, store: Option<&str>, n: usize) -> Vec<Figure> {
         },
     )
     .await;
-    f.ceiling = Some(ceiling);
+    f.ceiling = Some((ceiling, ceiling_now().await));
     figs.push(f);
 
     // Complete federated sign-ins with ES256 pool tokens.
@@ -551,11 +553,18 @@ async fn run_store(label: &str, store: Option<&str>, n: usize) -> Vec<Figure> {
     figs.push(f);
     for f in &figs {
         f.print();
-        if let Some(c) = f.ceiling {
+        if let Some((before, after)) = f.ceiling {
+            // The machine's speed drifts: the phase is compared with the mean of the
+            // ceilings measured on either side of it. The CPU share is the signatures'
+            // part of the phase's CPU time (at the ceiling, a response costs cores/c).
+            let mean = (before + after) / 2.0;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            let share = cores / mean / f.cpu_per_op.as_secs_f64().max(1e-9);
             println!(
-                "{:<44} {:>9.0}%  of the ceiling measured just before ({c:.0} responses/s)",
+                "{:<44} {:>9.0}%  of the ceiling around it ({before:.0} before, {after:.0} after); signatures {:.0}% of its CPU",
                 "",
-                100.0 * f.per_s / c
+                100.0 * f.per_s / mean,
+                100.0 * share
             );
         }
     }
