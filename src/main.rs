@@ -54,6 +54,7 @@ async fn serve(config: Option<PathBuf>, env: BTreeMap<String, String>) -> std::p
     let running = match poolgate::server::start(settings, &env).await {
         Ok(r) => r,
         Err(e) => {
+            let e = with_sources(&e);
             tracing::error!("{e}");
             eprintln!("poolgate: {e}");
             return std::process::ExitCode::from(1);
@@ -90,4 +91,20 @@ async fn wait_for_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// An error and what caused it, joined by ": " ("POOLGATE_STORE: store unavailable:
+/// data/poolgate.db is locked by another poolgate process ..."), each cause once.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }

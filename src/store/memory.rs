@@ -43,6 +43,31 @@ struct Slot {
     seq: u64,
 }
 
+/// A take of one key and a put of another, as one step.
+pub struct Swap<'a> {
+    pub pool: &'a str,
+    /// (kind, key) taken.
+    pub take: (&'a str, &'a str),
+    /// (kind, key) stored, with `value`.
+    pub put: (&'a str, &'a str),
+    pub value: &'a [u8],
+}
+
+impl Swap<'_> {
+    fn take_key(&self) -> String {
+        slot_key(self.pool, self.take.0, self.take.1)
+    }
+    fn put_key(&self) -> String {
+        slot_key(self.pool, self.put.0, self.put.1)
+    }
+}
+
+/// What a [`Volatile::swap`] took.
+pub struct Taken {
+    pub value: Vec<u8>,
+    expires: Instant,
+}
+
 /// The gateway holds as much sign-in state as it is allowed to.
 #[derive(Debug, thiserror::Error)]
 #[error("too many sign-ins in progress ({0} bytes held); try again later")]
@@ -209,23 +234,51 @@ impl Volatile {
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
+        let swap = Swap {
+            pool,
+            take: (take_kind, take_key),
+            put: (put_kind, put_key),
+            value,
+        };
+        Ok(self.swap(&swap, ttl)?.map(|t| t.value))
+    }
+
+    /// `take_and_put` that also returns when the taken entry would have expired, so
+    /// that [`Volatile::undo`] can put it back.
+    pub fn swap(&self, s: &Swap<'_>, ttl: Duration) -> StoreResult<Option<Taken>> {
         let now = Instant::now();
-        let (tk, pk) = (
-            slot_key(pool, take_kind, take_key),
-            slot_key(pool, put_kind, put_key),
-        );
+        let (tk, pk) = (s.take_key(), s.put_key());
         let mut inner = self.lock()?;
         if inner.live(&tk, now).is_none() || inner.live(&pk, now).is_some() {
             return Ok(None);
         }
         // Eviction only drops expired entries: the one to take is still there.
-        let freed = inner.map.get(&tk).map_or(0, |s| cost(&tk, s.value.len()));
-        self.room_for(&mut inner, &pk, value.len(), freed, now)?;
+        let freed = inner.map.get(&tk).map_or(0, |x| cost(&tk, x.value.len()));
+        self.room_for(&mut inner, &pk, s.value.len(), freed, now)?;
         let Some(taken) = inner.remove(&tk) else {
             return Ok(None);
         };
-        inner.insert(pk, value, now + ttl);
-        Ok(Some(taken.value))
+        inner.insert(pk, s.value, now + ttl);
+        Ok(Some(Taken {
+            value: taken.value,
+            expires: taken.expires,
+        }))
+    }
+
+    /// Reverts a [`Volatile::swap`] whose sequel failed without effect: the put entry
+    /// goes (if it is still the one stored) and the taken one comes back (if not
+    /// expired, and nothing took its key since).
+    pub fn undo(&self, s: &Swap<'_>, taken: Taken) -> StoreResult<()> {
+        let now = Instant::now();
+        let (tk, pk) = (s.take_key(), s.put_key());
+        let mut inner = self.lock()?;
+        if inner.live(&pk, now).is_some_and(|x| x.value == s.value) {
+            inner.remove(&pk);
+        }
+        if taken.expires > now && !inner.map.contains_key(&tk) {
+            inner.insert(tk, &taken.value, taken.expires);
+        }
+        Ok(())
     }
 
     /// Drops every entry of `pool` (the pool is being deleted).
@@ -354,6 +407,20 @@ mod tests {
         v.put("p", "ab", "c", b"1", MIN).unwrap();
         assert_eq!(v.get("p", "a", "bc").unwrap(), None);
         assert_eq!(v.get("pa", "b", "c").unwrap(), None);
+        // A swap undone: the taken entry is back, the put one gone.
+        v.put("p", "code", "u", b"grant", MIN).unwrap();
+        let swap = Swap {
+            pool: "p",
+            take: ("code", "u"),
+            put: ("code-used", "u"),
+            value: b"fam",
+        };
+        let taken = v.swap(&swap, MIN).unwrap().unwrap();
+        assert_eq!(taken.value, b"grant");
+        assert_eq!(v.get("p", "code", "u").unwrap(), None);
+        v.undo(&swap, taken).unwrap();
+        assert_eq!(v.get("p", "code", "u").unwrap(), Some(b"grant".to_vec()));
+        assert_eq!(v.get("p", "code-used", "u").unwrap(), None);
         // A deleted pool's entries go with it, and only its own.
         v.put("pp", "flow", "x", b"1", MIN).unwrap();
         v.remove_pool("p").unwrap();

@@ -51,6 +51,8 @@ pub struct SqliteStore {
     /// App clients and providers as last read or written (see [`cache`]).
     clients: Arc<RecordCache<AppClient>>,
     providers: Arc<RecordCache<ProviderRecord>>,
+    /// Held for the store's life: see [`lock_file`].
+    _lock: Arc<std::fs::File>,
 }
 
 /// Read-only connections per store.
@@ -76,12 +78,14 @@ impl SqliteStore {
         }
         let path = path.to_owned();
         let opened = path.clone();
-        let (conn, readers) = tokio::task::spawn_blocking(move || {
+        let (lock, conn, readers) = tokio::task::spawn_blocking(move || {
+            ensure_parent(&opened)?;
+            let lock = lock_file(&opened)?;
             let conn = open_blocking(&opened)?;
             let readers = (0..READERS)
                 .map(|_| open_reader(&opened).map(Mutex::new))
                 .collect::<StoreResult<Vec<_>>>()?;
-            Ok::<_, StoreError>((conn, readers))
+            Ok::<_, StoreError>((lock, conn, readers))
         })
         .await
         .map_err(StoreError::unavailable)??;
@@ -92,6 +96,7 @@ impl SqliteStore {
             volatile: Arc::new(Volatile::new(crate::store::memory::DEFAULT_CAPACITY)),
             clients: Arc::new(RecordCache::new()),
             providers: Arc::new(RecordCache::new()),
+            _lock: Arc::new(lock),
         };
         start_checkpointer(&path, Arc::downgrade(&store.conn));
         store
@@ -163,12 +168,53 @@ impl SqliteStore {
     }
 }
 
-fn open_blocking(path: &str) -> StoreResult<Connection> {
+fn ensure_parent(path: &str) -> StoreResult<()> {
     if let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent).map_err(StoreError::unavailable)?;
     }
+    Ok(())
+}
+
+/// How long `open` waits for another process to let go of the database file (a
+/// restart whose old process is still draining).
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Another process has the database file.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} is locked by another poolgate process: one gateway process per SQLite file (it keeps sign-ins in progress and caches records in memory); run several over Redis"
+)]
+struct InUse(String);
+
+/// Takes an exclusive lock on `<path>.lock`, waiting up to `LOCK_WAIT`. Sign-ins in
+/// progress and the record caches live in this process, so a second gateway on the
+/// same file would serve stale clients and lose sign-ins: it is refused at start.
+/// The operating system drops the lock when the process ends, however it ends.
+fn lock_file(path: &str) -> StoreResult<std::fs::File> {
+    let lock_path = format!("{path}.lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&lock_path).map_err(StoreError::unavailable)?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::unavailable(InUse(path.to_owned())));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::unavailable(e)),
+        }
+    }
+}
+
+fn open_blocking(path: &str) -> StoreResult<Connection> {
     create_private(path)?;
     let mut conn = Connection::open(path).map_err(db_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;

@@ -204,3 +204,31 @@ async fn generated_admin_token_provider_files_metrics_and_sigterm() {
         "the admin token is never logged"
     );
 }
+
+#[tokio::test]
+async fn a_second_gateway_on_the_same_sqlite_file_is_refused_then_one_can_follow() {
+    // One gateway process per SQLite file: it keeps sign-ins in progress and cached
+    // clients in memory, so a second one would serve stale records.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, port, _) = spawn(dir.path(), &[]);
+    wait_healthy(port).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_poolgate"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("POOLGATE_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("POOLGATE_STORE"), "{err}");
+    assert!(err.contains("locked by another poolgate process"), "{err}");
+    // The first one is unharmed, and once it stops another starts on the same file.
+    wait_healthy(port).await;
+    sigterm(&first);
+    assert!(first.wait().unwrap().success());
+    let (mut next, port, _) = spawn(dir.path(), &[]);
+    wait_healthy(port).await;
+    sigterm(&next);
+    assert!(next.wait().unwrap().success());
+}

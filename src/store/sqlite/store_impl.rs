@@ -11,6 +11,7 @@ use crate::model::{
     AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
+use crate::store::memory::Swap;
 use crate::store::{
     Backend, CreateUserOutcome, Ephemeral, LinkOutcome, Redeemed, Redemption, RotateOutcome, Store,
     StoreError, StoreResult, kind,
@@ -46,11 +47,21 @@ impl Store for SqliteStore {
     }
     async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
         let pool = id.to_owned();
-        let deleted = self.run(move |c| records::delete_pool(c, &pool)).await;
-        self.clients.forget(id, None);
-        self.providers.forget(id, None);
-        self.volatile.remove_pool(id)?;
-        deleted
+        let (clients, providers, volatile) = (
+            self.clients.clone(),
+            self.providers.clone(),
+            self.volatile.clone(),
+        );
+        // What is kept in memory is dropped inside the closure, which runs to its end
+        // even when this call is abandoned (a client hanging up mid-request).
+        self.run(move |c| {
+            let deleted = records::delete_pool(c, &pool);
+            clients.forget(&pool, None);
+            providers.forget(&pool, None);
+            volatile.remove_pool(&pool)?;
+            deleted
+        })
+        .await
     }
     async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()> {
         let domain = domain.clone();
@@ -77,10 +88,13 @@ impl Store for SqliteStore {
             client.client_id.clone(),
             to_json(client)?,
         );
-        let (p, i) = (pool.clone(), id.clone());
-        let r = self.run(move |c| CLIENTS.put(c, &pool, &id, &data)).await;
-        self.clients.forget(&p, Some(&i));
-        r
+        let cache = self.clients.clone();
+        self.run(move |c| {
+            let r = CLIENTS.put(c, &pool, &id, &data);
+            cache.forget(&pool, Some(&id));
+            r
+        })
+        .await
     }
     async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
         let generation = match self.clients.get(pool, client_id) {
@@ -99,10 +113,13 @@ impl Store for SqliteStore {
         self.run(move |c| CLIENTS.list(c, &pool)).await
     }
     async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
-        let (p, id) = (pool.to_owned(), client_id.to_owned());
-        let r = self.run(move |c| CLIENTS.delete(c, &p, &id)).await;
-        self.clients.forget(pool, Some(client_id));
-        r
+        let (pool, id, cache) = (pool.to_owned(), client_id.to_owned(), self.clients.clone());
+        self.run(move |c| {
+            let r = CLIENTS.delete(c, &pool, &id);
+            cache.forget(&pool, Some(&id));
+            r
+        })
+        .await
     }
 
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
@@ -111,12 +128,13 @@ impl Store for SqliteStore {
             provider.name.clone(),
             to_json(provider)?,
         );
-        let (p, n) = (pool.clone(), name.clone());
-        let r = self
-            .run(move |c| PROVIDERS.put(c, &pool, &name, &data))
-            .await;
-        self.providers.forget(&p, Some(&n));
-        r
+        let cache = self.providers.clone();
+        self.run(move |c| {
+            let r = PROVIDERS.put(c, &pool, &name, &data);
+            cache.forget(&pool, Some(&name));
+            r
+        })
+        .await
     }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
         let generation = match self.providers.get(pool, name) {
@@ -135,10 +153,13 @@ impl Store for SqliteStore {
         self.run(move |c| PROVIDERS.list(c, &pool)).await
     }
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
-        let (p, n) = (pool.to_owned(), name.to_owned());
-        let r = self.run(move |c| PROVIDERS.delete(c, &p, &n)).await;
-        self.providers.forget(pool, Some(name));
-        r
+        let (pool, name, cache) = (pool.to_owned(), name.to_owned(), self.providers.clone());
+        self.run(move |c| {
+            let r = PROVIDERS.delete(c, &pool, &name);
+            cache.forget(&pool, Some(&name));
+            r
+        })
+        .await
     }
 
     async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
@@ -475,36 +496,48 @@ impl Backend for SqliteStore {
     /// its steps, so no revocation can be missed and none needs checking afterwards.
     async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
         if kind::is_sign_in(r.code_kind) && kind::is_sign_in(r.used_kind) {
-            let Some(grant) = self.volatile.take_and_put(
-                r.pool,
-                r.code_kind,
-                r.code_key,
-                r.used_kind,
-                r.code_key,
-                r.refresh.family_id.as_bytes(),
-                r.used_ttl,
-            )?
-            else {
+            let swap = Swap {
+                pool: r.pool,
+                take: (r.code_kind, r.code_key),
+                put: (r.used_kind, r.code_key),
+                value: r.refresh.family_id.as_bytes(),
+            };
+            let Some(taken) = self.volatile.swap(&swap, r.used_ttl)? else {
                 return Ok(Redeemed::NotFound);
             };
             let (revoked_kind, refresh) = (r.revoked_kind.to_owned(), r.refresh.clone());
-            let revoked = self
+            // The closure's own result is apart from `run`'s: an error inside it means
+            // the transaction rolled back, so the code is given back and a retry of the
+            // exchange can succeed; an error of `run` itself leaves it unknown whether
+            // the token was stored, so the code stays used.
+            let stored = self
                 .run(move |c| {
-                    let tx = c
-                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                        .map_err(db_err)?;
-                    tokens::insert_refresh(&tx, &refresh)?;
-                    let family = refresh.family_id.as_str();
-                    let pool = refresh.pool_id.as_str();
-                    let now = ephemeral::now_ms();
-                    let revoked = ephemeral::get(&tx, pool, &revoked_kind, family, now)?.is_some();
-                    if revoked {
-                        tokens::revoke_refresh_family(&tx, pool, family)?;
-                    }
-                    tx.commit().map_err(db_err)?;
-                    Ok(revoked)
+                    Ok((|| {
+                        let tx = c
+                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                            .map_err(db_err)?;
+                        tokens::insert_refresh(&tx, &refresh)?;
+                        let family = refresh.family_id.as_str();
+                        let pool = refresh.pool_id.as_str();
+                        let now = ephemeral::now_ms();
+                        let revoked =
+                            ephemeral::get(&tx, pool, &revoked_kind, family, now)?.is_some();
+                        if revoked {
+                            tokens::revoke_refresh_family(&tx, pool, family)?;
+                        }
+                        tx.commit().map_err(db_err)?;
+                        Ok(revoked)
+                    })())
                 })
                 .await?;
+            let revoked = match stored {
+                Ok(revoked) => revoked,
+                Err(e) => {
+                    self.volatile.undo(&swap, taken)?;
+                    return Err(e);
+                }
+            };
+            let grant = taken.value;
             return Ok(if revoked {
                 Redeemed::RevokedMeanwhile
             } else {

@@ -217,3 +217,60 @@ async fn undecodable_record_is_corrupt_not_missing() {
         "other records still read"
     );
 }
+
+#[tokio::test]
+async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
+    // SQLite holds codes in memory and the refresh token in the file: when the token's
+    // transaction rolls back, the code must not stay burnt (a retry of the exchange is
+    // then an ordinary one, not a "replay" that revokes).
+    let dir = tempfile::tempdir().unwrap();
+    let b: SharedBackend = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
+    let p = fresh_pool(&b).await;
+    let u = user(&p, "x", None, 1);
+    create_linked(&b, &u, "Google").await;
+    let taken = refresh(&p, &uid(), &u.id, i64::MAX / 2);
+    b.insert_refresh(&taken).await.unwrap();
+    let code = uid();
+    b.put(&p, "code", &code, b"grant", Duration::from_secs(60))
+        .await
+        .unwrap();
+    // The same token hash again: the insert fails on its primary key.
+    let clash = poolgate::model::RefreshTokenRecord {
+        family_id: uid(),
+        ..taken.clone()
+    };
+    let redeem = |r: poolgate::model::RefreshTokenRecord| {
+        let (b, p, code) = (b.clone(), p.clone(), code.clone());
+        async move {
+            b.redeem_code(&poolgate::store::Redemption {
+                pool: &p,
+                code_kind: "code",
+                code_key: &code,
+                used_kind: "code-used",
+                used_ttl: Duration::from_secs(60),
+                revoked_kind: "revoked",
+                refresh: &r,
+            })
+            .await
+        }
+    };
+    assert!(matches!(redeem(clash).await, Err(StoreError::Conflict(_))));
+    assert_eq!(
+        b.get(&p, "code", &code).await.unwrap(),
+        Some(b"grant".to_vec())
+    );
+    assert_eq!(b.get(&p, "code-used", &code).await.unwrap(), None);
+    // The retry succeeds, once.
+    let fresh = refresh(&p, &uid(), &u.id, i64::MAX / 2);
+    assert_eq!(
+        redeem(fresh.clone()).await.unwrap(),
+        poolgate::store::Redeemed::Redeemed(b"grant".to_vec())
+    );
+    assert_eq!(b.get_refresh(&fresh.token_hash).await.unwrap(), Some(fresh));
+    assert_eq!(
+        redeem(refresh(&p, &uid(), &u.id, i64::MAX / 2))
+            .await
+            .unwrap(),
+        poolgate::store::Redeemed::NotFound
+    );
+}
