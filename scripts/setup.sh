@@ -32,7 +32,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: cargo is required (install Rust 1.88 or newer)" >&2
+  echo "setup: cargo is required (install Rust 1.89 or newer)" >&2
   exit 1
 fi
 
