@@ -181,13 +181,11 @@ impl Volatile {
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<()> {
-        let (k, now) = (slot_key(pool, kind, key), Instant::now());
-        let mut inner = self.lock()?;
-        self.room_for(&mut inner, &k, value.len(), 0, now)?;
-        inner.insert(k, value, now + ttl);
-        Ok(())
+        self.store(&slot_key(pool, kind, key), value, ttl, false)
+            .map(drop)
     }
 
+    /// Stores only when nothing live holds the key; returns whether it stored.
     pub fn put_if_absent(
         &self,
         pool: &str,
@@ -196,13 +194,17 @@ impl Volatile {
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<bool> {
-        let (k, now) = (slot_key(pool, kind, key), Instant::now());
+        self.store(&slot_key(pool, kind, key), value, ttl, true)
+    }
+
+    fn store(&self, k: &str, value: &[u8], ttl: Duration, if_absent: bool) -> StoreResult<bool> {
+        let now = Instant::now();
         let mut inner = self.lock()?;
-        if inner.live(&k, now).is_some() {
+        if if_absent && inner.live(k, now).is_some() {
             return Ok(false);
         }
-        self.room_for(&mut inner, &k, value.len(), 0, now)?;
-        inner.insert(k, value, now + ttl);
+        self.room_for(&mut inner, k, value.len(), 0, now)?;
+        inner.insert(k.to_owned(), value, now + ttl);
         Ok(true)
     }
 
@@ -222,29 +224,8 @@ impl Volatile {
     }
 
     /// [`crate::store::Ephemeral::take_and_put`]: both keys are checked before either
-    /// changes, under the one lock.
-    #[allow(clippy::too_many_arguments)]
-    pub fn take_and_put(
-        &self,
-        pool: &str,
-        take_kind: &str,
-        take_key: &str,
-        put_kind: &str,
-        put_key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<Option<Vec<u8>>> {
-        let swap = Swap {
-            pool,
-            take: (take_kind, take_key),
-            put: (put_kind, put_key),
-            value,
-        };
-        Ok(self.swap(&swap, ttl)?.map(|t| t.value))
-    }
-
-    /// `take_and_put` that also returns when the taken entry would have expired, so
-    /// that [`Volatile::undo`] can put it back.
+    /// changes, under the one lock. Returns what was taken with its expiry, so that
+    /// [`Volatile::undo`] can put it back.
     pub fn swap(&self, s: &Swap<'_>, ttl: Duration) -> StoreResult<Option<Taken>> {
         let now = Instant::now();
         let (tk, pk) = (s.take_key(), s.put_key());
@@ -318,6 +299,23 @@ mod tests {
 
     const MIN: Duration = Duration::from_secs(60);
 
+    /// `Ephemeral::take_and_put` in pool "p", as the SQLite store calls it.
+    fn tap(
+        v: &Volatile,
+        take: (&str, &str),
+        put: (&str, &str),
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let swap = Swap {
+            pool: "p",
+            take,
+            put,
+            value,
+        };
+        Ok(v.swap(&swap, ttl)?.map(|t| t.value))
+    }
+
     #[test]
     fn expired_entries_are_invisible_and_evicted_by_later_writes() {
         let v = Volatile::new(DEFAULT_CAPACITY);
@@ -362,8 +360,7 @@ mod tests {
         v.put("p", "flow", "b", b"9", MIN).unwrap();
         // A sign-in replaced by its code (one entry out, one of its size in) fits.
         assert_eq!(
-            v.take_and_put("p", "flow", "b", "code", "b", b"g", MIN)
-                .unwrap(),
+            tap(&v, ("flow", "b"), ("code", "b"), b"g", MIN).unwrap(),
             Some(b"9".to_vec())
         );
         assert!(v.put("p", "flow", "c", b"3", MIN).is_err());
@@ -382,23 +379,20 @@ mod tests {
     fn take_and_put_changes_nothing_unless_both_steps_hold() {
         let v = Volatile::new(DEFAULT_CAPACITY);
         assert_eq!(
-            v.take_and_put("p", "code", "k", "code-used", "k", b"f", MIN)
-                .unwrap(),
+            tap(&v, ("code", "k"), ("code-used", "k"), b"f", MIN).unwrap(),
             None
         );
         v.put("p", "code", "k", b"grant", MIN).unwrap();
         v.put("p", "code-used", "k", b"f0", MIN).unwrap();
         assert_eq!(
-            v.take_and_put("p", "code", "k", "code-used", "k", b"f1", MIN)
-                .unwrap(),
+            tap(&v, ("code", "k"), ("code-used", "k"), b"f1", MIN).unwrap(),
             None
         );
         assert_eq!(v.get("p", "code", "k").unwrap(), Some(b"grant".to_vec()));
         assert_eq!(v.get("p", "code-used", "k").unwrap(), Some(b"f0".to_vec()));
         assert_eq!(v.take("p", "code-used", "k").unwrap(), Some(b"f0".to_vec()));
         assert_eq!(
-            v.take_and_put("p", "code", "k", "code-used", "k", b"f1", MIN)
-                .unwrap(),
+            tap(&v, ("code", "k"), ("code-used", "k"), b"f1", MIN).unwrap(),
             Some(b"grant".to_vec())
         );
         assert_eq!(v.get("p", "code", "k").unwrap(), None);

@@ -337,30 +337,39 @@ pub trait Backend: Store + Ephemeral {
     /// refresh token's family, and stores the refresh token. A concurrent replay of the
     /// code that finds the mark revokes the family; it must never miss the refresh
     /// token. This default runs the steps in order and checks for such a revocation
-    /// after storing; a backend that can do all of it in one atomic step should.
+    /// after storing ([`redeem_stepwise`]).
     async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
-        let family = r.refresh.family_id.as_str();
-        let Some(grant) = self
-            .take_and_put(
-                r.pool,
-                r.code_kind,
-                r.code_key,
-                r.used_kind,
-                r.code_key,
-                family.as_bytes(),
-                r.used_ttl,
-            )
-            .await?
-        else {
-            return Ok(Redeemed::NotFound);
-        };
-        self.insert_refresh(r.refresh).await?;
-        if self.get(r.pool, r.revoked_kind, family).await?.is_some() {
-            self.revoke_refresh_family(r.pool, family).await?;
-            return Ok(Redeemed::RevokedMeanwhile);
-        }
-        Ok(Redeemed::Redeemed(grant))
+        redeem_stepwise(self, r).await
     }
+}
+
+/// [`Backend::redeem_code`] in steps: the code swapped for its used-mark, the refresh
+/// token stored, then a revocation by a concurrent replay looked for.
+pub async fn redeem_stepwise<B: Backend + ?Sized>(
+    b: &B,
+    r: &Redemption<'_>,
+) -> StoreResult<Redeemed> {
+    let family = r.refresh.family_id.as_str();
+    let Some(grant) = b
+        .take_and_put(
+            r.pool,
+            r.code_kind,
+            r.code_key,
+            r.used_kind,
+            r.code_key,
+            family.as_bytes(),
+            r.used_ttl,
+        )
+        .await?
+    else {
+        return Ok(Redeemed::NotFound);
+    };
+    b.insert_refresh(r.refresh).await?;
+    if b.get(r.pool, r.revoked_kind, family).await?.is_some() {
+        b.revoke_refresh_family(r.pool, family).await?;
+        return Ok(Redeemed::RevokedMeanwhile);
+    }
+    Ok(Redeemed::Redeemed(grant))
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

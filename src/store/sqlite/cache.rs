@@ -14,7 +14,10 @@ pub(super) struct RecordCache<V> {
 }
 
 struct Inner<V> {
-    map: HashMap<(String, String), V>,
+    /// pool -> id -> record: looked up without building a key.
+    map: HashMap<String, HashMap<String, V>>,
+    /// Entries in `map`.
+    len: usize,
     generation: u64,
 }
 
@@ -23,6 +26,7 @@ impl<V: Clone> RecordCache<V> {
         Self {
             inner: Mutex::new(Inner {
                 map: HashMap::new(),
+                len: 0,
                 generation: 0,
             }),
         }
@@ -34,7 +38,7 @@ impl<V: Clone> RecordCache<V> {
         let Ok(inner) = self.inner.lock() else {
             return Err(u64::MAX);
         };
-        match inner.map.get(&(pool.to_owned(), id.to_owned())) {
+        match inner.map.get(pool).and_then(|m| m.get(id)) {
             Some(v) => Ok(v.clone()),
             None => Err(inner.generation),
         }
@@ -45,12 +49,17 @@ impl<V: Clone> RecordCache<V> {
         if let Ok(mut inner) = self.inner.lock()
             && inner.generation == generation
         {
-            if inner.map.len() >= MAX_ENTRIES {
+            if inner.len >= MAX_ENTRIES {
                 inner.map.clear();
+                inner.len = 0;
             }
-            inner
+            let added = inner
                 .map
-                .insert((pool.to_owned(), id.to_owned()), value.clone());
+                .entry(pool.to_owned())
+                .or_default()
+                .insert(id.to_owned(), value.clone())
+                .is_none();
+            inner.len += usize::from(added);
         }
     }
 
@@ -59,18 +68,22 @@ impl<V: Clone> RecordCache<V> {
         match self.inner.lock() {
             Ok(mut inner) => {
                 inner.generation += 1;
-                match id {
-                    Some(id) => {
-                        inner.map.remove(&(pool.to_owned(), id.to_owned()));
-                    }
-                    None => inner.map.retain(|(p, _), _| p != pool),
-                }
+                let gone = match id {
+                    Some(id) => inner
+                        .map
+                        .get_mut(pool)
+                        .and_then(|m| m.remove(id))
+                        .map_or(0, |_| 1),
+                    None => inner.map.remove(pool).map_or(0, |m| m.len()),
+                };
+                inner.len = inner.len.saturating_sub(gone);
             }
             // Nothing panics while holding it; should it happen, start again empty.
             Err(poisoned) => {
                 let mut inner = poisoned.into_inner();
                 inner.generation += 1;
                 inner.map.clear();
+                inner.len = 0;
                 self.inner.clear_poison();
             }
         }

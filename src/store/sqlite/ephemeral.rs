@@ -91,16 +91,14 @@ pub(super) fn get(
     .map_err(db_err)
 }
 
-/// `take` of `kind`/`key` and `put_if_absent` of `entry` in one transaction, with the
-/// refresh token of a code exchange stored in it too when given
-/// ([`crate::store::Backend::redeem_code`]). Rolled back, nothing changed, unless the
-/// take and the put both succeed; returns what was taken.
+/// `take` of `kind`/`key` and `put_if_absent` of `entry` in one transaction. Rolled
+/// back, nothing changed, unless the take and the put both succeed; returns what was
+/// taken.
 pub(super) fn take_and_put(
     conn: &mut Connection,
     kind: &str,
     key: &str,
     entry: &Entry,
-    refresh: Option<&crate::model::RefreshTokenRecord>,
 ) -> StoreResult<Option<Vec<u8>>> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -110,9 +108,6 @@ pub(super) fn take_and_put(
     };
     if !put_if_absent(&tx, entry)? {
         return Ok(None);
-    }
-    if let Some(token) = refresh {
-        super::tokens::insert_refresh(&tx, token)?;
     }
     tx.commit().map_err(db_err)?;
     Ok(Some(taken))

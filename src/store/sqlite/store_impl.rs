@@ -1,11 +1,14 @@
 //! The `Store`, `Ephemeral` and `Backend` traits for `SqliteStore`: each method copies
 //! its arguments and runs the matching blocking function on the connection.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rusqlite::Connection;
 
-use super::records::{CLIENTS, PROVIDERS, RESOURCE_SERVERS};
+use super::cache::RecordCache;
+use super::records::{CLIENTS, Keyed, PROVIDERS, RESOURCE_SERVERS};
 use super::{SqliteStore, db_err, ephemeral, records, to_json, tokens, users};
 use crate::model::{
     AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
@@ -14,7 +17,7 @@ use crate::model::{
 use crate::store::memory::Swap;
 use crate::store::{
     Backend, CreateUserOutcome, Ephemeral, LinkOutcome, Redeemed, Redemption, RotateOutcome, Store,
-    StoreError, StoreResult, kind,
+    StoreError, StoreResult, kind, redeem_stepwise,
 };
 
 #[async_trait]
@@ -83,81 +86,51 @@ impl Store for SqliteStore {
     }
 
     async fn put_client(&self, client: &AppClient) -> StoreResult<()> {
-        let (pool, id, data) = (
-            client.pool_id.clone(),
-            client.client_id.clone(),
-            to_json(client)?,
-        );
-        let cache = self.clients.clone();
-        self.run(move |c| {
-            let r = CLIENTS.put(c, &pool, &id, &data);
-            cache.forget(&pool, Some(&id));
-            r
-        })
+        let data = to_json(client)?;
+        self.write_cached(
+            &self.clients,
+            &client.pool_id,
+            &client.client_id,
+            move |c, p, id| CLIENTS.put(c, p, id, &data),
+        )
         .await
     }
     async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
-        let generation = match self.clients.get(pool, client_id) {
-            Ok(found) => return Ok(Some(found)),
-            Err(g) => g,
-        };
-        let (p, id) = (pool.to_owned(), client_id.to_owned());
-        let found = self.read(move |c| CLIENTS.get(c, &p, &id)).await?;
-        if let Some(client) = &found {
-            self.clients.fill(generation, pool, client_id, client);
-        }
-        Ok(found)
+        self.read_cached(&self.clients, CLIENTS, pool, client_id)
+            .await
     }
     async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>> {
         let pool = pool.to_owned();
         self.run(move |c| CLIENTS.list(c, &pool)).await
     }
     async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
-        let (pool, id, cache) = (pool.to_owned(), client_id.to_owned(), self.clients.clone());
-        self.run(move |c| {
-            let r = CLIENTS.delete(c, &pool, &id);
-            cache.forget(&pool, Some(&id));
-            r
+        self.write_cached(&self.clients, pool, client_id, |c, p, id| {
+            CLIENTS.delete(c, p, id)
         })
         .await
     }
 
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
-        let (pool, name, data) = (
-            provider.pool_id.clone(),
-            provider.name.clone(),
-            to_json(provider)?,
-        );
-        let cache = self.providers.clone();
-        self.run(move |c| {
-            let r = PROVIDERS.put(c, &pool, &name, &data);
-            cache.forget(&pool, Some(&name));
-            r
-        })
+        let data = to_json(provider)?;
+        self.write_cached(
+            &self.providers,
+            &provider.pool_id,
+            &provider.name,
+            move |c, p, n| PROVIDERS.put(c, p, n, &data),
+        )
         .await
     }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
-        let generation = match self.providers.get(pool, name) {
-            Ok(found) => return Ok(Some(found)),
-            Err(g) => g,
-        };
-        let (p, n) = (pool.to_owned(), name.to_owned());
-        let found = self.read(move |c| PROVIDERS.get(c, &p, &n)).await?;
-        if let Some(provider) = &found {
-            self.providers.fill(generation, pool, name, provider);
-        }
-        Ok(found)
+        self.read_cached(&self.providers, PROVIDERS, pool, name)
+            .await
     }
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>> {
         let pool = pool.to_owned();
         self.run(move |c| PROVIDERS.list(c, &pool)).await
     }
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
-        let (pool, name, cache) = (pool.to_owned(), name.to_owned(), self.providers.clone());
-        self.run(move |c| {
-            let r = PROVIDERS.delete(c, &pool, &name);
-            cache.forget(&pool, Some(&name));
-            r
+        self.write_cached(&self.providers, pool, name, |c, p, n| {
+            PROVIDERS.delete(c, p, n)
         })
         .await
     }
@@ -372,6 +345,54 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// A client or provider: the cached copy, else read from `table` and kept (unless a
+    /// write raced the read).
+    async fn read_cached<T>(
+        &self,
+        cache: &RecordCache<T>,
+        table: Keyed,
+        pool: &str,
+        id: &str,
+    ) -> StoreResult<Option<T>>
+    where
+        T: Clone + serde::de::DeserializeOwned + Send + 'static,
+    {
+        let generation = match cache.get(pool, id) {
+            Ok(found) => return Ok(Some(found)),
+            Err(g) => g,
+        };
+        let (p, i) = (pool.to_owned(), id.to_owned());
+        let found = self.read(move |c| table.get(c, &p, &i)).await?;
+        if let Some(record) = &found {
+            cache.fill(generation, pool, id, record);
+        }
+        Ok(found)
+    }
+
+    /// A write of one client or provider (`f` gets the pool and the id); its cached copy
+    /// is dropped inside the closure, which runs to its end even when this call is
+    /// abandoned (a client hanging up mid-request).
+    async fn write_cached<T, R, F>(
+        &self,
+        cache: &Arc<RecordCache<T>>,
+        pool: &str,
+        id: &str,
+        f: F,
+    ) -> StoreResult<R>
+    where
+        T: Clone + Send + Sync + 'static,
+        R: Send + 'static,
+        F: FnOnce(&Connection, &str, &str) -> StoreResult<R> + Send + 'static,
+    {
+        let (cache, pool, id) = (Arc::clone(cache), pool.to_owned(), id.to_owned());
+        self.run(move |c| {
+            let written = f(c, &pool, &id);
+            cache.forget(&pool, Some(&id));
+            written
+        })
+        .await
+    }
+
     fn entry(
         &self,
         pool: &str,
@@ -464,9 +485,13 @@ impl Ephemeral for SqliteStore {
     ) -> StoreResult<Option<Vec<u8>>> {
         match (kind::is_sign_in(take_kind), kind::is_sign_in(put_kind)) {
             (true, true) => {
-                return self
-                    .volatile
-                    .take_and_put(pool, take_kind, take_key, put_kind, put_key, value, ttl);
+                let swap = Swap {
+                    pool,
+                    take: (take_kind, take_key),
+                    put: (put_kind, put_key),
+                    value,
+                };
+                return Ok(self.volatile.swap(&swap, ttl)?.map(|t| t.value));
             }
             (false, false) => {}
             // Not one atomic step across memory and the file; no flow asks for it.
@@ -478,7 +503,7 @@ impl Ephemeral for SqliteStore {
         }
         let entry = self.entry(pool, put_kind, put_key, value, ttl);
         let (kind, key) = (take_kind.to_owned(), take_key.to_owned());
-        self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry, None))
+        self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry))
             .await
     }
 }
@@ -492,76 +517,51 @@ impl Backend for SqliteStore {
     /// The code and its used-mark are sign-in state held in memory: swapped in one step
     /// under its lock, then the refresh token is stored in one transaction that also
     /// looks for a revocation a replay may have made in between (it found the mark).
-    /// Otherwise (other kinds) all of it is one transaction: a replay cannot run between
-    /// its steps, so no revocation can be missed and none needs checking afterwards.
+    /// Other kinds (no flow uses them) go step by step through the trait's methods.
     async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
-        if kind::is_sign_in(r.code_kind) && kind::is_sign_in(r.used_kind) {
-            let swap = Swap {
-                pool: r.pool,
-                take: (r.code_kind, r.code_key),
-                put: (r.used_kind, r.code_key),
-                value: r.refresh.family_id.as_bytes(),
-            };
-            let Some(taken) = self.volatile.swap(&swap, r.used_ttl)? else {
-                return Ok(Redeemed::NotFound);
-            };
-            let (revoked_kind, refresh) = (r.revoked_kind.to_owned(), r.refresh.clone());
-            // The closure's own result is apart from `run`'s: an error inside it means
-            // the transaction rolled back, so the code is given back and a retry of the
-            // exchange can succeed; an error of `run` itself leaves it unknown whether
-            // the token was stored, so the code stays used.
-            let stored = self
-                .run(move |c| {
-                    Ok((|| {
-                        let tx = c
-                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                            .map_err(db_err)?;
-                        tokens::insert_refresh(&tx, &refresh)?;
-                        let family = refresh.family_id.as_str();
-                        let pool = refresh.pool_id.as_str();
-                        let now = ephemeral::now_ms();
-                        let revoked =
-                            ephemeral::get(&tx, pool, &revoked_kind, family, now)?.is_some();
-                        if revoked {
-                            tokens::revoke_refresh_family(&tx, pool, family)?;
-                        }
-                        tx.commit().map_err(db_err)?;
-                        Ok(revoked)
-                    })())
-                })
-                .await?;
-            let revoked = match stored {
-                Ok(revoked) => revoked,
-                Err(e) => {
-                    self.volatile.undo(&swap, taken)?;
-                    return Err(e);
-                }
-            };
-            let grant = taken.value;
-            return Ok(if revoked {
-                Redeemed::RevokedMeanwhile
-            } else {
-                Redeemed::Redeemed(grant)
-            });
+        if !(kind::is_sign_in(r.code_kind) && kind::is_sign_in(r.used_kind)) {
+            return redeem_stepwise(self, r).await;
         }
-        let used = self.entry(
-            r.pool,
-            r.used_kind,
-            r.code_key,
-            r.refresh.family_id.as_bytes(),
-            r.used_ttl,
-        );
-        let (kind, key, refresh) = (
-            r.code_kind.to_owned(),
-            r.code_key.to_owned(),
-            r.refresh.clone(),
-        );
-        let grant = self
-            .run(move |c| ephemeral::take_and_put(c, &kind, &key, &used, Some(&refresh)))
+        let swap = Swap {
+            pool: r.pool,
+            take: (r.code_kind, r.code_key),
+            put: (r.used_kind, r.code_key),
+            value: r.refresh.family_id.as_bytes(),
+        };
+        let Some(taken) = self.volatile.swap(&swap, r.used_ttl)? else {
+            return Ok(Redeemed::NotFound);
+        };
+        let (revoked_kind, refresh) = (r.revoked_kind.to_owned(), r.refresh.clone());
+        // The closure's own result is apart from `run`'s: an error inside it means the
+        // transaction rolled back, so the code is given back and a retry of the exchange
+        // can succeed; an error of `run` itself leaves it unknown whether the token was
+        // stored, so the code stays used.
+        let stored = self
+            .run(move |c| {
+                Ok((|| {
+                    let tx = c
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(db_err)?;
+                    tokens::insert_refresh(&tx, &refresh)?;
+                    let family = refresh.family_id.as_str();
+                    let pool = refresh.pool_id.as_str();
+                    let now = ephemeral::now_ms();
+                    let revoked = ephemeral::get(&tx, pool, &revoked_kind, family, now)?.is_some();
+                    if revoked {
+                        tokens::revoke_refresh_family(&tx, pool, family)?;
+                    }
+                    tx.commit().map_err(db_err)?;
+                    Ok(revoked)
+                })())
+            })
             .await?;
-        Ok(match grant {
-            Some(g) => Redeemed::Redeemed(g),
-            None => Redeemed::NotFound,
-        })
+        match stored {
+            Ok(true) => Ok(Redeemed::RevokedMeanwhile),
+            Ok(false) => Ok(Redeemed::Redeemed(taken.value)),
+            Err(e) => {
+                self.volatile.undo(&swap, taken)?;
+                Err(e)
+            }
+        }
     }
 }
