@@ -1,5 +1,5 @@
 //! poolgate: a self-hosted federation gateway. Requests flow one way:
-//! `http -> flow -> {provider, identity, token} -> store`.
+//! `http -> admin -> flow -> {provider, identity, token} -> store`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::files::{FileOutcome, load_dir};
+use crate::admin::{Admin, AdminError};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::flow::{Flow, ProviderCache};
@@ -17,8 +18,9 @@ use crate::http::{AppState, SharedState, router};
 use crate::metrics::Metrics;
 use crate::model::{DEFAULT_POOL, DomainRecord, Pool, PoolSettings};
 use crate::provider::ProviderContext;
-use crate::store::{self, StoreError};
+use crate::store::{self, SharedBackend, StoreError};
 use crate::tls::{CertStore, listener};
+use crate::token::KeyService;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -106,7 +108,7 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Builds the application state over an opened store.
+/// Builds the application state over the store `settings` names.
 pub async fn build_state(
     settings: Settings,
     env: &BTreeMap<String, String>,
@@ -115,6 +117,16 @@ pub async fn build_state(
     let backend = store::open(&settings.store)
         .await
         .map_err(StartError::Store)?;
+    build_state_on(backend, settings, env, clock).await
+}
+
+/// Builds the application state over an opened store.
+pub async fn build_state_on(
+    backend: SharedBackend,
+    settings: Settings,
+    env: &BTreeMap<String, String>,
+    clock: SharedClock,
+) -> Result<SharedState, StartError> {
     backend.ping().await.map_err(StartError::Store)?;
     let now = clock.now();
     if backend
@@ -160,41 +172,58 @@ pub async fn build_state(
     let token = admin_token(&settings)?;
     let http = upstream_client(&settings)?;
     let metrics = Arc::new(Metrics::new());
-    let providers = ProviderCache::new(ProviderContext {
+    let providers = Arc::new(ProviderCache::new(ProviderContext {
         http,
         clock: clock.clone(),
-    });
+    }));
+    let keys = Arc::new(KeyService::new(backend.clone(), clock.clone()));
     let flow = Arc::new(Flow::new(
         backend.clone(),
         clock.clone(),
-        providers,
+        keys.clone(),
+        providers.clone(),
         metrics.clone(),
+    ));
+    let certs = Arc::new(CertStore::new(
+        backend.clone(),
+        settings.certs_dir.clone(),
+        metrics.clone(),
+        clock.clone(),
+        &settings.public_domain(),
+    ));
+    let admin = Arc::new(Admin::new(
+        backend.clone(),
+        clock.clone(),
+        keys.clone(),
+        providers.clone(),
+        flow.clone(),
+        certs.clone(),
     ));
     let default = backend
         .get_pool(DEFAULT_POOL)
         .await
         .map_err(StartError::Store)?;
     let alg = default.map(|p| p.settings.signing_alg).unwrap_or_default();
-    flow.keys
-        .ring(DEFAULT_POOL, alg)
+    keys.ring(DEFAULT_POOL, alg)
         .await
         .map_err(|e| StartError::Setting(format!("signing keys of the default pool: {e}")))?;
 
     for outcome in load_dir(&settings.providers_dir, DEFAULT_POOL, env, now) {
         match outcome {
-            FileOutcome::Loaded(mut rec) => {
-                let prepared =
-                    crate::provider::registry::prepare(&mut rec, flow.providers.context()).await;
-                if let Err(e) = prepared.and_then(|()| flow.providers.get(&rec).map(|_| ())) {
-                    tracing::error!(provider = %rec.name, error = %e, "provider file not usable; skipped");
-                    continue;
+            FileOutcome::Loaded(mut rec) => match admin.install_provider(&mut rec).await {
+                Ok(()) => {
+                    tracing::info!(provider = %rec.name, kind = rec.provider_type.as_str(), "provider loaded from file");
                 }
-                backend
-                    .put_provider(&rec)
-                    .await
-                    .map_err(StartError::Store)?;
-                tracing::info!(provider = %rec.name, kind = rec.provider_type.as_str(), "provider loaded from file");
-            }
+                Err(AdminError::Invalid(problems)) => {
+                    tracing::error!(provider = %rec.name, error = %problems.join("; "), "provider file not usable; skipped");
+                }
+                Err(e) => {
+                    return Err(StartError::Setting(format!(
+                        "provider file {}: {e}",
+                        rec.name
+                    )));
+                }
+            },
             FileOutcome::Skipped { file, variable } => {
                 tracing::warn!(file = %file.display(), variable = %variable, "provider file skipped: variable unset");
             }
@@ -211,25 +240,19 @@ pub async fn build_state(
             .await
             .map_err(StartError::Store)?
         {
-            if let Err(e) = flow.providers.get(&rec) {
+            if let Err(e) = providers.get(&rec) {
                 tracing::error!(pool = %pool.id, provider = %rec.name, error = %e, "provider registration not usable");
             }
         }
     }
-    let certs = Arc::new(CertStore::new(
-        backend.clone(),
-        settings.certs_dir.clone(),
-        metrics.clone(),
-        clock.clone(),
-        &settings.public_domain(),
-    ));
-    Ok(Arc::new(AppState::new(
+    Ok(Arc::new(AppState {
         flow,
-        Arc::new(settings),
-        token,
+        admin,
+        settings: Arc::new(settings),
+        admin_token: token,
         metrics,
         certs,
-    )))
+    }))
 }
 
 /// A gateway serving on a bound address until its shutdown handle fires.
@@ -238,6 +261,9 @@ pub struct Running {
     /// The bound HTTPS address, when `tls_listen` is set.
     pub tls_addr: Option<SocketAddr>,
     pub state: SharedState,
+    /// The store this gateway runs on (for tools and tests that seed or inspect it;
+    /// the HTTP layer never sees it).
+    pub store: SharedBackend,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     tls_task: Option<tokio::task::JoinHandle<()>>,
@@ -294,7 +320,10 @@ pub async fn start_on(
         ),
         None => None,
     };
-    let state = build_state(settings, env, clock).await?;
+    let store = store::open(&settings.store)
+        .await
+        .map_err(StartError::Store)?;
+    let state = build_state_on(store.clone(), settings, env, clock).await?;
     let app = router(state.clone());
     let (stop, mut rx) = watch::channel(false);
     let mut tls_addr = None;
@@ -334,11 +363,12 @@ pub async fn start_on(
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
-    tracing::info!(addr = %local, public_url = %state.settings.public_url, store = state.flow.store.kind(), "poolgate listening");
+    tracing::info!(addr = %local, public_url = %state.settings.public_url, store = store.kind(), "poolgate listening");
     Ok(Running {
         addr: local,
         tls_addr,
         state,
+        store,
         stop,
         task,
         tls_task,

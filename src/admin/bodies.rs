@@ -327,3 +327,19 @@ pub struct ResourceServerBody {
     #[serde(default)]
     pub scopes: Vec<ResourceScope>,
 }
+
+/// A custom domain of a pool, optionally with its TLS certificate and key (PEM).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainBody {
+    pub certificate_pem: Option<String>,
+    pub private_key_pem: Option<String>,
+}
+
+/// Links an upstream identity to an existing user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    pub provider: String,
+    pub subject: String,
+}

@@ -1,10 +1,28 @@
-//! Admin operations behind `/admin/v1` and the declarative provider files: request
-//! bodies, their validation, and the views returned (secrets masked, hashes hidden).
+//! The admin layer: the one service for administrative rules ([`Admin`], under
+//! `/admin/v1`, the Cognito API and the declarative provider files), its request
+//! bodies and their validation, and the JSON views of `/admin/v1` (secrets masked,
+//! hashes hidden).
 
 pub mod bodies;
+pub mod clients;
+pub mod error;
 pub mod files;
+pub mod keys;
+pub mod pools;
+pub mod providers;
+pub mod service;
+pub mod users;
 
-pub use bodies::{ClientBody, ClientPatch, PoolBody, ProviderBody, ResourceServerBody};
+pub use bodies::{
+    ClientBody, ClientPatch, DomainBody, LinkBody, PoolBody, PoolPatch, ProviderBody,
+    ResourceServerBody,
+};
+pub use clients::NewClient;
+pub use error::{AdminError, AdminResult};
+pub use pools::DomainInfo;
+pub use providers::PutProvider;
+pub use service::{Admin, PoolInfo, UserInfo};
+pub use users::UserQuery;
 
 use serde_json::{Value, json};
 

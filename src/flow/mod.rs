@@ -3,8 +3,8 @@
 //! tokens, and the token-management endpoints around them.
 
 pub mod authorize;
+pub mod domains;
 pub mod grant;
-pub mod providers;
 pub mod saml;
 pub mod saml_logout;
 pub mod saml_refresh;
@@ -18,11 +18,11 @@ use url::Url;
 
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
-use crate::model::Pool;
+use crate::model::{AppClient, Pool, ProviderRecord};
 use crate::store::{SharedBackend, StoreError};
 use crate::token::{KeyError, KeyRing, KeyService};
 
-pub use providers::ProviderCache;
+pub use crate::provider::cache::ProviderCache;
 
 /// Lifetimes of interface.md section 5.
 pub const CODE_TTL: Duration = Duration::from_secs(300);
@@ -165,30 +165,35 @@ pub struct CodeRecord {
     pub auth_time: i64,
 }
 
-/// The services the flow works with.
+/// The services the flow works with (private: callers go through the flow's methods).
 pub struct Flow {
-    pub store: SharedBackend,
-    pub keys: KeyService,
-    pub providers: ProviderCache,
-    pub clock: SharedClock,
-    pub metrics: Arc<Metrics>,
+    store: SharedBackend,
+    keys: Arc<KeyService>,
+    providers: Arc<ProviderCache>,
+    clock: SharedClock,
+    metrics: Arc<Metrics>,
+    domains: domains::DomainCache,
 }
 
 pub(crate) use crate::store::kind;
 
 impl Flow {
+    /// The key service and provider cache are shared with the admin service, so that a
+    /// rotation or a provider change made there is seen here at once.
     pub fn new(
         store: SharedBackend,
         clock: SharedClock,
-        providers: ProviderCache,
+        keys: Arc<KeyService>,
+        providers: Arc<ProviderCache>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            keys: KeyService::new(store.clone(), clock.clone()),
             store,
+            keys,
             providers,
             clock,
             metrics,
+            domains: domains::DomainCache::default(),
         }
     }
 
@@ -212,6 +217,20 @@ impl Flow {
             )
             .await?;
         Ok(())
+    }
+
+    /// The pool's providers (the hosted sign-in page's buttons).
+    pub async fn pool_providers(&self, pool: &str) -> Result<Vec<ProviderRecord>, FlowError> {
+        Ok(self.store.list_providers(pool).await?)
+    }
+
+    /// One app client of the pool (its branding stylesheet), `None` when absent.
+    pub async fn client(
+        &self,
+        pool: &str,
+        client_id: &str,
+    ) -> Result<Option<AppClient>, FlowError> {
+        Ok(self.store.get_client(pool, client_id).await?)
     }
 
     pub async fn is_revoked(&self, pool: &str, id: &str) -> Result<bool, FlowError> {

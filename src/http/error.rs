@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::admin::AdminError;
 use crate::flow::FlowError;
 use crate::store::StoreError;
 
@@ -69,6 +70,25 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt(_) => {
                 tracing::error!(error = ?e, "corrupt record");
                 ApiError::new(500, "internal_error", "A stored record could not be read.")
+            }
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotFound(what) => ApiError::not_found(what),
+            AdminError::Conflict(m) => ApiError::conflict(m),
+            AdminError::Invalid(problems) => ApiError::bad_request(problems.join("; ")),
+            AdminError::LimitExceeded(m) => ApiError::new(409, "limit_exceeded", m),
+            AdminError::Unavailable { message, source } => {
+                tracing::warn!(error = %source, cause = ?source.source(), "admin operation: {message}");
+                ApiError::new(503, "temporarily_unavailable", message)
+            }
+            AdminError::Internal { message, source } => {
+                tracing::error!(error = %source, cause = ?source.source(), "admin operation: {message}");
+                ApiError::new(500, "internal_error", message)
             }
         }
     }

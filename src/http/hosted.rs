@@ -307,7 +307,7 @@ async fn logout(
 }
 
 async fn healthz(State(s): State<SharedState>) -> Response {
-    match s.flow.store.ping().await {
+    match s.flow.ping().await {
         Ok(()) => {
             s.metrics.store_up.set(1);
             Json(json!({"status": "ok", "store": "up"})).into_response()

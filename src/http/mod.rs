@@ -10,9 +10,8 @@ pub mod pages_login;
 pub mod saml;
 pub mod security;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -21,10 +20,10 @@ use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 use url::Url;
 
+use crate::admin::Admin;
 use crate::config::{Settings, is_loopback_host};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::metrics::Metrics;
-use crate::model::Pool;
 use crate::tls::CertStore;
 
 pub use error::ApiError;
@@ -32,80 +31,20 @@ pub use error::ApiError;
 /// Largest request body poolgate reads (the SAML ACS has its own, larger cap).
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// Marks a request that arrived over TLS (inserted by the HTTPS listener).
-#[derive(Clone, Copy, Debug)]
-pub struct ViaTls;
+pub use crate::tls::ViaTls;
 
 pub struct AppState {
     pub flow: Arc<Flow>,
+    /// Administrative rules behind `/admin/v1` (and every other admin interface).
+    pub admin: Arc<Admin>,
     pub settings: Arc<Settings>,
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
     /// Certificates served by SNI on the HTTPS listener.
     pub certs: Arc<CertStore>,
-    domains: RwLock<HashMap<String, (Instant, Option<Pool>)>>,
 }
 
 pub type SharedState = Arc<AppState>;
-
-/// How long a domain -> pool answer is reused (changes take effect within this).
-const DOMAIN_CACHE: Duration = Duration::from_millis(500);
-
-impl AppState {
-    pub fn new(
-        flow: Arc<Flow>,
-        settings: Arc<Settings>,
-        admin_token: String,
-        metrics: Arc<Metrics>,
-        certs: Arc<CertStore>,
-    ) -> Self {
-        Self {
-            flow,
-            settings,
-            admin_token,
-            metrics,
-            certs,
-            domains: RwLock::default(),
-        }
-    }
-
-    /// Forgets cached domain answers (after an admin change on this instance).
-    pub fn forget_domains(&self) {
-        if let Ok(mut d) = self.domains.write() {
-            d.clear();
-        }
-    }
-
-    /// After this instance changed a domain: forget cached answers and reload the TLS
-    /// certificates now, so the change is served before the admin call answers.
-    pub async fn domains_changed(&self) {
-        self.forget_domains();
-        if let Err(e) = self.certs.refresh().await {
-            tracing::warn!(error = %e, "cannot reload TLS certificates; the background refresh will retry");
-        }
-    }
-
-    async fn pool_for(&self, domain: &str) -> Result<Option<Pool>, FlowError> {
-        if let Ok(d) = self.domains.read()
-            && let Some((at, pool)) = d.get(domain)
-            && at.elapsed() < DOMAIN_CACHE
-        {
-            return Ok(pool.clone());
-        }
-        let store = &self.flow.store;
-        let pool = match store.get_domain(domain).await? {
-            Some(rec) => store.get_pool(&rec.pool_id).await?,
-            None => None,
-        };
-        if let Ok(mut d) = self.domains.write() {
-            if d.len() > 10_000 {
-                d.clear();
-            }
-            d.insert(domain.to_owned(), (Instant::now(), pool.clone()));
-        }
-        Ok(pool)
-    }
-}
 
 /// A syntactically plausible `host[:port]`, lower-cased; anything else is refused
 /// before it reaches the store.
@@ -138,7 +77,8 @@ impl FromRequestParts<SharedState> for HostPool {
         let not_found = || ApiError::new(404, "unknown_host", "No pool is served on this host.");
         let domain = clean_host(&raw).ok_or_else(not_found)?;
         let pool = state
-            .pool_for(&domain)
+            .flow
+            .pool_for_domain(&domain)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(not_found)?;

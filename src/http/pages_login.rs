@@ -44,12 +44,7 @@ pub async fn login(
         .flow
         .validated_client(&ctx, p.client_id.as_deref(), p.redirect_uri.as_deref())
         .await?;
-    let providers = s
-        .flow
-        .store
-        .list_providers(&ctx.pool.id)
-        .await
-        .map_err(FlowError::from)?;
+    let providers = s.flow.pool_providers(&ctx.pool.id).await?;
     let mut hidden = vec![
         Field {
             name: "client_id".into(),
@@ -177,8 +172,7 @@ pub async fn branding(
         .ok_or_else(|| ApiError::not_found("the stylesheet"))?;
     let client = s
         .flow
-        .store
-        .get_client(&ctx.pool.id, id)
+        .client(&ctx.pool.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("the stylesheet"))?;
     let mut out = String::from("/* branding of this app client */\n");

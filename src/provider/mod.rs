@@ -16,6 +16,7 @@ use url::Url;
 use crate::clock::SharedClock;
 use crate::model::{ProviderRecord, ProviderType};
 
+pub mod cache;
 pub mod protocol;
 pub mod registry;
 

@@ -14,8 +14,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::{CertStore, SniResolver, TlsError, provider};
-use crate::http::ViaTls;
+use super::{CertStore, SniResolver, TlsError, ViaTls, provider};
 
 /// A handshake that has not finished by then is dropped (slow-loris guard).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

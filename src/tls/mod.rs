@@ -16,6 +16,11 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 pub use sni::{CertStore, SniResolver};
 
+/// Marks a request that arrived over TLS (inserted by the HTTPS listener, read by the
+/// HTTP layer to answer as `https://DOMAIN`).
+#[derive(Clone, Copy, Debug)]
+pub struct ViaTls;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("{0}")]

@@ -12,7 +12,7 @@ pub const APP: &str = "http://127.0.0.1:9/cb";
 
 /// Registers providers straight in the store (their adapters are not what is tested).
 pub async fn seed_providers(gw: &Gw, list: &[(&str, ProviderType, &[&str])]) {
-    let store = &gw.running.as_ref().unwrap().state.flow.store;
+    let store = &gw.running.as_ref().unwrap().store;
     for (name, t, idents) in list {
         let rec = ProviderRecord {
             pool_id: "default".into(),

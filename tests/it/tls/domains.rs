@@ -66,8 +66,6 @@ async fn domains_changed_through_the_admin_api_are_served_without_restart() {
     gw.running
         .as_ref()
         .unwrap()
-        .state
-        .flow
         .store
         .put_domain(&rec)
         .await

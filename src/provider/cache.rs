@@ -1,11 +1,11 @@
 //! Live adapters per registration, cached so their discovery and JWKS caches survive
-//! between sign-ins; rebuilt when the registration changes.
+//! between sign-ins; rebuilt when the registration changes. Shared by flow and admin.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use super::{ProviderContext, ProviderError, SharedProvider, registry};
 use crate::model::ProviderRecord;
-use crate::provider::{ProviderContext, ProviderError, SharedProvider, registry};
 
 pub struct ProviderCache {
     ctx: ProviderContext,
