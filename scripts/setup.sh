@@ -16,6 +16,9 @@ if [ "$want_test" = 1 ]; then
   # A Node.js build that bundles npm conflicts with Debian's npm package.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+  # The Cognito API's tests drive the gateway with boto3 and the AWS CLI.
+  command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+  python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
 fi
 
 missing=()
@@ -34,6 +37,18 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo is required (install Rust 1.89 or newer)" >&2
   exit 1
+fi
+
+# Real AWS clients for the Cognito API's tests (PyPI: boto3 and the AWS CLI v1).
+if [ "$want_test" = 1 ]; then
+  py_missing=()
+  python3 -c 'import boto3' >/dev/null 2>&1 || py_missing+=(boto3)
+  command -v aws >/dev/null 2>&1 || py_missing+=(awscli)
+  if [ "${#py_missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${py_missing[*]} (pip)"
+    python3 -m pip install --quiet "${py_missing[@]}" 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages "${py_missing[@]}"
+  fi
 fi
 
 # Browser test helpers (npm packages, no browser download: Debian's chromium is used).

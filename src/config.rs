@@ -23,6 +23,7 @@ struct FileSettings {
     providers_dir: Option<String>,
     certs_dir: Option<String>,
     upstream_ca_file: Option<String>,
+    aws_access_key_id: Option<String>,
     log: Option<String>,
 }
 
@@ -37,6 +38,9 @@ pub struct Settings {
     pub providers_dir: PathBuf,
     pub certs_dir: PathBuf,
     pub upstream_ca_file: Option<PathBuf>,
+    /// Access key id of the Cognito API's SigV4 credentials (the secret is the admin
+    /// token).
+    pub aws_access_key_id: String,
     pub log: String,
 }
 
@@ -50,6 +54,7 @@ impl fmt::Debug for Settings {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
             .field("providers_dir", &self.providers_dir)
             .field("certs_dir", &self.certs_dir)
+            .field("aws_access_key_id", &self.aws_access_key_id)
             .finish()
     }
 }
@@ -213,6 +218,23 @@ impl Settings {
                 p.display()
             ));
         }
+        let aws_access_key_id = pick(
+            "POOLGATE_AWS_ACCESS_KEY_ID",
+            &fs.aws_access_key_id,
+            Some("poolgate"),
+        )
+        .unwrap_or_default();
+        // What a credential scope can carry: no '/', no spaces.
+        if aws_access_key_id.is_empty()
+            || aws_access_key_id.len() > 128
+            || !aws_access_key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-+=.,@".contains(&b))
+        {
+            errors.push(
+                "POOLGATE_AWS_ACCESS_KEY_ID: 1 to 128 of letters, digits and _-+=.,@".to_owned(),
+            );
+        }
         let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
@@ -224,6 +246,7 @@ impl Settings {
                 providers_dir,
                 certs_dir,
                 upstream_ca_file,
+                aws_access_key_id,
                 log,
             }),
             _ => Err(ConfigErrors(errors)),
@@ -266,6 +289,10 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.public_domain(), "localhost:8080");
         assert_eq!(s.store, "sqlite://data/poolgate.db");
+        assert_eq!(s.aws_access_key_id, "poolgate");
+        let s = Settings::load(None, &env(&[("POOLGATE_AWS_ACCESS_KEY_ID", "AKIDPOOL")])).unwrap();
+        assert_eq!(s.aws_access_key_id, "AKIDPOOL");
+        assert!(Settings::load(None, &env(&[("POOLGATE_AWS_ACCESS_KEY_ID", "a/b")])).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod cognito;
 pub mod config;
 pub mod flow;
 pub mod http;

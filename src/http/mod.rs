@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_users;
+pub mod cognito;
 pub mod error;
 pub mod hosted;
 pub mod pages;
@@ -142,6 +143,7 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, FlowError> {
 pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(hosted::routes())
+        .route("/", axum::routing::post(cognito::serve))
         .nest("/admin/v1", admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(security::headers))

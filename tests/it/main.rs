@@ -4,6 +4,7 @@
 mod admin_api;
 mod attacks;
 mod browser;
+mod cognito_api;
 mod compose;
 mod e2e;
 mod e2e_linking;

@@ -1,0 +1,121 @@
+//! The Cognito API (`cognito-idp`, JSON 1.1): the table of operations that
+//! `http::cognito` dispatches `X-Amz-Target` to, each a thin translation between the
+//! botocore model's shapes and the admin service (interface.md section 7).
+//!
+//! Adding an operation: write `async fn op(ctx: Ctx, input: T) -> OpResult` in the file
+//! of its area (`T` a serde struct of the input shape, or `serde_json::Value`), and add
+//! one line to [`OPERATIONS`].
+
+pub mod error;
+pub mod introspect;
+pub mod pools;
+pub mod shapes;
+pub mod sigv4;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use error::CognitoError;
+
+use crate::http::SharedState;
+
+/// The prefix of every `X-Amz-Target` of this service.
+pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+
+/// What an operation works with.
+#[derive(Clone)]
+pub struct Ctx {
+    pub state: SharedState,
+    /// The region of the caller's credential scope (`None` for unsigned operations).
+    pub region: Option<String>,
+}
+
+pub type OpResult = Result<Value, CognitoError>;
+pub type OpFuture = Pin<Box<dyn Future<Output = OpResult> + Send>>;
+/// An operation: the request body (a JSON object) in, the answer body out.
+pub type Handler = fn(Ctx, Value) -> OpFuture;
+
+/// One row of the operation table.
+pub struct Operation {
+    /// The operation's name in the model (`CreateUserPool`).
+    pub name: &'static str,
+    /// Whether the caller must sign with SigV4 (false for the operations Cognito
+    /// serves to end users without AWS credentials).
+    pub signed: bool,
+    pub handler: Handler,
+    /// The member names the input type reads (checked against the model in tests).
+    pub input_fields: fn() -> Vec<&'static str>,
+}
+
+/// Reads the input shape `T` from the body and runs `f`; a body that does not fit the
+/// shape is answered as Cognito does (see [`error::from_input_error`]).
+pub fn call<T, F, Fut>(ctx: Ctx, body: Value, f: F) -> OpFuture
+where
+    T: DeserializeOwned,
+    F: FnOnce(Ctx, T) -> Fut,
+    Fut: Future<Output = OpResult> + Send + 'static,
+{
+    match serde_json::from_value::<T>(body) {
+        Ok(input) => Box::pin(f(ctx, input)),
+        Err(e) => {
+            let e = error::from_input_error(&e);
+            Box::pin(async move { Err(e) })
+        }
+    }
+}
+
+/// `op!("Name", signed, path::to::fn)` or `op!("Name", unsigned, path::to::fn)`.
+macro_rules! op {
+    ($name:literal, signed, $f:path) => {
+        Operation {
+            name: $name,
+            signed: true,
+            handler: |c, v| call(c, v, $f),
+            input_fields: || introspect::input_fields_of($f),
+        }
+    };
+    ($name:literal, unsigned, $f:path) => {
+        Operation {
+            name: $name,
+            signed: false,
+            handler: |c, v| call(c, v, $f),
+            input_fields: || introspect::input_fields_of($f),
+        }
+    };
+}
+
+/// Every operation served, by its model name.
+pub static OPERATIONS: &[Operation] = &[
+    // User pools.
+    op!("ListUserPools", signed, pools::list_user_pools),
+];
+
+/// The operation a target names (`AWSCognitoIdentityProviderService.{Op}`).
+pub fn operation(target: &str) -> Option<&'static Operation> {
+    let name = target.strip_prefix(TARGET_PREFIX)?;
+    OPERATIONS.iter().find(|o| o.name == name)
+}
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod model_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_each_name_once_and_finds_by_target() {
+        let mut names: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "an operation is listed twice");
+        assert!(operation("AWSCognitoIdentityProviderService.ListUserPools").is_some());
+        assert!(operation("ListUserPools").is_none());
+        assert!(operation("AWSCognitoIdentityProviderService.Nope").is_none());
+    }
+}
