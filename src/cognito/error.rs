@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::admin::AdminError;
 use crate::store::StoreError;
 
 /// One Cognito error: `{"__type": code, "message": message}` with `x-amzn-ErrorType`.
@@ -81,6 +82,30 @@ impl From<StoreError> for CognitoError {
             }
             StoreError::Corrupt(_) => {
                 tracing::error!(error = ?e, "corrupt record");
+                CognitoError::internal()
+            }
+        }
+    }
+}
+
+impl From<AdminError> for CognitoError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotFound(what) => Self {
+                code: "ResourceNotFoundException",
+                message: format!("{what} does not exist."),
+                status: 400,
+            },
+            AdminError::Conflict(m) | AdminError::LimitExceeded(m) => {
+                CognitoError::invalid_parameter(m)
+            }
+            AdminError::Invalid(problems) => CognitoError::invalid_parameter(problems.join("; ")),
+            AdminError::Unavailable { .. } => {
+                tracing::warn!(error = %e, "admin operation unavailable");
+                CognitoError::unavailable()
+            }
+            AdminError::Internal { .. } => {
+                tracing::error!(error = ?e, "admin operation failed");
                 CognitoError::internal()
             }
         }

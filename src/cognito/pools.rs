@@ -27,7 +27,14 @@ fn description(p: &Pool) -> Value {
 
 pub async fn list_user_pools(ctx: Ctx, input: ListUserPoolsRequest) -> OpResult {
     let limit = max_results(Some(input.max_results), 60, 60)?;
-    let mut pools = ctx.state.flow.store.list_pools().await?;
+    let mut pools: Vec<_> = ctx
+        .state
+        .admin
+        .list_pools()
+        .await?
+        .into_iter()
+        .map(|i| i.pool)
+        .collect();
     pools.sort_by(|a, b| a.id.cmp(&b.id));
     let (items, next) = page(pools, |p| p.id.clone(), input.next_token.as_deref(), limit);
     let mut out = json!({"UserPools": items.iter().map(description).collect::<Vec<_>>()});

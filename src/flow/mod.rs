@@ -197,6 +197,11 @@ impl Flow {
         }
     }
 
+    /// The flow's clock reading, in seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     pub async fn ring(&self, ctx: &PoolCtx) -> Result<Arc<KeyRing>, FlowError> {
         Ok(self
             .keys
