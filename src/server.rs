@@ -141,7 +141,7 @@ pub async fn build_state_on(
             created_at: now,
         };
         match backend.create_pool(&pool).await {
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
             Err(e) => return Err(StartError::Store(e)),
         }
     }

@@ -65,7 +65,8 @@ impl AdminError {
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => AdminError::Conflict(m),
+            StoreError::Conflict(m) | StoreError::AlreadyExists(m) => AdminError::Conflict(m),
+            StoreError::Invalid(m) => AdminError::Invalid(vec![m]),
             e @ StoreError::Unavailable(_) => AdminError::unavailable(STORE_UNAVAILABLE, e),
             e @ StoreError::Corrupt(_) => {
                 AdminError::internal("A stored record could not be read.", e)

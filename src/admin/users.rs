@@ -8,10 +8,8 @@ use super::error::{AdminError, AdminResult};
 use super::service::{Admin, UserInfo};
 use crate::identity::normalize_email;
 use crate::model::{IdentityLink, MAX_LINKS_PER_USER, Page, User, UserFilter};
-use crate::store::{LinkOutcome, StoreError};
-
-/// Largest (and default) page of a user listing.
-pub const MAX_PAGE: usize = 60;
+use crate::store::paging::{MAX_PAGE, MIN_PAGE};
+use crate::store::{LinkOutcome, StoreError, UserPatch};
 
 /// A user listing: filters, page size and the cursor of the previous page.
 #[derive(Debug, Default, Deserialize)]
@@ -39,9 +37,9 @@ impl Admin {
     pub async fn list_users(&self, pool: &str, q: UserQuery) -> AdminResult<Page<UserInfo>> {
         let p = self.pool(pool).await?;
         let limit = q.limit.unwrap_or(MAX_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
+        if !(MIN_PAGE..=MAX_PAGE).contains(&limit) {
             return Err(AdminError::invalid(format!(
-                "limit: between 1 and {MAX_PAGE}"
+                "limit: between {MIN_PAGE} and {MAX_PAGE}"
             )));
         }
         let filter = UserFilter {
@@ -56,9 +54,7 @@ impl Admin {
             .list_users(pool, &filter, limit, q.cursor.as_deref())
             .await
             .map_err(|e| match e {
-                // The only conflict a listing reports is a cursor it cannot read: the
-                // caller's mistake, not a state conflict.
-                StoreError::Conflict(m) => AdminError::invalid(format!("cursor: {m}")),
+                StoreError::Invalid(m) => AdminError::invalid(format!("cursor: {m}")),
                 other => other.into(),
             })?;
         let mut items = Vec::with_capacity(page.items.len());
@@ -92,23 +88,34 @@ impl Admin {
         username: &str,
         enabled: bool,
     ) -> AdminResult<UserInfo> {
-        let mut u = self.user(pool, username).await?;
-        u.enabled = enabled;
-        u.updated_at = self.clock.now();
-        if !self.store.update_user(&u).await? {
-            return Err(AdminError::NotFound("the user"));
-        }
-        self.with_links(u).await
+        let u = self.user(pool, username).await?;
+        let patch = UserPatch {
+            enabled: Some(enabled),
+            updated_at: Some(self.clock.now()),
+            ..UserPatch::default()
+        };
+        let written = self
+            .store
+            .patch_user(pool, &u.id, &patch)
+            .await?
+            .ok_or(AdminError::NotFound("the user"))?;
+        self.with_links(written).await
     }
 
     /// Revokes every refresh token of the user, and every access token issued until
     /// now. Returns how many refresh tokens were revoked.
     pub async fn global_sign_out(&self, pool: &str, username: &str) -> AdminResult<u64> {
-        let mut u = self.user(pool, username).await?;
+        let u = self.user(pool, username).await?;
         let revoked = self.store.revoke_user_refresh(pool, &u.id).await?;
         // Tokens carry whole seconds: those issued within this second are cut off too.
-        u.tokens_valid_after = self.clock.now() + 1;
-        self.store.update_user(&u).await?;
+        let patch = UserPatch {
+            tokens_valid_after: Some(self.clock.now() + 1),
+            ..UserPatch::default()
+        };
+        self.store
+            .patch_user(pool, &u.id, &patch)
+            .await?
+            .ok_or(AdminError::NotFound("the user"))?;
         Ok(revoked)
     }
 

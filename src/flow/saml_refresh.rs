@@ -43,11 +43,22 @@ impl Flow {
                         if let Err(e) = self.providers.get(&rec) {
                             tracing::error!(pool = %pool.id, provider = %rec.name, error = %e, "refreshed SAML metadata unusable; keeping the previous");
                             rec = before;
-                        } else if let Err(e) = self.store.put_provider(&rec).await {
-                            tracing::error!(pool = %pool.id, provider = %rec.name, error = %e, "cannot store refreshed SAML metadata");
-                            rec = before;
                         } else {
-                            tracing::info!(pool = %pool.id, provider = %rec.name, "SAML metadata refreshed");
+                            // Only over the version fetched from: an admin change made
+                            // during the fetch is kept (the next round refreshes it).
+                            match self.store.replace_provider(&rec, before.updated_at).await {
+                                Ok(true) => {
+                                    tracing::info!(pool = %pool.id, provider = %rec.name, "SAML metadata refreshed");
+                                }
+                                Ok(false) => {
+                                    tracing::info!(pool = %pool.id, provider = %rec.name, "SAML registration changed during the metadata refresh; keeping the change");
+                                    continue;
+                                }
+                                Err(e) => {
+                                    tracing::error!(pool = %pool.id, provider = %rec.name, error = %e, "cannot store refreshed SAML metadata");
+                                    rec = before;
+                                }
+                            }
                         }
                     }
                     Ok(false) => {}

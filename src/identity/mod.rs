@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::clock::SharedClock;
 use crate::model::{IdentityLink, LinkPolicy, MAX_LINKS_PER_USER, Pool, ProviderRecord, User};
 use crate::provider::UpstreamIdentity;
-use crate::store::{CreateUserOutcome, LinkOutcome, SharedBackend, StoreError};
+use crate::store::{CreateUserOutcome, LinkOutcome, SharedBackend, StoreError, UserPatch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -237,7 +237,7 @@ impl Resolver<'_> {
                         .await;
                 }
                 // The username is held by a user this identity was unlinked from.
-                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::AlreadyExists(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -269,9 +269,12 @@ impl Resolver<'_> {
         .await
     }
 
+    /// Writes what this sign-in learned as a partial update of the fields a sign-in
+    /// owns (email, attributes, groups): a disable or a global sign-out that landed
+    /// after `user` was read is kept, and answers for this sign-in too.
     async fn finish(
         &self,
-        mut user: User,
+        user: User,
         mapped: &Mapped,
         upstream: &UpstreamIdentity,
         cs: bool,
@@ -280,11 +283,34 @@ impl Resolver<'_> {
         if !user.enabled {
             return Err(IdentityError::Disabled);
         }
-        if merge(&mut user, mapped, &upstream.groups, cs) {
-            user.updated_at = now;
-            self.store.update_user(&user).await?;
+        let mut merged = user.clone();
+        if !merge(&mut merged, mapped, &upstream.groups, cs) {
+            return Ok(user);
         }
-        Ok(user)
+        let mut patch = UserPatch {
+            set_attributes: mapped.attributes.clone(),
+            updated_at: Some(now),
+            ..UserPatch::default()
+        };
+        if mapped.email.is_some() {
+            patch.email = Some(merged.email);
+            patch.email_norm = Some(merged.email_norm);
+            patch.email_verified = Some(merged.email_verified);
+        }
+        if !upstream.groups.is_empty() {
+            patch.groups = Some(upstream.groups.clone());
+        }
+        let written = self
+            .store
+            .patch_user(&user.pool_id, &user.id, &patch)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Conflict("the user was deleted during the sign-in".into())
+            })?;
+        if !written.enabled {
+            return Err(IdentityError::Disabled);
+        }
+        Ok(written)
     }
 }
 

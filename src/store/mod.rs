@@ -17,6 +17,8 @@ use crate::model::{
 };
 
 pub mod memory;
+pub mod paging;
+pub mod patch;
 pub mod redis;
 pub mod sqlite;
 
@@ -47,9 +49,16 @@ pub enum StoreError {
     /// The backend cannot be reached or failed; the request may be retried later.
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// A uniqueness rule was violated (a domain of another pool, an existing id).
+    /// The write collides with another record's claim (a domain of another pool).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A create found its key taken (an existing pool id, username or token).
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The caller's input cannot be used (a cursor this backend did not issue, a record
+    /// that contradicts its arguments).
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// A stored record could not be read back (corruption or an incompatible version).
     #[error("corrupt record")]
     Corrupt(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -65,6 +74,9 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+pub use paging::clamp_page;
+pub use patch::UserPatch;
 
 /// Outcome of creating a user together with its first identity link.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,7 +120,7 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // Pools and domains.
-    /// Creates a pool; `Conflict` when the id exists.
+    /// Creates a pool; `AlreadyExists` when the id exists.
     async fn create_pool(&self, pool: &Pool) -> StoreResult<()>;
     async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>>;
     async fn list_pools(&self) -> StoreResult<Vec<Pool>>;
@@ -131,6 +143,15 @@ pub trait Store: Send + Sync + 'static {
 
     // Identity providers.
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()>;
+    /// Replaces the provider only while the stored one still has `updated_at ==
+    /// expected_updated_at` (compare-and-set on its version), atomically; false, with
+    /// nothing written, when it changed or was deleted meanwhile. A background writer
+    /// (the SAML metadata refresh) thus never reverts an admin change.
+    async fn replace_provider(
+        &self,
+        provider: &ProviderRecord,
+        expected_updated_at: i64,
+    ) -> StoreResult<bool>;
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>>;
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>>;
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool>;
@@ -151,7 +172,8 @@ pub trait Store: Send + Sync + 'static {
     /// Users whose normalized email is `email_norm`, oldest first.
     async fn find_users_by_email(&self, pool: &str, email_norm: &str) -> StoreResult<Vec<User>>;
     /// Users ordered by creation (then id), filtered; `cursor` from a previous page.
-    /// `limit` is clamped to 1..=60; a cursor this backend did not issue is an error.
+    /// `limit` is clamped by [`clamp_page`]; a cursor this backend did not issue is
+    /// `Invalid`.
     async fn list_users(
         &self,
         pool: &str,
@@ -159,8 +181,18 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         cursor: Option<&str>,
     ) -> StoreResult<Page<User>>;
-    /// Overwrites a user's mutable fields; false when the user does not exist.
+    /// Overwrites a user's mutable fields; false when the user does not exist. Only for
+    /// writers that own the whole record: a writer racing others uses `patch_user`.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Applies `patch` to the user as stored at the moment of the write, in one atomic
+    /// step: fields the patch leaves out are never written back from a stale copy.
+    /// Returns the user as written; `None` when it does not exist.
+    async fn patch_user(
+        &self,
+        pool: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> StoreResult<Option<User>>;
     /// Deletes the user, its links and its refresh tokens; false when absent.
     async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool>;
     async fn find_identity(
@@ -183,7 +215,7 @@ pub trait Store: Send + Sync + 'static {
         Ok(Some((user, links)))
     }
     /// Creates `user` with `link` as its first identity, atomically. When the identity
-    /// already belongs to a user, nothing is written. `Conflict` when the username exists.
+    /// already belongs to a user, nothing is written. `AlreadyExists` when the username exists.
     async fn create_user_with_identity(
         &self,
         user: &User,
@@ -384,7 +416,7 @@ pub async fn open(url: &str) -> StoreResult<SharedBackend> {
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         return Ok(Arc::new(redis::RedisStore::open(url).await?));
     }
-    Err(StoreError::Conflict(format!(
+    Err(StoreError::Invalid(format!(
         "unsupported store URL scheme (expected sqlite:// or redis://): {}",
         url.split("://").next().unwrap_or("")
     )))

@@ -74,7 +74,7 @@ impl SqliteStore {
     /// date.
     pub async fn open(path: &str) -> StoreResult<Self> {
         if path.is_empty() {
-            return Err(StoreError::Conflict("empty sqlite database path".into()));
+            return Err(StoreError::Invalid("empty sqlite database path".into()));
         }
         let path = path.to_owned();
         let opened = path.clone();
@@ -327,12 +327,12 @@ fn create_private(path: &str) -> StoreResult<()> {
     }
 }
 
-/// Maps a rusqlite error: constraint violations are conflicts, type mismatches mean a
+/// Maps a rusqlite error: constraint violations are taken keys, type mismatches mean a
 /// record that cannot be read back, everything else is the backend failing.
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation => {
-            StoreError::Conflict("record already exists".into())
+            StoreError::AlreadyExists("record already exists".into())
         }
         rusqlite::Error::FromSqlConversionFailure(..)
         | rusqlite::Error::InvalidColumnType(..)
@@ -344,7 +344,7 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
 /// Replaces the generic message of a constraint violation with a specific one.
 pub(crate) fn conflict_msg(e: StoreError, msg: impl FnOnce() -> String) -> StoreError {
     match e {
-        StoreError::Conflict(_) => StoreError::Conflict(msg()),
+        StoreError::AlreadyExists(_) => StoreError::AlreadyExists(msg()),
         other => other,
     }
 }

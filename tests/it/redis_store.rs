@@ -48,7 +48,7 @@ async fn redis_pools_domains_and_clients_round_trip() {
             created_at: 2
         })
         .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::AlreadyExists(_))
     ));
     with_pool(&s, "p2").await;
     let ids: Vec<String> = s

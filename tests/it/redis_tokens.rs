@@ -52,7 +52,7 @@ async fn redis_refresh_rotation_reuse_and_revocation() {
     s.insert_refresh(&first).await.unwrap();
     assert!(matches!(
         s.insert_refresh(&first).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(s.get_refresh("a1").await.unwrap(), Some(first.clone()));
 

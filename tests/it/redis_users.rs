@@ -101,7 +101,7 @@ async fn redis_list_users_pages_in_creation_order_with_filters() {
     );
     assert!(matches!(
         s.list_users("p", &all, 3, Some("not a cursor!")).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Invalid(_))
     ));
     assert_eq!(
         s.list_users("empty", &all, 3, None).await.unwrap().items,
@@ -177,7 +177,7 @@ async fn redis_linking_rules() {
     assert!(matches!(
         s.create_user_with_identity(&dup, &link("p", "ada2", "Google", "3"))
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(
         s.find_identity("p", "Google", "3").await.unwrap(),
@@ -302,7 +302,7 @@ async fn redis_update_and_delete_user_cascade() {
     clash.username = "other".into();
     assert!(matches!(
         s.update_user(&clash).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::AlreadyExists(_))
     ));
     assert!(
         !s.update_user(&user("p", "ghost", "ghost", None, 1))

@@ -2,12 +2,15 @@
 //! a signing certificate keeps the previous metadata), certificate rollover, and the
 //! certificate-expiry gauge.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio::sync::Notify;
 
 use super::harness::Gw;
 use super::saml_fixtures::*;
@@ -155,4 +158,94 @@ async fn sp_key_rotation_keeps_the_previous_generation() {
             .await;
         assert!(super::saml_e2e::code_of(&loc).is_some(), "{loc:?}");
     }
+}
+
+/// A metadata endpoint that, once `hold` is set, holds the next request until
+/// `release` (the refresh's fetch), and answers the others at once.
+struct HeldServer {
+    url: String,
+    doc: Arc<Mutex<String>>,
+    hold: Arc<AtomicBool>,
+    arrived: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+async fn held_metadata_server(doc: String) -> HeldServer {
+    let doc = Arc::new(Mutex::new(doc));
+    let hold = Arc::new(AtomicBool::new(false));
+    let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let app = {
+        let (doc, hold) = (doc.clone(), hold.clone());
+        let (arrived, release) = (arrived.clone(), release.clone());
+        Router::new().route(
+            "/FederationMetadata.xml",
+            get(move || {
+                let (doc, hold) = (doc.clone(), hold.clone());
+                let (arrived, release) = (arrived.clone(), release.clone());
+                async move {
+                    let body = doc.lock().unwrap().clone();
+                    if hold.swap(false, Ordering::SeqCst) {
+                        arrived.notify_one();
+                        release.notified().await;
+                    }
+                    body
+                }
+            }),
+        )
+    };
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    HeldServer {
+        url: format!("http://{addr}/FederationMetadata.xml"),
+        doc,
+        hold,
+        arrived,
+        release,
+    }
+}
+
+/// An admin change made while the refresh fetches is kept: the refresh stores only
+/// over the version it fetched for.
+#[tokio::test]
+async fn refresh_never_reverts_an_admin_change_made_during_its_fetch() {
+    let gw = Gw::start().await;
+    let a = Idp::new("http://adfs.corp.example/adfs/services/trust");
+    let b = Idp::new(&a.entity_id);
+    let server = held_metadata_server(a.metadata(SSO, None, &[])).await;
+    let body = |ident: &str| json!({"type": "SAML", "details": {"metadata_url": server.url}, "idp_identifiers": [ident]});
+    gw.put_provider("AcmeADFS", body("one.example.test")).await;
+    let path = "/pools/default/providers/AcmeADFS";
+
+    // The IdP rolls its certificate over; the refresh fetches and is held there.
+    *server.doc.lock().unwrap() = a.metadata(SSO, None, &[&b]);
+    server.hold.store(true, Ordering::SeqCst);
+    let flow = gw.running.as_ref().unwrap().state.flow.clone();
+    let refresh = tokio::spawn(async move { flow.refresh_saml().await });
+    tokio::time::timeout(Duration::from_secs(10), server.arrived.notified())
+        .await
+        .expect("the refresh fetches the metadata");
+
+    // Meanwhile the admin changes the registration.
+    gw.put_provider("AcmeADFS", body("two.example.test")).await;
+    let (_, changed) = gw.admin("GET", path, None).await;
+    assert_eq!(changed["idp_identifiers"], json!(["two.example.test"]));
+
+    server.release.notify_one();
+    refresh.await.unwrap();
+    let (_, after) = gw.admin("GET", path, None).await;
+    assert_eq!(
+        after["idp_identifiers"],
+        json!(["two.example.test"]),
+        "the refresh reverted the admin change"
+    );
+    assert_eq!(after["updated_at"], changed["updated_at"]);
+    assert!(stored_metadata(&after).contains(&b.cert_b64()[..40]));
+
+    // The next round, with nothing changing meanwhile, refreshes as before.
+    *server.doc.lock().unwrap() = b.metadata(SSO, None, &[]);
+    gw.running.as_ref().unwrap().state.flow.refresh_saml().await;
+    let (_, next) = gw.admin("GET", path, None).await;
+    assert_eq!(next["idp_identifiers"], json!(["two.example.test"]));
+    assert!(!stored_metadata(&next).contains(&a.cert_b64()[..40]));
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 
 mod ephemeral;
 mod listing;
+mod races;
 mod records;
 mod sqlite;
 mod tokens;
@@ -38,6 +39,10 @@ pub async fn run_all(backend: SharedBackend) {
     listing::list_pages_and_filters(b).await;
     listing::list_limit_clamped(b).await;
     users::delete_user_cascades(b).await;
+    races::patch_user_keeps_what_it_does_not_name(b).await;
+    races::concurrent_patches_all_land(b).await;
+    races::replace_provider_is_compare_and_set(b).await;
+    races::sign_in_races_admin_writes(b).await;
     tokens::keys(b).await;
     tokens::concurrent_initial_key(b).await;
     tokens::refresh_rotation(b).await;

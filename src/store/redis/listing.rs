@@ -1,13 +1,11 @@
 //! Redis backend: the paginated user list, read from the sorted-set indexes that the
 //! user scripts maintain (all users, one email, one provider), ordered by (created_at, id).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use super::keys::PoolKeys;
 use super::users::users_by_ids;
 use super::{RedisStore, UnexpectedReply};
 use crate::model::{Page, User, UserFilter};
+use crate::store::paging::{clamp_page, decode_cursor, encode_cursor};
 use crate::store::{StoreError, StoreResult};
 
 /// Users ordered by (created_at, id) from one sorted set (all users, one email, or one
@@ -19,7 +17,7 @@ pub(super) async fn list_users(
     limit: usize,
     cursor: Option<&str>,
 ) -> StoreResult<Page<User>> {
-    let limit = limit.clamp(1, 60);
+    let limit = clamp_page(limit);
     let k = PoolKeys::new(pool);
     let (source, also_in) = match (&filter.email_norm, &filter.provider) {
         (Some(email), provider) => (
@@ -29,7 +27,10 @@ pub(super) async fn list_users(
         (None, Some(provider)) => (k.provider_users(provider), None),
         (None, None) => (k.users(), None),
     };
-    let after = cursor.map(decode_cursor).transpose()?;
+    let after = cursor
+        .map(decode_cursor)
+        .transpose()?
+        .map(|p| (p.created_at, p.id));
     let min = after
         .as_ref()
         .map_or_else(|| "-inf".to_owned(), |(score, _)| score.to_string());
@@ -77,7 +78,7 @@ pub(super) async fn list_users(
     let more = picked.len() > limit;
     picked.truncate(limit);
     let next_cursor = if more {
-        picked.last().map(encode_cursor)
+        picked.last().map(|(at, id)| encode_cursor(*at, id))
     } else {
         None
     };
@@ -107,16 +108,4 @@ fn parse_score(score: &str) -> StoreResult<i64> {
         .parse::<f64>()
         .map(|f| f as i64)
         .map_err(|_| StoreError::corrupt(UnexpectedReply(format!("score {score}"))))
-}
-
-fn encode_cursor((created_at, id): &(i64, String)) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> StoreResult<(i64, String)> {
-    let bad = || StoreError::Conflict("invalid cursor".into());
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (score, id) = text.split_once(':').ok_or_else(bad)?;
-    Ok((score.parse().map_err(|_| bad())?, id.to_owned()))
 }

@@ -79,7 +79,10 @@ pub(super) async fn create_pool(s: &RedisStore, pool: &Pool) -> StoreResult<()> 
     if created {
         Ok(())
     } else {
-        Err(StoreError::Conflict(format!("pool {} exists", pool.id)))
+        Err(StoreError::AlreadyExists(format!(
+            "pool {} exists",
+            pool.id
+        )))
     }
 }
 
@@ -189,6 +192,38 @@ pub(super) async fn delete_domain(s: &RedisStore, pool: &str, domain: &str) -> S
 }
 
 // Records kept as one hash per pool (clients, providers, resource servers).
+
+/// KEYS: hash. ARGV: field, new JSON, expected `updated_at` of the stored JSON.
+static HSET_IF_VERSION: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+if cjson.decode(cur)['updated_at'] ~= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1",
+    )
+});
+
+/// Replaces a hash record only while its stored `updated_at` is `expected`.
+pub(super) async fn hash_replace_if_version<T: Serialize>(
+    s: &RedisStore,
+    key: &str,
+    field: &str,
+    value: &T,
+    expected: i64,
+) -> StoreResult<bool> {
+    let n: i64 = s
+        .eval(
+            HSET_IF_VERSION
+                .key(key)
+                .arg(field)
+                .arg(to_json(value)?)
+                .arg(expected),
+        )
+        .await?;
+    Ok(n == 1)
+}
 
 pub(super) async fn hash_put<T: Serialize>(
     s: &RedisStore,

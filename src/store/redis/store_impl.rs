@@ -12,6 +12,7 @@ use crate::model::{
 };
 use crate::store::{
     Backend, CreateUserOutcome, Ephemeral, LinkOutcome, RotateOutcome, Store, StoreResult,
+    UserPatch,
 };
 
 /// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
@@ -81,6 +82,15 @@ impl Store for RedisStore {
         let key = PoolKeys::new(&provider.pool_id).providers();
         records::hash_put(self, &key, &provider.name, provider).await
     }
+    async fn replace_provider(
+        &self,
+        provider: &ProviderRecord,
+        expected_updated_at: i64,
+    ) -> StoreResult<bool> {
+        let key = PoolKeys::new(&provider.pool_id).providers();
+        records::hash_replace_if_version(self, &key, &provider.name, provider, expected_updated_at)
+            .await
+    }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
         records::hash_get(self, &PoolKeys::new(pool).providers(), name).await
     }
@@ -135,6 +145,14 @@ impl Store for RedisStore {
     }
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
         users::update_user(self, user).await
+    }
+    async fn patch_user(
+        &self,
+        pool: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> StoreResult<Option<User>> {
+        users::patch_user(self, pool, user_id, patch).await
     }
     async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool> {
         users::delete_user(self, pool, user_id).await

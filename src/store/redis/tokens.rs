@@ -211,7 +211,7 @@ pub(super) async fn insert_refresh(s: &RedisStore, token: &RefreshTokenRecord) -
     if stored == 1 {
         Ok(())
     } else {
-        Err(StoreError::Conflict("refresh token exists".into()))
+        Err(StoreError::AlreadyExists("refresh token exists".into()))
     }
 }
 
@@ -247,7 +247,7 @@ pub(super) async fn rotate_refresh(
         return Ok(RotateOutcome::Invalid);
     };
     if new.pool_id != pool {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Invalid(
             "the new refresh token names another pool".into(),
         ));
     }
@@ -272,7 +272,7 @@ pub(super) async fn rotate_refresh(
         .await?;
     match reply.as_slice() {
         [tag] if tag == "invalid" => Ok(RotateOutcome::Invalid),
-        [tag] if tag == "exists" => Err(StoreError::Conflict("refresh token exists".into())),
+        [tag] if tag == "exists" => Err(StoreError::AlreadyExists("refresh token exists".into())),
         [tag, rec, state] if tag == "rotated" => {
             record_with_state(rec, state).map(RotateOutcome::Rotated)
         }

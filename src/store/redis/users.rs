@@ -8,7 +8,7 @@ use redis::Script;
 use super::keys::PoolKeys;
 use super::{RedisStore, UnexpectedReply, from_json, from_json_all, script, to_json};
 use crate::model::{IdentityLink, User};
-use crate::store::{CreateUserOutcome, LinkOutcome, StoreError, StoreResult};
+use crate::store::{CreateUserOutcome, LinkOutcome, StoreError, StoreResult, UserPatch};
 
 /// The key escaping of `keys::enc`, for scripts that derive keys from stored fields.
 pub(super) const LUA_ENC: &str = r"
@@ -112,13 +112,14 @@ return 1"
 });
 
 /// KEYS: user, users, links. ARGV: pool prefix, user id, user JSON, username, has
-/// email (`1`/`0`), email_norm, created_at.
+/// email (`1`/`0`), email_norm, created_at, expected current JSON (empty: any).
 static UPDATE_USER: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
         "{LUA_ENC}{}",
         r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {'missing'} end
+if ARGV[8] ~= '' and cur ~= ARGV[8] then return {'changed'} end
 local u = cjson.decode(cur)
 local p, id = ARGV[1], ARGV[2]
 if u['username'] ~= ARGV[4] then
@@ -193,6 +194,51 @@ pub(super) async fn find_users_by_email(
 }
 
 pub(super) async fn update_user(s: &RedisStore, user: &User) -> StoreResult<bool> {
+    match write_user(s, user, "").await? {
+        Written::Ok => Ok(true),
+        Written::Missing => Ok(false),
+        Written::Changed => Err(StoreError::unavailable(UnexpectedReply(
+            "an unconditional user update reported a change".into(),
+        ))),
+    }
+}
+
+/// How many times `patch_user` reads again after a concurrent write.
+const PATCH_ATTEMPTS: usize = 16;
+
+/// Reads the user, applies the patch, and writes only when the stored JSON is still
+/// the one read (compare-and-set on the whole value), else reads again.
+pub(super) async fn patch_user(
+    s: &RedisStore,
+    pool: &str,
+    id: &str,
+    patch: &UserPatch,
+) -> StoreResult<Option<User>> {
+    let key = PoolKeys::new(pool).user(id);
+    for _ in 0..PATCH_ATTEMPTS {
+        let text: Option<String> = s.query(redis::cmd("GET").arg(&key)).await?;
+        let Some(text) = text else { return Ok(None) };
+        let mut user: User = from_json(&text)?;
+        patch.apply(&mut user);
+        match write_user(s, &user, &text).await? {
+            Written::Ok => return Ok(Some(user)),
+            Written::Missing => return Ok(None),
+            Written::Changed => continue,
+        }
+    }
+    Err(StoreError::Conflict(
+        "the user kept changing during the update; try again".into(),
+    ))
+}
+
+enum Written {
+    Ok,
+    Missing,
+    /// The stored value is no longer the expected one.
+    Changed,
+}
+
+async fn write_user(s: &RedisStore, user: &User, expected: &str) -> StoreResult<Written> {
     let k = PoolKeys::new(&user.pool_id);
     let reply: Vec<String> = s
         .eval(
@@ -206,13 +252,15 @@ pub(super) async fn update_user(s: &RedisStore, user: &User) -> StoreResult<bool
                 .arg(&user.username)
                 .arg(if user.email_norm.is_some() { "1" } else { "0" })
                 .arg(user.email_norm.as_deref().unwrap_or(""))
-                .arg(user.created_at),
+                .arg(user.created_at)
+                .arg(expected),
         )
         .await?;
     match reply.first().map(String::as_str) {
-        Some("ok") => Ok(true),
-        Some("missing") => Ok(false),
-        Some("username") => Err(StoreError::Conflict(format!(
+        Some("ok") => Ok(Written::Ok),
+        Some("missing") => Ok(Written::Missing),
+        Some("changed") => Ok(Written::Changed),
+        Some("username") => Err(StoreError::AlreadyExists(format!(
             "username {} exists",
             user.username
         ))),
@@ -278,7 +326,7 @@ pub(super) async fn create_user_with_identity(
     link: &IdentityLink,
 ) -> StoreResult<CreateUserOutcome> {
     if link.pool_id != user.pool_id || link.user_id != user.id {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Invalid(
             "the link does not name the new user".into(),
         ));
     }
@@ -305,11 +353,14 @@ pub(super) async fn create_user_with_identity(
             Some(owner) => Ok(CreateUserOutcome::IdentityTaken(owner.clone())),
             None => Err(unexpected(&reply)),
         },
-        Some("username") => Err(StoreError::Conflict(format!(
+        Some("username") => Err(StoreError::AlreadyExists(format!(
             "username {} exists",
             user.username
         ))),
-        Some("id") => Err(StoreError::Conflict(format!("user {} exists", user.id))),
+        Some("id") => Err(StoreError::AlreadyExists(format!(
+            "user {} exists",
+            user.id
+        ))),
         _ => Err(unexpected(&reply)),
     }
 }

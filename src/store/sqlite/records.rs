@@ -150,6 +150,25 @@ impl Keyed {
             .map(drop)
     }
 
+    /// Replaces the record only while its stored `updated_at` is `expected`; one
+    /// statement, so nothing can come between the check and the write.
+    pub(super) fn replace_if_version(
+        self,
+        conn: &Connection,
+        pool: &str,
+        key: &str,
+        data: &str,
+        expected: i64,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE {t} SET data = ?3
+             WHERE pool_id = ?1 AND {k} = ?2 AND json_extract(data, '$.updated_at') = ?4",
+            t = self.table,
+            k = self.key
+        );
+        Ok(exec(conn, &sql, params![pool, key, data, expected])? > 0)
+    }
+
     pub(super) fn get<T: serde::de::DeserializeOwned>(
         self,
         conn: &Connection,

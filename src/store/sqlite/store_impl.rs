@@ -17,7 +17,7 @@ use crate::model::{
 use crate::store::memory::Swap;
 use crate::store::{
     Backend, CreateUserOutcome, Ephemeral, LinkOutcome, Redeemed, Redemption, RotateOutcome, Store,
-    StoreError, StoreResult, kind, redeem_stepwise,
+    StoreError, StoreResult, UserPatch, kind, redeem_stepwise,
 };
 
 #[async_trait]
@@ -120,6 +120,20 @@ impl Store for SqliteStore {
         )
         .await
     }
+    async fn replace_provider(
+        &self,
+        provider: &ProviderRecord,
+        expected_updated_at: i64,
+    ) -> StoreResult<bool> {
+        let data = to_json(provider)?;
+        self.write_cached(
+            &self.providers,
+            &provider.pool_id,
+            &provider.name,
+            move |c, p, n| PROVIDERS.replace_if_version(c, p, n, &data, expected_updated_at),
+        )
+        .await
+    }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
         self.read_cached(&self.providers, PROVIDERS, pool, name)
             .await
@@ -187,6 +201,16 @@ impl Store for SqliteStore {
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
         let user = user.clone();
         self.run(move |c| users::update_user(c, &user)).await
+    }
+    async fn patch_user(
+        &self,
+        pool: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> StoreResult<Option<User>> {
+        let (pool, id, patch) = (pool.to_owned(), user_id.to_owned(), patch.clone());
+        self.run(move |c| users::patch_user(c, &pool, &id, &patch))
+            .await
     }
     async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool> {
         let (pool, id) = (pool.to_owned(), user_id.to_owned());
@@ -496,7 +520,7 @@ impl Ephemeral for SqliteStore {
             (false, false) => {}
             // Not one atomic step across memory and the file; no flow asks for it.
             _ => {
-                return Err(StoreError::Conflict(format!(
+                return Err(StoreError::Invalid(format!(
                     "take_and_put from {take_kind:?} to {put_kind:?}: one is sign-in state held in memory, the other is not"
                 )));
             }

@@ -2,17 +2,12 @@
 //! one more identity are single IMMEDIATE transactions: the check and the write cannot
 //! interleave with another writer.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{conflict_msg, db_err, exec, query_all, query_one, to_json};
 use crate::model::{IdentityLink, Page, User, UserFilter};
-use crate::store::{CreateUserOutcome, LinkOutcome, StoreError, StoreResult};
-
-/// Bounds of one page of `list_users`.
-const MIN_PAGE: usize = 1;
-const MAX_PAGE: usize = 60;
+use crate::store::paging::{clamp_page, decode_cursor, encode_cursor};
+use crate::store::{CreateUserOutcome, LinkOutcome, StoreError, StoreResult, UserPatch};
 
 pub(super) fn get_user(conn: &Connection, pool: &str, id: &str) -> StoreResult<Option<User>> {
     query_one(
@@ -46,20 +41,6 @@ pub(super) fn find_users_by_email(
     )
 }
 
-/// The cursor is the position of the last user of the previous page: `created_at:id`,
-/// base64url so that it stays opaque and URL-safe.
-fn encode_cursor(user: &User) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", user.created_at, user.id))
-}
-
-fn decode_cursor(cursor: &str) -> StoreResult<(i64, String)> {
-    let invalid = || StoreError::Conflict("invalid cursor".into());
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (created_at, id) = text.split_once(':').ok_or_else(invalid)?;
-    Ok((created_at.parse().map_err(|_| invalid())?, id.to_owned()))
-}
-
 pub(super) fn list_users(
     conn: &Connection,
     pool: &str,
@@ -67,10 +48,10 @@ pub(super) fn list_users(
     limit: usize,
     cursor: Option<&str>,
 ) -> StoreResult<Page<User>> {
-    let limit = limit.clamp(MIN_PAGE, MAX_PAGE);
+    let limit = clamp_page(limit);
     let after = cursor.map(decode_cursor).transpose()?;
     let (after_created, after_id) = match &after {
-        Some((created, id)) => (Some(*created), Some(id.as_str())),
+        Some(p) => (Some(p.created_at), Some(p.id.as_str())),
         None => (None, None),
     };
     // One row more than the page tells whether there is a next page.
@@ -96,7 +77,7 @@ pub(super) fn list_users(
     )?;
     let next_cursor = if users.len() > limit {
         users.truncate(limit);
-        users.last().map(encode_cursor)
+        users.last().map(|u| encode_cursor(u.created_at, &u.id))
     } else {
         None
     };
@@ -122,6 +103,26 @@ pub(super) fn update_user(conn: &Connection, user: &User) -> StoreResult<bool> {
     )
     .map_err(|e| conflict_msg(e, || format!("username {} is taken", user.username)))?;
     Ok(n > 0)
+}
+
+/// Reads, patches and writes in one IMMEDIATE transaction: no other writer can come
+/// between the read and the write.
+pub(super) fn patch_user(
+    conn: &mut Connection,
+    pool: &str,
+    id: &str,
+    patch: &UserPatch,
+) -> StoreResult<Option<User>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let Some(mut user) = get_user(&tx, pool, id)? else {
+        return Ok(None);
+    };
+    patch.apply(&mut user);
+    update_user(&tx, &user)?;
+    tx.commit().map_err(db_err)?;
+    Ok(Some(user))
 }
 
 pub(super) fn delete_user(conn: &mut Connection, pool: &str, id: &str) -> StoreResult<bool> {
@@ -213,7 +214,7 @@ pub(super) fn create_user_with_identity(
     link: &IdentityLink,
 ) -> StoreResult<CreateUserOutcome> {
     if link.pool_id != user.pool_id || link.user_id != user.id {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Invalid(
             "the identity link does not name this user".into(),
         ));
     }

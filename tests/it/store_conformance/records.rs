@@ -17,7 +17,10 @@ pub async fn pools(b: &SharedBackend) {
     let id = fresh_pool(b).await;
     assert_eq!(b.get_pool(&id).await.unwrap(), Some(pool(&id)));
     let again = b.create_pool(&pool(&id)).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
     assert!(b.list_pools().await.unwrap().contains(&pool(&id)));
 
     let mut changed = pool(&id);

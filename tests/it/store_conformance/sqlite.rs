@@ -254,7 +254,10 @@ async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
             .await
         }
     };
-    assert!(matches!(redeem(clash).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        redeem(clash).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
     assert_eq!(
         b.get(&p, "code", &code).await.unwrap(),
         Some(b"grant".to_vec())

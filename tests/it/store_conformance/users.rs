@@ -55,11 +55,11 @@ pub async fn lookups(b: &SharedBackend) {
         None
     );
 
-    // A taken username is a conflict, and nothing of the attempt is written.
+    // A taken username is refused, and nothing of the attempt is written.
     let dup = user(&p, "Google_1", None, 300);
     let dup_link = link(&dup, "Corp", &uid());
     let res = b.create_user_with_identity(&dup, &dup_link).await;
-    assert!(matches!(res, Err(StoreError::Conflict(_))), "{res:?}");
+    assert!(matches!(res, Err(StoreError::AlreadyExists(_))), "{res:?}");
     assert_eq!(b.get_user(&p, &dup.id).await.unwrap(), None);
     assert_eq!(
         b.find_identity(&p, "Corp", &dup_link.subject)
@@ -116,7 +116,7 @@ pub async fn update(b: &SharedBackend) {
     let mut clash = changed.clone();
     clash.username = "other".into();
     let res = b.update_user(&clash).await;
-    assert!(matches!(res, Err(StoreError::Conflict(_))), "{res:?}");
+    assert!(matches!(res, Err(StoreError::AlreadyExists(_))), "{res:?}");
     assert_eq!(b.get_user(&p, &u.id).await.unwrap(), Some(changed));
     assert_eq!(
         b.get_user_by_username(&p, "other").await.unwrap(),
