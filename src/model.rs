@@ -134,6 +134,9 @@ pub enum ProviderType {
     LoginWithAmazon,
     OIDC,
     SAML,
+    /// Any OAuth 2.0 provider that is not OpenID Connect (interface.md section 10).
+    OAuth2,
+    GitHub,
 }
 
 impl ProviderType {
@@ -145,6 +148,8 @@ impl ProviderType {
             ProviderType::LoginWithAmazon => "LoginWithAmazon",
             ProviderType::OIDC => "OIDC",
             ProviderType::SAML => "SAML",
+            ProviderType::OAuth2 => "OAuth2",
+            ProviderType::GitHub => "GitHub",
         }
     }
 }

@@ -100,7 +100,7 @@ pub fn provider_view(p: &ProviderRecord) -> Value {
             *v = Value::String(MASK.into());
         }
     }
-    json!({
+    let mut view = json!({
         "name": p.name,
         "type": p.provider_type,
         "details": details,
@@ -109,7 +109,15 @@ pub fn provider_view(p: &ProviderRecord) -> Value {
         "link_by_email": p.link_by_email,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
-    })
+    });
+    // Derived, never stored: the public keys to register at the IdP (private_key_jwt).
+    if let (Some(jwks), Value::Object(m)) = (
+        registry::kind(p.provider_type).public_details(&p.details),
+        &mut view,
+    ) {
+        m.insert("public_jwks".into(), jwks);
+    }
+    view
 }
 
 pub fn user_view(u: &User, links: &[IdentityLink]) -> Value {

@@ -1,5 +1,6 @@
 //! `/oauth2/token` (RFC 6749 section 4.1.3, 4.4, 6): authorization_code with PKCE,
-//! refresh_token with rotation and reuse detection, client_credentials.
+//! refresh_token with rotation and reuse detection, client_credentials, and the
+//! token exchange of `exchange.rs`.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,9 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// RFC 8693 section 2.2.1, on a token-exchange answer only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// Client credentials as presented: HTTP Basic (RFC 6749 section 2.3.1) and/or form.
@@ -108,6 +112,7 @@ impl Flow {
             "authorization_code" => self.code_grant(ctx, &client, form).await,
             "refresh_token" => self.refresh_grant(ctx, &client, form).await,
             "client_credentials" => self.client_credentials(ctx, &client, form).await,
+            super::exchange::GRANT => self.token_exchange(ctx, &client, form).await,
             _ => Err(FlowError::oauth(
                 400,
                 "unsupported_grant_type",
@@ -396,12 +401,13 @@ impl Flow {
             token_type: "Bearer",
             expires_in: issued.expires_in,
             scope: Some(scope),
+            issued_token_type: None,
         })
     }
 
     /// The user and its identity links, when it exists and is enabled; else
     /// `invalid_grant`.
-    async fn active_user(
+    pub(super) async fn active_user(
         &self,
         pool: &str,
         user_id: &str,
@@ -414,7 +420,7 @@ impl Flow {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         ctx: &PoolCtx,
         client: &AppClient,
@@ -456,6 +462,7 @@ impl Flow {
             token_type: "Bearer",
             expires_in: issued.expires_in,
             scope: Some(scope.to_owned()),
+            issued_token_type: None,
         })
     }
 }
@@ -496,6 +503,7 @@ fn check_grant(
 fn grant_label(g: &str) -> String {
     match g {
         "authorization_code" | "refresh_token" | "client_credentials" => g.to_owned(),
+        super::exchange::GRANT => "token_exchange".to_owned(),
         _ => "other".to_owned(),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod domains;
+pub mod exchange;
 pub mod grant;
 pub mod saml;
 pub mod saml_logout;

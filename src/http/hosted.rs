@@ -64,7 +64,7 @@ async fn discovery(State(_s): State<SharedState>, HostPool(ctx): HostPool) -> Re
         "end_session_endpoint": e("/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::flow::exchange::GRANT],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [alg],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

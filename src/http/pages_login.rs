@@ -24,7 +24,10 @@ fn label(name: &str, t: ProviderType) -> String {
         ProviderType::Facebook => "Continue with Facebook".into(),
         ProviderType::SignInWithApple => "Sign in with Apple".into(),
         ProviderType::LoginWithAmazon => "Login with Amazon".into(),
-        ProviderType::OIDC | ProviderType::SAML => format!("Continue with {name}"),
+        ProviderType::GitHub => "Continue with GitHub".into(),
+        ProviderType::OIDC | ProviderType::SAML | ProviderType::OAuth2 => {
+            format!("Continue with {name}")
+        }
     }
 }
 

@@ -15,11 +15,11 @@ use url::Url;
 
 use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::oauth2::TokenAuth;
-use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, merged_claims};
+use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, Verified, merged_claims};
 use super::protocol::{claim_bool, claim_str, identity_from_claims};
 use super::{
-    BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
-    ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+    BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
+    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
 use crate::model::{ProviderRecord, ProviderType};
 
@@ -36,6 +36,7 @@ const KNOWN: &[&str] = &[
     "key_id",
     "private_key",
     "authorize_scopes",
+    "native_client_ids",
     "endpoints",
 ];
 
@@ -75,6 +76,8 @@ struct Settings {
     key: Option<EcdsaKeyPair>,
     /// The client-secret `aud`: Apple's issuer, or the overridden one.
     audience: String,
+    /// App bundle ids: the `aud` of an id_token from a device's own sign-in.
+    native_ids: Vec<String>,
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
@@ -110,6 +113,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             );
         }
     }
+    let native_ids = config::string_list(d, "native_client_ids", &mut p);
     let e = Endpoints::parse(d, &mut p);
     p.into_result()?;
     let issuer = e
@@ -146,6 +150,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         key_id,
         key,
         audience: issuer,
+        native_ids,
     })
 }
 
@@ -170,6 +175,7 @@ pub fn build(
         key_id: s.key_id,
         key,
         audience: s.audience,
+        native_ids: s.native_ids,
         form_post,
         ctx: ctx.clone(),
         secret: Mutex::new(None),
@@ -183,6 +189,7 @@ pub struct Apple {
     key_id: String,
     key: EcdsaKeyPair,
     audience: String,
+    native_ids: Vec<String>,
     form_post: bool,
     ctx: ProviderContext,
     /// The current client secret and its `exp`.
@@ -225,6 +232,9 @@ impl Provider for Apple {
     fn provider_type(&self) -> ProviderType {
         ProviderType::SignInWithApple
     }
+    fn native(&self) -> Option<&dyn NativeSignIn> {
+        Some(self)
+    }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         if self.form_post {
             self.rp.begin(req, &[("response_mode", "form_post")]).await
@@ -243,23 +253,47 @@ impl Provider for Apple {
             .rp
             .complete(params, state, redirect_uri, &secret)
             .await?;
-        let issuer = claim_str(&v.claims, "iss");
-        let mut raw = merged_claims(&v);
-        for key in ["email_verified", "is_private_email"] {
-            if let Some(val) = raw.get(key) {
-                let b = claim_bool(Some(val));
-                raw.insert(key.into(), Value::Bool(b));
-            }
-        }
-        // The `user` field is unsigned: only the name is taken from it, never the email.
-        if let Some(user) = params.get("user") {
-            add_user_names(&mut raw, user);
-        }
-        let mut id = identity_from_claims(raw, "sub", issuer);
-        id.given_name = claim_str(&id.raw, "firstName");
-        id.family_name = claim_str(&id.raw, "lastName");
-        Ok(id)
+        Ok(identity(&v, params.get("user")))
     }
+}
+
+#[async_trait]
+impl NativeSignIn for Apple {
+    /// Apple's native flow hands Apple the SHA-256 (hex) of the app's nonce, and the
+    /// id_token carries that hash: the raw nonce the app sends here is hashed to match.
+    async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<UpstreamIdentity, ProviderError> {
+        let hashed = nonce.map(crate::secret::sha256_hex);
+        let v = self
+            .rp
+            .verify_native(id_token, &self.native_ids, hashed.as_deref())
+            .await?;
+        Ok(identity(&v, None))
+    }
+}
+
+/// The identity of a verified id_token, with the name from the unsigned `user` field of
+/// a browser sign-in's first authorization.
+fn identity(v: &Verified, user: Option<&str>) -> UpstreamIdentity {
+    let issuer = claim_str(&v.claims, "iss");
+    let mut raw = merged_claims(v);
+    for key in ["email_verified", "is_private_email"] {
+        if let Some(val) = raw.get(key) {
+            let b = claim_bool(Some(val));
+            raw.insert(key.into(), Value::Bool(b));
+        }
+    }
+    // The `user` field is unsigned: only the name is taken from it, never the email.
+    if let Some(user) = user {
+        add_user_names(&mut raw, user);
+    }
+    let mut id = identity_from_claims(raw, "sub", issuer);
+    id.given_name = claim_str(&id.raw, "firstName");
+    id.family_name = claim_str(&id.raw, "lastName");
+    id
 }
 
 /// Reads `{"name": {"firstName", "lastName"}, "email"}` into `firstName`, `lastName` and

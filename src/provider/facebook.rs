@@ -9,13 +9,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::facebook_limited::{self as limited, LimitedLogin};
 use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::http::{self, truncate};
 use super::protocol::oauth2;
 use super::protocol::{claim_str, identity_from_claims};
 use super::{
-    BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
-    ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+    BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
+    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
 use crate::model::{ProviderRecord, ProviderType};
 
@@ -28,6 +29,7 @@ const KNOWN: &[&str] = &[
     "authorize_scopes",
     "api_version",
     "trust_email",
+    "native_client_ids",
     "endpoints",
 ];
 
@@ -108,6 +110,9 @@ struct Settings {
     authorize_url: Url,
     token_url: Url,
     profile_url: Url,
+    native_ids: Vec<String>,
+    limited_issuer: String,
+    limited_jwks: Url,
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
@@ -128,6 +133,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         p.add("api_version", "must look like v26.0");
     }
     let trust_email = config::optional_bool(d, "trust_email", &mut p);
+    let native_ids = config::string_list(d, "native_client_ids", &mut p);
     let e = Endpoints::parse(d, &mut p);
     p.into_result()?;
     // The version is validated above, so these URLs parse; a failure is still reported.
@@ -146,6 +152,16 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         Some(u) => u,
         None => fixed(format!("https://graph.facebook.com/{version}/me"))?,
     };
+    // Limited Login's id_tokens (token exchange): `endpoints.issuer` and `jwks_uri`.
+    let limited_jwks = match e.jwks_uri {
+        Some(u) => u,
+        None => fixed(limited::JWKS.to_owned())?,
+    };
+    let limited_issuer = e
+        .issuer
+        .as_ref()
+        .map(config::issuer_string)
+        .unwrap_or_else(|| limited::ISSUER.to_owned());
     Ok(Settings {
         client_id,
         secret: SecretString::from(secret),
@@ -155,6 +171,9 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         authorize_url,
         token_url,
         profile_url,
+        native_ids,
+        limited_issuer,
+        limited_jwks,
     })
 }
 
@@ -171,10 +190,19 @@ pub fn build(
         tracing::warn!(provider = %record.name, "{w}");
     }
     let key = hmac::Key::new(hmac::HMAC_SHA256, s.secret.expose_secret().as_bytes());
+    let limited = LimitedLogin::new(
+        s.client_id.clone(),
+        s.native_ids.clone(),
+        s.limited_issuer.clone(),
+        s.limited_jwks.clone(),
+        s.trust_email,
+        ctx,
+    );
     Ok(std::sync::Arc::new(Facebook {
         name: record.name.clone(),
         s,
         proof_key: key,
+        limited,
         ctx: ctx.clone(),
     }))
 }
@@ -183,7 +211,19 @@ pub struct Facebook {
     name: String,
     s: Settings,
     proof_key: hmac::Key,
+    limited: LimitedLogin,
     ctx: ProviderContext,
+}
+
+#[async_trait]
+impl NativeSignIn for Facebook {
+    async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<UpstreamIdentity, ProviderError> {
+        self.limited.verify(id_token, nonce).await
+    }
 }
 
 impl Facebook {
@@ -213,6 +253,9 @@ impl Provider for Facebook {
     }
     fn provider_type(&self) -> ProviderType {
         ProviderType::Facebook
+    }
+    fn native(&self) -> Option<&dyn NativeSignIn> {
+        Some(self)
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         oauth2::redirect_begin(

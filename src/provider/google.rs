@@ -8,11 +8,11 @@ use url::Url;
 
 use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::oauth2::TokenAuth;
-use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, merged_claims};
+use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, Verified, merged_claims};
 use super::protocol::{claim_str, identity_from_claims};
 use super::{
-    BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
-    ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+    BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
+    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
 use crate::model::{ProviderRecord, ProviderType};
 
@@ -22,6 +22,7 @@ const KNOWN: &[&str] = &[
     "client_secret",
     "authorize_scopes",
     "hosted_domain",
+    "native_client_ids",
     "endpoints",
 ];
 
@@ -46,6 +47,7 @@ struct Settings {
     rp: RpConfig,
     secret: SecretString,
     hosted_domain: Option<String>,
+    native_ids: Vec<String>,
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
@@ -76,6 +78,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             );
         }
     }
+    let native_ids = config::string_list(d, "native_client_ids", &mut p);
     let e = Endpoints::parse(d, &mut p);
     p.into_result()?;
     let issuer = e
@@ -109,6 +112,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         },
         secret: SecretString::from(secret),
         hosted_domain,
+        native_ids,
     })
 }
 
@@ -126,6 +130,7 @@ pub fn build(
         rp: RelyingParty::new(s.rp, ctx),
         secret: s.secret,
         hosted_domain: s.hosted_domain,
+        native_ids: s.native_ids,
     }))
 }
 
@@ -134,6 +139,44 @@ pub struct Google {
     rp: RelyingParty,
     secret: SecretString,
     hosted_domain: Option<String>,
+    native_ids: Vec<String>,
+}
+
+impl Google {
+    /// The `hd` check and the identity, the same for a browser sign-in and an exchange.
+    fn identity(&self, v: &Verified) -> Result<UpstreamIdentity, ProviderError> {
+        if let Some(want) = &self.hosted_domain {
+            // The signed `hd` claim is the only proof of a Workspace account's domain.
+            let got = claim_str(&v.claims, "hd").map(|s| s.to_ascii_lowercase());
+            let ok = match got.as_deref() {
+                Some(got) => want == "*" || got == want,
+                None => false,
+            };
+            if !ok {
+                return Err(ProviderError::Rejected(
+                    "id_token hd claim is not the hosted domain".into(),
+                ));
+            }
+        }
+        // One spelling for the `identities` claim, whichever one Google wrote.
+        let issuer = Some(self.rp.cfg.issuer.clone());
+        Ok(identity_from_claims(merged_claims(v), "sub", issuer))
+    }
+}
+
+#[async_trait]
+impl NativeSignIn for Google {
+    async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<UpstreamIdentity, ProviderError> {
+        let v = self
+            .rp
+            .verify_native(id_token, &self.native_ids, nonce)
+            .await?;
+        self.identity(&v)
+    }
 }
 
 #[async_trait]
@@ -143,6 +186,9 @@ impl Provider for Google {
     }
     fn provider_type(&self) -> ProviderType {
         ProviderType::Google
+    }
+    fn native(&self) -> Option<&dyn NativeSignIn> {
+        Some(self)
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         match &self.hosted_domain {
@@ -160,21 +206,6 @@ impl Provider for Google {
             .rp
             .complete(params, state, redirect_uri, self.secret.expose_secret())
             .await?;
-        if let Some(want) = &self.hosted_domain {
-            // The signed `hd` claim is the only proof of a Workspace account's domain.
-            let got = claim_str(&v.claims, "hd").map(|s| s.to_ascii_lowercase());
-            let ok = match got.as_deref() {
-                Some(got) => want == "*" || got == want,
-                None => false,
-            };
-            if !ok {
-                return Err(ProviderError::Rejected(
-                    "id_token hd claim is not the hosted domain".into(),
-                ));
-            }
-        }
-        // One spelling for the `identities` claim, whichever one Google wrote.
-        let issuer = Some(self.rp.cfg.issuer.clone());
-        Ok(identity_from_claims(merged_claims(&v), "sub", issuer))
+        self.identity(&v)
     }
 }

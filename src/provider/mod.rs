@@ -23,7 +23,10 @@ pub mod registry;
 pub mod amazon;
 pub mod apple;
 pub mod facebook;
+pub mod facebook_limited;
+pub mod github;
 pub mod google;
+pub mod oauth2;
 pub mod oidc;
 pub mod saml;
 
@@ -141,6 +144,25 @@ pub trait Provider: Send + Sync + 'static {
     fn saml(&self) -> Option<&dyn saml::SamlSp> {
         None
     }
+    /// The token-exchange capability (id_tokens of the provider's own native SDKs), for
+    /// the kinds that issue id_tokens.
+    fn native(&self) -> Option<&dyn NativeSignIn> {
+        None
+    }
+}
+
+/// Verifies an id_token a native app got from the provider's own SDK (Google's
+/// Android/iOS sign-in, Sign in with Apple on a device, Facebook Limited Login), for
+/// the RFC 8693 token exchange. Every check of a browser sign-in's id_token applies;
+/// the accepted audiences are the client id and `details.native_client_ids`.
+#[async_trait]
+pub trait NativeSignIn: Send + Sync {
+    /// The identity the token asserts. `nonce` is the app's raw nonce when it sent one.
+    async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<UpstreamIdentity, ProviderError>;
 }
 
 /// Static facts about a provider kind, used for validation, masking and mapping.
@@ -149,6 +171,11 @@ pub trait ProviderKind {
     fn secret_fields(&self) -> &'static [&'static str];
     /// The pool-attribute -> upstream-attribute mapping used when none is given.
     fn default_mapping(&self) -> &'static [(&'static str, &'static str)];
+    /// Public material derived from the details that an admin registers at the IdP
+    /// (the `private_key_jwt` public keys), shown by the provider view.
+    fn public_details(&self, _details: &serde_json::Map<String, Value>) -> Option<Value> {
+        None
+    }
 }
 
 pub type SharedProvider = Arc<dyn Provider>;

@@ -3,15 +3,17 @@
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
 use url::Url;
 
+use super::protocol::assertion::ClientKey;
 use super::protocol::config::{self, Endpoints, Problems};
 use super::protocol::oauth2::TokenAuth;
-use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, merged_claims};
+use super::protocol::oidc::{Credential, EndpointConfig, RelyingParty, RpConfig, merged_claims};
 use super::protocol::{claim_str, identity_from_claims};
 use super::{
-    BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
-    ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
+    BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
+    ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
 use crate::model::{ProviderRecord, ProviderType};
 
@@ -26,6 +28,11 @@ const KNOWN: &[&str] = &[
     "authorize_scopes",
     "attributes_request_method",
     "token_endpoint_auth_method",
+    "native_client_ids",
+    "private_key",
+    "private_key_id",
+    "certificate",
+    "next_private_key",
     "endpoints",
     // Cognito's spellings, accepted so a Cognito ProviderDetails body registers as is.
     "oidc_issuer",
@@ -36,7 +43,10 @@ const KNOWN: &[&str] = &[
 pub struct Kind;
 impl ProviderKind for Kind {
     fn secret_fields(&self) -> &'static [&'static str] {
-        &["client_secret"]
+        &["client_secret", "private_key", "next_private_key"]
+    }
+    fn public_details(&self, details: &Map<String, Value>) -> Option<Value> {
+        public_jwks(details)
     }
     fn default_mapping(&self) -> &'static [(&'static str, &'static str)] {
         &[
@@ -53,6 +63,42 @@ impl ProviderKind for Kind {
 struct Settings {
     rp: RpConfig,
     secret: SecretString,
+    native_ids: Vec<String>,
+    key: Option<ClientKey>,
+}
+
+/// `private_key_jwt`: the signing key, and the next one being registered (rotation).
+fn client_key(d: &Map<String, Value>, field: &str, p: &mut Problems) -> Option<ClientKey> {
+    let pem = config::optional(d, field, p)?;
+    let kid = if field == "private_key" {
+        config::optional(d, "private_key_id", p)
+    } else {
+        None
+    };
+    let cert = if field == "private_key" {
+        config::optional(d, "certificate", p)
+    } else {
+        None
+    };
+    match ClientKey::from_pem(pem, kid, cert) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            p.add(field, e);
+            None
+        }
+    }
+}
+
+/// The public JWKs to register at the IdP for `private_key_jwt`: the signing key and,
+/// during a rotation, the next one (shown by the admin API).
+pub fn public_jwks(d: &Map<String, Value>) -> Option<Value> {
+    let mut p = Problems::default();
+    let keys: Vec<Value> = ["private_key", "next_private_key"]
+        .iter()
+        .filter_map(|f| client_key(d, f, &mut p))
+        .map(|k| k.public_jwk())
+        .collect();
+    (!keys.is_empty()).then(|| serde_json::json!({ "keys": keys }))
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
@@ -62,9 +108,19 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let client_id = config::required(d, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let secret = config::required(d, "client_secret", &mut p)
-        .unwrap_or("")
-        .to_owned();
+    let key_jwt =
+        config::optional(d, "token_endpoint_auth_method", &mut p) == Some("private_key_jwt");
+    let key = client_key(d, "private_key", &mut p);
+    client_key(d, "next_private_key", &mut p);
+    let secret = if key_jwt {
+        if key.is_none() && !d.contains_key("private_key") {
+            p.add("private_key", "is required with private_key_jwt");
+        }
+        config::optional(d, "client_secret", &mut p).unwrap_or("")
+    } else {
+        config::required(d, "client_secret", &mut p).unwrap_or("")
+    }
+    .to_owned();
     let over = Endpoints::parse(d, &mut p);
     let issuer = config::optional_url(d, "issuer", "issuer", &mut p)
         .or_else(|| config::optional_url(d, "oidc_issuer", "oidc_issuer", &mut p))
@@ -103,15 +159,16 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         }
     };
     let auth = match config::optional(d, "token_endpoint_auth_method", &mut p) {
-        None => TokenAuth::Basic,
+        None | Some("private_key_jwt") => TokenAuth::Basic,
         Some(m) => TokenAuth::parse(m).unwrap_or_else(|| {
             p.add(
                 "token_endpoint_auth_method",
-                "must be client_secret_basic or client_secret_post",
+                "must be client_secret_basic, client_secret_post or private_key_jwt",
             );
             TokenAuth::Basic
         }),
     };
+    let native_ids = config::string_list(d, "native_client_ids", &mut p);
     p.into_result()?;
     // A host-only issuer may be written with or without the trailing slash; the URL
     // parser cannot tell which the provider uses in `iss`, so both are accepted.
@@ -139,6 +196,8 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             pkce: true,
         },
         secret: SecretString::from(secret),
+        native_ids,
+        key: if key_jwt { key } else { None },
     })
 }
 
@@ -155,6 +214,8 @@ pub fn build(
         name: record.name.clone(),
         rp: RelyingParty::new(s.rp, ctx),
         secret: s.secret,
+        native_ids: s.native_ids,
+        key: s.key,
     }))
 }
 
@@ -162,6 +223,24 @@ pub struct Oidc {
     name: String,
     rp: RelyingParty,
     secret: SecretString,
+    native_ids: Vec<String>,
+    key: Option<ClientKey>,
+}
+
+#[async_trait]
+impl NativeSignIn for Oidc {
+    async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<UpstreamIdentity, ProviderError> {
+        let v = self
+            .rp
+            .verify_native(id_token, &self.native_ids, nonce)
+            .await?;
+        let issuer = claim_str(&v.claims, "iss");
+        Ok(identity_from_claims(merged_claims(&v), "sub", issuer))
+    }
 }
 
 #[async_trait]
@@ -172,6 +251,9 @@ impl Provider for Oidc {
     fn provider_type(&self) -> ProviderType {
         ProviderType::OIDC
     }
+    fn native(&self) -> Option<&dyn NativeSignIn> {
+        Some(self)
+    }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         self.rp.begin(req, &[]).await
     }
@@ -181,9 +263,13 @@ impl Provider for Oidc {
         state: &UpstreamState,
         redirect_uri: &Url,
     ) -> Result<UpstreamIdentity, ProviderError> {
+        let credential = match &self.key {
+            Some(k) => Credential::Key(k),
+            None => Credential::Secret(self.secret.expose_secret()),
+        };
         let v = self
             .rp
-            .complete(params, state, redirect_uri, self.secret.expose_secret())
+            .complete_with(params, state, redirect_uri, credential)
             .await?;
         let issuer = claim_str(&v.claims, "iss");
         Ok(identity_from_claims(merged_claims(&v), "sub", issuer))

@@ -3,7 +3,7 @@
 use crate::model::{ProviderRecord, ProviderType};
 
 use super::{ProviderContext, ProviderError, ProviderKind, SharedProvider};
-use super::{amazon, apple, facebook, google, oidc, saml};
+use super::{amazon, apple, facebook, github, google, oauth2, oidc, saml};
 
 type BuildFn = fn(&ProviderRecord, &ProviderContext) -> Result<SharedProvider, ProviderError>;
 type ValidateFn = fn(&ProviderRecord) -> Result<(), Vec<String>>;
@@ -17,6 +17,8 @@ fn entry(t: ProviderType) -> Option<(&'static dyn ProviderKind, ValidateFn, Buil
         ProviderType::SignInWithApple => Some((&apple::Kind, apple::validate, apple::build)),
         ProviderType::LoginWithAmazon => Some((&amazon::Kind, amazon::validate, amazon::build)),
         ProviderType::SAML => Some((&saml::Kind, saml::validate, saml::build)),
+        ProviderType::OAuth2 => Some((&oauth2::Kind, oauth2::validate, oauth2::build)),
+        ProviderType::GitHub => Some((&github::Kind, github::validate, github::build)),
     }
 }
 

@@ -7,6 +7,7 @@ mod browser;
 mod cognito_api;
 mod compose;
 mod e2e;
+mod e2e_exchange;
 mod e2e_linking;
 mod e2e_social;
 mod e2e_social_linking;

@@ -155,6 +155,39 @@ pub fn optional_url(
     }
 }
 
+/// Reads an optional list of strings: a JSON array, or one string separated by spaces
+/// or commas (`native_client_ids`).
+pub fn string_list(details: &Map<String, Value>, key: &str, p: &mut Problems) -> Vec<String> {
+    let items: Vec<String> = match details.get(key) {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::String(s)) => s.split([' ', ',']).map(str::to_owned).collect(),
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(_) => {
+            p.add(key, "must be a list of strings");
+            return Vec::new();
+        }
+    };
+    let items: Vec<String> = items
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items
+        .iter()
+        .any(|s| s.len() > 256 || s.chars().any(char::is_control))
+    {
+        p.add(
+            key,
+            "has an entry that is too long or has control characters",
+        );
+    }
+    items
+}
+
 /// Rejects detail keys the kind does not know, so a typo (`hosted_domian`) is not
 /// silently ignored.
 pub fn unknown_keys(details: &Map<String, Value>, known: &[&str], p: &mut Problems) {

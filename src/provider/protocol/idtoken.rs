@@ -26,6 +26,9 @@ pub const MAX_TOKEN_LEN: usize = 32 * 1024;
 /// What the token must say.
 pub struct Expect<'a> {
     pub client_id: &'a str,
+    /// Further accepted audiences: a native app's own client ids (token exchange,
+    /// interface.md section 10). Empty for a browser sign-in.
+    pub native_ids: &'a [String],
     /// Accepted `iss` values (Google has two spellings).
     pub issuers: &'a [String],
     pub nonce: Option<&'a str>,
@@ -208,13 +211,15 @@ pub fn check_claims(claims: &Map<String, Value>, x: &Expect<'_>) -> Result<(), P
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
         _ => return Err(rejected("id_token has no aud")),
     };
-    if !auds.contains(&x.client_id) {
+    let ours = |a: &str| a == x.client_id || x.native_ids.iter().any(|n| n == a);
+    if !auds.iter().any(|a| ours(a)) {
         return Err(rejected("id_token aud does not contain the client id"));
     }
     // Steps 4-5: with several audiences `azp` must be present, and whenever present it
-    // must be this client.
+    // must be this client (or one of its native ids: Google writes the web client id
+    // in `aud` and the Android or iOS client id in `azp`).
     match claims.get("azp") {
-        Some(Value::String(azp)) if azp == x.client_id => {}
+        Some(Value::String(azp)) if ours(azp) => {}
         Some(_) => return Err(rejected("id_token azp is not the client id")),
         None if auds.len() > 1 => {
             return Err(rejected("id_token has several audiences and no azp"));
@@ -266,6 +271,7 @@ mod tests {
         let issuers = vec!["https://i".to_owned()];
         let x = Expect {
             client_id: "c",
+            native_ids: &[],
             issuers: &issuers,
             nonce: Some("n"),
             algs: &[],

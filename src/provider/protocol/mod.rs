@@ -5,12 +5,14 @@ use serde_json::{Map, Value};
 
 use crate::provider::UpstreamIdentity;
 
+pub mod assertion;
 pub mod config;
 pub mod http;
 pub mod idtoken;
 pub mod jwks;
 pub mod oauth2;
 pub mod oidc;
+pub mod plain;
 pub mod saml;
 
 /// A boolean claim that providers write as `true` or `"true"` (Apple, some Azure tenants).
@@ -20,6 +22,19 @@ pub fn claim_bool(v: Option<&Value>) -> bool {
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => false,
     }
+}
+
+/// An attribute by name, or by a dotted path into nested objects (`data.user.id`).
+pub fn claim_path<'a>(m: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = m.get(path) {
+        return Some(v);
+    }
+    let mut parts = path.split('.');
+    let mut cur = m.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
 }
 
 /// A string claim, trimmed; `None` when absent, empty or not a string.

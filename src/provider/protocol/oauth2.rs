@@ -133,6 +133,7 @@ pub async fn complete_code_post(
             client_id,
             client_secret,
             auth: TokenAuth::Post,
+            client_assertion: None,
         },
     )
     .await
@@ -202,6 +203,8 @@ pub struct CodeExchange<'a> {
     pub client_id: &'a str,
     pub client_secret: &'a str,
     pub auth: TokenAuth,
+    /// A `private_key_jwt` assertion (RFC 7523 2.2): sent instead of the secret.
+    pub client_assertion: Option<&'a str>,
 }
 
 /// The token endpoint's answer. Hand-written `Debug`: it carries tokens.
@@ -235,6 +238,11 @@ pub async fn exchange_code(
         .post(x.token_url.clone())
         .header(reqwest::header::ACCEPT, "application/json");
     match x.auth {
+        _ if x.client_assertion.is_some() => {
+            form.push(("client_id", x.client_id));
+            form.push(("client_assertion_type", super::assertion::ASSERTION_TYPE));
+            form.push(("client_assertion", x.client_assertion.unwrap_or_default()));
+        }
         TokenAuth::Basic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
             let id: String = url::form_urlencoded::byte_serialize(x.client_id.as_bytes()).collect();

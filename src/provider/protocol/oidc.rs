@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use url::Url;
 
+use super::assertion::ClientKey;
 use super::config::parse_endpoint;
 use super::http::{self, truncate};
 use super::idtoken::{self, Expect, asymmetric_alg};
@@ -56,6 +57,16 @@ pub struct Metadata {
     pub jwks_uri: Url,
     pub algs: Vec<CoreJwsSigningAlgorithm>,
     pub iss_parameter_supported: bool,
+}
+
+/// How the relying party authenticates at the token endpoint.
+/// No `Debug`: it carries the secret.
+#[derive(Clone, Copy)]
+pub enum Credential<'a> {
+    /// `client_secret_basic` or `client_secret_post` (as `RpConfig::auth` says).
+    Secret(&'a str),
+    /// `private_key_jwt` (RFC 7523).
+    Key(&'a ClientKey),
 }
 
 /// The verified result of a callback.
@@ -222,6 +233,19 @@ impl RelyingParty {
         redirect_uri: &Url,
         client_secret: &str,
     ) -> Result<Verified, ProviderError> {
+        self.complete_with(params, st, redirect_uri, Credential::Secret(client_secret))
+            .await
+    }
+
+    /// `complete` with the client's credential: its secret, or its key
+    /// (`private_key_jwt`, the assertion's `aud` being the token endpoint).
+    pub async fn complete_with(
+        &self,
+        params: &CallbackParams,
+        st: &UpstreamState,
+        redirect_uri: &Url,
+        credential: Credential<'_>,
+    ) -> Result<Verified, ProviderError> {
         let code = oauth2::callback_code(params, st)?;
         let m = self.metadata().await?;
         // RFC 9207 section 2.4: a present `iss` must be the issuer; when the provider
@@ -239,6 +263,17 @@ impl RelyingParty {
             }
             _ => {}
         }
+        let (client_secret, assertion) = match credential {
+            Credential::Secret(s) => (s, None),
+            Credential::Key(k) => (
+                "",
+                Some(k.assertion(
+                    &self.cfg.client_id,
+                    m.token_url.as_str(),
+                    self.ctx.clock.now(),
+                )?),
+            ),
+        };
         let tokens = oauth2::exchange_code(
             &self.ctx.http,
             &CodeExchange {
@@ -249,6 +284,7 @@ impl RelyingParty {
                 client_id: &self.cfg.client_id,
                 client_secret,
                 auth: self.cfg.auth,
+                client_assertion: assertion.as_deref(),
             },
         )
         .await?;
@@ -262,6 +298,7 @@ impl RelyingParty {
         let issuers = self.issuers();
         let expect = Expect {
             client_id: &self.cfg.client_id,
+            native_ids: &[],
             issuers: &issuers,
             nonce: Some(nonce),
             algs: &m.algs,
@@ -277,6 +314,34 @@ impl RelyingParty {
             _ => None,
         };
         Ok(Verified { claims, userinfo })
+    }
+
+    /// Verifies an id_token a native app got from the provider's own SDK (token
+    /// exchange): every check of a browser sign-in's id_token (signature against the
+    /// JWKS with the published algorithms, `iss`, `exp`, `iat` age), with `aud` (or
+    /// `azp`) the client id or one of `native_ids`, and `nonce` when the app sends one.
+    pub async fn verify_native(
+        &self,
+        token: &str,
+        native_ids: &[String],
+        nonce: Option<&str>,
+    ) -> Result<Verified, ProviderError> {
+        let m = self.metadata().await?;
+        let issuers = self.issuers();
+        let expect = Expect {
+            client_id: &self.cfg.client_id,
+            native_ids,
+            issuers: &issuers,
+            nonce,
+            algs: &m.algs,
+            access_token: None,
+            now: self.ctx.clock.now(),
+        };
+        let claims = idtoken::verify(token, &self.jwks, &m.jwks_uri, &expect).await?;
+        Ok(Verified {
+            claims,
+            userinfo: None,
+        })
     }
 
     /// OIDC Core 5.3: the userinfo `sub` must be the id_token's.

@@ -245,6 +245,22 @@ async fn token(State(s): State<St>, Form(form): Form<BTreeMap<String, String>>) 
         return err("invalid_grant");
     }
     let o = &inner.opts;
+    let user = user_claims(o);
+    let access = random();
+    let claims = id_token_claims(
+        &issuer,
+        &o.client_id,
+        grant.nonce.as_deref(),
+        &access,
+        &user,
+        &o.token,
+    );
+    let id_token = inner.keys.sign(o.token.sign, &claims);
+    Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": random(), "id_token": id_token})).into_response()
+}
+
+/// The user's claims in Apple's id_tokens.
+fn user_claims(o: &AppleOpts) -> Map<String, Value> {
     let b = |v: bool| {
         if o.bools_as_strings {
             json!(v.to_string())
@@ -259,17 +275,25 @@ async fn token(State(s): State<St>, Form(form): Form<BTreeMap<String, String>>) 
     user.insert("is_private_email".into(), b(o.is_private_email));
     user.insert("auth_time".into(), json!(now()));
     user.insert("nonce_supported".into(), json!(true));
-    let access = random();
-    let claims = id_token_claims(
-        &issuer,
-        &o.client_id,
-        grant.nonce.as_deref(),
-        &access,
-        &user,
-        &o.token,
-    );
-    let id_token = inner.keys.sign(o.token.sign, &claims);
-    Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": random(), "id_token": id_token})).into_response()
+    user
+}
+
+impl FakeHandle {
+    /// An id_token as Sign in with Apple hands it to an app on a device: `aud` is the
+    /// app's bundle id, `nonce` what the app passed (the SHA-256 hex of its nonce).
+    pub fn mint(&self, bundle_id: &str, nonce: Option<&str>) -> String {
+        let inner = self.inner.lock().unwrap();
+        let o = &inner.opts;
+        let claims = id_token_claims(
+            &self.issuer(),
+            bundle_id,
+            nonce,
+            "",
+            &user_claims(o),
+            &o.token,
+        );
+        inner.keys.sign(o.token.sign, &claims)
+    }
 }
 
 async fn keys(State(s): State<St>) -> Json<Value> {

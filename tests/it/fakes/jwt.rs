@@ -166,3 +166,56 @@ pub fn half_hash(value: &str) -> String {
 pub fn half_hash_full(value: &str) -> String {
     b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes()).as_ref())
 }
+
+/// Verifies an RS256 or ES256 JWT against a public JWK (`kty` RSA or EC P-256), as an
+/// IdP checks a `private_key_jwt` client assertion; header and claims.
+pub fn verify_with_jwk(token: &str, jwk: &Value) -> Result<(Value, Value), String> {
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+    let (input, sig) = token.rsplit_once('.').ok_or("not a JWT")?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| "signature not base64url")?;
+    let (header, claims) = decode_unverified(token).ok_or("undecodable")?;
+    let member = |k: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[k].as_str().unwrap_or(""))
+            .unwrap_or_default()
+    };
+    let ok = match (header["alg"].as_str(), jwk["kty"].as_str()) {
+        (Some("RS256"), Some("RSA")) => RsaPublicKeyComponents {
+            n: member("n"),
+            e: member("e"),
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
+        .is_ok(),
+        (Some("ES256"), Some("EC")) => {
+            let point = [vec![4u8], member("x"), member("y")].concat();
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                .verify(input.as_bytes(), &sig)
+                .is_ok()
+        }
+        (alg, kty) => return Err(format!("alg {alg:?} does not suit key type {kty:?}")),
+    };
+    if ok {
+        Ok((header, claims))
+    } else {
+        Err("bad signature".into())
+    }
+}
+
+/// A PKCS#8 PEM of a fresh RSA 2048 key.
+pub fn generate_rsa_pem() -> String {
+    use aws_lc_rs::encoding::AsDer;
+    let k = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+    let der = k.as_der().unwrap();
+    let body = STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}

@@ -6,8 +6,10 @@
 pub mod amazon;
 pub mod apple;
 pub mod facebook;
+pub mod github;
 pub mod google;
 pub mod jwt;
+pub mod oauth2;
 pub mod oidc;
 
 use std::collections::BTreeMap;

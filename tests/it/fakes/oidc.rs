@@ -42,6 +42,10 @@ pub struct OidcOpts {
     pub omit_id_token: bool,
     /// Sign id_tokens with ES256 (P-256) keys instead of RS256. Read at start only.
     pub es256: bool,
+    /// The client's registered public JWK: when set, only `private_key_jwt` (RFC 7523)
+    /// authenticates it, checked for signature, `iss`/`sub`, `aud` = the token endpoint,
+    /// `exp` and a `jti` used only once.
+    pub client_jwk: Option<Value>,
 }
 
 impl Default for OidcOpts {
@@ -60,6 +64,7 @@ impl Default for OidcOpts {
             userinfo_sub: None,
             omit_id_token: false,
             es256: false,
+            client_jwk: None,
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct Seen {
     pub token_auth: Vec<String>,
     pub userinfo_methods: Vec<String>,
     pub authorize_queries: Vec<BTreeMap<String, String>>,
+    /// Why each refused client assertion was refused.
+    pub assertion_errors: Vec<String>,
 }
 
 struct Inner {
@@ -86,6 +93,7 @@ struct Inner {
     codes: HashMap<String, Grant>,
     access: HashMap<String, Map<String, Value>>,
     seen: Seen,
+    jtis: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -128,6 +136,50 @@ impl FakeHandle {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer())
     }
+    /// An id_token as the provider's native SDK hands it to an app: issued to
+    /// `audience`, with the fake's user and `knobs` (token exchange tests).
+    pub fn mint(&self, audience: &str, nonce: Option<&str>, knobs: &TokenKnobs) -> String {
+        let inner = self.inner.lock().unwrap();
+        let claims = id_token_claims(&self.issuer(), audience, nonce, "", &inner.opts.user, knobs);
+        let keys = inner.keys.clone();
+        drop(inner);
+        keys.sign(knobs.sign, &claims)
+    }
+}
+
+/// The checks an IdP makes of a `private_key_jwt` assertion (RFC 7523 section 3).
+fn check_assertion(
+    inner: &mut Inner,
+    issuer: &str,
+    form: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    if form.get("client_assertion_type").map(String::as_str)
+        != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    {
+        return Err("client_assertion_type".into());
+    }
+    let jwk = inner.opts.client_jwk.clone().ok_or("no key registered")?;
+    let token = form.get("client_assertion").ok_or("no client_assertion")?;
+    let (_, c) = super::jwt::verify_with_jwk(token, &jwk)?;
+    let id = &inner.opts.client_id;
+    if c["iss"] != json!(id) || c["sub"] != json!(id) {
+        return Err("iss/sub is not the client".into());
+    }
+    if form.get("client_id").is_some_and(|f| f != id) {
+        return Err("client_id differs".into());
+    }
+    if c["aud"] != json!(format!("{issuer}/token")) {
+        return Err(format!("aud {} is not the token endpoint", c["aud"]));
+    }
+    let now = super::now();
+    if c["exp"].as_i64().is_none_or(|e| e <= now) {
+        return Err("expired".into());
+    }
+    let jti = c["jti"].as_str().ok_or("no jti")?.to_owned();
+    if !inner.jtis.insert(jti) {
+        return Err("jti replayed".into());
+    }
+    Ok(())
 }
 
 pub async fn start(opts: OidcOpts) -> FakeHandle {
@@ -138,6 +190,7 @@ pub async fn start(opts: OidcOpts) -> FakeHandle {
         codes: HashMap::new(),
         access: HashMap::new(),
         seen: Seen::default(),
+        jtis: Default::default(),
     }));
     // The issuer is only known after binding; the router reads it from a cell.
     let issuer_cell: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
@@ -266,12 +319,20 @@ async fn token(
 ) -> Response {
     let s = l.state();
     let mut inner = s.inner.lock().unwrap();
-    let Some((id, secret, method)) = client_credentials(&headers, &form) else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    };
-    inner.seen.token_auth.push(method.to_owned());
-    if id != inner.opts.client_id || secret != inner.opts.client_secret {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    if form.contains_key("client_assertion") || inner.opts.client_jwk.is_some() {
+        inner.seen.token_auth.push("private_key_jwt".into());
+        if let Err(why) = check_assertion(&mut inner, &s.issuer, &form) {
+            inner.seen.assertion_errors.push(why);
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        }
+    } else {
+        let Some((id, secret, method)) = client_credentials(&headers, &form) else {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        };
+        inner.seen.token_auth.push(method.to_owned());
+        if id != inner.opts.client_id || secret != inner.opts.client_secret {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        }
     }
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");

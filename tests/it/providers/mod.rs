@@ -6,8 +6,11 @@ mod amazon;
 mod apple;
 mod facebook;
 mod files;
+mod github;
 mod google;
+mod native;
 mod oidc;
+mod private_key_jwt;
 mod validation;
 
 use std::sync::Arc;

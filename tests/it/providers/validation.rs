@@ -35,7 +35,7 @@ fn oidc_reports_every_missing_key() {
             "issuer": "http://idp.example.com",
             "token_url": "http://idp.example.com/token",
             "attributes_request_method": "PUT",
-            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_method": "tls_client_auth",
             "authorize_scopes": "email",
             "clientid": "typo",
         }),
@@ -199,11 +199,17 @@ fn kinds_expose_secrets_and_default_mappings() {
         &["private_key"]
     );
     for t in [
-        ProviderType::OIDC,
         ProviderType::Google,
         ProviderType::Facebook,
         ProviderType::LoginWithAmazon,
+        ProviderType::OAuth2,
+        ProviderType::GitHub,
     ] {
         assert_eq!(registry::kind(t).secret_fields(), &["client_secret"]);
     }
+    // OIDC's private_key_jwt keys are secrets too.
+    assert_eq!(
+        registry::kind(ProviderType::OIDC).secret_fields(),
+        &["client_secret", "private_key", "next_private_key"]
+    );
 }
