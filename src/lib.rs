@@ -1,5 +1,6 @@
 //! poolgate: a self-hosted federation gateway. Requests flow one way:
-//! `http -> admin -> flow -> {provider, identity, token} -> store`.
+//! `http/cognito -> admin -> flow -> {provider, identity, token, tls} -> store`
+//! (docs/architecture.md; `tests/it/layers.rs` checks it).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

@@ -5,14 +5,32 @@
 use super::bodies::ProviderBody;
 use super::error::{AdminError, AdminResult};
 use super::service::Admin;
-use crate::model::ProviderRecord;
-use crate::provider::registry;
+use crate::model::{ProviderRecord, ProviderType};
+use crate::provider::{ProviderError, registry};
 
 /// A stored registration, and whether this call created it (rather than replaced it).
 #[derive(Clone, Debug)]
 pub struct PutProvider {
     pub record: ProviderRecord,
     pub created: bool,
+}
+
+/// Why a registration is refused. A configuration problem is the caller's to read;
+/// an upstream failure (a fetch of the metadata) may name internal hosts, so it goes to
+/// the log and the caller reads which step failed.
+fn refused(record: &ProviderRecord, e: ProviderError) -> AdminError {
+    match e {
+        ProviderError::Config(m) => AdminError::invalid(m),
+        other => {
+            tracing::warn!(pool = %record.pool_id, provider = %record.name, error = %other, "provider registration: upstream step failed");
+            let step = if record.provider_type == ProviderType::SAML {
+                "metadata_url: the metadata could not be fetched or was refused; the gateway log has the cause"
+            } else {
+                "details: the provider's endpoints could not be reached; the gateway log has the cause"
+            };
+            AdminError::invalid(step)
+        }
+    }
 }
 
 impl Admin {
@@ -53,10 +71,8 @@ impl Admin {
     pub async fn install_provider(&self, record: &mut ProviderRecord) -> AdminResult<()> {
         registry::prepare(record, self.providers.context())
             .await
-            .map_err(|e| AdminError::invalid(e.to_string()))?;
-        self.providers
-            .get(record)
-            .map_err(|e| AdminError::invalid(e.to_string()))?;
+            .map_err(|e| refused(record, e))?;
+        self.providers.get(record).map_err(|e| refused(record, e))?;
         self.store.put_provider(record).await?;
         Ok(())
     }

@@ -5,7 +5,6 @@
 use std::fmt;
 
 use crate::admin::AdminError;
-use crate::store::StoreError;
 
 /// One Cognito error: `{"__type": code, "message": message}` with `x-amzn-ErrorType`.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,24 +67,6 @@ impl CognitoError {
             code: "InternalErrorException",
             message: "The store is unavailable; retry later.".into(),
             status: 503,
-        }
-    }
-}
-
-impl From<StoreError> for CognitoError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) | StoreError::AlreadyExists(m) | StoreError::Invalid(m) => {
-                CognitoError::invalid_parameter(m)
-            }
-            StoreError::Unavailable(_) => {
-                tracing::warn!(error = %e, "store unavailable");
-                CognitoError::unavailable()
-            }
-            StoreError::Corrupt(_) => {
-                tracing::error!(error = ?e, "corrupt record");
-                CognitoError::internal()
-            }
         }
     }
 }

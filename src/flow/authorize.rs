@@ -208,7 +208,8 @@ impl Flow {
             binding_hash: sha256_hex(&binding),
             created_at: self.clock.now(),
         };
-        let bytes = serde_json::to_vec(&record).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(&record)
+            .map_err(|e| FlowError::internal("encode the sign-in record", e))?;
         self.store
             .put(&ctx.pool.id, kind::FLOW, &upstream_state, &bytes, FLOW_TTL)
             .await?;
@@ -391,7 +392,8 @@ impl Flow {
             .get(&ctx.pool.id, kind::FLOW, state)
             .await?
             .ok_or_else(flow_gone)?;
-        serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)
+        serde_json::from_slice(&bytes)
+            .map_err(|e| FlowError::internal("decode the sign-in record", e))
     }
 
     /// Consumes a sign-in in progress (one atomic take: a replayed callback finds
@@ -406,7 +408,8 @@ impl Flow {
             .take(&ctx.pool.id, kind::FLOW, state)
             .await?
             .ok_or_else(flow_gone)?;
-        serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)
+        serde_json::from_slice(&bytes)
+            .map_err(|e| FlowError::internal("decode the sign-in record", e))
     }
 
     /// The steps every callback shares once the upstream identity is verified: resolve
@@ -463,7 +466,8 @@ impl Flow {
             code_challenge: flow.code_challenge.clone(),
             auth_time: self.clock.now(),
         };
-        let bytes = serde_json::to_vec(&rec).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(&rec)
+            .map_err(|e| FlowError::internal("encode the code record", e))?;
         let code_key = sha256_hex(&code);
         match consume {
             Some(state) => {
@@ -490,7 +494,8 @@ impl Flow {
             }
         }
         self.metrics.sign_in(ptype, "ok");
-        let mut back = Url::parse(&flow.redirect_uri).map_err(|_| FlowError::Internal)?;
+        let mut back = Url::parse(&flow.redirect_uri)
+            .map_err(|e| FlowError::internal("parse the stored redirect_uri", e))?;
         {
             let mut q = back.query_pairs_mut();
             q.append_pair("code", &code);

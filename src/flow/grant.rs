@@ -393,7 +393,7 @@ impl Flow {
             ttl,
             self.clock.now(),
         )
-        .map_err(|_| FlowError::Internal)?;
+        .map_err(|e| FlowError::internal("sign the client-credentials token", e))?;
         Ok(TokenResponse {
             id_token: None,
             access_token: issued.access_token,
@@ -454,7 +454,7 @@ impl Flow {
                 now,
             },
         )
-        .map_err(|_| FlowError::Internal)?;
+        .map_err(|e| FlowError::internal("sign the tokens", e))?;
         Ok(TokenResponse {
             id_token: issued.id_token,
             access_token: issued.access_token,
@@ -473,7 +473,8 @@ fn check_grant(
     form: &BTreeMap<String, String>,
     bytes: &[u8],
 ) -> Result<CodeRecord, FlowError> {
-    let rec: CodeRecord = serde_json::from_slice(bytes).map_err(|_| FlowError::Internal)?;
+    let rec: CodeRecord = serde_json::from_slice(bytes)
+        .map_err(|e| FlowError::internal("decode the code record", e))?;
     if rec.client_id != client.client_id {
         return Err(invalid_grant("the code was issued to another client"));
     }

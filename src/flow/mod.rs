@@ -74,6 +74,13 @@ pub enum FlowError {
 }
 
 impl FlowError {
+    /// A fault of the gateway: logs what failed and its cause (inside the request's
+    /// span, so under its request id); the user sees only a generic page.
+    pub fn internal(what: &'static str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error: {what}");
+        FlowError::Internal
+    }
+
     pub fn page(status: u16, message: impl Into<String>) -> Self {
         FlowError::Page {
             status,

@@ -37,30 +37,35 @@ impl Flow {
     pub async fn sp_keys(&self, pool: &str) -> Result<SpKeys, FlowError> {
         for _ in 0..3 {
             if let Some(json) = self.store.get_sp_keys(pool).await? {
-                return serde_json::from_str(&json).map_err(|_| FlowError::Internal);
+                return serde_json::from_str(&json)
+                    .map_err(|e| FlowError::internal("decode the stored SP keys", e));
             }
-            let keys = SpKeys::generate(pool, self.clock.now()).map_err(|e| {
-                tracing::error!(error = %e, "SP key generation failed");
-                FlowError::Internal
-            })?;
-            let json = serde_json::to_string(&keys).map_err(|_| FlowError::Internal)?;
+            let keys = SpKeys::generate(pool, self.clock.now())
+                .map_err(|e| FlowError::internal("generate the SP keys", e))?;
+            let json = serde_json::to_string(&keys)
+                .map_err(|e| FlowError::internal("encode the SP keys", e))?;
             if self.store.put_sp_keys(pool, &json, None).await? {
                 tracing::info!(pool, "generated the pool's SAML SP keys");
                 return Ok(keys);
             }
         }
-        Err(FlowError::Internal)
+        Err(FlowError::internal(
+            "store the pool's SP keys",
+            "other instances kept changing them",
+        ))
     }
 
     /// A new SP key generation; the previous one stays published and usable for
     /// decryption until the next rotation.
     pub async fn rotate_sp_keys(&self, pool: &str) -> Result<SpKeys, FlowError> {
         let current = self.sp_keys(pool).await?;
-        let old = serde_json::to_string(&current).map_err(|_| FlowError::Internal)?;
+        let old = serde_json::to_string(&current)
+            .map_err(|e| FlowError::internal("encode the current SP keys", e))?;
         let next = current
             .rotated(pool, self.clock.now())
-            .map_err(|_| FlowError::Internal)?;
-        let json = serde_json::to_string(&next).map_err(|_| FlowError::Internal)?;
+            .map_err(|e| FlowError::internal("generate the next SP keys", e))?;
+        let json = serde_json::to_string(&next)
+            .map_err(|e| FlowError::internal("encode the next SP keys", e))?;
         if self.store.put_sp_keys(pool, &json, Some(&old)).await? {
             Ok(next)
         } else {

@@ -58,7 +58,8 @@ impl Flow {
             name_id: login.name_id.clone(),
             session_index: login.session_index.clone(),
         };
-        let bytes = serde_json::to_vec(&rec).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(&rec)
+            .map_err(|e| FlowError::internal("encode the SAML session record", e))?;
         self.store
             .put(&ctx.pool.id, SESSION, &handle, &bytes, SESSION_TTL)
             .await?;
@@ -79,8 +80,8 @@ impl Flow {
         let Some(bytes) = self.store.take(&ctx.pool.id, SESSION, handle).await? else {
             return Ok(return_to);
         };
-        let sess: SessionRecord =
-            serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)?;
+        let sess: SessionRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| FlowError::internal("decode the SAML session record", e))?;
         let Some(record) = self
             .store
             .get_provider(&ctx.pool.id, &sess.provider)
@@ -106,16 +107,14 @@ impl Flow {
                 sess.session_index.as_deref(),
                 &keys.current,
             )
-            .map_err(|e| {
-                tracing::error!(provider = %record.name, error = %e, "cannot build the LogoutRequest");
-                FlowError::Internal
-            })?;
+            .map_err(|e| FlowError::internal("build the LogoutRequest", e))?;
         let pending = PendingLogout {
             provider: record.name.clone(),
             request_id,
             return_to: return_to.to_string(),
         };
-        let bytes = serde_json::to_vec(&pending).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(&pending)
+            .map_err(|e| FlowError::internal("encode the pending logout", e))?;
         self.store
             .put(&ctx.pool.id, PENDING, &relay, &bytes, PENDING_TTL)
             .await?;
@@ -145,8 +144,8 @@ impl Flow {
             .ok_or_else(|| {
                 FlowError::page(400, "This logout has expired or was already completed.")
             })?;
-        let pending: PendingLogout =
-            serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)?;
+        let pending: PendingLogout = serde_json::from_slice(&bytes)
+            .map_err(|e| FlowError::internal("decode the pending logout", e))?;
         let record = self
             .store
             .get_provider(&ctx.pool.id, &pending.provider)
@@ -192,6 +191,7 @@ impl Flow {
         {
             return Err(FlowError::page(400, "This logout was already completed."));
         }
-        Url::parse(&pending.return_to).map_err(|_| FlowError::Internal)
+        Url::parse(&pending.return_to)
+            .map_err(|e| FlowError::internal("parse the stored return_to", e))
     }
 }

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::admin::AdminError;
 use crate::flow::FlowError;
-use crate::store::StoreError;
 
 use super::pages;
 
@@ -52,27 +51,6 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         r
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) | StoreError::AlreadyExists(m) => ApiError::conflict(m),
-            StoreError::Invalid(m) => ApiError::bad_request(m),
-            StoreError::Unavailable(_) => {
-                tracing::warn!(error = %e, "store unavailable");
-                ApiError::new(
-                    503,
-                    "temporarily_unavailable",
-                    "The store is unavailable; retry later.",
-                )
-            }
-            StoreError::Corrupt(_) => {
-                tracing::error!(error = ?e, "corrupt record");
-                ApiError::new(500, "internal_error", "A stored record could not be read.")
-            }
-        }
     }
 }
 

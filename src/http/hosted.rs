@@ -239,9 +239,9 @@ async fn token(
     let form = form_body(&headers, &body)?;
     let auth = client_auth(&headers)?;
     let resp = s.flow.token(&ctx, &form, &auth).await?;
-    Ok(no_store_json(
-        serde_json::to_value(resp).map_err(|_| FlowError::Internal)?,
-    ))
+    Ok(no_store_json(serde_json::to_value(resp).map_err(|e| {
+        FlowError::internal("encode the token response", e)
+    })?))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -99,7 +99,9 @@ pub async fn login(
             login_hint => p.login_hint,
         },
     )
-    .ok_or(FlowError::Internal)?;
+    .ok_or_else(|| {
+        FlowError::internal("render the sign-in page", "see the template error above")
+    })?;
     Ok(html_with_csp(StatusCode::OK, body, &page_csp(&redirect)))
 }
 

@@ -1,5 +1,6 @@
 //! Headers on every response, and the per-request page context: a request id (also
-//! sent as `X-Request-Id`) and where a "go back" link may point.
+//! sent as `X-Request-Id`, and a field of the request's tracing span, so that every
+//! log line of the request names it) and where a "go back" link may point.
 //!
 //! Every page is a GET without side effects, and the only forms are GETs to
 //! `/oauth2/authorize` (which validates the client and redirect URI itself), so there is
@@ -10,6 +11,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 use super::ViaTls;
 
@@ -43,7 +45,9 @@ pub async fn headers(req: Request, next: Next) -> Response {
         back: back_link(&req),
     };
     let id = ctx.request_id.clone();
-    let mut r = PAGE.scope(ctx, next.run(req)).await;
+    // Every log line of the request (a flow's internal error included) carries its id.
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut r = PAGE.scope(ctx, next.run(req)).instrument(span).await;
     let h = r.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(

@@ -43,9 +43,20 @@ pub enum BrowserAction {
 }
 
 /// Opaque per-login state an adapter needs back in `complete`. Stored by the flow with
-/// the sign-in, never shown to the browser.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// the sign-in, never shown to the browser. Its values (the PKCE verifier, the nonce)
+/// are secrets of the sign-in: `Debug` shows only the keys.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpstreamState(pub BTreeMap<String, String>);
+
+impl std::fmt::Debug for UpstreamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for k in self.0.keys() {
+            m.entry(k, &"[redacted]");
+        }
+        m.finish()
+    }
+}
 
 impl UpstreamState {
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -202,4 +213,22 @@ pub fn detail_bool(details: &serde_json::Map<String, Value>, key: &str) -> Optio
 /// The record fields the adapters read, gathered.
 pub fn record_summary(record: &ProviderRecord) -> (&str, ProviderType) {
     (&record.name, record.provider_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_state_debug_hides_values() {
+        let mut s = UpstreamState::default();
+        s.set("pkce_verifier", "verifier-secret-123");
+        s.set("nonce", "nonce-secret-456");
+        let shown = format!("{s:?}");
+        assert!(
+            shown.contains("pkce_verifier") && shown.contains("nonce"),
+            "{shown}"
+        );
+        assert!(!shown.contains("secret"), "{shown}");
+    }
 }

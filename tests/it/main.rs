@@ -13,6 +13,7 @@ mod e2e_social;
 mod e2e_social_linking;
 mod fakes;
 mod harness;
+mod layers;
 mod login_page;
 mod logout;
 mod process;

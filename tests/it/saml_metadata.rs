@@ -113,6 +113,36 @@ async fn unreachable_metadata_url_is_refused_at_registration() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
 
+/// A failed fetch names the step, not the upstream's error (which may name internal
+/// hosts): that goes to the log.
+#[tokio::test]
+async fn fetch_errors_are_not_echoed_to_the_admin() {
+    let gw = Gw::start().await;
+    let down = Arc::new(Mutex::new((
+        500,
+        "internal host db-7.corp.internal".to_owned(),
+    )));
+    let failing = metadata_server(down).await;
+    for url in ["http://127.0.0.1:9/md.xml", failing.as_str()] {
+        let (s, v) = gw
+            .admin(
+                "PUT",
+                "/pools/default/providers/Down",
+                Some(json!({"type": "SAML", "details": {"metadata_url": url}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        let m = v["message"].as_str().unwrap();
+        assert!(m.starts_with("metadata_url: "), "{m}");
+        assert!(
+            !m.contains("127.0.0.1") && !m.contains("corp.internal") && !m.contains("500"),
+            "{m}"
+        );
+    }
+    let (s, _) = gw.admin("GET", "/pools/default/providers/Down", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 /// The `use="encryption"` certificates of SP metadata, in document order.
 fn encryption_certs(md: &str) -> Vec<Vec<u8>> {
     use base64::Engine;
