@@ -300,3 +300,16 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// A pool group (Cognito's `GroupType`): its members' tokens carry it in
+/// `cognito:groups`, ordered by `precedence` (lowest first, then unset, then by name).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub pool_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub precedence: Option<i64>,
+    pub role_arn: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
