@@ -37,6 +37,9 @@ pub struct PoolSettings {
     pub signing_alg: SigningAlg,
     pub cognito_claims: bool,
     pub email_case_sensitive: bool,
+    /// The pool's name (Cognito's `PoolName`); the id stands in when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Default for PoolSettings {
@@ -45,6 +48,7 @@ impl Default for PoolSettings {
             signing_alg: SigningAlg::RS256,
             cognito_claims: false,
             email_case_sensitive: false,
+            name: None,
         }
     }
 }

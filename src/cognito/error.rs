@@ -75,9 +75,7 @@ impl CognitoError {
 impl From<StoreError> for CognitoError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) | StoreError::AlreadyExists(m) | StoreError::Invalid(m) => {
-                CognitoError::invalid_parameter(m)
-            }
+            StoreError::Conflict(m) => CognitoError::invalid_parameter(m),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");
                 CognitoError::unavailable()
@@ -93,21 +91,22 @@ impl From<StoreError> for CognitoError {
 impl From<AdminError> for CognitoError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::NotFound(what) => Self {
-                code: "ResourceNotFoundException",
-                message: format!("{what} does not exist."),
-                status: 400,
-            },
-            AdminError::Conflict(m) | AdminError::LimitExceeded(m) => {
-                CognitoError::invalid_parameter(m)
+            AdminError::NotFound("the user") => CognitoError::user_not_found(),
+            AdminError::NotFound("the pool") => {
+                CognitoError::not_found("User pool does not exist.")
             }
+            AdminError::NotFound(what) => {
+                CognitoError::not_found(format!("{what} does not exist."))
+            }
+            AdminError::Conflict(m) => CognitoError::invalid_parameter(m),
             AdminError::Invalid(problems) => CognitoError::invalid_parameter(problems.join("; ")),
+            AdminError::LimitExceeded(m) => CognitoError::new("LimitExceededException", m),
             AdminError::Unavailable { .. } => {
-                tracing::warn!(error = %e, "admin operation unavailable");
+                tracing::warn!(error = ?e, "Cognito API: a step is unavailable");
                 CognitoError::unavailable()
             }
             AdminError::Internal { .. } => {
-                tracing::error!(error = ?e, "admin operation failed");
+                tracing::error!(error = ?e, "Cognito API: internal error");
                 CognitoError::internal()
             }
         }

@@ -86,6 +86,7 @@ pub fn pool(id: &str) -> Pool {
             signing_alg: SigningAlg::ES256,
             cognito_claims: true,
             email_case_sensitive: false,
+            ..PoolSettings::default()
         },
         created_at: 1_700_000_000,
     }
