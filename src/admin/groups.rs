@@ -99,7 +99,7 @@ impl Admin {
                         domains: Vec::new(),
                     });
                 }
-                Err(crate::store::StoreError::Conflict(_)) => continue,
+                Err(crate::store::StoreError::AlreadyExists(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }

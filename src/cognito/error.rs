@@ -75,7 +75,9 @@ impl CognitoError {
 impl From<StoreError> for CognitoError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => CognitoError::invalid_parameter(m),
+            StoreError::Conflict(m) | StoreError::AlreadyExists(m) | StoreError::Invalid(m) => {
+                CognitoError::invalid_parameter(m)
+            }
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");
                 CognitoError::unavailable()

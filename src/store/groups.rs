@@ -19,7 +19,7 @@ pub enum MembershipOutcome {
 
 #[async_trait]
 pub trait GroupStore: Send + Sync + 'static {
-    /// Creates a group; `Conflict` when the pool has one of that name.
+    /// Creates a group; `AlreadyExists` when the pool has one of that name.
     async fn create_group(&self, group: &Group) -> StoreResult<()>;
     async fn get_group(&self, pool: &str, name: &str) -> StoreResult<Option<Group>>;
     /// The pool's groups, by name.

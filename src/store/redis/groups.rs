@@ -70,7 +70,10 @@ impl GroupStore for RedisStore {
             )
             .await?;
         if n == 0 {
-            return Err(StoreError::Conflict(format!("group {} exists", group.name)));
+            return Err(StoreError::AlreadyExists(format!(
+                "group {} exists",
+                group.name
+            )));
         }
         Ok(())
     }

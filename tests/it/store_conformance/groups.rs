@@ -25,7 +25,7 @@ pub async fn groups(b: &SharedBackend) {
     b.create_group(&admins).await.unwrap();
     assert!(matches!(
         b.create_group(&admins).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::AlreadyExists(_))
     ));
     b.create_group(&group(&p, "staff", None)).await.unwrap();
     b.create_group(&group(&p, "beta", Some(5))).await.unwrap();
