@@ -4,6 +4,7 @@
 //! hashes hidden).
 
 pub mod bodies;
+pub mod certs;
 pub mod clients;
 pub mod error;
 pub mod files;

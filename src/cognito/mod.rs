@@ -12,6 +12,7 @@ pub mod groups;
 pub mod introspect;
 pub mod pools;
 pub mod providers;
+pub mod resource_servers;
 pub mod shapes;
 pub mod sigv4;
 pub mod users;
@@ -115,6 +116,11 @@ pub static OPERATIONS: &[Operation] = &[
     op!("DeleteUserPool", signed, pools::delete_user_pool),
     op!("ListUserPools", signed, pools::list_user_pools),
     op!(
+        "GetSigningCertificate",
+        signed,
+        pools::get_signing_certificate
+    ),
+    op!(
         "CreateUserPoolDomain",
         signed,
         pools::create_user_pool_domain
@@ -185,6 +191,32 @@ pub static OPERATIONS: &[Operation] = &[
         "GetIdentityProviderByIdentifier",
         signed,
         providers::get_identity_provider_by_identifier
+    ),
+    // Resource servers.
+    op!(
+        "CreateResourceServer",
+        signed,
+        resource_servers::create_resource_server
+    ),
+    op!(
+        "DescribeResourceServer",
+        signed,
+        resource_servers::describe_resource_server
+    ),
+    op!(
+        "UpdateResourceServer",
+        signed,
+        resource_servers::update_resource_server
+    ),
+    op!(
+        "DeleteResourceServer",
+        signed,
+        resource_servers::delete_resource_server
+    ),
+    op!(
+        "ListResourceServers",
+        signed,
+        resource_servers::list_resource_servers
     ),
     // Users.
     op!("ListUsers", signed, users::list_users),

@@ -171,3 +171,9 @@ pub async fn delete_user_pool_domain(ctx: Ctx, input: DomainRequest) -> OpResult
         .await?;
     Ok(json!({}))
 }
+
+/// `GetSigningCertificate`: the certificate SAML IdPs verify the pool's requests with.
+pub async fn get_signing_certificate(ctx: Ctx, input: PoolRef) -> OpResult {
+    let cert = ctx.admin().signing_certificate(&input.user_pool_id).await?;
+    Ok(json!({"Certificate": cert}))
+}

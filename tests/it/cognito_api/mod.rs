@@ -3,6 +3,7 @@
 
 mod errors;
 mod model;
+mod resources;
 mod scenario;
 
 use serde_json::{Value, json};
