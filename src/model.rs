@@ -37,6 +37,9 @@ pub struct PoolSettings {
     pub signing_alg: SigningAlg,
     pub cognito_claims: bool,
     pub email_case_sensitive: bool,
+    /// The pool's name (Cognito's `PoolName`); the id stands in when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Default for PoolSettings {
@@ -45,6 +48,7 @@ impl Default for PoolSettings {
             signing_alg: SigningAlg::RS256,
             cognito_claims: false,
             email_case_sensitive: false,
+            name: None,
         }
     }
 }
@@ -299,4 +303,17 @@ pub struct UserFilter {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// A pool group (Cognito's `GroupType`): its members' tokens carry it in
+/// `cognito:groups`, ordered by `precedence` (lowest first, then unset, then by name).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub pool_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub precedence: Option<i64>,
+    pub role_arn: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }

@@ -4,10 +4,13 @@
 //! hashes hidden).
 
 pub mod bodies;
+pub mod certs;
 pub mod clients;
 pub mod error;
 pub mod files;
+pub mod groups;
 pub mod keys;
+pub mod links;
 pub mod pools;
 pub mod providers;
 pub mod service;

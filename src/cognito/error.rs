@@ -74,21 +74,22 @@ impl CognitoError {
 impl From<AdminError> for CognitoError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::NotFound(what) => Self {
-                code: "ResourceNotFoundException",
-                message: format!("{what} does not exist."),
-                status: 400,
-            },
-            AdminError::Conflict(m) | AdminError::LimitExceeded(m) => {
-                CognitoError::invalid_parameter(m)
+            AdminError::NotFound("the user") => CognitoError::user_not_found(),
+            AdminError::NotFound("the pool") => {
+                CognitoError::not_found("User pool does not exist.")
             }
+            AdminError::NotFound(what) => {
+                CognitoError::not_found(format!("{what} does not exist."))
+            }
+            AdminError::Conflict(m) => CognitoError::invalid_parameter(m),
             AdminError::Invalid(problems) => CognitoError::invalid_parameter(problems.join("; ")),
+            AdminError::LimitExceeded(m) => CognitoError::new("LimitExceededException", m),
             AdminError::Unavailable { .. } => {
-                tracing::warn!(error = %e, "admin operation unavailable");
+                tracing::warn!(error = ?e, "Cognito API: a step is unavailable");
                 CognitoError::unavailable()
             }
             AdminError::Internal { .. } => {
-                tracing::error!(error = ?e, "admin operation failed");
+                tracing::error!(error = ?e, "Cognito API: internal error");
                 CognitoError::internal()
             }
         }

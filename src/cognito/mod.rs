@@ -6,11 +6,16 @@
 //! of its area (`T` a serde struct of the input shape, or `serde_json::Value`), and add
 //! one line to [`OPERATIONS`].
 
+pub mod clients;
 pub mod error;
+pub mod groups;
 pub mod introspect;
 pub mod pools;
+pub mod providers;
+pub mod resource_servers;
 pub mod shapes;
 pub mod sigv4;
+pub mod users;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +36,22 @@ pub struct Ctx {
     pub state: SharedState,
     /// The region of the caller's credential scope (`None` for unsigned operations).
     pub region: Option<String>,
+}
+
+impl Ctx {
+    /// The admin service: every rule the operations apply is there.
+    pub fn admin(&self) -> &crate::admin::Admin {
+        &self.state.admin
+    }
+
+    /// The region a pool's ARN and descriptions name: the one in its Cognito-shaped id,
+    /// else the caller's, else `us-east-1`.
+    pub fn region_of(&self, pool_id: &str) -> String {
+        match pool_id.split_once('_') {
+            Some((r, _)) if !r.is_empty() => r.to_owned(),
+            _ => self.region.clone().unwrap_or_else(|| "us-east-1".into()),
+        }
+    }
 }
 
 pub type OpResult = Result<Value, CognitoError>;
@@ -90,7 +111,156 @@ macro_rules! op {
 /// Every operation served, by its model name.
 pub static OPERATIONS: &[Operation] = &[
     // User pools.
+    op!("CreateUserPool", signed, pools::create_user_pool),
+    op!("DescribeUserPool", signed, pools::describe_user_pool),
+    op!("DeleteUserPool", signed, pools::delete_user_pool),
     op!("ListUserPools", signed, pools::list_user_pools),
+    op!(
+        "GetSigningCertificate",
+        signed,
+        pools::get_signing_certificate
+    ),
+    op!(
+        "CreateUserPoolDomain",
+        signed,
+        pools::create_user_pool_domain
+    ),
+    op!(
+        "DescribeUserPoolDomain",
+        signed,
+        pools::describe_user_pool_domain
+    ),
+    op!(
+        "DeleteUserPoolDomain",
+        signed,
+        pools::delete_user_pool_domain
+    ),
+    // App clients.
+    op!(
+        "CreateUserPoolClient",
+        signed,
+        clients::create_user_pool_client
+    ),
+    op!(
+        "DescribeUserPoolClient",
+        signed,
+        clients::describe_user_pool_client
+    ),
+    op!(
+        "UpdateUserPoolClient",
+        signed,
+        clients::update_user_pool_client
+    ),
+    op!(
+        "DeleteUserPoolClient",
+        signed,
+        clients::delete_user_pool_client
+    ),
+    op!(
+        "ListUserPoolClients",
+        signed,
+        clients::list_user_pool_clients
+    ),
+    // Identity providers.
+    op!(
+        "CreateIdentityProvider",
+        signed,
+        providers::create_identity_provider
+    ),
+    op!(
+        "DescribeIdentityProvider",
+        signed,
+        providers::describe_identity_provider
+    ),
+    op!(
+        "UpdateIdentityProvider",
+        signed,
+        providers::update_identity_provider
+    ),
+    op!(
+        "DeleteIdentityProvider",
+        signed,
+        providers::delete_identity_provider
+    ),
+    op!(
+        "ListIdentityProviders",
+        signed,
+        providers::list_identity_providers
+    ),
+    op!(
+        "GetIdentityProviderByIdentifier",
+        signed,
+        providers::get_identity_provider_by_identifier
+    ),
+    // Resource servers.
+    op!(
+        "CreateResourceServer",
+        signed,
+        resource_servers::create_resource_server
+    ),
+    op!(
+        "DescribeResourceServer",
+        signed,
+        resource_servers::describe_resource_server
+    ),
+    op!(
+        "UpdateResourceServer",
+        signed,
+        resource_servers::update_resource_server
+    ),
+    op!(
+        "DeleteResourceServer",
+        signed,
+        resource_servers::delete_resource_server
+    ),
+    op!(
+        "ListResourceServers",
+        signed,
+        resource_servers::list_resource_servers
+    ),
+    // Users.
+    op!("ListUsers", signed, users::list_users),
+    op!("AdminGetUser", signed, users::admin_get_user),
+    op!("AdminDeleteUser", signed, users::admin_delete_user),
+    op!("AdminDisableUser", signed, users::admin_disable_user),
+    op!("AdminEnableUser", signed, users::admin_enable_user),
+    op!(
+        "AdminUserGlobalSignOut",
+        signed,
+        users::admin_user_global_sign_out
+    ),
+    op!(
+        "AdminLinkProviderForUser",
+        signed,
+        users::admin_link_provider_for_user
+    ),
+    op!(
+        "AdminDisableProviderForUser",
+        signed,
+        users::admin_disable_provider_for_user
+    ),
+    // Groups.
+    op!("CreateGroup", signed, groups::create_group),
+    op!("GetGroup", signed, groups::get_group),
+    op!("UpdateGroup", signed, groups::update_group),
+    op!("DeleteGroup", signed, groups::delete_group),
+    op!("ListGroups", signed, groups::list_groups),
+    op!(
+        "AdminAddUserToGroup",
+        signed,
+        groups::admin_add_user_to_group
+    ),
+    op!(
+        "AdminRemoveUserFromGroup",
+        signed,
+        groups::admin_remove_user_from_group
+    ),
+    op!(
+        "AdminListGroupsForUser",
+        signed,
+        groups::admin_list_groups_for_user
+    ),
+    op!("ListUsersInGroup", signed, groups::list_users_in_group),
 ];
 
 /// The operation a target names (`AWSCognitoIdentityProviderService.{Op}`).

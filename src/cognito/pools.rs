@@ -1,11 +1,98 @@
-//! User pool operations: `ListUserPools` (more to come over the admin service).
+//! User pools and their domains: `CreateUserPool`, `DescribeUserPool`,
+//! `DeleteUserPool`, `ListUserPools`, `CreateUserPoolDomain`,
+//! `DescribeUserPoolDomain`, `DeleteUserPoolDomain`.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::shapes::{epoch, max_results, page};
-use super::{Ctx, OpResult};
-use crate::model::Pool;
+use super::{CognitoError, Ctx, OpResult};
+use crate::admin::{AdminError, DomainBody, PoolInfo};
+use crate::model::{DEFAULT_POOL, PoolSettings};
+
+/// Cognito's (made-up) account id in ARNs: poolgate has no AWS account.
+pub const ACCOUNT_ID: &str = "000000000000";
+
+pub fn pool_arn(ctx: &Ctx, pool_id: &str) -> String {
+    format!(
+        "arn:aws:cognito-idp:{}:{ACCOUNT_ID}:userpool/{pool_id}",
+        ctx.region_of(pool_id)
+    )
+}
+
+fn name_of(p: &PoolInfo) -> String {
+    p.pool
+        .settings
+        .name
+        .clone()
+        .unwrap_or_else(|| p.pool.id.clone())
+}
+
+/// `UserPoolType`.
+fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
+    let mut v = json!({
+        "Id": p.pool.id,
+        "Name": name_of(p),
+        "Arn": pool_arn(ctx, &p.pool.id),
+        "LambdaConfig": {},
+        "CreationDate": epoch(p.pool.created_at),
+        "LastModifiedDate": epoch(p.pool.created_at),
+        "MfaConfiguration": "OFF",
+        "UsernameConfiguration": {"CaseSensitive": false},
+    });
+    if let Some(d) = p.domains.first() {
+        v["Domain"] = json!(d);
+    }
+    v
+}
+
+/// `UserPoolDescriptionType`.
+fn description(p: &PoolInfo) -> Value {
+    json!({
+        "Id": p.pool.id,
+        "Name": name_of(p),
+        "LambdaConfig": {},
+        "CreationDate": epoch(p.pool.created_at),
+        "LastModifiedDate": epoch(p.pool.created_at),
+    })
+}
+
+/// Input of the operations that name only a pool.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PoolRef {
+    pub user_pool_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateUserPoolRequest {
+    pub pool_name: String,
+}
+
+pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResult {
+    let region = ctx.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let p = ctx
+        .admin()
+        .create_named_pool(&region, &input.pool_name, PoolSettings::default())
+        .await?;
+    Ok(json!({"UserPool": pool_type(&ctx, &p)}))
+}
+
+pub async fn describe_user_pool(ctx: Ctx, input: PoolRef) -> OpResult {
+    let p = ctx.admin().get_pool(&input.user_pool_id).await?;
+    Ok(json!({"UserPool": pool_type(&ctx, &p)}))
+}
+
+pub async fn delete_user_pool(ctx: Ctx, input: PoolRef) -> OpResult {
+    if input.user_pool_id == DEFAULT_POOL {
+        return Err(CognitoError::invalid_parameter(
+            "The default pool cannot be deleted.",
+        ));
+    }
+    ctx.admin().delete_pool(&input.user_pool_id).await?;
+    Ok(json!({}))
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -14,32 +101,79 @@ pub struct ListUserPoolsRequest {
     pub next_token: Option<String>,
 }
 
-/// `UserPoolDescriptionType`.
-fn description(p: &Pool) -> Value {
-    json!({
-        "Id": p.id,
-        "Name": p.id,
-        "LambdaConfig": {},
-        "CreationDate": epoch(p.created_at),
-        "LastModifiedDate": epoch(p.created_at),
-    })
-}
-
 pub async fn list_user_pools(ctx: Ctx, input: ListUserPoolsRequest) -> OpResult {
     let limit = max_results(Some(input.max_results), 60, 60)?;
-    let mut pools: Vec<_> = ctx
-        .state
-        .admin
-        .list_pools()
-        .await?
-        .into_iter()
-        .map(|i| i.pool)
-        .collect();
-    pools.sort_by(|a, b| a.id.cmp(&b.id));
-    let (items, next) = page(pools, |p| p.id.clone(), input.next_token.as_deref(), limit);
+    let mut pools = ctx.admin().list_pools().await?;
+    pools.sort_by(|a, b| a.pool.id.cmp(&b.pool.id));
+    let (items, next) = page(
+        pools,
+        |p| p.pool.id.clone(),
+        input.next_token.as_deref(),
+        limit,
+    );
     let mut out = json!({"UserPools": items.iter().map(description).collect::<Vec<_>>()});
     if let Some(t) = next {
         out["NextToken"] = json!(t);
     }
     Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DomainRequest {
+    pub domain: String,
+    pub user_pool_id: String,
+}
+
+pub async fn create_user_pool_domain(ctx: Ctx, input: DomainRequest) -> OpResult {
+    // A domain another pool serves is refused as Cognito refuses it; the same pool's
+    // domain is refused too (Cognito's create never replaces).
+    match ctx.admin().find_domain(&input.domain).await {
+        Ok(_) => {
+            return Err(CognitoError::invalid_parameter(
+                "Domain already associated with another user pool.",
+            ));
+        }
+        Err(AdminError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    ctx.admin()
+        .put_domain(&input.user_pool_id, &input.domain, DomainBody::default())
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeDomainRequest {
+    pub domain: String,
+}
+
+pub async fn describe_user_pool_domain(ctx: Ctx, input: DescribeDomainRequest) -> OpResult {
+    // Cognito answers an unknown domain with an empty description, not an error.
+    let d = match ctx.admin().find_domain(&input.domain).await {
+        Ok(d) => d,
+        Err(AdminError::NotFound(_)) => return Ok(json!({"DomainDescription": {}})),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(json!({"DomainDescription": {
+        "UserPoolId": d.pool_id,
+        "AWSAccountId": ACCOUNT_ID,
+        "Domain": d.domain,
+        "Status": "ACTIVE",
+        "Version": "1",
+    }}))
+}
+
+pub async fn delete_user_pool_domain(ctx: Ctx, input: DomainRequest) -> OpResult {
+    ctx.admin()
+        .delete_domain(&input.user_pool_id, &input.domain)
+        .await?;
+    Ok(json!({}))
+}
+
+/// `GetSigningCertificate`: the certificate SAML IdPs verify the pool's requests with.
+pub async fn get_signing_certificate(ctx: Ctx, input: PoolRef) -> OpResult {
+    let cert = ctx.admin().signing_certificate(&input.user_pool_id).await?;
+    Ok(json!({"Certificate": cert}))
 }

@@ -413,7 +413,13 @@ impl Flow {
         user_id: &str,
     ) -> Result<(User, Vec<IdentityLink>), FlowError> {
         match self.store.get_user_with_identities(pool, user_id).await? {
-            Some(u) if u.0.enabled => Ok(u),
+            Some(mut u) if u.0.enabled => {
+                // The pool's groups, as they are now (`cognito:groups`).
+                u.0.groups =
+                    crate::store::groups::user_group_names(self.store.as_ref(), pool, user_id)
+                        .await?;
+                Ok(u)
+            }
             Some(_) => Err(invalid_grant("the user is disabled")),
             None => Err(invalid_grant("the user no longer exists")),
         }

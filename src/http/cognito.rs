@@ -96,7 +96,7 @@ async fn dispatch(s: SharedState, req: Request) -> Result<Value, CognitoError> {
             },
             &s.settings.aws_access_key_id,
             &s.admin_token,
-            s.flow.now(),
+            s.admin.now(),
         )
         .inspect_err(|e| {
             tracing::info!(

@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use groups::{GroupStore, MembershipOutcome};
+
 use crate::model::{
     AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 
+pub mod groups;
 pub mod memory;
 pub mod paging;
 pub mod patch;
@@ -361,7 +364,7 @@ pub enum Redeemed {
 
 /// A complete backend.
 #[async_trait]
-pub trait Backend: Store + Ephemeral {
+pub trait Backend: Store + Ephemeral + GroupStore {
     /// Short name for logs and metrics (`sqlite`, `redis`).
     fn kind(&self) -> &'static str;
 

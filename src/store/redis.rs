@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::{StoreError, StoreResult};
 
+mod groups;
 mod keys;
 mod listing;
 mod records;

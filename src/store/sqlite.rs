@@ -21,6 +21,7 @@ use cache::RecordCache;
 
 mod cache;
 mod ephemeral;
+mod groups;
 mod records;
 mod schema;
 mod store_impl;

@@ -13,6 +13,7 @@ use poolgate::store::SharedBackend;
 use serde_json::json;
 
 mod ephemeral;
+mod groups;
 mod listing;
 mod races;
 mod records;
@@ -43,6 +44,7 @@ pub async fn run_all(backend: SharedBackend) {
     races::concurrent_patches_all_land(b).await;
     races::replace_provider_is_compare_and_set(b).await;
     races::sign_in_races_admin_writes(b).await;
+    groups::groups(b).await;
     tokens::keys(b).await;
     tokens::concurrent_initial_key(b).await;
     tokens::refresh_rotation(b).await;
@@ -84,6 +86,7 @@ pub fn pool(id: &str) -> Pool {
             signing_alg: SigningAlg::ES256,
             cognito_claims: true,
             email_case_sensitive: false,
+            ..PoolSettings::default()
         },
         created_at: 1_700_000_000,
     }

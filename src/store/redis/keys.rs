@@ -114,6 +114,20 @@ impl PoolKeys {
         self.key(&format!("links:{}", enc(user_id)))
     }
 
+    /// Pool groups: hash, group name -> Group JSON.
+    pub(crate) fn groups(&self) -> String {
+        self.key("groups")
+    }
+    /// Set of the user ids in a group.
+    pub(crate) fn group_members(&self, name: &str) -> String {
+        self.key(&format!("gmembers:{}", enc(name)))
+    }
+    /// Set of the group names a user is in (the scripts derive it as `ugroups:` + the
+    /// user id, which is a UUID and so needs no escaping).
+    pub(crate) fn user_groups(&self, user_id: &str) -> String {
+        self.key(&format!("ugroups:{}", enc(user_id)))
+    }
+
     pub(crate) fn refresh(&self, token_hash: &str) -> String {
         self.key(&format!("rt:{}", enc(token_hash)))
     }

@@ -36,6 +36,8 @@ pub(super) fn update_pool(conn: &Connection, pool: &Pool) -> StoreResult<bool> {
 
 /// Tables whose rows belong to one pool, through their `pool_id` column.
 const POOL_TABLES: &[&str] = &[
+    "group_members",
+    "groups",
     "sp_keys",
     "domains",
     "clients",

@@ -7,7 +7,7 @@ use super::db_err;
 use crate::store::{StoreError, StoreResult};
 
 /// Ordered migrations. Append only: never edit a script once released.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3_GROUPS];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -100,6 +100,23 @@ CREATE TABLE sp_keys (
     pool_id TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+";
+
+// Pool groups and their members (membership apart from the user record).
+const V3_GROUPS: &str = "
+CREATE TABLE groups (
+    pool_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (pool_id, name)
+);
+CREATE TABLE group_members (
+    pool_id TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (pool_id, group_name, user_id)
+) WITHOUT ROWID;
+CREATE INDEX group_members_user ON group_members (pool_id, user_id);
 ";
 
 /// The database was written by a newer build (or its version was tampered with).

@@ -5,7 +5,8 @@ Environment: POOLGATE_ENDPOINT (the gateway's URL), AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION; POOLGATE_SKEW_S shifts the signer's clock.
 
     client.py calls   stdin: [["Operation", {params}], ...]
-                      stdout: [{"ok": answer} | {"error": {"Code", "Message"}, "status"}]
+                      stdout: [{"ok": answer as boto3 parsed it, "raw": the JSON as sent}
+                               | {"error": {"Code", "Message"}, "status", "headers"}]
     client.py raw TARGET CONTENT_TYPE   stdin: the body, sent as is, signed by botocore
                       stdout: {"status", "headers", "body"}
 """
@@ -56,10 +57,19 @@ def calls() -> None:
         region_name=REGION,
         config=Config(retries={"max_attempts": 1}),
     )
+    raw = {}
+
+    def keep_raw(http_response=None, **_kwargs):
+        raw["body"] = http_response.content if http_response is not None else b""
+
+    client.meta.events.register("after-call.cognito-idp", keep_raw)
     out = []
     for op, params in json.load(sys.stdin):
+        raw.clear()
         try:
-            out.append({"ok": plain(client._make_api_call(op, params))})
+            answer = plain(client._make_api_call(op, params))
+            body = raw.get("body") or b"{}"
+            out.append({"ok": answer, "raw": json.loads(body)})
         except ClientError as e:
             out.append(
                 {

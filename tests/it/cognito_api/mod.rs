@@ -2,6 +2,9 @@
 //! over loopback against a real gateway: signatures, errors, and the operations.
 
 mod errors;
+mod model;
+mod resources;
+mod scenario;
 
 use serde_json::{Value, json};
 
@@ -73,7 +76,19 @@ pub async fn boto3_as(gw: &Gw, creds: &Creds, calls: &[(&str, Value)]) -> Vec<Va
     let input: Vec<Value> = calls.iter().map(|(op, p)| json!([op, p])).collect();
     let (ok, out, err) = run(c, json!(input).to_string().as_bytes()).await;
     assert!(ok, "client.py failed: {err}");
-    serde_json::from_str::<Vec<Value>>(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
+    let answers =
+        serde_json::from_str::<Vec<Value>>(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    // Every answer, as sent, fits the model's output shape.
+    for ((op, _), a) in calls.iter().zip(&answers) {
+        if let Some(raw) = a.get("raw") {
+            let problems = model::answer_problems(op, raw);
+            assert!(
+                problems.is_empty(),
+                "{op} answer drifts from the model: {problems:?}"
+            );
+        }
+    }
+    answers
 }
 
 pub async fn boto3(gw: &Gw, calls: &[(&str, Value)]) -> Vec<Value> {
@@ -81,7 +96,6 @@ pub async fn boto3(gw: &Gw, calls: &[(&str, Value)]) -> Vec<Value> {
 }
 
 /// One operation through boto3 that must succeed; its answer.
-#[allow(dead_code)] // used by the operation tests as they land
 pub async fn ok(gw: &Gw, op: &str, params: Value) -> Value {
     let mut r = boto3(gw, &[(op, params)]).await;
     let r = r.remove(0);
@@ -90,7 +104,6 @@ pub async fn ok(gw: &Gw, op: &str, params: Value) -> Value {
 }
 
 /// One operation through boto3 that must fail; its error code.
-#[allow(dead_code)] // used by the operation tests as they land
 pub async fn fails(gw: &Gw, op: &str, params: Value) -> String {
     let mut r = boto3(gw, &[(op, params)]).await;
     let r = r.remove(0);

@@ -1,0 +1,414 @@
+//! Users: `ListUsers` (Cognito's filter syntax), `AdminGetUser`, `AdminDeleteUser`,
+//! `AdminDisableUser`, `AdminEnableUser`, `AdminUserGlobalSignOut`,
+//! `AdminLinkProviderForUser`, `AdminDisableProviderForUser`.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::shapes::{epoch, max_results};
+use super::{CognitoError, Ctx, OpResult};
+use crate::admin::{AdminError, LinkBody, UserInfo, UserQuery};
+use crate::model::User;
+use crate::token::identities_claim;
+
+/// `[{Name, Value}]` of a user, as Cognito lists them (every value a string).
+pub fn attributes(u: &UserInfo) -> Vec<Value> {
+    let mut out = vec![json!({"Name": "sub", "Value": u.user.id})];
+    if let Some(e) = &u.user.email {
+        out.push(json!({"Name": "email", "Value": e}));
+        out.push(json!({"Name": "email_verified", "Value": u.user.email_verified.to_string()}));
+    }
+    for (k, v) in &u.user.attributes {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push(json!({"Name": k, "Value": text}));
+    }
+    if !u.links.is_empty() {
+        out.push(json!({"Name": "identities", "Value": identities_claim(&u.links).to_string()}));
+    }
+    out
+}
+
+/// A federated user's status, as Cognito shows it.
+fn status(u: &UserInfo) -> &'static str {
+    if u.links.is_empty() {
+        "CONFIRMED"
+    } else {
+        "EXTERNAL_PROVIDER"
+    }
+}
+
+/// `UserType`.
+pub fn user_type(u: &UserInfo) -> Value {
+    json!({
+        "Username": u.user.username,
+        "Attributes": attributes(u),
+        "UserCreateDate": epoch(u.user.created_at),
+        "UserLastModifiedDate": epoch(u.user.updated_at),
+        "Enabled": u.user.enabled,
+        "UserStatus": status(u),
+    })
+}
+
+/// A parsed `ListUsers` filter: `attr = "value"` or `attr ^= "value"`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Filter {
+    pub attribute: String,
+    pub prefix: bool,
+    pub value: String,
+}
+
+/// The attributes Cognito lets `ListUsers` filter on.
+const FILTERABLE: &[&str] = &[
+    "username",
+    "email",
+    "phone_number",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "cognito:user_status",
+    "status",
+    "sub",
+];
+
+pub fn parse_filter(text: &str) -> Result<Filter, CognitoError> {
+    let bad = || CognitoError::invalid_parameter("Error while parsing filter.");
+    let t = text.trim();
+    let i = t.find(['=', '^']).ok_or_else(bad)?;
+    let attribute = t[..i].trim().to_owned();
+    let (prefix, value) = if let Some(v) = t[i..].strip_prefix("^=") {
+        (true, v)
+    } else if let Some(v) = t[i..].strip_prefix('=') {
+        (false, v)
+    } else {
+        return Err(bad());
+    };
+    let value = value.trim();
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|v| !v.contains('"'))
+        .ok_or_else(bad)?;
+    if !FILTERABLE.contains(&attribute.as_str()) {
+        return Err(CognitoError::invalid_parameter(format!(
+            "Invalid search attribute: {attribute}"
+        )));
+    }
+    Ok(Filter {
+        attribute,
+        prefix,
+        value: inner.to_owned(),
+    })
+}
+
+fn value_of(u: &UserInfo, attribute: &str) -> Option<String> {
+    let user: &User = &u.user;
+    match attribute {
+        "username" => Some(user.username.clone()),
+        "email" => user.email.clone(),
+        "sub" => Some(user.id.clone()),
+        "status" => Some(if user.enabled { "Enabled" } else { "Disabled" }.into()),
+        "cognito:user_status" => Some(status(u).into()),
+        other => user.attributes.get(other).map(|v| match v {
+            Value::String(s) => s.clone(),
+            v => v.to_string(),
+        }),
+    }
+}
+
+impl Filter {
+    pub fn matches(&self, u: &UserInfo) -> bool {
+        value_of(u, &self.attribute).is_some_and(|v| {
+            if self.prefix {
+                v.starts_with(&self.value)
+            } else {
+                v == self.value
+            }
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListUsersRequest {
+    pub user_pool_id: String,
+    pub attributes_to_get: Option<Vec<String>>,
+    pub limit: Option<i64>,
+    pub pagination_token: Option<String>,
+    pub filter: Option<String>,
+}
+
+/// Pages scanned for one answer when the filter is not an indexed one.
+const MAX_SCANNED_PAGES: usize = 50;
+
+pub async fn list_users(ctx: Ctx, input: ListUsersRequest) -> OpResult {
+    let limit = max_results(input.limit, 60, 60)?;
+    let filter = input
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(parse_filter)
+        .transpose()?;
+    // An exact email is looked up by the store's index; any other filter is applied to
+    // the pages as they come, and an answer may hold fewer users than asked with a
+    // token for more (clients follow the token until it is absent).
+    let indexed_email = filter
+        .as_ref()
+        .filter(|f| f.attribute == "email" && !f.prefix)
+        .map(|f| f.value.clone());
+    let mut cursor = input.pagination_token.clone();
+    let mut users = Vec::new();
+    for _ in 0..MAX_SCANNED_PAGES {
+        let q = UserQuery {
+            email: indexed_email.clone(),
+            provider: None,
+            limit: Some(limit),
+            cursor: cursor.clone(),
+        };
+        let page = ctx
+            .admin()
+            .list_users(&input.user_pool_id, q)
+            .await
+            .map_err(|e| match e {
+                AdminError::Invalid(_) => {
+                    CognitoError::invalid_parameter("Invalid pagination token.")
+                }
+                other => other.into(),
+            })?;
+        cursor = page.next_cursor;
+        users.extend(
+            page.items
+                .into_iter()
+                .filter(|u| filter.as_ref().is_none_or(|f| f.matches(u))),
+        );
+        if !users.is_empty() || cursor.is_none() {
+            break;
+        }
+    }
+    let list: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut v = user_type(u);
+            if let Some(want) = &input.attributes_to_get {
+                let kept: Vec<Value> = attributes(u)
+                    .into_iter()
+                    .filter(|a| {
+                        a["Name"]
+                            .as_str()
+                            .is_some_and(|n| want.iter().any(|w| w == n))
+                    })
+                    .collect();
+                v["Attributes"] = json!(kept);
+            }
+            v
+        })
+        .collect();
+    let mut out = json!({"Users": list});
+    if let Some(t) = cursor {
+        out["PaginationToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserRef {
+    pub user_pool_id: String,
+    pub username: String,
+}
+
+async fn pool_checked(ctx: &Ctx, pool: &str) -> Result<(), CognitoError> {
+    ctx.admin().pool(pool).await?;
+    Ok(())
+}
+
+pub async fn admin_get_user(ctx: Ctx, input: UserRef) -> OpResult {
+    pool_checked(&ctx, &input.user_pool_id).await?;
+    let u = ctx
+        .admin()
+        .get_user(&input.user_pool_id, &input.username)
+        .await?;
+    Ok(json!({
+        "Username": u.user.username,
+        "UserAttributes": attributes(&u),
+        "UserCreateDate": epoch(u.user.created_at),
+        "UserLastModifiedDate": epoch(u.user.updated_at),
+        "Enabled": u.user.enabled,
+        "UserStatus": status(&u),
+    }))
+}
+
+pub async fn admin_delete_user(ctx: Ctx, input: UserRef) -> OpResult {
+    pool_checked(&ctx, &input.user_pool_id).await?;
+    ctx.admin()
+        .delete_user(&input.user_pool_id, &input.username)
+        .await?;
+    Ok(json!({}))
+}
+
+pub async fn admin_disable_user(ctx: Ctx, input: UserRef) -> OpResult {
+    pool_checked(&ctx, &input.user_pool_id).await?;
+    ctx.admin()
+        .set_enabled(&input.user_pool_id, &input.username, false)
+        .await?;
+    Ok(json!({}))
+}
+
+pub async fn admin_enable_user(ctx: Ctx, input: UserRef) -> OpResult {
+    pool_checked(&ctx, &input.user_pool_id).await?;
+    ctx.admin()
+        .set_enabled(&input.user_pool_id, &input.username, true)
+        .await?;
+    Ok(json!({}))
+}
+
+pub async fn admin_user_global_sign_out(ctx: Ctx, input: UserRef) -> OpResult {
+    pool_checked(&ctx, &input.user_pool_id).await?;
+    ctx.admin()
+        .global_sign_out(&input.user_pool_id, &input.username)
+        .await?;
+    Ok(json!({}))
+}
+
+/// `ProviderUserIdentifierType`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProviderUser {
+    pub provider_name: Option<String>,
+    pub provider_attribute_name: Option<String>,
+    pub provider_attribute_value: Option<String>,
+}
+
+/// The attribute names that hold each provider's subject (what links are keyed by):
+/// `Cognito_Subject`, or the upstream's own name for it.
+const SUBJECT_ATTRIBUTES: &[&str] = &["Cognito_Subject", "sub", "NameID", "id", "user_id"];
+
+fn subject_of(p: &ProviderUser) -> Result<(String, String), CognitoError> {
+    let provider = p
+        .provider_name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| CognitoError::invalid_parameter("SourceUser.ProviderName is required."))?;
+    let value = p
+        .provider_attribute_value
+        .clone()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            CognitoError::invalid_parameter("SourceUser.ProviderAttributeValue is required.")
+        })?;
+    let attr = p
+        .provider_attribute_name
+        .as_deref()
+        .unwrap_or("Cognito_Subject");
+    if !SUBJECT_ATTRIBUTES.contains(&attr) {
+        // Links are keyed by the upstream subject; a link on another attribute would
+        // need matching at sign-in that poolgate does not do.
+        return Err(CognitoError::invalid_parameter(format!(
+            "ProviderAttributeName {attr:?}: poolgate links by the provider's subject (Cognito_Subject)."
+        )));
+    }
+    Ok((provider, value))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LinkRequest {
+    pub user_pool_id: String,
+    pub destination_user: ProviderUser,
+    pub source_user: ProviderUser,
+}
+
+pub async fn admin_link_provider_for_user(ctx: Ctx, input: LinkRequest) -> OpResult {
+    pool_checked(&ctx, &input.user_pool_id).await?;
+    let d = &input.destination_user;
+    if !d
+        .provider_name
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case("Cognito"))
+    {
+        return Err(CognitoError::invalid_parameter(
+            "DestinationUser.ProviderName must be Cognito.",
+        ));
+    }
+    let username = d
+        .provider_attribute_value
+        .clone()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            CognitoError::invalid_parameter("DestinationUser.ProviderAttributeValue is required.")
+        })?;
+    let (provider, subject) = subject_of(&input.source_user)?;
+    ctx.admin()
+        .link_identity(
+            &input.user_pool_id,
+            &username,
+            LinkBody { provider, subject },
+        )
+        .await
+        .map_err(|e| match e {
+            AdminError::Conflict(_) => CognitoError::new(
+                "AliasExistsException",
+                "Merging is not currently supported, provide a SourceUser and DestinationUser that are not already linked.",
+            ),
+            other => other.into(),
+        })?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DisableProviderRequest {
+    pub user_pool_id: String,
+    pub user: ProviderUser,
+}
+
+pub async fn admin_disable_provider_for_user(ctx: Ctx, input: DisableProviderRequest) -> OpResult {
+    let (provider, subject) = subject_of(&input.user)?;
+    ctx.admin()
+        .unlink_identity_of(&input.user_pool_id, &provider, &subject)
+        .await
+        .map_err(|e| match e {
+            AdminError::NotFound("the identity link") => CognitoError::user_not_found(),
+            other => other.into(),
+        })?;
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_as_cognito_writes_them() {
+        assert_eq!(
+            parse_filter(r#"email = "a@b.c""#).unwrap(),
+            Filter {
+                attribute: "email".into(),
+                prefix: false,
+                value: "a@b.c".into()
+            }
+        );
+        assert_eq!(
+            parse_filter(r#"username ^= "Google_""#).unwrap(),
+            Filter {
+                attribute: "username".into(),
+                prefix: true,
+                value: "Google_".into()
+            }
+        );
+        assert!(parse_filter(r#"status="Enabled""#).is_ok());
+        for bad in [
+            r#"email "x""#,
+            r#"email = x"#,
+            r#"custom:x = "1""#,
+            r#"email = "a"b""#,
+            "",
+            "=",
+        ] {
+            assert!(parse_filter(bad).is_err(), "{bad}");
+        }
+    }
+}
