@@ -23,8 +23,7 @@ use super::{
 };
 use crate::model::{ProviderRecord, ProviderType};
 
-/// The `User-Agent` of every upstream call of the plain kinds.
-pub const USER_AGENT: &str = concat!("poolgate/", env!("CARGO_PKG_VERSION"));
+pub use super::protocol::http::USER_AGENT;
 
 const KNOWN: &[&str] = &[
     "client_id",

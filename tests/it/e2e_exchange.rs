@@ -338,3 +338,28 @@ async fn the_provider_view_shows_the_private_key_jwt_public_key_and_masks_the_ke
     assert_eq!(identity_of(&id, "Entra")["userId"], "user-1");
     assert_eq!(f.seen().token_auth, ["private_key_jwt"]);
 }
+
+#[tokio::test]
+async fn a_disabled_user_gets_nothing_from_an_exchange() {
+    let f = google::start(GoogleOpts::default()).await;
+    let s = Social::new(&[("Google", native_google(&f))]).await;
+    let token = f.mint(ANDROID, None, &TokenKnobs::default());
+    let (st, _) = exchange(&s, "Google", &token, &[]).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) =
+        s.gw.admin(
+            "POST",
+            "/pools/default/users/Google_110169484474386276334/disable",
+            Some(json!({})),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let (st, v) = exchange(&s, "Google", &token, &[]).await;
+    assert_refused(st, &v, "invalid_grant", "disabled user");
+    // An oversized or empty subject token is a malformed request.
+    let big = "a".repeat(40 * 1024);
+    let (st, v) = exchange(&s, "Google", &big, &[]).await;
+    assert_refused(st, &v, "invalid_request", "oversized token");
+    let (st, v) = exchange(&s, "Google", "", &[]).await;
+    assert_refused(st, &v, "invalid_request", "empty token");
+}

@@ -11,6 +11,9 @@ use crate::provider::ProviderError;
 /// a few kilobytes; this is generous and still bounds memory).
 pub const MAX_BODY: usize = 256 * 1024;
 
+/// The `User-Agent` of upstream API calls (GitHub refuses requests without one).
+pub const USER_AGENT: &str = concat!("poolgate/", env!("CARGO_PKG_VERSION"));
+
 /// A finished upstream response.
 pub struct Response {
     pub status: StatusCode,

@@ -112,7 +112,7 @@ pub fn redirect_begin(
 }
 
 /// The code of a checked callback exchanged at `token_url` with `client_secret_post`
-/// and the PKCE verifier kept in `st` (the plain OAuth2 kinds).
+/// and the PKCE verifier kept in `st` (Facebook, Amazon), over the `oauth2` crate.
 pub async fn complete_code_post(
     http_client: &reqwest::Client,
     params: &CallbackParams,
@@ -123,17 +123,17 @@ pub async fn complete_code_post(
     client_secret: &str,
 ) -> Result<TokenResponse, ProviderError> {
     let code = callback_code(params, st)?;
-    exchange_code(
+    super::plain::exchange(
         http_client,
-        &CodeExchange {
+        &super::plain::Exchange {
             token_url,
-            code,
-            redirect_uri,
-            code_verifier: st.get(ST_VERIFIER),
             client_id,
             client_secret,
             auth: TokenAuth::Post,
-            client_assertion: None,
+            code,
+            code_verifier: st.get(ST_VERIFIER),
+            redirect_uri,
+            user_agent: http::USER_AGENT,
         },
     )
     .await

@@ -72,66 +72,99 @@ impl PlainClient {
         client_secret: &str,
     ) -> Result<TokenResponse, ProviderError> {
         let code = callback_code(params, st)?;
-        let client = BasicClient::new(ClientId::new(self.client_id.clone()))
-            .set_client_secret(ClientSecret::new(client_secret.to_owned()))
-            .set_token_uri(TokenUrl::from_url(self.token_url.clone()))
-            .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
-            .set_auth_type(match self.auth {
-                TokenAuth::Basic => AuthType::BasicAuth,
-                TokenAuth::Post => AuthType::RequestBody,
-            });
-        let mut req = client.exchange_code(AuthorizationCode::new(code.to_owned()));
-        if let Some(v) = st.get(ST_VERIFIER) {
-            req = req.set_pkce_verifier(PkceCodeVerifier::new(v.to_owned()));
-        }
-        let transport = Transport {
-            client: http_client.clone(),
-            user_agent: self.user_agent,
-        };
-        match req.request_async(&transport).await {
-            Ok(tok) => {
-                // RFC 6749 5.1: bearer is the only type these adapters can use.
-                if *tok.token_type() != BasicTokenType::Bearer {
-                    return Err(ProviderError::Upstream(
-                        "token endpoint: the token type is not bearer".into(),
-                    ));
-                }
-                let access_token = tok.access_token().secret().clone();
-                if access_token.is_empty() {
-                    return Err(ProviderError::Upstream(
-                        "token endpoint: empty access_token".into(),
-                    ));
-                }
-                Ok(TokenResponse {
-                    access_token,
-                    id_token: None,
-                    token_type: Some("bearer".into()),
-                })
+        exchange(
+            http_client,
+            &Exchange {
+                token_url: &self.token_url,
+                client_id: &self.client_id,
+                client_secret,
+                auth: self.auth,
+                code,
+                code_verifier: st.get(ST_VERIFIER),
+                redirect_uri,
+                user_agent: self.user_agent,
+            },
+        )
+        .await
+    }
+}
+
+/// A code-for-token request of a plain OAuth 2.0 client.
+pub struct Exchange<'a> {
+    pub token_url: &'a Url,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub auth: TokenAuth,
+    pub code: &'a str,
+    pub code_verifier: Option<&'a str>,
+    pub redirect_uri: &'a Url,
+    pub user_agent: &'static str,
+}
+
+/// Exchanges a code over the `oauth2` crate (RFC 6749 4.1.3, the answer 5.1, errors 5.2).
+pub async fn exchange(
+    http_client: &reqwest::Client,
+    x: &Exchange<'_>,
+) -> Result<TokenResponse, ProviderError> {
+    let client = BasicClient::new(ClientId::new(x.client_id.to_owned()))
+        .set_client_secret(ClientSecret::new(x.client_secret.to_owned()))
+        .set_token_uri(TokenUrl::from_url(x.token_url.clone()))
+        .set_redirect_uri(RedirectUrl::from_url(x.redirect_uri.clone()))
+        .set_auth_type(match x.auth {
+            TokenAuth::Basic => AuthType::BasicAuth,
+            TokenAuth::Post => AuthType::RequestBody,
+        });
+    let mut req = client.exchange_code(AuthorizationCode::new(x.code.to_owned()));
+    if let Some(v) = x.code_verifier {
+        req = req.set_pkce_verifier(PkceCodeVerifier::new(v.to_owned()));
+    }
+    let transport = Transport {
+        client: http_client.clone(),
+        user_agent: x.user_agent,
+    };
+    match req.request_async(&transport).await {
+        Ok(tok) => {
+            // RFC 6749 5.1: bearer is the only type these adapters can use.
+            if *tok.token_type() != BasicTokenType::Bearer {
+                return Err(ProviderError::Upstream(
+                    "token endpoint: the token type is not bearer".into(),
+                ));
             }
-            Err(RequestTokenError::ServerResponse(e)) => {
-                let what = format!(
-                    "token endpoint answered {}",
-                    truncate(e.error().as_ref(), 60)
-                );
-                // `invalid_grant` (GitHub: `bad_verification_code`) is about the code the
-                // browser brought: the sign-in is refused, the upstream is fine.
-                Err(match e.error() {
-                    BasicErrorResponseType::InvalidGrant => ProviderError::Rejected(what),
-                    BasicErrorResponseType::Extension(x) if x == "bad_verification_code" => {
-                        ProviderError::Rejected(what)
-                    }
-                    _ => ProviderError::Upstream(what),
-                })
+            let access_token = tok.access_token().secret().clone();
+            if access_token.is_empty() {
+                return Err(ProviderError::Upstream(
+                    "token endpoint: empty access_token".into(),
+                ));
             }
-            Err(RequestTokenError::Request(e)) => Err(e),
-            Err(RequestTokenError::Parse(_, _)) => Err(ProviderError::Upstream(
-                "token endpoint: the answer is not a token response".into(),
-            )),
-            Err(RequestTokenError::Other(m)) => Err(ProviderError::Upstream(format!(
-                "token endpoint: {}",
-                truncate(&m, 80)
-            ))),
+            Ok(TokenResponse {
+                access_token,
+                id_token: None,
+                token_type: Some("bearer".into()),
+            })
         }
+        Err(RequestTokenError::ServerResponse(e)) => {
+            let what = format!(
+                "token endpoint answered {}",
+                truncate(e.error().as_ref(), 60)
+            );
+            // `invalid_grant` (GitHub: `bad_verification_code`) is about the code the
+            // browser brought: the sign-in is refused, the upstream is fine.
+            Err(match e.error() {
+                BasicErrorResponseType::InvalidGrant => ProviderError::Rejected(what),
+                BasicErrorResponseType::Extension(x) if x == "bad_verification_code" => {
+                    ProviderError::Rejected(what)
+                }
+                _ => ProviderError::Upstream(what),
+            })
+        }
+        Err(RequestTokenError::Request(e)) => Err(e),
+        Err(RequestTokenError::Parse(_, _)) => Err(ProviderError::Upstream(
+            "token endpoint: the answer is not a token response".into(),
+        )),
+        Err(RequestTokenError::Other(m)) => Err(ProviderError::Upstream(format!(
+            "token endpoint: {}",
+            truncate(&m, 80)
+        ))),
     }
 }
 
