@@ -5,12 +5,14 @@
 
 pub mod bodies;
 pub mod clients;
+pub mod domains;
 pub mod error;
 pub mod files;
 pub mod keys;
 pub mod pools;
 pub mod providers;
 pub mod service;
+pub mod sessions;
 pub mod users;
 
 pub use bodies::{
@@ -22,6 +24,7 @@ pub use error::{AdminError, AdminResult};
 pub use pools::DomainInfo;
 pub use providers::PutProvider;
 pub use service::{Admin, PoolInfo, UserInfo};
+pub use sessions::ConsoleSession;
 pub use users::UserQuery;
 
 use serde_json::{Value, json};
