@@ -13,7 +13,10 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
+use crate::browser::{axe, serious};
+use crate::fakes::oidc::{self, OidcOpts};
 use crate::harness::{ADMIN_TOKEN, Gw};
+use crate::webdriver::Browser;
 
 /// A console user agent without a cookie store: cookies are handled by hand so their
 /// attributes can be checked.
@@ -166,7 +169,12 @@ async fn console_sign_in_csrf_and_forms() {
     let r = post_signin(&gw, &pre, &csrf, "test-admin-token-0123456780").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(cookie_pair(&set_cookies(&r), "poolgate-console").is_none());
-    assert!(r.text().await.unwrap().contains("That is not the admin token."));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("That is not the admin token.")
+    );
     // The sign-in form's own token: without it (a cross-site login), refused.
     let r = post_signin(&gw, &pre, "forged", ADMIN_TOKEN).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -203,7 +211,10 @@ async fn console_sign_in_csrf_and_forms() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
 
     // CSRF: without the token, with a wrong one, from a foreign origin, or marked
     // cross-site by the browser: refused, and nothing is created.
@@ -258,24 +269,39 @@ async fn console_sign_in_csrf_and_forms() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // The same form, from the console's page: the pool exists.
-    let r = c.post("/console/pools", &[("id", "acme"), ("domains", "login.acme.test")]).await;
+    let r = c
+        .post(
+            "/console/pools",
+            &[("id", "acme"), ("domains", "login.acme.test")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/console/pools/acme?ok=pool-created");
     let (s, v) = gw.admin("GET", "/pools/acme", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["domains"], json!(["login.acme.test"]));
     let (_, page) = c.get("/console/pools/acme").await;
-    assert!(page.contains("login.acme.test. CNAME") || page.contains("login.acme.test. A 127.0.0.1"), "{page}");
+    assert!(
+        page.contains("login.acme.test. CNAME") || page.contains("login.acme.test. A 127.0.0.1"),
+        "{page}"
+    );
     // A refused change lists the service's problems, and writes nothing.
-    let r = c.post("/console/pools", &[("id", "Bad Id"), ("domains", "")]).await;
+    let r = c
+        .post("/console/pools", &[("id", "Bad Id"), ("domains", "")])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("id: 1 to 63 of a-z"));
 
     // A provider through its type's form; the page shows what to give the IdP.
-    let (s, form) = c.get("/console/pools/default/providers/new?type=Google").await;
+    let (s, form) = c
+        .get("/console/pools/default/providers/new?type=Google")
+        .await;
     assert_eq!(s, StatusCode::OK);
     let form = form.replace("&#x2f;", "/");
-    assert!(form.contains(&format!("<code>{}/oauth2/idpresponse</code>", gw.base)), "{form}");
+    assert!(
+        form.contains(&format!("<code>{}/oauth2/idpresponse</code>", gw.base)),
+        "{form}"
+    );
     let r = c
         .post(
             "/console/pools/default/providers",
@@ -289,7 +315,9 @@ async fn console_sign_in_csrf_and_forms() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (s, v) = gw.admin("GET", "/pools/default/providers/Google", None).await;
+    let (s, v) = gw
+        .admin("GET", "/pools/default/providers/Google", None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["type"], "Google");
     assert_eq!(v["details"]["client_id"], "google-client-1");
@@ -312,14 +340,23 @@ async fn console_sign_in_csrf_and_forms() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let store = &gw.running.as_ref().unwrap().store;
-    let rec = store.get_provider("default", "Google").await.unwrap().unwrap();
+    let rec = store
+        .get_provider("default", "Google")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.details["client_id"], "google-client-2");
     assert_eq!(rec.details["client_secret"], "google-secret-1");
     // An OIDC provider without its issuer: the problem in words, nothing stored.
     let r = c
         .post(
             "/console/pools/default/providers",
-            &[("type", "OIDC"), ("name", "Corp"), ("client_id", "x"), ("client_secret", "y")],
+            &[
+                ("type", "OIDC"),
+                ("name", "Corp"),
+                ("client_id", "x"),
+                ("client_secret", "y"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -335,7 +372,10 @@ async fn console_sign_in_csrf_and_forms() {
             "/console/pools/default/clients",
             &[
                 ("name", "Web"),
-                ("callback_urls", "https://app.example/cb\nhttp://localhost:3000/cb"),
+                (
+                    "callback_urls",
+                    "https://app.example/cb\nhttp://localhost:3000/cb",
+                ),
                 ("scope", "openid"),
                 ("scope", "email"),
                 ("provider", "Google"),
@@ -351,20 +391,31 @@ async fn console_sign_in_csrf_and_forms() {
     };
     let (client_id, secret) = (grab("client-id"), grab("client-secret"));
     assert_eq!(secret.len(), 43);
-    let (s, v) = gw.admin("GET", &format!("/pools/default/clients/{client_id}"), None).await;
+    let (s, v) = gw
+        .admin("GET", &format!("/pools/default/clients/{client_id}"), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["name"], "Web");
-    assert_eq!(v["callback_urls"], json!(["https://app.example/cb", "http://localhost:3000/cb"]));
+    assert_eq!(
+        v["callback_urls"],
+        json!(["https://app.example/cb", "http://localhost:3000/cb"])
+    );
     assert_eq!(v["allowed_scopes"], json!(["openid", "email"]));
     assert_eq!(v["supported_identity_providers"], json!(["Google"]));
     assert_eq!(v["has_secret"], true);
-    let (_, again) = c.get(&format!("/console/pools/default/clients/{client_id}")).await;
+    let (_, again) = c
+        .get(&format!("/console/pools/default/clients/{client_id}"))
+        .await;
     assert!(again.contains(&client_id) && !again.contains(&secret));
     // A client naming a provider the pool lacks is refused in words.
     let r = c
         .post(
             "/console/pools/default/clients",
-            &[("name", "Bad"), ("callback_urls", "https://a.example/cb"), ("provider", "Nope")],
+            &[
+                ("name", "Bad"),
+                ("callback_urls", "https://a.example/cb"),
+                ("provider", "Nope"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -374,21 +425,34 @@ async fn console_sign_in_csrf_and_forms() {
 
     // Users: found by email, disabled, signed out.
     seed_user(&gw, "ada").await;
-    let (s, list) = c.get("/console/pools/default/users?email=ADA%40example.com").await;
+    let (s, list) = c
+        .get("/console/pools/default/users?email=ADA%40example.com")
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(list.contains("/console/pools/default/users/ada\""), "{list}");
+    assert!(
+        list.contains("/console/pools/default/users/ada\""),
+        "{list}"
+    );
     let (_, detail) = c.get("/console/pools/default/users/ada").await;
     assert!(detail.contains("<code>g-ada</code>"), "{detail}");
-    let r = c.post("/console/pools/default/users/ada/disable", &[]).await;
+    let r = c
+        .post("/console/pools/default/users/ada/disable", &[])
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, v) = gw.admin("GET", "/pools/default/users/ada", None).await;
     assert_eq!(v["enabled"], false);
-    let (_, detail) = c.get("/console/pools/default/users/ada?ok=user-disabled").await;
+    let (_, detail) = c
+        .get("/console/pools/default/users/ada?ok=user-disabled")
+        .await;
     assert!(detail.contains("id=\"user-state\">disabled<"));
     // A forged disable of another user changes nothing.
     seed_user(&gw, "bob").await;
     let r = c
-        .post_raw("/console/pools/default/users/bob/disable", &[], Some(&gw.base))
+        .post_raw(
+            "/console/pools/default/users/bob/disable",
+            &[],
+            Some(&gw.base),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let (_, v) = gw.admin("GET", "/pools/default/users/bob", None).await;
@@ -408,7 +472,10 @@ async fn console_sign_in_csrf_and_forms() {
     let r = c.post("/console/signout", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let gone = set_cookies(&r);
-    assert!(gone.iter().any(|c| c.starts_with("poolgate-console=;") && c.contains("Max-Age=0")));
+    assert!(
+        gone.iter()
+            .any(|c| c.starts_with("poolgate-console=;") && c.contains("Max-Age=0"))
+    );
     let (s, _) = c.get("/console/pools").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, _) = other.get("/console/pools").await;
@@ -458,4 +525,131 @@ fn artifacts() -> PathBuf {
         .join("test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Checks the page has no serious or critical axe violation and no sideways scroll;
+/// saves a screenshot as `name`.
+async fn check_page(b: &Browser, name: &str) {
+    let violations = axe(b).await;
+    assert!(
+        serious(&violations).is_empty(),
+        "{name}: accessibility violations: {violations:#?}"
+    );
+    let overflow = b
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(overflow, json!(0), "{name}: scrolls sideways");
+    assert_eq!(b.find_all("script").await.len(), 0);
+    std::fs::write(
+        artifacts().join(format!("{name}.png")),
+        b.screenshot().await,
+    )
+    .unwrap();
+}
+
+/// Waits until an element matching `css` is on the page.
+async fn wait_for(b: &Browser, css: &str) {
+    for _ in 0..100 {
+        if !b.find_all(css).await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page = b
+        .execute("return document.documentElement.outerHTML;", json!([]))
+        .await;
+    panic!("{css} never appeared on {}: {page}", b.url().await);
+}
+
+/// Sets the value of the input with `id` (what typing would do; WebDriver typing of
+/// long values is slow and adds nothing here).
+async fn fill(b: &Browser, id: &str, value: &str) {
+    b.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        json!([id, value]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn console_in_chromium() {
+    let gw = Gw::start().await;
+    let fake = oidc::start(OidcOpts::default()).await;
+    seed_user(&gw, "ada").await;
+    let b = Browser::start().await;
+
+    // Keyboard only: the token field has the focus; Enter submits.
+    b.goto(&gw.url("/console")).await;
+    assert!(b.url().await.ends_with("/console/signin"));
+    assert_eq!(b.title().await, "Sign in · poolgate console");
+    check_page(&b, "console-signin").await;
+    let focused = b
+        .execute("return document.activeElement.id;", json!([]))
+        .await;
+    assert_eq!(focused, "token");
+    fill(&b, "token", "wrong-token-0123456789").await;
+    b.press("\u{E007}").await;
+    wait_for(&b, "#token-problem").await;
+    fill(&b, "token", ADMIN_TOKEN).await;
+    b.press("\u{E007}").await;
+    b.wait_for_url(
+        &gw.url("/console/pools"),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    // The first Tab reaches the skip link, visibly focused.
+    b.press("\u{E004}").await;
+    let f = b
+        .execute(
+            "const e = document.activeElement, s = getComputedStyle(e); return {text: e.textContent, outline: s.outlineStyle};",
+            json!([]),
+        )
+        .await;
+    assert_eq!(f["text"], "Skip to content", "{f}");
+    assert_eq!(f["outline"], "solid", "{f}");
+    check_page(&b, "console-pools").await;
+
+    // Register an OIDC provider against the test upstream through its form.
+    b.goto(&gw.url("/console/pools/default/providers/new?type=OIDC"))
+        .await;
+    let o = fake.opts();
+    fill(&b, "name", "Corp").await;
+    fill(&b, "f-issuer", &fake.issuer()).await;
+    fill(&b, "f-client_id", &o.client_id).await;
+    fill(&b, "f-client_secret", &o.client_secret).await;
+    check_page(&b, "console-provider").await;
+    let submit = b
+        .find_all("form[action$='/providers'] button[type=submit]")
+        .await;
+    b.click(&submit[0]).await;
+    b.wait_for_url(
+        &gw.url("/console/pools/default/providers?ok="),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let (s, v) = gw.admin("GET", "/pools/default/providers/Corp", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["details"]["issuer"], json!(fake.issuer()));
+
+    // A pool's settings and domains, and a user disabled with one click, at 360 px.
+    b.set_window(360, 800).await;
+    let width = b.execute("return window.innerWidth;", json!([])).await;
+    assert!(width.as_u64().unwrap() <= 360, "{width}");
+    b.goto(&gw.url("/console/pools/default")).await;
+    check_page(&b, "console-pool-narrow").await;
+    b.goto(&gw.url("/console/pools/default/users/ada")).await;
+    check_page(&b, "console-user-narrow").await;
+    let disable = b.find_all("form[action$='/disable'] button").await;
+    b.click(&disable[0]).await;
+    b.wait_for_url(
+        &gw.url("/console/pools/default/users/ada?ok="),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let (_, v) = gw.admin("GET", "/pools/default/users/ada", None).await;
+    assert_eq!(v["enabled"], false);
+    b.quit().await;
 }

@@ -15,7 +15,10 @@ use crate::http::SharedState;
 use crate::model::{AppClient, Branding, OAuthFlow};
 
 /// What the client form offers: the pool's providers and every scope a client may get.
-async fn choices(s: &SharedState, pool: &str) -> Result<(Vec<String>, Vec<String>), crate::admin::AdminError> {
+async fn choices(
+    s: &SharedState,
+    pool: &str,
+) -> Result<(Vec<String>, Vec<String>), crate::admin::AdminError> {
     let providers = s
         .admin
         .list_providers(pool)
@@ -65,7 +68,9 @@ fn values_of(c: &AppClient) -> Values {
         logout_urls: c.logout_urls.join("\n"),
         scopes: c.allowed_scopes.clone(),
         providers: c.supported_identity_providers.clone(),
-        client_credentials: c.allowed_oauth_flows.contains(&OAuthFlow::ClientCredentials),
+        client_credentials: c
+            .allowed_oauth_flows
+            .contains(&OAuthFlow::ClientCredentials),
         generate_secret: c.secret_hash.is_some(),
     }
 }
@@ -136,7 +141,16 @@ pub async fn list(
     Path(pool): Path<String>,
     Query(q): Query<Notice>,
 ) -> Response {
-    list_page(&s, &pool, me.csrf(), StatusCode::OK, q.ok.as_deref(), Values::default(), vec![]).await
+    list_page(
+        &s,
+        &pool,
+        me.csrf(),
+        StatusCode::OK,
+        q.ok.as_deref(),
+        Values::default(),
+        vec![],
+    )
+    .await
 }
 
 /// `POST /console/pools/{pool}/clients`: creates a client; the answer shows its secret.
@@ -156,7 +170,20 @@ pub async fn create(State(s): State<SharedState>, Path(pool): Path<String>, p: P
         branding: Branding::default(),
     };
     match s.admin.create_client(&pool, body).await {
-        Ok(new) => client_page(&s, &pool, p.csrf(), &new.client, new.secret.as_deref(), StatusCode::CREATED, None, vec![], None).await,
+        Ok(new) => {
+            client_page(
+                &s,
+                &pool,
+                p.csrf(),
+                &new.client,
+                new.secret.as_deref(),
+                StatusCode::CREATED,
+                None,
+                vec![],
+                None,
+            )
+            .await
+        }
         Err(e) => {
             let (status, problems) = problems_of(e);
             list_page(&s, &pool, p.csrf(), status, None, typed(f), problems).await
@@ -205,7 +232,20 @@ pub async fn show(
     Query(q): Query<Notice>,
 ) -> Response {
     match s.admin.get_client(&pool, &id).await {
-        Ok(c) => client_page(&s, &pool, me.csrf(), &c, None, StatusCode::OK, q.ok.as_deref(), vec![], None).await,
+        Ok(c) => {
+            client_page(
+                &s,
+                &pool,
+                me.csrf(),
+                &c,
+                None,
+                StatusCode::OK,
+                q.ok.as_deref(),
+                vec![],
+                None,
+            )
+            .await
+        }
         Err(e) => admin_error(e, me.csrf()),
     }
 }
@@ -227,11 +267,27 @@ pub async fn update(
         ..ClientPatch::default()
     };
     match s.admin.patch_client(&pool, &id, patch).await {
-        Ok(_) => see_other(&format!("/console/pools/{pool}/clients/{id}"), "client-saved"),
+        Ok(_) => see_other(
+            &format!("/console/pools/{pool}/clients/{id}"),
+            "client-saved",
+        ),
         Err(e) => {
             let (status, problems) = problems_of(e);
             match s.admin.get_client(&pool, &id).await {
-                Ok(c) => client_page(&s, &pool, p.csrf(), &c, None, status, None, problems, Some(typed(f))).await,
+                Ok(c) => {
+                    client_page(
+                        &s,
+                        &pool,
+                        p.csrf(),
+                        &c,
+                        None,
+                        status,
+                        None,
+                        problems,
+                        Some(typed(f)),
+                    )
+                    .await
+                }
                 Err(e) => admin_error(e, p.csrf()),
             }
         }

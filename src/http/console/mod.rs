@@ -53,7 +53,10 @@ pub fn routes() -> Router<SharedState> {
             get(providers::list).post(providers::save),
         )
         .route("/console/pools/{pool}/providers/new", get(providers::new))
-        .route("/console/pools/{pool}/providers/{name}", get(providers::edit))
+        .route(
+            "/console/pools/{pool}/providers/{name}",
+            get(providers::edit),
+        )
         .route(
             "/console/pools/{pool}/providers/{name}/delete",
             post(providers::delete),
@@ -83,9 +86,18 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     for (name, src) in [
         ("base.html", include_str!("../templates/console/base.html")),
-        ("signin.html", include_str!("../templates/console/signin.html")),
-        ("error.html", include_str!("../templates/console/error.html")),
-        ("pools.html", include_str!("../templates/console/pools.html")),
+        (
+            "signin.html",
+            include_str!("../templates/console/signin.html"),
+        ),
+        (
+            "error.html",
+            include_str!("../templates/console/error.html"),
+        ),
+        (
+            "pools.html",
+            include_str!("../templates/console/pools.html"),
+        ),
         ("pool.html", include_str!("../templates/console/pool.html")),
         ("keys.html", include_str!("../templates/console/keys.html")),
         (
@@ -96,13 +108,22 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
             "provider.html",
             include_str!("../templates/console/provider.html"),
         ),
-        ("clients.html", include_str!("../templates/console/clients.html")),
-        ("client.html", include_str!("../templates/console/client.html")),
+        (
+            "clients.html",
+            include_str!("../templates/console/clients.html"),
+        ),
+        (
+            "client.html",
+            include_str!("../templates/console/client.html"),
+        ),
         (
             "client_fields.html",
             include_str!("../templates/console/client_fields.html"),
         ),
-        ("users.html", include_str!("../templates/console/users.html")),
+        (
+            "users.html",
+            include_str!("../templates/console/users.html"),
+        ),
         ("user.html", include_str!("../templates/console/user.html")),
     ] {
         env.add_template(name, src)?;
@@ -163,6 +184,14 @@ fn html(status: StatusCode, body: String) -> Response {
         HeaderValue::from_static(CONSOLE_CSP),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Not the gateway's `no-referrer`: under it, browsers send `Origin: null` with a
+    // form POST (Fetch, "serializing a request origin"), and the Origin check could
+    // not tell the console's own forms from forged ones. Other sites still get no
+    // referrer.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     r
 }
 
@@ -217,7 +246,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "client-saved" => "The app client was saved.",
         "client-deleted" => "The app client was deleted.",
         "keys-rotated" => "A new signing key is active; the previous one stays published.",
-        "sp-keys-rotated" => "New SAML SP keys are published; the previous ones stay valid until the next rotation.",
+        "sp-keys-rotated" => {
+            "New SAML SP keys are published; the previous ones stay valid until the next rotation."
+        }
         "user-disabled" => "The user is disabled: it can no longer sign in or refresh tokens.",
         "user-enabled" => "The user is enabled.",
         "user-signed-out" => "Every token of the user is revoked.",
@@ -258,7 +289,9 @@ impl Form {
     }
     /// The first value of `k`, trimmed, when not empty.
     pub fn opt(&self, k: &str) -> Option<String> {
-        Some(self.get(k)).filter(|v| !v.is_empty()).map(str::to_owned)
+        Some(self.get(k))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     }
     /// Every value of `k` (a checkbox group).
     pub fn all(&self, k: &str) -> Vec<String> {

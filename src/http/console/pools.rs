@@ -51,7 +51,15 @@ async fn pools_page(
 
 /// `GET /console/pools`.
 pub async fn list(State(s): State<SharedState>, me: Signed, Query(q): Query<Notice>) -> Response {
-    pools_page(&s, me.csrf(), StatusCode::OK, q.ok.as_deref(), vec![], ("", "")).await
+    pools_page(
+        &s,
+        me.csrf(),
+        StatusCode::OK,
+        q.ok.as_deref(),
+        vec![],
+        ("", ""),
+    )
+    .await
 }
 
 /// `POST /console/pools`: a new pool with its domains.
@@ -158,7 +166,15 @@ pub async fn show(
     Path(pool): Path<String>,
     Query(q): Query<Notice>,
 ) -> Response {
-    pool_page(&s, &pool, me.csrf(), StatusCode::OK, q.ok.as_deref(), vec![]).await
+    pool_page(
+        &s,
+        &pool,
+        me.csrf(),
+        StatusCode::OK,
+        q.ok.as_deref(),
+        vec![],
+    )
+    .await
 }
 
 /// `POST /console/pools/{pool}/settings`.
@@ -172,9 +188,17 @@ pub async fn settings(
         "EdDSA" => SigningAlg::EdDSA,
         "RS256" => SigningAlg::RS256,
         other => {
-            let problem = format!("Signing algorithm: {other:?} is not one of RS256, ES256, EdDSA.");
-            return pool_page(&s, &pool, p.csrf(), StatusCode::BAD_REQUEST, None, vec![problem])
-                .await;
+            let problem =
+                format!("Signing algorithm: {other:?} is not one of RS256, ES256, EdDSA.");
+            return pool_page(
+                &s,
+                &pool,
+                p.csrf(),
+                StatusCode::BAD_REQUEST,
+                None,
+                vec![problem],
+            )
+            .await;
         }
     };
     let settings = PoolSettings {

@@ -160,7 +160,13 @@ const KINDS: &[Kind] = &[
                 "text",
                 true,
             ),
-            f("key_id", "Key ID", "The ID of the Sign in with Apple key.", "text", true),
+            f(
+                "key_id",
+                "Key ID",
+                "The ID of the Sign in with Apple key.",
+                "text",
+                true,
+            ),
             f(
                 "private_key",
                 "Private key (.p8)",
@@ -391,7 +397,17 @@ pub async fn new(
     if let Err(e) = s.admin.get_pool(&pool).await {
         return admin_error(e, me.csrf());
     }
-    form_page(&s, &pool, me.csrf(), kind, false, Values::default(), StatusCode::OK, vec![]).await
+    form_page(
+        &s,
+        &pool,
+        me.csrf(),
+        kind,
+        false,
+        Values::default(),
+        StatusCode::OK,
+        vec![],
+    )
+    .await
 }
 
 fn values_of(p: &ProviderRecord) -> Values {
@@ -423,7 +439,17 @@ pub async fn edit(
     let Some(kind) = kind_for(p.provider_type) else {
         return super::error(404, "There is no such provider type.", Some(me.csrf()));
     };
-    form_page(&s, &pool, me.csrf(), kind, true, values_of(&p), StatusCode::OK, vec![]).await
+    form_page(
+        &s,
+        &pool,
+        me.csrf(),
+        kind,
+        true,
+        values_of(&p),
+        StatusCode::OK,
+        vec![],
+    )
+    .await
 }
 
 /// `POST /console/pools/{pool}/providers`: creates or replaces the named provider.
@@ -475,7 +501,17 @@ pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Pos
     };
     let existing = p.form.checked("existing");
     if !problems.is_empty() {
-        return form_page(&s, &pool, p.csrf(), kind, existing, values, StatusCode::BAD_REQUEST, problems).await;
+        return form_page(
+            &s,
+            &pool,
+            p.csrf(),
+            kind,
+            existing,
+            values,
+            StatusCode::BAD_REQUEST,
+            problems,
+        )
+        .await;
     }
     let body = ProviderBody {
         provider_type: kind.t,
@@ -489,10 +525,23 @@ pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Pos
         },
     };
     match s.admin.put_provider(&pool, &name, body).await {
-        Ok(_) => see_other(&format!("/console/pools/{pool}/providers"), "provider-saved"),
+        Ok(_) => see_other(
+            &format!("/console/pools/{pool}/providers"),
+            "provider-saved",
+        ),
         Err(e) => {
             let (status, problems) = problems_of(e);
-            form_page(&s, &pool, p.csrf(), kind, existing, values, status, problems).await
+            form_page(
+                &s,
+                &pool,
+                p.csrf(),
+                kind,
+                existing,
+                values,
+                status,
+                problems,
+            )
+            .await
         }
     }
 }
@@ -504,7 +553,10 @@ pub async fn delete(
     p: Posted,
 ) -> Response {
     match s.admin.delete_provider(&pool, &name).await {
-        Ok(()) => see_other(&format!("/console/pools/{pool}/providers"), "provider-deleted"),
+        Ok(()) => see_other(
+            &format!("/console/pools/{pool}/providers"),
+            "provider-deleted",
+        ),
         Err(e) => admin_error(e, p.csrf()),
     }
 }

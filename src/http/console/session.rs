@@ -134,7 +134,11 @@ impl FromRequest<SharedState> for Posted {
             .await
             .map_err(IntoResponse::into_response)?;
         let Some(form) = Form::parse(&bytes) else {
-            return Err(error(400, "The form could not be read.", Some(signed.csrf())));
+            return Err(error(
+                400,
+                "The form could not be read.",
+                Some(signed.csrf()),
+            ));
         };
         if !signed.session.csrf_matches(form.get("csrf")) {
             tracing::warn!("console: form without its CSRF token refused");
@@ -161,10 +165,7 @@ fn signin_form(https: bool, problem: Option<&str>) -> Response {
         "signin.html",
         context! { pre => pre, problem },
     );
-    set_cookie(
-        &mut r,
-        &session_cookie(https, names(https).1, &pre, 600),
-    );
+    set_cookie(&mut r, &session_cookie(https, names(https).1, &pre, 600));
     r
 }
 
@@ -260,9 +261,15 @@ mod tests {
         assert!(same_origin(&h, own));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h, own));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://login.acme.com"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://login.acme.com"),
+        );
         assert!(same_origin(&h, own));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert!(!same_origin(&h, own));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h, own));

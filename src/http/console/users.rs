@@ -65,7 +65,13 @@ pub async fn list(
     };
     let (users, problem) = match s.admin.list_users(&pool, query).await {
         Ok(p) => (p, None),
-        Err(crate::admin::AdminError::Invalid(p)) => (crate::model::Page { items: vec![], next_cursor: None }, Some(p.join("; "))),
+        Err(crate::admin::AdminError::Invalid(p)) => (
+            crate::model::Page {
+                items: vec![],
+                next_cursor: None,
+            },
+            Some(p.join("; ")),
+        ),
         Err(e) => return admin_error(e, me.csrf()),
     };
     let rows: Vec<Row> = users.items.iter().map(row).collect();
@@ -104,7 +110,12 @@ pub async fn show(
         .user
         .attributes
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
         .collect();
     page(
         StatusCode::OK,
@@ -125,11 +136,25 @@ pub async fn act(
 ) -> Response {
     let a = &s.admin;
     let done = match action.as_str() {
-        "disable" => a.set_enabled(&pool, &username, false).await.map(|_| "user-disabled"),
-        "enable" => a.set_enabled(&pool, &username, true).await.map(|_| "user-enabled"),
-        "signout" => a.global_sign_out(&pool, &username).await.map(|_| "user-signed-out"),
+        "disable" => a
+            .set_enabled(&pool, &username, false)
+            .await
+            .map(|_| "user-disabled"),
+        "enable" => a
+            .set_enabled(&pool, &username, true)
+            .await
+            .map(|_| "user-enabled"),
+        "signout" => a
+            .global_sign_out(&pool, &username)
+            .await
+            .map(|_| "user-signed-out"),
         "unlink" => a
-            .unlink_identity(&pool, &username, p.form.get("provider"), p.form.get("subject"))
+            .unlink_identity(
+                &pool,
+                &username,
+                p.form.get("provider"),
+                p.form.get("subject"),
+            )
             .await
             .map(|()| "identity-unlinked"),
         _ => return super::error(404, "There is no such action.", Some(p.csrf())),
