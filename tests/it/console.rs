@@ -653,3 +653,80 @@ async fn console_in_chromium() {
     assert_eq!(v["enabled"], false);
     b.quit().await;
 }
+
+/// Behind a TLS front (a public name over plain HTTP to the gateway), the cookies take
+/// the `__Host-` prefix with `Secure`, and the Origin that passes is the https one.
+#[tokio::test]
+async fn console_cookie_over_https_front() {
+    let gw = Gw::start().await;
+    let (s, v) = gw
+        .admin(
+            "POST",
+            "/pools",
+            Some(json!({"id": "acme", "domains": ["login.acme.test"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let host = "login.acme.test";
+    let r = gw
+        .http
+        .get(gw.url("/console/signin"))
+        .header(reqwest::header::HOST, host)
+        .send()
+        .await
+        .unwrap();
+    let pre = cookie_pair(&set_cookies(&r), "__Host-poolgate-console-pre").unwrap();
+    let csrf = hidden(&r.text().await.unwrap(), "csrf").unwrap();
+    let post = |origin: &'static str| {
+        gw.http
+            .post(gw.url("/console/signin"))
+            .header(reqwest::header::HOST, host)
+            .header(COOKIE, &pre)
+            .header(ORIGIN, origin)
+            .form(&[("csrf", csrf.as_str()), ("token", ADMIN_TOKEN)])
+            .send()
+    };
+    let r = post("http://login.acme.test").await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the http origin is not this console's"
+    );
+    let r = post("https://login.acme.test").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookies = set_cookies(&r);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-poolgate-console="))
+        .unwrap();
+    for attr in ["Path=/", "HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(session.contains(attr), "{session}");
+    }
+    assert!(!session.contains("Domain"), "{session}");
+    // The plain name is not read over HTTPS: a cookie planted without Secure is ignored.
+    let value = session
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1;
+    let r = gw
+        .http
+        .get(gw.url("/console/pools"))
+        .header(reqwest::header::HOST, host)
+        .header(COOKIE, format!("poolgate-console={value}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = gw
+        .http
+        .get(gw.url("/console/pools"))
+        .header(reqwest::header::HOST, host)
+        .header(COOKIE, format!("__Host-poolgate-console={value}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
