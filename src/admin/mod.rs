@@ -6,6 +6,7 @@
 pub mod bodies;
 pub mod certs;
 pub mod clients;
+pub mod domains;
 pub mod error;
 pub mod files;
 pub mod groups;
@@ -14,6 +15,7 @@ pub mod links;
 pub mod pools;
 pub mod providers;
 pub mod service;
+pub mod sessions;
 pub mod users;
 
 pub use bodies::{
@@ -25,6 +27,7 @@ pub use error::{AdminError, AdminResult};
 pub use pools::DomainInfo;
 pub use providers::PutProvider;
 pub use service::{Admin, PoolInfo, UserInfo};
+pub use sessions::ConsoleSession;
 pub use users::UserQuery;
 
 use serde_json::{Value, json};

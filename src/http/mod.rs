@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_users;
 pub mod cognito;
+pub mod console;
 pub mod error;
 pub mod hosted;
 pub mod pages;
@@ -142,6 +143,7 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, FlowError> {
 /// The whole application: hosted endpoints, admin API, health and metrics.
 pub fn router(state: SharedState) -> Router {
     Router::new()
+        .merge(console::routes())
         .merge(hosted::routes())
         .route("/", axum::routing::post(cognito::serve))
         .nest("/admin/v1", admin::routes(state.clone()))

@@ -52,7 +52,7 @@ fn artifacts() -> PathBuf {
 
 /// Injects axe-core and runs it on the page; the violations as `{id, impact, help,
 /// nodes}`. Asserts that axe really checked something.
-async fn axe(b: &Browser) -> Vec<Value> {
+pub(crate) async fn axe(b: &Browser) -> Vec<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/browser/node_modules/axe-core/axe.min.js"
@@ -79,7 +79,7 @@ async fn axe(b: &Browser) -> Vec<Value> {
     v["violations"].as_array().cloned().unwrap_or_default()
 }
 
-fn serious(violations: &[Value]) -> Vec<&Value> {
+pub(crate) fn serious(violations: &[Value]) -> Vec<&Value> {
     violations
         .iter()
         .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))

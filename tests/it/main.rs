@@ -6,6 +6,7 @@ mod attacks;
 mod browser;
 mod cognito_api;
 mod compose;
+mod console;
 mod e2e;
 mod e2e_exchange;
 mod e2e_linking;

@@ -1,0 +1,562 @@
+//! Console pages of identity providers: the pool's providers by type, and one form per
+//! type with what to give the IdP (redirect URI, SP entity ID and metadata URL) and
+//! what to take from it. Saving goes through the admin service, which checks the
+//! registration (and fetches SAML metadata); its problems are listed in words.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::pools::{Notice, problems_of};
+use super::{Posted, Signed, admin_error, domain_base, notice, page, see_other};
+use crate::admin::{MASK, ProviderBody};
+use crate::http::SharedState;
+use crate::model::{LinkPolicy, ProviderRecord, ProviderType};
+
+/// One input of a provider form: a key of `details`.
+#[derive(Clone, Copy, Serialize)]
+struct Field {
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    /// `text`, `secret` (masked once stored) or `area` (multi-line, PEM or XML).
+    input: &'static str,
+    required: bool,
+}
+
+const fn f(
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    input: &'static str,
+    required: bool,
+) -> Field {
+    Field {
+        key,
+        label,
+        help,
+        input,
+        required,
+    }
+}
+
+const CLIENT_ID: Field = f("client_id", "Client ID", "", "text", true);
+const CLIENT_SECRET: Field = f("client_secret", "Client secret", "", "secret", true);
+const SCOPES: Field = f(
+    "authorize_scopes",
+    "Scopes",
+    "Space separated; leave empty for the provider's usual ones.",
+    "text",
+    false,
+);
+
+/// A provider type as the console offers it.
+struct Kind {
+    t: ProviderType,
+    slug: &'static str,
+    title: &'static str,
+    /// Where the admin registers poolgate at the IdP.
+    console: &'static str,
+    fields: &'static [Field],
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        t: ProviderType::OIDC,
+        slug: "OIDC",
+        title: "OpenID Connect",
+        console: "your identity provider's app registration (Okta, Entra ID, Keycloak, AD FS, ...)",
+        fields: &[
+            f(
+                "issuer",
+                "Issuer URL",
+                "The provider's issuer; its /.well-known/openid-configuration is read from there.",
+                "text",
+                true,
+            ),
+            CLIENT_ID,
+            CLIENT_SECRET,
+            SCOPES,
+        ],
+    },
+    Kind {
+        t: ProviderType::SAML,
+        slug: "SAML",
+        title: "SAML 2.0",
+        console: "your identity provider's relying party trust / SAML app",
+        fields: &[
+            f(
+                "metadata_url",
+                "IdP metadata URL",
+                "Fetched and checked on save. Give this or the metadata document.",
+                "text",
+                false,
+            ),
+            f(
+                "metadata_xml",
+                "IdP metadata document",
+                "The XML the IdP exports, pasted here.",
+                "area",
+                false,
+            ),
+        ],
+    },
+    Kind {
+        t: ProviderType::Google,
+        slug: "Google",
+        title: "Google",
+        console: "Google Cloud console, APIs & Services, Credentials, OAuth client ID (Web application)",
+        fields: &[
+            CLIENT_ID,
+            CLIENT_SECRET,
+            SCOPES,
+            f(
+                "hosted_domain",
+                "Workspace domain",
+                "Only accounts of this Google Workspace domain may sign in.",
+                "text",
+                false,
+            ),
+        ],
+    },
+    Kind {
+        t: ProviderType::Facebook,
+        slug: "Facebook",
+        title: "Facebook",
+        console: "Meta for Developers, your app, Facebook Login, Settings",
+        fields: &[
+            f("client_id", "App ID", "", "text", true),
+            f("client_secret", "App secret", "", "secret", true),
+            SCOPES,
+            f(
+                "api_version",
+                "Graph API version",
+                "For example v19.0.",
+                "text",
+                false,
+            ),
+        ],
+    },
+    Kind {
+        t: ProviderType::SignInWithApple,
+        slug: "SignInWithApple",
+        title: "Sign in with Apple",
+        console: "Apple Developer, Certificates, Identifiers & Profiles, your Services ID",
+        fields: &[
+            f(
+                "client_id",
+                "Services ID",
+                "The identifier of the Services ID, such as com.example.signin.",
+                "text",
+                true,
+            ),
+            f(
+                "team_id",
+                "Team ID",
+                "Ten characters, shown at the top right of the developer account.",
+                "text",
+                true,
+            ),
+            f(
+                "key_id",
+                "Key ID",
+                "The ID of the Sign in with Apple key.",
+                "text",
+                true,
+            ),
+            f(
+                "private_key",
+                "Private key (.p8)",
+                "The contents of the AuthKey_XXXXXXXXXX.p8 file.",
+                "area",
+                true,
+            ),
+            SCOPES,
+        ],
+    },
+    Kind {
+        t: ProviderType::GitHub,
+        slug: "GitHub",
+        title: "GitHub",
+        console: "GitHub, Settings, Developer settings, OAuth Apps (Authorization callback URL)",
+        fields: &[
+            CLIENT_ID,
+            CLIENT_SECRET,
+            SCOPES,
+            f(
+                "enterprise_url",
+                "GitHub Enterprise Server URL",
+                "Only for GitHub Enterprise Server, such as https://github.example.com.",
+                "text",
+                false,
+            ),
+        ],
+    },
+    Kind {
+        t: ProviderType::OAuth2,
+        slug: "OAuth2",
+        title: "Plain OAuth 2.0",
+        console: "the provider's OAuth app registration",
+        fields: &[
+            f("authorize_url", "Authorization endpoint", "", "text", true),
+            f("token_url", "Token endpoint", "", "text", true),
+            f(
+                "userinfo_url",
+                "User info endpoint",
+                "Read with the access token to learn who signed in.",
+                "text",
+                true,
+            ),
+            CLIENT_ID,
+            CLIENT_SECRET,
+            SCOPES,
+            f(
+                "subject_attribute",
+                "Subject attribute",
+                "The user info field that identifies the user for good (such as id).",
+                "text",
+                false,
+            ),
+        ],
+    },
+    Kind {
+        t: ProviderType::LoginWithAmazon,
+        slug: "LoginWithAmazon",
+        title: "Login with Amazon",
+        console: "Amazon Developer console, Login with Amazon, your security profile, Web Settings",
+        fields: &[CLIENT_ID, CLIENT_SECRET, SCOPES],
+    },
+];
+
+fn kind_of(slug: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.slug == slug)
+}
+
+fn kind_for(t: ProviderType) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.t == t)
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    title: &'static str,
+    slug: &'static str,
+}
+
+#[derive(Serialize)]
+struct KindLink {
+    slug: &'static str,
+    title: &'static str,
+}
+
+/// `GET /console/pools/{pool}/providers`.
+pub async fn list(
+    State(s): State<SharedState>,
+    me: Signed,
+    Path(pool): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let providers = match s.admin.list_providers(&pool).await {
+        Ok(p) => p,
+        Err(e) => return admin_error(e, me.csrf()),
+    };
+    let mut rows: Vec<Row> = providers
+        .into_iter()
+        .map(|p| {
+            let k = kind_for(p.provider_type);
+            Row {
+                name: p.name,
+                title: k.map_or("", |k| k.title),
+                slug: k.map_or("", |k| k.slug),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.title, &a.name).cmp(&(b.title, &b.name)));
+    let kinds: Vec<KindLink> = KINDS
+        .iter()
+        .map(|k| KindLink {
+            slug: k.slug,
+            title: k.title,
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        "providers.html",
+        context! { csrf => me.csrf(), pool, nav => "providers", providers => rows, kinds, notice => notice(q.ok.as_deref()) },
+    )
+}
+
+/// What to give the IdP, for each domain of the pool.
+#[derive(Serialize)]
+struct Give {
+    label: &'static str,
+    value: String,
+}
+
+async fn to_give(s: &SharedState, pool: &str, t: ProviderType) -> Vec<Give> {
+    let domains = s
+        .admin
+        .get_pool(pool)
+        .await
+        .map(|p| p.domains)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for d in &domains {
+        let base = domain_base(s, d);
+        match t {
+            ProviderType::SAML => {
+                out.push(Give {
+                    label: "Assertion consumer service (ACS) URL",
+                    value: format!("{base}/saml2/idpresponse"),
+                });
+                out.push(Give {
+                    label: "SP metadata URL (import this at the IdP)",
+                    value: format!("{base}/saml2/metadata"),
+                });
+            }
+            ProviderType::SignInWithApple => {
+                out.push(Give {
+                    label: "Domain",
+                    value: crate::tls::host_of(d).to_owned(),
+                });
+                out.push(Give {
+                    label: "Return URL",
+                    value: format!("{base}/oauth2/idpresponse"),
+                });
+            }
+            _ => out.push(Give {
+                label: "Redirect URI",
+                value: format!("{base}/oauth2/idpresponse"),
+            }),
+        }
+    }
+    if t == ProviderType::SAML {
+        out.insert(
+            0,
+            Give {
+                label: "SP entity ID (audience)",
+                value: crate::flow::saml::sp_entity_id(pool),
+            },
+        );
+    }
+    out
+}
+
+/// What the form shows: the values typed (or stored, secrets masked).
+#[derive(Default, Serialize)]
+struct Values {
+    name: String,
+    details: serde_json::Map<String, Value>,
+    idp_identifiers: String,
+    link_verified: bool,
+    mapping: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page(
+    s: &SharedState,
+    pool: &str,
+    csrf: &str,
+    kind: &'static Kind,
+    existing: bool,
+    values: Values,
+    status: StatusCode,
+    problems: Vec<String>,
+) -> Response {
+    let give = to_give(s, pool, kind.t).await;
+    page(
+        status,
+        "provider.html",
+        context! {
+            csrf, pool, nav => "providers", slug => kind.slug, title => kind.title,
+            console => kind.console, fields => kind.fields, give, existing, v => values,
+            problems, mask => MASK,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    #[serde(rename = "type")]
+    t: Option<String>,
+}
+
+/// `GET /console/pools/{pool}/providers/new?type=OIDC`.
+pub async fn new(
+    State(s): State<SharedState>,
+    me: Signed,
+    Path(pool): Path<String>,
+    Query(q): Query<NewQuery>,
+) -> Response {
+    let Some(kind) = kind_of(q.t.as_deref().unwrap_or("")) else {
+        return super::error(404, "There is no such provider type.", Some(me.csrf()));
+    };
+    if let Err(e) = s.admin.get_pool(&pool).await {
+        return admin_error(e, me.csrf());
+    }
+    form_page(
+        &s,
+        &pool,
+        me.csrf(),
+        kind,
+        false,
+        Values::default(),
+        StatusCode::OK,
+        vec![],
+    )
+    .await
+}
+
+fn values_of(p: &ProviderRecord) -> Values {
+    let view = crate::admin::provider_view(p);
+    Values {
+        name: p.name.clone(),
+        details: view["details"].as_object().cloned().unwrap_or_default(),
+        idp_identifiers: p.idp_identifiers.join(", "),
+        link_verified: p.link_by_email == LinkPolicy::Verified,
+        mapping: p
+            .attribute_mapping
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// `GET /console/pools/{pool}/providers/{name}`: the form of a stored provider.
+pub async fn edit(
+    State(s): State<SharedState>,
+    me: Signed,
+    Path((pool, name)): Path<(String, String)>,
+) -> Response {
+    let p = match s.admin.get_provider(&pool, &name).await {
+        Ok(p) => p,
+        Err(e) => return admin_error(e, me.csrf()),
+    };
+    let Some(kind) = kind_for(p.provider_type) else {
+        return super::error(404, "There is no such provider type.", Some(me.csrf()));
+    };
+    form_page(
+        &s,
+        &pool,
+        me.csrf(),
+        kind,
+        true,
+        values_of(&p),
+        StatusCode::OK,
+        vec![],
+    )
+    .await
+}
+
+/// `POST /console/pools/{pool}/providers`: creates or replaces the named provider.
+/// On an existing provider, details the form does not show are kept (sent back as
+/// they are stored, secrets as the mask, which the service keeps).
+pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Posted) -> Response {
+    let Some(kind) = kind_of(p.form.get("type")) else {
+        return super::error(400, "There is no such provider type.", Some(p.csrf()));
+    };
+    let name = p.form.get("name").to_owned();
+    let mut details = match s.admin.get_provider(&pool, &name).await {
+        Ok(prev) if prev.provider_type == kind.t && p.form.checked("existing") => {
+            values_of(&prev).details
+        }
+        _ => serde_json::Map::new(),
+    };
+    for field in kind.fields {
+        match p.form.opt(field.key) {
+            Some(v) => {
+                details.insert(field.key.to_owned(), Value::String(v));
+            }
+            None => {
+                details.remove(field.key);
+            }
+        }
+    }
+    let mut mapping = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for line in p.form.get("attribute_mapping").lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+                mapping.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+            _ => problems.push(format!(
+                "Attribute mapping: the line {line:?} is not \"pool attribute = provider attribute\"."
+            )),
+        }
+    }
+    let values = Values {
+        name: name.clone(),
+        details: details.clone(),
+        idp_identifiers: p.form.get("idp_identifiers").to_owned(),
+        link_verified: p.form.checked("link_verified"),
+        mapping: p.form.get("attribute_mapping").to_owned(),
+    };
+    let existing = p.form.checked("existing");
+    if !problems.is_empty() {
+        return form_page(
+            &s,
+            &pool,
+            p.csrf(),
+            kind,
+            existing,
+            values,
+            StatusCode::BAD_REQUEST,
+            problems,
+        )
+        .await;
+    }
+    let body = ProviderBody {
+        provider_type: kind.t,
+        details,
+        attribute_mapping: mapping,
+        idp_identifiers: p.form.lines("idp_identifiers"),
+        link_by_email: if values.link_verified {
+            LinkPolicy::Verified
+        } else {
+            LinkPolicy::Never
+        },
+    };
+    match s.admin.put_provider(&pool, &name, body).await {
+        Ok(_) => see_other(
+            &format!("/console/pools/{pool}/providers"),
+            "provider-saved",
+        ),
+        Err(e) => {
+            let (status, problems) = problems_of(e);
+            form_page(
+                &s,
+                &pool,
+                p.csrf(),
+                kind,
+                existing,
+                values,
+                status,
+                problems,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /console/pools/{pool}/providers/{name}/delete`.
+pub async fn delete(
+    State(s): State<SharedState>,
+    Path((pool, name)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    match s.admin.delete_provider(&pool, &name).await {
+        Ok(()) => see_other(
+            &format!("/console/pools/{pool}/providers"),
+            "provider-deleted",
+        ),
+        Err(e) => admin_error(e, p.csrf()),
+    }
+}

@@ -1,0 +1,277 @@
+//! Console sign-in, sign-out, and the two request guards: [`Signed`] (a live session)
+//! and [`Posted`] (a live session, a same-origin request and the session's CSRF token).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::{Form, error, page, see_other};
+use crate::admin::ConsoleSession;
+use crate::admin::sessions::ABSOLUTE_TIMEOUT_S;
+use crate::http::{HostPool, SharedState, cookies};
+use crate::secret::{constant_time_eq, random_token};
+
+/// Over HTTPS the cookies carry the `__Host-` prefix: the browser then accepts them
+/// only with `Secure`, `Path=/` and no `Domain`, so no sibling subdomain or plain-HTTP
+/// page can plant or overwrite them (RFC 6265bis section 4.1.3.2). A browser refuses
+/// `Secure` cookies from plain `http` pages (loopback development), and `__Host-`
+/// requires `Secure`, so there the plain name is used instead.
+const SESSION_TLS: &str = "__Host-poolgate-console";
+const SESSION_PLAIN: &str = "poolgate-console";
+/// The sign-in form's own CSRF token (double-submit: no session exists yet).
+const PRE_TLS: &str = "__Host-poolgate-console-pre";
+const PRE_PLAIN: &str = "poolgate-console-pre";
+
+/// Whether the request arrived over HTTPS (directly or through a TLS front).
+struct Origin {
+    https: bool,
+    /// `scheme://host[:port]`, what a same-origin form's `Origin` header says.
+    origin: String,
+}
+
+async fn origin(parts: &mut Parts, s: &SharedState) -> Result<Origin, Response> {
+    let HostPool(ctx) = HostPool::from_request_parts(parts, s)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(Origin {
+        https: ctx.issuer.starts_with("https://"),
+        origin: ctx.issuer,
+    })
+}
+
+fn names(https: bool) -> (&'static str, &'static str) {
+    if https {
+        (SESSION_TLS, PRE_TLS)
+    } else {
+        (SESSION_PLAIN, PRE_PLAIN)
+    }
+}
+
+/// `Set-Cookie` of the session (or of its removal when `value` is empty).
+pub fn session_cookie(https: bool, name: &str, value: &str, max_age: i64) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+fn set_cookie(r: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// A request of a signed-in admin: its session.
+pub struct Signed {
+    pub session: ConsoleSession,
+}
+
+impl Signed {
+    pub fn csrf(&self) -> &str {
+        &self.session.csrf
+    }
+}
+
+async fn signed(parts: &mut Parts, s: &SharedState) -> Result<(Signed, Origin), Response> {
+    let o = origin(parts, s).await?;
+    let jar = cookies(&parts.headers);
+    let id = jar.get(names(o.https).0).map_or("", String::as_str);
+    match s.admin.console_session(id).await {
+        Ok(Some(session)) => Ok((Signed { session }, o)),
+        Ok(None) => Err(see_other("/console/signin", "")),
+        Err(e) => Err(super::admin_error(e, "")),
+    }
+}
+
+impl FromRequestParts<SharedState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &SharedState) -> Result<Self, Response> {
+        Ok(signed(parts, s).await?.0)
+    }
+}
+
+/// Refuses a request a browser sent from another site: its `Origin` must be this
+/// console's own, and where only `Sec-Fetch-Site` is sent, it must say
+/// `same-origin`. Requests with neither (not from a browser) still need the token.
+fn same_origin(headers: &HeaderMap, own: &str) -> bool {
+    if let Some(o) = headers.get(header::ORIGIN) {
+        return o
+            .to_str()
+            .is_ok_and(|o| o.eq_ignore_ascii_case(own) && o != "null");
+    }
+    headers
+        .get("sec-fetch-site")
+        .is_none_or(|v| v.as_bytes() == b"same-origin" || v.as_bytes() == b"none")
+}
+
+const FORGED: &str = "This form was not accepted: it did not come from this console's own page, or the page was too old. Nothing was changed; reload the page and try again.";
+
+/// A form POST of a signed-in admin, same-origin, with the session's CSRF token.
+pub struct Posted {
+    pub signed: Signed,
+    pub form: Form,
+}
+
+impl Posted {
+    pub fn csrf(&self) -> &str {
+        self.signed.csrf()
+    }
+}
+
+impl FromRequest<SharedState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &SharedState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let (signed, o) = signed(&mut parts, s).await?;
+        if !same_origin(&parts.headers, &o.origin) {
+            tracing::warn!("console: cross-origin form refused");
+            return Err(error(403, FORGED, Some(signed.csrf())));
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(form) = Form::parse(&bytes) else {
+            return Err(error(
+                400,
+                "The form could not be read.",
+                Some(signed.csrf()),
+            ));
+        };
+        if !signed.session.csrf_matches(form.get("csrf")) {
+            tracing::warn!("console: form without its CSRF token refused");
+            return Err(error(403, FORGED, Some(signed.csrf())));
+        }
+        Ok(Posted { signed, form })
+    }
+}
+
+/// `GET /console`: the pools when signed in, else the sign-in page.
+pub async fn home(State(s): State<SharedState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    match signed(&mut parts, &s).await {
+        Ok(_) => see_other("/console/pools", ""),
+        Err(r) => r,
+    }
+}
+
+fn signin_form(https: bool, problem: Option<&str>) -> Response {
+    let pre = random_token(24);
+    let status = if problem.is_some() { 401 } else { 200 };
+    let mut r = page(
+        axum::http::StatusCode::from_u16(status).unwrap_or_default(),
+        "signin.html",
+        context! { pre => pre, problem },
+    );
+    set_cookie(&mut r, &session_cookie(https, names(https).1, &pre, 600));
+    r
+}
+
+/// `GET /console/signin`.
+pub async fn signin_page(State(s): State<SharedState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    match origin(&mut parts, &s).await {
+        Ok(o) => signin_form(o.https, None),
+        Err(r) => r,
+    }
+}
+
+/// `POST /console/signin`: the admin token (compared in constant time) for a session.
+pub async fn signin(State(s): State<SharedState>, req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let o = match origin(&mut parts, &s).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let (session_name, pre_name) = names(o.https);
+    let jar = cookies(&parts.headers);
+    if !same_origin(&parts.headers, &o.origin) {
+        return error(403, FORGED, None);
+    }
+    let Ok(bytes) = Bytes::from_request(Request::from_parts(parts, body), &s).await else {
+        return error(400, "The form could not be read.", None);
+    };
+    let form = Form::parse(&bytes).unwrap_or_default();
+    let pre = jar.get(pre_name).map_or("", String::as_str);
+    if pre.is_empty() || !constant_time_eq(pre.as_bytes(), form.get("csrf").as_bytes()) {
+        return error(403, FORGED, None);
+    }
+    let token = form.get("token");
+    if !constant_time_eq(token.as_bytes(), s.admin_token.as_bytes()) {
+        tracing::warn!("console: sign-in with a wrong admin token");
+        return signin_form(o.https, Some("That is not the admin token."));
+    }
+    match s.admin.open_console_session().await {
+        Ok((id, _)) => {
+            let mut r = see_other("/console/pools", "");
+            set_cookie(
+                &mut r,
+                &session_cookie(o.https, session_name, &id, ABSOLUTE_TIMEOUT_S),
+            );
+            set_cookie(&mut r, &session_cookie(o.https, pre_name, "", 0));
+            r
+        }
+        Err(e) => super::admin_error(e, ""),
+    }
+}
+
+/// `POST /console/signout`: ends the session and removes its cookie.
+pub async fn signout(State(s): State<SharedState>, req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let o = match origin(&mut parts, &s).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let id = cookies(&parts.headers)
+        .get(names(o.https).0)
+        .cloned()
+        .unwrap_or_default();
+    let posted = match Posted::from_request(Request::from_parts(parts, body), &s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let _ = posted.csrf();
+    if let Err(e) = s.admin.close_console_session(&id).await {
+        return super::admin_error(e, "");
+    }
+    let mut r = see_other("/console/signin", "");
+    set_cookie(&mut r, &session_cookie(o.https, names(o.https).0, "", 0));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes() {
+        let c = session_cookie(true, SESSION_TLS, "v", 60);
+        assert!(c.starts_with("__Host-poolgate-console=v; Path=/; HttpOnly; SameSite=Strict"));
+        assert!(c.ends_with("; Secure") && !c.contains("Domain"));
+        let c = session_cookie(false, SESSION_PLAIN, "v", 60);
+        assert!(!c.contains("Secure") && c.contains("SameSite=Strict"));
+    }
+
+    #[test]
+    fn origin_check() {
+        let own = "https://login.acme.com";
+        let mut h = HeaderMap::new();
+        assert!(same_origin(&h, own));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h, own));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://login.acme.com"),
+        );
+        assert!(same_origin(&h, own));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_origin(&h, own));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h, own));
+    }
+}
