@@ -201,11 +201,18 @@ pub async fn settings(
             .await;
         }
     };
-    let settings = PoolSettings {
-        signing_alg,
-        cognito_claims: p.form.checked("cognito_claims"),
-        email_case_sensitive: p.form.checked("email_case_sensitive"),
+    // Start from the stored settings, so settings this form does not show (names,
+    // tags, hooks, ...) are kept.
+    let mut settings = match s.admin.get_pool(&pool).await {
+        Ok(info) => info.pool.settings,
+        Err(e) => {
+            let (status, problems) = problems_of(e);
+            return pool_page(&s, &pool, p.csrf(), status, None, problems).await;
+        }
     };
+    settings.signing_alg = signing_alg;
+    settings.cognito_claims = p.form.checked("cognito_claims");
+    settings.email_case_sensitive = p.form.checked("email_case_sensitive");
     match s.admin.set_pool_settings(&pool, settings).await {
         Ok(_) => see_other(&format!("/console/pools/{pool}"), "settings-saved"),
         Err(e) => {
