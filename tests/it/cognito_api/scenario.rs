@@ -322,6 +322,50 @@ async fn an_admin_session_through_boto3_and_the_aws_cli() {
         groups_claim(&claims(t["id_token"].as_str().unwrap())),
         json!([])
     );
+    // Global sign-out ends the refresh tokens issued so far.
+    let rt = t["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |rt: String| {
+        let req = gw.http.post(format!("{base}/oauth2/token")).form(&[
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", client.clone()),
+            ("refresh_token", rt),
+        ]);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(refresh(rt.clone()).await, StatusCode::OK);
+    ok(
+        &gw,
+        "AdminUserGlobalSignOut",
+        json!({"UserPoolId": pool, "Username": username}),
+    )
+    .await;
+    assert_eq!(refresh(rt).await, StatusCode::BAD_REQUEST);
+    // Only the attributes asked for.
+    let only = ok(
+        &gw,
+        "ListUsers",
+        json!({"UserPoolId": pool, "AttributesToGet": ["email"]}),
+    )
+    .await;
+    assert_eq!(
+        only["Users"][0]["Attributes"],
+        json!([{"Name": "email", "Value": "ada@example.com"}])
+    );
+    ok(
+        &gw,
+        "AdminDeleteUser",
+        json!({"UserPoolId": pool, "Username": username}),
+    )
+    .await;
+    assert_eq!(
+        fails(
+            &gw,
+            "AdminGetUser",
+            json!({"UserPoolId": pool, "Username": username})
+        )
+        .await,
+        "UserNotFoundException"
+    );
     ok(&gw, "DeleteUserPool", json!({"UserPoolId": pool})).await;
     let pools = ok(&gw, "ListUserPools", json!({"MaxResults": 60})).await;
     assert!(
