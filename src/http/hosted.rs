@@ -175,7 +175,7 @@ async fn idpresponse_post(
 }
 
 /// HTTP Basic client credentials (RFC 6749 section 2.3.1: each part form-urlencoded).
-fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
+pub fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Ok(ClientAuth::default());
     };

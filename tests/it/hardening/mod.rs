@@ -1,6 +1,7 @@
 //! Issue 12, hardening: each attack of docs/security.md written as a test that failed
 //! on the code before its fix.
 
+mod chromium;
 mod floods;
 mod instances;
 mod linking;
