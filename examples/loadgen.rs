@@ -602,6 +602,9 @@ fn idle_rss_kib() -> Option<(u64, String)> {
             format!("sqlite://{}/p.db", tmp.path().display()),
         )
         .env("POOLGATE_ADMIN_TOKEN", "bench-admin-token-0123456789")
+        // One driver from one address is the whole load: no rate limit.
+        .env("POOLGATE_RATE_LIMIT_IP", "0")
+        .env("POOLGATE_RATE_LIMIT_CLIENT", "0")
         .env("POOLGATE_PROVIDERS_DIR", tmp.path())
         .env("RUST_LOG", "warn")
         .spawn()

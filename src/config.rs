@@ -24,8 +24,16 @@ struct FileSettings {
     certs_dir: Option<String>,
     upstream_ca_file: Option<String>,
     aws_access_key_id: Option<String>,
+    metrics_listen: Option<String>,
+    rate_limit_ip: Option<u32>,
+    rate_limit_client: Option<u32>,
     log: Option<String>,
 }
+
+/// Default budgets of the rate limits, requests per second (bursts twice that): far
+/// above what one browser or one app's users send, far below a flood.
+pub const DEFAULT_RATE_LIMIT_IP: u32 = 200;
+pub const DEFAULT_RATE_LIMIT_CLIENT: u32 = 1000;
 
 #[derive(Clone)]
 pub struct Settings {
@@ -41,6 +49,12 @@ pub struct Settings {
     /// Access key id of the Cognito API's SigV4 credentials (the secret is the admin
     /// token).
     pub aws_access_key_id: String,
+    /// A separate listener serving `/metrics` without the admin token.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Requests per second per client IP on each rate-limited endpoint group (0: off).
+    pub rate_limit_ip: u32,
+    /// Requests per second per app client on each rate-limited endpoint group (0: off).
+    pub rate_limit_client: u32,
     pub log: String,
 }
 
@@ -55,6 +69,9 @@ impl fmt::Debug for Settings {
             .field("providers_dir", &self.providers_dir)
             .field("certs_dir", &self.certs_dir)
             .field("aws_access_key_id", &self.aws_access_key_id)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("rate_limit_ip", &self.rate_limit_ip)
+            .field("rate_limit_client", &self.rate_limit_client)
             .finish()
     }
 }
@@ -235,6 +252,36 @@ impl Settings {
                 "POOLGATE_AWS_ACCESS_KEY_ID: 1 to 128 of letters, digits and _-+=.,@".to_owned(),
             );
         }
+        let metrics_listen = match pick("POOLGATE_METRICS_LISTEN", &fs.metrics_listen, None) {
+            None => None,
+            Some(s) => s
+                .parse::<SocketAddr>()
+                .map_err(|_| {
+                    errors.push(format!(
+                        "POOLGATE_METRICS_LISTEN: not a socket address: {s:?}"
+                    ));
+                })
+                .ok(),
+        };
+        let mut rate = |var: &str, file: Option<u32>, default: u32| -> u32 {
+            match env.get(var).filter(|v| !v.is_empty()) {
+                Some(v) => v.trim().parse::<u32>().unwrap_or_else(|_| {
+                    errors.push(format!("{var}: not a number of requests per second: {v:?}"));
+                    default
+                }),
+                None => file.unwrap_or(default),
+            }
+        };
+        let rate_limit_ip = rate(
+            "POOLGATE_RATE_LIMIT_IP",
+            fs.rate_limit_ip,
+            DEFAULT_RATE_LIMIT_IP,
+        );
+        let rate_limit_client = rate(
+            "POOLGATE_RATE_LIMIT_CLIENT",
+            fs.rate_limit_client,
+            DEFAULT_RATE_LIMIT_CLIENT,
+        );
         let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
@@ -247,6 +294,9 @@ impl Settings {
                 certs_dir,
                 upstream_ca_file,
                 aws_access_key_id,
+                metrics_listen,
+                rate_limit_ip,
+                rate_limit_client,
                 log,
             }),
             _ => Err(ConfigErrors(errors)),

@@ -260,6 +260,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The bound HTTPS address, when `tls_listen` is set.
     pub tls_addr: Option<SocketAddr>,
+    /// The bound metrics address, when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: SharedState,
     /// The store this gateway runs on (for tools and tests that seed or inspect it;
     /// the HTTP layer never sees it).
@@ -267,6 +269,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     tls_task: Option<tokio::task::JoinHandle<()>>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -274,7 +277,7 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
-        if let Some(t) = self.tls_task {
+        for t in [self.tls_task, self.metrics_task].into_iter().flatten() {
             let _ = t.await;
         }
     }
@@ -320,12 +323,24 @@ pub async fn start_on(
         ),
         None => None,
     };
+    let metrics_listener = match settings.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
     let store = store::open(&settings.store)
         .await
         .map_err(StartError::Store)?;
     let state = build_state_on(store.clone(), settings, env, clock).await?;
-    let app = router(state.clone());
-    let (stop, mut rx) = watch::channel(false);
+    let app = crate::serve::with_request_timeouts(router(state.clone()));
+    let plain = crate::serve::Listener {
+        tls: None,
+        max_connections: crate::serve::MAX_CONNECTIONS,
+    };
+    let (stop, rx) = watch::channel(false);
     let mut tls_addr = None;
     let mut tls_task = None;
     if let Some(l) = tls_listener {
@@ -338,39 +353,49 @@ pub async fn start_on(
         state.certs.spawn_refresher(stop.subscribe());
         let config = listener::server_config(state.certs.clone())
             .map_err(|e| StartError::Setting(format!("POOLGATE_TLS_LISTEN: {e}")))?;
-        tls_task = Some(tokio::spawn(listener::serve(
+        let how = crate::serve::Listener {
+            tls: Some(tokio_rustls::TlsAcceptor::from(config)),
+            max_connections: crate::serve::MAX_CONNECTIONS,
+        };
+        tls_task = Some(tokio::spawn(crate::serve::serve(
             l,
-            config,
+            how,
             app.clone(),
             stop.subscribe(),
         )));
         tls_addr = Some(addr);
         tracing::info!(addr = %addr, domains = ?state.certs.served_domains(), "poolgate listening for HTTPS");
     }
+    let mut metrics_addr = None;
+    let mut metrics_task = None;
+    if let Some(l) = metrics_listener {
+        let addr = l.local_addr().map_err(|source| StartError::Listen {
+            addr: local,
+            source,
+        })?;
+        let metrics_app =
+            crate::serve::with_request_timeouts(crate::http::ops::metrics_router(state.clone()));
+        metrics_task = Some(tokio::spawn(crate::serve::serve(
+            l,
+            plain.clone(),
+            metrics_app,
+            stop.subscribe(),
+        )));
+        metrics_addr = Some(addr);
+        tracing::info!(addr = %addr, "metrics listening");
+    }
     crate::flow::saml_refresh::spawn_refresh(state.flow.clone(), stop.subscribe());
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            while !*rx.borrow() {
-                if rx.changed().await.is_err() {
-                    break;
-                }
-            }
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    });
+    let task = tokio::spawn(crate::serve::serve(listener, plain, app, rx));
     tracing::info!(addr = %local, public_url = %state.settings.public_url, store = store.kind(), "poolgate listening");
     Ok(Running {
         addr: local,
         tls_addr,
+        metrics_addr,
         state,
         store,
         stop,
         task,
         tls_task,
+        metrics_task,
     })
 }

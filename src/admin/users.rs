@@ -167,6 +167,11 @@ impl Admin {
                 )));
             }
             LinkOutcome::NoSuchUser => return Err(AdminError::NotFound("the user")),
+            LinkOutcome::Disabled => {
+                return Err(AdminError::Conflict(
+                    "the user is disabled; a disabled user gains no linked identity".into(),
+                ));
+            }
         };
         Ok((self.with_links(u).await?, created))
     }

@@ -48,11 +48,6 @@ pub enum AuthorizeOutcome {
     Login(Url),
 }
 
-/// Name of the binding cookie of the sign-in whose upstream `state` is `state`.
-pub fn binding_cookie_name(state: &str) -> String {
-    format!("pg_flow_{}", &sha256_hex(state)[..16])
-}
-
 /// RFC 7636 section 4.1: 43..128 unreserved characters.
 fn valid_pkce_value(v: &str) -> bool {
     (43..=128).contains(&v.len())
@@ -216,7 +211,7 @@ impl Flow {
         Ok(AuthorizeOutcome::Upstream {
             action: begin.action,
             cookie: BindingCookie {
-                name: binding_cookie_name(&upstream_state),
+                name: super::binding::cookie_name(ctx, &upstream_state),
                 value: binding,
             },
         })
@@ -321,12 +316,9 @@ impl Flow {
         params: &CallbackParams,
         cookies: &BTreeMap<String, String>,
     ) -> Result<(Url, String), FlowError> {
-        let cookie_name = binding_cookie_name(state);
+        let cookie_name = super::binding::cookie_name(ctx, state);
         // Login CSRF: the callback must arrive in the browser that began the sign-in.
-        let bound = cookies.get(&cookie_name).is_some_and(|v| {
-            crate::secret::constant_time_eq(sha256_hex(v).as_bytes(), flow.binding_hash.as_bytes())
-        });
-        if !bound {
+        if !super::binding::is_bound(ctx, state, &flow.binding_hash, cookies) {
             tracing::warn!(pool = %ctx.pool.id, "callback delivered to a browser that did not begin the sign-in");
             return Err(FlowError::page(
                 400,

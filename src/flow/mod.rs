@@ -3,6 +3,7 @@
 //! tokens, and the token-management endpoints around them.
 
 pub mod authorize;
+pub mod binding;
 pub mod domains;
 pub mod exchange;
 pub mod grant;

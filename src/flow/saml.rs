@@ -1,24 +1,38 @@
 //! The SAML steps of the sign-in: the signed AuthnRequest, the assertion consumer
 //! service (`POST /saml2/idpresponse`), the pool's SP keys and SP metadata.
 //!
-//! The ACS is a cross-site POST that carries no `SameSite=Lax` cookie: it is bound to
-//! the sign-in through `RelayState` (the flow's state, taken once, server-side) and
-//! `InResponseTo` (the AuthnRequest ID kept in that flow). Every accepted assertion ID
-//! is remembered until its expiry, so a response posted twice is refused. After
-//! verification the shared steps of `authorize.rs` (resolve, code, redirect) run.
+//! The ACS finds the sign-in through `RelayState` (the flow's state, taken once,
+//! server-side) and `InResponseTo` (the AuthnRequest ID kept in that flow), and accepts
+//! an SP-initiated response only in the browser that began the sign-in: its binding
+//! cookie (`binding.rs`, `SameSite=None; Secure` on HTTPS so the cross-site POST
+//! carries it). Otherwise an attacker could post their own IdP response from a
+//! victim's browser and sign the victim in as themselves (login CSRF). Every accepted
+//! assertion ID is remembered until its expiry, so a response posted twice is refused.
+//! After verification the shared steps of `authorize.rs` (resolve, code, redirect) run.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use url::Url;
 
-use super::{Flow, FlowError, FlowRecord, PoolCtx};
+use super::{Flow, FlowError, FlowRecord, PoolCtx, binding};
 use crate::model::{ProviderRecord, ProviderType};
 use crate::provider::protocol::saml::sp::SpKeys;
 use crate::provider::protocol::saml::{MAX_ACS_CHARS, peek_issuer};
 use crate::provider::saml::SamlSp;
 use crate::provider::{BeginResponse, ProviderError};
 use crate::secret::sha256_hex;
+
+/// What an accepted SAML response leads to.
+#[derive(Debug)]
+pub struct AcsDone {
+    /// Back to the app, with the code.
+    pub redirect: Url,
+    /// The single-logout session handle, when the provider does single logout.
+    pub session: Option<String>,
+    /// The binding cookie to remove (SP-initiated sign-ins).
+    pub binding_cookie: Option<String>,
+}
 
 /// Ephemeral kinds of this module.
 pub const REPLAY: &str = "saml-replay";
@@ -110,12 +124,13 @@ impl Flow {
         )
     }
 
-    /// `POST /saml2/idpresponse`.
+    /// `POST /saml2/idpresponse`. `cookies` are the request's.
     pub async fn saml_acs(
         &self,
         ctx: &PoolCtx,
         form: &BTreeMap<String, String>,
-    ) -> Result<(Url, Option<String>), FlowError> {
+        cookies: &BTreeMap<String, String>,
+    ) -> Result<AcsDone, FlowError> {
         let resp = form
             .get("SAMLResponse")
             .filter(|r| !r.is_empty())
@@ -127,8 +142,20 @@ impl Flow {
         if relay.len() > 2048 {
             return Err(FlowError::page(400, "The RelayState is too long."));
         }
+        let mut binding_cookie = None;
         let (flow, record, request_id) = if !relay.is_empty() && !relay.contains('=') {
             let flow = self.take_flow(ctx, relay).await?;
+            // Login CSRF: an SP-initiated response counts only in the browser that began
+            // the sign-in. The sign-in is consumed either way.
+            if !binding::is_bound(ctx, relay, &flow.binding_hash, cookies) {
+                self.metrics.sign_in("SAML", "unbound");
+                tracing::warn!(pool = %ctx.pool.id, "SAML response posted from a browser that did not begin the sign-in");
+                return Err(FlowError::page(
+                    400,
+                    "This sign-in was started in another browser. Start again from the app.",
+                ));
+            }
+            binding_cookie = Some(binding::cookie_name(ctx, relay));
             let record = self
                 .store
                 .get_provider(&ctx.pool.id, &flow.provider)
@@ -210,10 +237,14 @@ impl Flow {
         let back = self
             .finish_sign_in(ctx, &flow, &record, &upstream, None)
             .await?;
-        let handle = self
+        let session = self
             .saml_session(ctx, &record, saml.settings().idp_signout, &login)
             .await?;
-        Ok((back, handle))
+        Ok(AcsDone {
+            redirect: back,
+            session,
+            binding_cookie,
+        })
     }
 
     /// An IdP-initiated response: allowed only for providers that say so, the app,

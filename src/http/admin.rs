@@ -275,9 +275,11 @@ async fn delete_rs(
 
 async fn list_keys(State(s): State<SharedState>, Path(pool): Path<String>) -> ApiResult {
     let keys = s.admin.list_keys(&pool).await?;
+    let signing = s.admin.signing_kid(&pool).await?;
+    // `active`: the newest key, published; `signing`: what this instance signs with.
     list(
         keys.iter()
-            .map(|k| json!({"kid": k.kid, "alg": k.alg, "active": k.active, "created_at": k.created_at, "visible_until": k.visible_until, "public_jwk": k.public_jwk}))
+            .map(|k| json!({"kid": k.kid, "alg": k.alg, "active": k.active, "signing": k.kid == signing, "created_at": k.created_at, "visible_until": k.visible_until, "public_jwk": k.public_jwk}))
             .collect(),
     )
 }
@@ -288,8 +290,8 @@ async fn rotate_keys(
     b: Bytes,
 ) -> ApiResult {
     let _: Empty = body(&b)?;
-    let kid = s.admin.rotate_keys(&pool).await?;
-    ok(json!({"active_kid": kid}))
+    let (kid, signs_from) = s.admin.rotate_keys(&pool).await?;
+    ok(json!({"active_kid": kid, "signs_from": signs_from}))
 }
 
 /// A new generation of the pool's SAML SP keys (see [`crate::admin::Admin::rotate_sp_keys`]).

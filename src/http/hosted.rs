@@ -39,9 +39,10 @@ pub fn routes() -> Router<SharedState> {
             "/login/assets/login.css",
             get(super::pages_login::stylesheet),
         )
+        .route("/login/assets/autopost.js", get(super::repost::script))
         .route("/login/branding/{file}", get(super::pages_login::branding))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(super::ops::metrics))
         .merge(super::saml::routes())
         .fallback(not_found)
 }
@@ -101,15 +102,9 @@ async fn jwks(
     Ok(r)
 }
 
-/// The binding cookie: `SameSite=None; Secure` on HTTPS so that cross-site POST
-/// callbacks (Apple form_post) carry it; `Lax` on plain-HTTP loopback development.
-fn binding_cookie(ctx: &PoolCtx, name: &str, value: &str, max_age: i64) -> String {
-    let attrs = if ctx.base.scheme() == "https" {
-        "SameSite=None; Secure"
-    } else {
-        "SameSite=Lax"
-    };
-    format!("{name}={value}; Path=/oauth2/idpresponse; Max-Age={max_age}; HttpOnly; {attrs}")
+/// The binding cookie (see `flow::binding`).
+fn binding_cookie(ctx: &PoolCtx, name: &str, value: &str, max_age: u64) -> String {
+    crate::flow::binding::set_cookie(ctx, name, value, max_age)
 }
 
 async fn authorize(
@@ -130,7 +125,7 @@ async fn authorize(
                 &ctx,
                 &cookie.name,
                 &cookie.value,
-                crate::flow::FLOW_TTL.as_secs() as i64,
+                crate::flow::FLOW_TTL.as_secs(),
             );
             if let Ok(v) = HeaderValue::from_str(&c) {
                 r.headers_mut().append(header::SET_COOKIE, v);
@@ -172,11 +167,15 @@ async fn idpresponse_post(
 ) -> Result<Response, FlowResponse> {
     let form = parse_form(&body)
         .map_err(|_| FlowError::page(400, "The sign-in response is malformed."))?;
+    let state = form.get("state").map(String::as_str).unwrap_or("");
+    if super::repost::needed(&ctx, &headers, &cookies(&headers), state) {
+        return Ok(super::repost::page("/oauth2/idpresponse", &form));
+    }
     finish_callback(&s, &ctx, CallbackParams(form), &headers).await
 }
 
 /// HTTP Basic client credentials (RFC 6749 section 2.3.1: each part form-urlencoded).
-fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
+pub fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Ok(ClientAuth::default());
     };
@@ -324,13 +323,4 @@ async fn healthz(State(s): State<SharedState>) -> Response {
             r
         }
     }
-}
-
-async fn metrics(State(s): State<SharedState>) -> Response {
-    let mut r = s.metrics.encode().into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    r
 }

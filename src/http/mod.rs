@@ -7,8 +7,11 @@ pub mod cognito;
 pub mod console;
 pub mod error;
 pub mod hosted;
+pub mod ops;
 pub mod pages;
 pub mod pages_login;
+pub mod ratelimit;
+pub mod repost;
 pub mod saml;
 pub mod security;
 
@@ -142,12 +145,20 @@ pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, FlowError> {
 
 /// The whole application: hosted endpoints, admin API, health and metrics.
 pub fn router(state: SharedState) -> Router {
+    let limits = Arc::new(ratelimit::RateLimits::new(
+        state.settings.rate_limit_ip,
+        state.settings.rate_limit_client,
+    ));
     Router::new()
         .merge(console::routes())
         .merge(hosted::routes())
         .route("/", axum::routing::post(cognito::serve))
         .nest("/admin/v1", admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -4,12 +4,12 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::error::FlowResponse;
-use super::{HostPool, SharedState, pages, parse_form};
+use super::{HostPool, SharedState, cookies, pages, parse_form, repost};
 use crate::flow::saml_logout::{SESSION_COOKIE, SESSION_TTL};
 use crate::flow::{FlowError, PoolCtx};
 
@@ -44,14 +44,26 @@ async fn metadata(
 async fn acs(
     State(s): State<SharedState>,
     HostPool(ctx): HostPool,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, FlowResponse> {
     let form = parse_form(&body)
         .map_err(|_| FlowError::page(400, "The sign-in response is malformed."))?;
-    let (url, session) = s.flow.saml_acs(&ctx, &form).await?;
-    let mut r = pages::redirect(url.as_str());
-    if let Some(handle) = session
+    let jar = cookies(&headers);
+    let relay = form.get("RelayState").map(String::as_str).unwrap_or("");
+    // SP-initiated (the RelayState is a sign-in's state, not Cognito's query form).
+    if !relay.is_empty() && !relay.contains('=') && repost::needed(&ctx, &headers, &jar, relay) {
+        return Ok(repost::page("/saml2/idpresponse", &form));
+    }
+    let done = s.flow.saml_acs(&ctx, &form, &jar).await?;
+    let mut r = pages::redirect(done.redirect.as_str());
+    if let Some(handle) = done.session
         && let Ok(v) = HeaderValue::from_str(&session_cookie(&ctx, &handle, SESSION_TTL.as_secs()))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Some(name) = done.binding_cookie
+        && let Ok(v) = HeaderValue::from_str(&crate::flow::binding::set_cookie(&ctx, &name, "", 0))
     {
         r.headers_mut().append(header::SET_COOKIE, v);
     }

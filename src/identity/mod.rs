@@ -40,14 +40,25 @@ const RESERVED: &[&str] = &[
     "groups",
 ];
 
-/// Compares emails as the pool says: trimmed, and lower-cased unless case-sensitive.
+/// Compares emails as the pool says: trimmed, and ASCII-lower-cased unless
+/// case-sensitive. Only ASCII letters are folded: Unicode lower-casing maps characters
+/// such as U+212A (KELVIN SIGN) onto `k`, which would let an upstream that lets its
+/// users pick such an address collide with another user's address.
 pub fn normalize_email(email: &str, case_sensitive: bool) -> String {
     let t = email.trim();
     if case_sensitive {
         t.to_owned()
     } else {
-        t.to_lowercase()
+        t.to_ascii_lowercase()
     }
+}
+
+/// Whether an address may link an identity to an existing user by email: plain ASCII
+/// only (internationalized addresses have several spellings of one mailbox, and no
+/// upstream's "verified" says which of them it checked).
+pub fn links_by_email(email: &str) -> bool {
+    let t = email.trim();
+    !t.is_empty() && t.is_ascii()
 }
 
 /// Reads an upstream attribute by name, or by a dotted path (`picture.data.url`).
@@ -180,11 +191,17 @@ impl Resolver<'_> {
         if provider.link_by_email == LinkPolicy::Verified
             && mapped.email_verified
             && let Some(email) = &mapped.email
+            && links_by_email(email)
         {
             {
                 let norm = normalize_email(email, cs);
                 let candidates = self.store.find_users_by_email(&pool.id, &norm).await?;
                 if let Some(target) = candidates.into_iter().find(|u| u.email_verified) {
+                    // A disabled user gains no identity meanwhile (interface.md
+                    // section 6): refused before anything is written.
+                    if !target.enabled {
+                        return Err(IdentityError::Disabled);
+                    }
                     let mut l = link.clone();
                     l.user_id = target.id.clone();
                     match self.store.link_identity(&l, MAX_LINKS_PER_USER).await? {
@@ -197,6 +214,7 @@ impl Resolver<'_> {
                                 .await;
                         }
                         LinkOutcome::LimitReached => return Err(IdentityError::TooManyLinks),
+                        LinkOutcome::Disabled => return Err(IdentityError::Disabled),
                         LinkOutcome::NoSuchUser => {}
                     }
                 }
@@ -354,5 +372,16 @@ mod tests {
             "ann@example.com"
         );
         assert_eq!(normalize_email("Ann@Example.COM", true), "Ann@Example.COM");
+    }
+
+    #[test]
+    fn only_ascii_letters_fold_and_only_ascii_addresses_link() {
+        // U+212A KELVIN SIGN lower-cases to `k` under Unicode rules.
+        assert_ne!(normalize_email("\u{212A}im@x.com", false), "kim@x.com");
+        assert_eq!(normalize_email("KIM@X.COM", false), "kim@x.com");
+        assert!(!links_by_email("\u{212A}im@x.com"));
+        assert!(!links_by_email("j\u{f6}rg@x.com"));
+        assert!(links_by_email(" kim@x.com "));
+        assert!(!links_by_email("  "));
     }
 }

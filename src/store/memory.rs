@@ -4,6 +4,8 @@
 //! one process. Every operation is a few map and tree steps under one lock: no I/O, no
 //! `await`. Entries leave in expiry order as later writes come in, and the memory they
 //! take is capped, so a flood of abandoned sign-ins is refused instead of growing it.
+//! One pool may hold at most three quarters of it ([`Volatile::new`]): a flood of one
+//! pool's sign-ins is refused while every other pool's still go through.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -25,6 +27,8 @@ const EVICT_PER_WRITE: usize = 64;
 pub struct Volatile {
     inner: Mutex<Inner>,
     capacity: usize,
+    /// Bytes one pool may hold at most.
+    pool_capacity: usize,
 }
 
 #[derive(Default)]
@@ -35,6 +39,8 @@ struct Inner {
     seq: u64,
     /// Estimated bytes held ([`cost`]).
     bytes: usize,
+    /// The same, per pool.
+    pool_bytes: HashMap<String, usize>,
 }
 
 struct Slot {
@@ -73,6 +79,11 @@ pub struct Taken {
 #[error("too many sign-ins in progress ({0} bytes held); try again later")]
 struct Full(usize);
 
+/// The pool part of a slot key.
+fn pool_of(k: &str) -> &str {
+    k.split('\0').next().unwrap_or("")
+}
+
 /// A panic while the lock was held (none is expected: nothing in here panics).
 #[derive(Debug, thiserror::Error)]
 #[error("sign-in state lock poisoned")]
@@ -98,10 +109,32 @@ impl Inner {
         self.map.get(k).filter(|s| s.expires > now)
     }
 
+    /// Counts `delta` bytes more (or fewer) for the key's pool and in total.
+    fn account(&mut self, k: &str, add: usize, sub: usize) {
+        self.bytes = (self.bytes + add).saturating_sub(sub);
+        let pool = pool_of(k);
+        match self.pool_bytes.get_mut(pool) {
+            Some(b) => {
+                *b = (*b + add).saturating_sub(sub);
+                if *b == 0 {
+                    self.pool_bytes.remove(pool);
+                }
+            }
+            None if add > sub => {
+                self.pool_bytes.insert(pool.to_owned(), add - sub);
+            }
+            None => {}
+        }
+    }
+
+    fn pool_held(&self, k: &str) -> usize {
+        self.pool_bytes.get(pool_of(k)).copied().unwrap_or(0)
+    }
+
     fn remove(&mut self, k: &str) -> Option<Slot> {
         let slot = self.map.remove(k)?;
         self.by_expiry.remove(&(slot.expires, slot.seq));
-        self.bytes = self.bytes.saturating_sub(cost(k, slot.value.len()));
+        self.account(k, 0, cost(k, slot.value.len()));
         Some(slot)
     }
 
@@ -115,7 +148,7 @@ impl Inner {
             if let Some((_, k)) = self.by_expiry.pop_first()
                 && let Some(slot) = self.map.remove(&k)
             {
-                self.bytes = self.bytes.saturating_sub(cost(&k, slot.value.len()));
+                self.account(&k, 0, cost(&k, slot.value.len()));
             }
         }
     }
@@ -124,7 +157,7 @@ impl Inner {
         self.remove(&k);
         self.seq += 1;
         let seq = self.seq;
-        self.bytes += cost(&k, value.len());
+        self.account(&k, cost(&k, value.len()), 0);
         self.by_expiry.insert((expires, seq), k.clone());
         self.map.insert(
             k,
@@ -138,10 +171,18 @@ impl Inner {
 }
 
 impl Volatile {
+    /// Holds at most `capacity` bytes, and one pool at most three quarters of that
+    /// (more than the busiest single pool needs, see [`DEFAULT_CAPACITY`]).
     pub fn new(capacity: usize) -> Self {
+        Self::with_pool_capacity(capacity, capacity / 4 * 3)
+    }
+
+    /// Holds at most `capacity` bytes, and one pool at most `pool_capacity`.
+    pub fn with_pool_capacity(capacity: usize, pool_capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             capacity,
+            pool_capacity,
         }
     }
 
@@ -169,6 +210,12 @@ impl Volatile {
         let after = (inner.bytes + cost(k, value_len)).saturating_sub(replaced + freed);
         if after > self.capacity && after > inner.bytes {
             return Err(StoreError::unavailable(Full(inner.bytes)));
+        }
+        // The entry freed by a swap is of the same pool (one pool per swap).
+        let held = inner.pool_held(k);
+        let pool_after = (held + cost(k, value_len)).saturating_sub(replaced + freed);
+        if pool_after > self.pool_capacity && pool_after > held {
+            return Err(StoreError::unavailable(Full(held)));
         }
         Ok(())
     }
@@ -342,7 +389,7 @@ mod tests {
     fn a_full_store_refuses_new_entries_until_entries_expire() {
         // Room for two entries of this size (key "p\0flow\0a": 8 bytes, value 1 byte).
         let one = cost("p\0flow\0a", 1);
-        let v = Volatile::new(2 * one);
+        let v = Volatile::with_pool_capacity(2 * one, 2 * one);
         v.put("p", "flow", "a", b"1", Duration::from_millis(20))
             .unwrap();
         v.put("p", "flow", "b", b"2", MIN).unwrap();
@@ -373,6 +420,27 @@ mod tests {
         v.take("p", "code", "b").unwrap();
         v.take("p", "flow", "c").unwrap();
         assert_eq!((v.len(), v.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn one_pools_flood_leaves_room_for_the_other_pools() {
+        let one = cost("p\0flow\0a", 1);
+        let v = Volatile::with_pool_capacity(4 * one, 2 * one);
+        v.put("p", "flow", "a", b"1", MIN).unwrap();
+        v.put("p", "flow", "b", b"2", MIN).unwrap();
+        let err = v.put("p", "flow", "c", b"3", MIN).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+        // Another pool still has its room.
+        v.put("q", "flow", "a", b"1", MIN).unwrap();
+        v.put("q", "flow", "b", b"2", MIN).unwrap();
+        assert!(v.put("q", "flow", "c", b"3", MIN).is_err());
+        assert_eq!(v.bytes(), 4 * one);
+        // Taking gives the pool its room back; a pool's deletion empties its account.
+        v.take("p", "flow", "a").unwrap();
+        v.put("p", "flow", "c", b"3", MIN).unwrap();
+        v.remove_pool("p").unwrap();
+        v.put("p", "flow", "d", b"4", MIN).unwrap();
+        assert_eq!(v.bytes(), 3 * one);
     }
 
     #[test]

@@ -101,6 +101,8 @@ pub enum LinkOutcome {
     LimitReached,
     /// The user does not exist (deleted meanwhile).
     NoSuchUser,
+    /// The user is disabled: nothing was linked.
+    Disabled,
 }
 
 /// Outcome of presenting a refresh token for rotation.
@@ -157,6 +159,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>>;
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>>;
+    /// Deletes the provider and every identity link of it (the users stay), so that a
+    /// provider created later under the same name starts with no links.
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool>;
 
     // Resource servers.
@@ -224,7 +228,8 @@ pub trait Store: Send + Sync + 'static {
         user: &User,
         link: &IdentityLink,
     ) -> StoreResult<CreateUserOutcome>;
-    /// Links one more identity to `link.user_id`, atomically checking `max_links`.
+    /// Links one more identity to `link.user_id`, atomically checking `max_links` and
+    /// that the user is enabled.
     async fn link_identity(
         &self,
         link: &IdentityLink,

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::{StoreError, StoreResult};
 
+mod flows;
 mod groups;
 mod keys;
 mod listing;
@@ -32,6 +33,8 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RedisStore {
     conn: ConnectionManager,
     op_timeout: Duration,
+    /// Sign-ins in progress per pool at most.
+    flow_cap: usize,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -84,9 +87,19 @@ impl RedisStore {
             Ok(Err(e)) => return Err(map_err(e)),
             Err(_) => return Err(StoreError::unavailable(TimedOut(OPEN_TIMEOUT))),
         };
-        let store = Self { conn, op_timeout };
+        let store = Self {
+            conn,
+            op_timeout,
+            flow_cap: flows::DEFAULT_FLOW_CAP,
+        };
         store.ping_once().await?;
         Ok(store)
+    }
+
+    /// The same store with another cap on sign-ins in progress per pool.
+    pub fn with_flow_cap(mut self, cap: usize) -> Self {
+        self.flow_cap = cap;
+        self
     }
 
     async fn ping_once(&self) -> StoreResult<()> {

@@ -18,6 +18,12 @@ use super::jws::{JwsError, SigningKey};
 /// How long a loaded key ring is trusted before it is re-read from the store.
 const RELOAD_AFTER_MS: i64 = 3_000;
 
+/// A rotated-in key is published this long before any instance signs with it: more
+/// than every instance's ring reload ([`RELOAD_AFTER_MS`]) plus clock differences
+/// between instances, so a backend that fetched the JWKS from any instance after a
+/// token was signed knows its key (interface.md section 5).
+pub const PUBLISH_BEFORE_SIGNING_S: i64 = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(transparent)]
@@ -90,19 +96,39 @@ impl KeyService {
             records = self.store.list_keys(pool).await?;
         }
         let now_s = self.clock.now();
-        let mut active = None;
+        let mut active: Option<Arc<SigningKey>> = None;
+        // The newest retired key still published: the signer before the last rotation.
+        let mut previous: Option<(i64, Arc<SigningKey>)> = None;
+        // The newest published key whose pending time is over.
+        let mut signer: Option<(i64, Arc<SigningKey>)> = None;
         let mut keys = Vec::new();
         for rec in records
             .iter()
             .filter(|r| r.active || r.visible_until.is_some_and(|t| t > now_s))
         {
             let key = self.parse(rec)?;
-            if rec.active && active.is_none() {
-                active = Some(key.clone());
+            if rec.active {
+                active.get_or_insert_with(|| key.clone());
+            } else if previous.as_ref().is_none_or(|(at, _)| rec.created_at > *at) {
+                previous = Some((rec.created_at, key.clone()));
+            }
+            // Ties (keys made within one second) go to the active key.
+            if rec.created_at + PUBLISH_BEFORE_SIGNING_S <= now_s
+                && signer.as_ref().is_none_or(|(at, _)| {
+                    rec.created_at > *at || (rec.created_at == *at && rec.active)
+                })
+            {
+                signer = Some((rec.created_at, key.clone()));
             }
             keys.push(key);
         }
-        let active = active.ok_or(KeyError::NoActiveKey)?;
+        let newest = active.ok_or(KeyError::NoActiveKey)?;
+        // During a rotation's pending time the previous key goes on signing; a pool's
+        // first key signs at once (nothing was signed before it).
+        let active = match (signer, previous) {
+            (Some((_, k)), _) | (None, Some((_, k))) => k,
+            (None, None) => newest,
+        };
         let jwks: Vec<Value> = keys.iter().map(|k| k.public_jwk.clone()).collect();
         let ring = Arc::new(KeyRing {
             active,
@@ -149,8 +175,9 @@ impl KeyService {
         })
     }
 
-    /// Makes a new key the signer. The old key stays in the JWKS for `keep_old_s`
-    /// (the longest lifetime of a token it signed).
+    /// Rotates in a new key: published at once, signing after
+    /// [`PUBLISH_BEFORE_SIGNING_S`]. The old key goes on signing until then and stays
+    /// in the JWKS `keep_old_s` longer (the longest lifetime of a token it signed).
     pub async fn rotate(
         &self,
         pool: &str,
@@ -159,7 +186,9 @@ impl KeyService {
     ) -> Result<String, KeyError> {
         let rec = self.new_record(pool, alg, true)?;
         let now = self.clock.now();
-        self.store.rotate_key(&rec, now + keep_old_s, now).await?;
+        self.store
+            .rotate_key(&rec, now + PUBLISH_BEFORE_SIGNING_S + keep_old_s, now)
+            .await?;
         self.invalidate(pool);
         Ok(rec.kid)
     }

@@ -13,6 +13,7 @@ mod e2e_linking;
 mod e2e_social;
 mod e2e_social_linking;
 mod fakes;
+mod hardening;
 mod harness;
 mod layers;
 mod login_page;

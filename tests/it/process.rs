@@ -180,6 +180,7 @@ async fn generated_admin_token_provider_files_metrics_and_sigterm() {
 
     let metrics = http
         .get(format!("http://127.0.0.1:{port}/metrics"))
+        .bearer_auth(token.trim())
         .send()
         .await
         .unwrap()

@@ -28,7 +28,13 @@ pub struct Env {
 }
 
 pub async fn env(details: Value) -> Env {
-    let gw = Gw::start().await;
+    let mut gw = Gw::start().await;
+    // The browser: SP-initiated sign-ins are bound to it by a cookie.
+    gw.http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let idp = Idp::new("http://adfs.corp.example/adfs/services/trust");
     let mut d = details;
     let slo = d["idp_signout"].as_bool().unwrap_or(false).then_some(SLO);

@@ -82,6 +82,7 @@ async fn metadata_url_fetch_refresh_and_rollover() {
     let m = gw
         .http
         .get(gw.url("/metrics"))
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
         .send()
         .await
         .unwrap()

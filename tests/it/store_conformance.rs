@@ -13,6 +13,7 @@ use poolgate::store::SharedBackend;
 use serde_json::json;
 
 mod ephemeral;
+mod hardening;
 mod groups;
 mod listing;
 mod races;
@@ -45,6 +46,8 @@ pub async fn run_all(backend: SharedBackend) {
     races::replace_provider_is_compare_and_set(b).await;
     races::sign_in_races_admin_writes(b).await;
     groups::groups(b).await;
+    hardening::disabled_user_gains_no_link(b).await;
+    hardening::provider_delete_unlinks(b).await;
     tokens::keys(b).await;
     tokens::concurrent_initial_key(b).await;
     tokens::refresh_rotation(b).await;

@@ -76,6 +76,61 @@ pub fn parse_endpoint(value: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// An address no public identity provider's endpoint has: loopback, private (RFC 1918,
+/// RFC 4193), link-local (cloud metadata services live at 169.254.169.254), shared
+/// (RFC 6598), unspecified or broadcast.
+pub fn is_internal_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal_ip(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// An endpoint named by an upstream's discovery document (not by the admin): as
+/// [`parse_endpoint`], and, unless the issuer itself is on loopback (development and
+/// tests), never a loopback or internal address, hence never plain `http`. The token
+/// request carries the client secret: a discovery document must not be able to send it
+/// (or the gateway's requests) to a service inside the operator's network (SSRF).
+/// Names are checked as written; a public name that resolves to an internal address is
+/// for the operator's egress rules.
+pub fn discovered_endpoint(value: &str, issuer: &str) -> Result<Url, String> {
+    let url = parse_endpoint(value)?;
+    let issuer_local = Url::parse(issuer).is_ok_and(|i| is_loopback_host(&i));
+    if issuer_local {
+        return Ok(url);
+    }
+    let internal = is_loopback_host(&url)
+        || match url.host() {
+            Some(Host::Ipv4(ip)) => is_internal_ip(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => is_internal_ip(IpAddr::V6(ip)),
+            _ => false,
+        };
+    if internal {
+        return Err(
+            "points at a loopback or internal address, which only a loopback issuer may use".into(),
+        );
+    }
+    Ok(url)
+}
+
 /// Reads a required string detail.
 pub fn required<'a>(
     details: &'a Map<String, Value>,
@@ -271,6 +326,34 @@ pub fn scopes(details: &Map<String, Value>, default: &str, p: &mut Problems) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovered_endpoints_stay_outside_unless_the_issuer_is_local() {
+        let public = "https://idp.example";
+        for bad in [
+            "http://127.0.0.1:8080/token",
+            "https://127.0.0.1/token",
+            "https://localhost/token",
+            "https://10.1.2.3/token",
+            "https://172.16.0.1/token",
+            "https://192.168.1.1/token",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/token",
+            "https://0.0.0.0/token",
+            "https://[::1]/token",
+            "https://[fd00::1]/token",
+            "https://[fe80::1]/token",
+            "https://[::ffff:10.0.0.1]/token",
+            "http://idp.example/token",
+        ] {
+            assert!(discovered_endpoint(bad, public).is_err(), "{bad}");
+        }
+        assert!(discovered_endpoint("https://idp.example/token", public).is_ok());
+        assert!(discovered_endpoint("https://8.8.8.8/token", public).is_ok());
+        // A loopback issuer (development, tests) may name loopback endpoints.
+        assert!(discovered_endpoint("http://127.0.0.1:9/token", "http://127.0.0.1:9").is_ok());
+        assert!(discovered_endpoint("http://10.0.0.1/token", "http://127.0.0.1:9").is_err());
+    }
 
     #[test]
     fn http_only_on_loopback() {

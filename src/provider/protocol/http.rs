@@ -40,6 +40,16 @@ impl Response {
 
 /// Sends a request and reads at most `MAX_BODY` bytes of the answer.
 pub async fn send(req: RequestBuilder, what: &str) -> Result<Response, ProviderError> {
+    send_capped(req, what, MAX_BODY).await
+}
+
+/// Sends a request and reads at most `max` bytes of the answer, as it streams in: a
+/// larger answer is refused once it passes `max`, never read whole first.
+pub async fn send_capped(
+    req: RequestBuilder,
+    what: &str,
+    max: usize,
+) -> Result<Response, ProviderError> {
     let mut resp = req
         .send()
         .await
@@ -51,9 +61,9 @@ pub async fn send(req: RequestBuilder, what: &str) -> Result<Response, ProviderE
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(ProviderError::Upstream(format!(
-            "{what}: answer larger than {MAX_BODY} bytes"
+            "{what}: answer larger than {max} bytes"
         )));
     }
     let mut body = Vec::new();
@@ -62,9 +72,9 @@ pub async fn send(req: RequestBuilder, what: &str) -> Result<Response, ProviderE
         .await
         .map_err(|e| ProviderError::Upstream(format!("{what}: {}", describe(e))))?
     {
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > max {
             return Err(ProviderError::Upstream(format!(
-                "{what}: answer larger than {MAX_BODY} bytes"
+                "{what}: answer larger than {max} bytes"
             )));
         }
         body.extend_from_slice(&chunk);

@@ -41,6 +41,27 @@ impl JwksCache {
         }
     }
 
+    /// A cache already holding `set` as fetched from `uri` now (fuzzing and tests
+    /// verify tokens without a network).
+    pub fn preloaded(
+        http: reqwest::Client,
+        clock: SharedClock,
+        uri: Url,
+        set: CoreJsonWebKeySet,
+    ) -> Self {
+        let fetched_at = clock.now();
+        Self {
+            http,
+            clock,
+            state: Mutex::new(Some(Cached {
+                uri,
+                set,
+                fetched_at,
+            })),
+            last_refetch: Mutex::new(None),
+        }
+    }
+
     async fn fetch(&self, uri: &Url) -> Result<CoreJsonWebKeySet, ProviderError> {
         let body = http::get_json(self.http.get(uri.clone()), "jwks").await?;
         serde_json::from_value(serde_json::Value::Object(body))

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::assertion::ClientKey;
-use super::config::parse_endpoint;
+use super::config::{discovered_endpoint, parse_endpoint};
 use super::http::{self, truncate};
 use super::idtoken::{self, Expect, asymmetric_alg};
 use super::jwks::JwksCache;
@@ -163,7 +163,7 @@ impl RelyingParty {
             }
             match doc.get(key).and_then(Value::as_str) {
                 None => Ok(None),
-                Some(s) => parse_endpoint(s)
+                Some(s) => discovered_endpoint(s, &self.cfg.issuer)
                     .map(Some)
                     .map_err(|e| ProviderError::Upstream(format!("discovery: {key} {e}"))),
             }

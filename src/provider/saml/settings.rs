@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::model::ProviderRecord;
 use crate::provider::protocol::config::{self, Problems};
+use crate::provider::protocol::http;
 use crate::provider::protocol::saml::{DEFAULT_SKEW_S, IdpMetadata, parse_metadata};
 use crate::provider::{ProviderContext, ProviderError, ProviderKind, detail_str};
 
@@ -199,6 +200,10 @@ pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
     parse(record, false).map(|_| ())
 }
 
+/// Largest metadata document fetched (one IdP's metadata is tens of kilobytes; a
+/// federation's aggregate is not what a registration names). Read as it streams in.
+pub const MAX_METADATA: usize = 2 * 1024 * 1024;
+
 /// Fetches `metadata_url` into the record (at registration and on refresh). Refuses
 /// metadata that cannot be used (no signing certificate, not parseable).
 pub async fn fetch_metadata(
@@ -210,23 +215,15 @@ pub async fn fetch_metadata(
     };
     let url = config::parse_endpoint(&url)
         .map_err(|e| ProviderError::Config(format!("metadata_url: {e}")))?;
-    let resp = ctx
-        .http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| ProviderError::Upstream(format!("metadata_url: {e}")))?;
-    if !resp.status().is_success() {
+    let resp = http::send_capped(ctx.http.get(url), "metadata_url", MAX_METADATA).await?;
+    if !resp.status.is_success() {
         return Err(ProviderError::Upstream(format!(
             "metadata_url answered {}",
-            resp.status()
+            resp.status
         )));
     }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| ProviderError::Upstream(format!("metadata_url: {e}")))?;
-    let text = String::from_utf8(body.to_vec())
+    let body = resp.body;
+    let text = String::from_utf8(body)
         .map_err(|_| ProviderError::Config("metadata_url: not UTF-8".into()))?;
     parse_metadata(&text).map_err(|e| ProviderError::Config(format!("metadata_url: {e}")))?;
     let changed = detail_str(&record.details, FETCHED) != Some(text.trim());

@@ -79,6 +79,10 @@ impl PoolKeys {
     pub(crate) fn sp_keys(&self) -> String {
         self.key("sp-keys")
     }
+    /// Sorted set of the pool's sign-ins in progress (flow keys, score: expiry ms).
+    pub(crate) fn flows(&self) -> String {
+        self.key("flows")
+    }
     pub(crate) fn ephemeral(&self, kind: &str, key: &str) -> String {
         self.key(&format!("eph:{}:{}", enc(kind), enc(key)))
     }

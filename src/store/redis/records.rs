@@ -269,6 +269,9 @@ pub(super) async fn put(
     value: &[u8],
     ttl: Duration,
 ) -> StoreResult<()> {
+    if kind == crate::store::kind::FLOW {
+        return super::flows::put(s, pool, key, value, ttl).await;
+    }
     let k = PoolKeys::new(pool).ephemeral(kind, key);
     let _: () = s
         .query(
@@ -310,6 +313,9 @@ pub(super) async fn take(
     kind: &str,
     key: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
+    if kind == crate::store::kind::FLOW {
+        return super::flows::take(s, pool, key).await;
+    }
     let k = PoolKeys::new(pool).ephemeral(kind, key);
     s.query(redis::cmd("GETDEL").arg(k)).await
 }
@@ -342,7 +348,14 @@ pub(super) async fn take_and_put(
         .key(k.ephemeral(put_kind, put_key))
         .arg(value)
         .arg(ttl_ms(ttl));
-    s.eval(&inv).await
+    let taken: Option<Vec<u8>> = s.eval(&inv).await?;
+    if taken.is_some() && take_kind == crate::store::kind::FLOW {
+        // Counted until it expires otherwise: a failure here only delays its slot.
+        if let Err(e) = super::flows::forget(s, pool, take_key).await {
+            tracing::debug!(error = %e, "a finished sign-in stays counted until it expires");
+        }
+    }
+    Ok(taken)
 }
 
 pub(super) async fn get(

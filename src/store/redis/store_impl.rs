@@ -101,7 +101,13 @@ impl Store for RedisStore {
         Ok(all)
     }
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
-        records::hash_delete(self, &PoolKeys::new(pool).providers(), name).await
+        // Links first: an interrupted delete leaves the provider in place and deleting
+        // it again finishes. A sign-in that linked while the record was going is
+        // unlinked by the second pass.
+        users::unlink_provider(self, pool, name).await?;
+        let deleted = records::hash_delete(self, &PoolKeys::new(pool).providers(), name).await?;
+        users::unlink_provider(self, pool, name).await?;
+        Ok(deleted)
     }
 
     async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {

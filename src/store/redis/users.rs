@@ -44,7 +44,9 @@ return {'created'}",
 static LINK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_user'} end
+local user = redis.call('GET', KEYS[1])
+if not user then return {'no_user'} end
+if cjson.decode(user)['enabled'] == false then return {'disabled'} end
 local cur = redis.call('GET', KEYS[2])
 if cur then
   local owner = cjson.decode(cur)['user_id']
@@ -57,6 +59,28 @@ redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], redis.call('ZSCORE', KEYS[5], ARGV[1]) or 0, ARGV[1])
 return {'linked'}",
     )
+});
+
+/// Unlinks one provider's identities from up to ARGV[3] users of its index, and answers
+/// how many users the index still holds. KEYS: provider index. ARGV: pool prefix,
+/// `provider:` member prefix, batch size.
+static UNLINK_PROVIDER_BATCH: LazyLock<Script> = LazyLock::new(|| {
+    script(&format!(
+        "{LUA_ENC}{}",
+        r"
+local p, mp = ARGV[1], ARGV[2]
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
+  local lk = p .. 'links:' .. enc(id)
+  for _, m in ipairs(redis.call('SMEMBERS', lk)) do
+    if string.sub(m, 1, #mp) == mp then
+      redis.call('DEL', p .. 'ident:' .. m)
+      redis.call('SREM', lk, m)
+    end
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+return redis.call('ZCARD', KEYS[1])"
+    ))
 });
 
 /// KEYS: identity, links, provider index. ARGV: user id, link member, `provider:` prefix.
@@ -389,6 +413,7 @@ pub(super) async fn link_identity(
         Some("already") => Ok(LinkOutcome::AlreadyLinked),
         Some("limit") => Ok(LinkOutcome::LimitReached),
         Some("no_user") => Ok(LinkOutcome::NoSuchUser),
+        Some("disabled") => Ok(LinkOutcome::Disabled),
         Some("other") => match reply.get(1) {
             Some(owner) => Ok(LinkOutcome::LinkedToOther(owner.clone())),
             None => Err(unexpected(&reply)),
@@ -418,4 +443,26 @@ pub(super) async fn unlink_identity(
         )
         .await?;
     Ok(n == 1)
+}
+
+/// Removes every identity link of one provider, a batch of its users per script run (a
+/// provider with many users never blocks Redis for long). Returns when the provider's
+/// index is empty.
+pub(super) async fn unlink_provider(s: &RedisStore, pool: &str, provider: &str) -> StoreResult<()> {
+    let k = PoolKeys::new(pool);
+    let member_prefix = format!("{}:", super::keys::enc(provider));
+    loop {
+        let left: i64 = s
+            .eval(
+                UNLINK_PROVIDER_BATCH
+                    .key(k.provider_users(provider))
+                    .arg(k.prefix())
+                    .arg(&member_prefix)
+                    .arg(200),
+            )
+            .await?;
+        if left == 0 {
+            return Ok(());
+        }
+    }
 }

@@ -255,13 +255,20 @@ pub(super) fn link_identity(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_err)?;
-    let user_exists = tx
-        .prepare_cached("SELECT 1 FROM users WHERE pool_id = ?1 AND id = ?2")
+    let user: Option<String> = tx
+        .prepare_cached("SELECT data FROM users WHERE pool_id = ?1 AND id = ?2")
         .map_err(db_err)?
-        .exists([&link.pool_id, &link.user_id])
+        .query_row([&link.pool_id, &link.user_id], |row| row.get(0))
+        .optional()
         .map_err(db_err)?;
-    if !user_exists {
+    let Some(user) = user else {
         return Ok(LinkOutcome::NoSuchUser);
+    };
+    // A disabled user gains no identity (interface.md section 6), checked in the same
+    // transaction as the write.
+    let user: User = serde_json::from_str(&user).map_err(StoreError::corrupt)?;
+    if !user.enabled {
+        return Ok(LinkOutcome::Disabled);
     }
     match linked_user(&tx, &link.pool_id, &link.provider_name, &link.subject)? {
         Some(owner) if owner == link.user_id => return Ok(LinkOutcome::AlreadyLinked),
@@ -295,4 +302,17 @@ pub(super) fn unlink_identity(
         [pool, user_id, provider, subject],
     )?;
     Ok(n > 0)
+}
+
+/// Removes every identity link of one provider (its deletion); returns how many.
+pub(super) fn delete_provider_links(
+    conn: &Connection,
+    pool: &str,
+    provider: &str,
+) -> StoreResult<usize> {
+    exec(
+        conn,
+        "DELETE FROM identity_links WHERE pool_id = ?1 AND provider_name = ?2",
+        [pool, provider],
+    )
 }

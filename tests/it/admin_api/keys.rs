@@ -5,7 +5,18 @@ use super::*;
 
 #[tokio::test]
 async fn keys_rotate_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_kid() {
-    let env = Env::start(true).await;
+    use poolgate::clock::{Clock, FixedClock, SystemClock};
+    let clock = FixedClock::at(SystemClock.now_ms());
+    let tmp = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}/poolgate.db", tmp.path().display());
+    let gw = crate::harness::Gw::start_with(
+        &store,
+        tmp.path(),
+        None,
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let env = Env::start_on(gw, crate::fakes::oidc::OidcOpts::default(), true).await;
     let gw = &env.gw;
     let old = env.tokens().await;
     let old_at = json_str(&old, "access_token");
@@ -61,6 +72,22 @@ async fn keys_rotate_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_kid(
         kids.contains(&old_kid.as_str()),
         "the old kid left JWKS: {kids:?}"
     );
+
+    // The new key is published before it signs: until every instance has it, tokens
+    // still carry the old kid.
+    assert!(kids.contains(&new_kid.as_str()), "not published: {kids:?}");
+    let pending = env.tokens().await;
+    assert_eq!(kid_of(&json_str(&pending, "access_token")), old_kid);
+    let (_, v) = gw.admin("GET", "/pools/default/keys", None).await;
+    let signing: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["signing"] == true)
+        .collect();
+    assert_eq!(signing.len(), 1, "{v}");
+    assert_eq!(signing[0]["kid"], old_kid.as_str(), "{v}");
+    clock.advance_secs(poolgate::token::keys::PUBLISH_BEFORE_SIGNING_S);
 
     // New tokens carry a kid that is active now; old ones still verify.
     let (_, v) = gw.admin("GET", "/pools/default/keys", None).await;

@@ -55,7 +55,11 @@ impl Env {
     }
 
     pub async fn start_with(opts: OidcOpts, secret: bool) -> Self {
-        let gw = Gw::start().await;
+        Self::start_on(Gw::start().await, opts, secret).await
+    }
+
+    /// As [`Env::start_with`], on a gateway already started (another clock, ...).
+    pub async fn start_on(gw: Gw, opts: OidcOpts, secret: bool) -> Self {
         let fake = oidc::start(opts).await;
         gw.put_provider(IDP, provider_body(&fake)).await;
         let (client_id, secret) = gw.client(app_client_body(APP, &[IDP], secret)).await;

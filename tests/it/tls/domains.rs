@@ -208,7 +208,10 @@ async fn expiry_within_thirty_days_shows_in_the_gauge() {
     });
     let (s, v) = gw.put_domain("acme", "soon.acme.test", Some(&leaf)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let metrics = reqwest::get(format!("{}/metrics", gw.http_base))
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", gw.http_base))
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()
@@ -232,7 +235,10 @@ async fn expiry_within_thirty_days_shows_in_the_gauge() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let metrics = reqwest::get(format!("{}/metrics", gw.http_base))
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", gw.http_base))
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()

@@ -131,7 +131,10 @@ async fn two_pools_on_one_port_each_with_its_certificate_and_issuer() {
     assert_eq!(at_globex, json!({"active": false}));
 
     // The expiry gauge, per domain.
-    let metrics = reqwest::get(format!("{}/metrics", gw.http_base))
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", gw.http_base))
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()
