@@ -281,6 +281,32 @@ async fn console_sign_in_csrf_and_forms() {
         page.contains("login.acme.test. CNAME") || page.contains("login.acme.test. A 127.0.0.1"),
         "{page}"
     );
+    // Settings: only the form's fields change (the pool's name is kept).
+    let (s, v) = gw
+        .admin(
+            "PATCH",
+            "/pools/acme",
+            Some(json!({"settings": {"name": "Acme"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = c
+        .post(
+            "/console/pools/acme/settings",
+            &[("signing_alg", "ES256"), ("cognito_claims", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, v) = gw.admin("GET", "/pools/acme", None).await;
+    assert_eq!(v["settings"]["signing_alg"], "ES256");
+    assert_eq!(v["settings"]["cognito_claims"], true);
+    assert_eq!(v["settings"]["name"], "Acme");
+    let r = c
+        .post("/console/pools/acme/settings", &[("signing_alg", "XS256")])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (_, v) = gw.admin("GET", "/pools/acme", None).await;
+    assert_eq!(v["settings"]["signing_alg"], "ES256");
     // A refused change lists the service's problems, and writes nothing.
     let r = c
         .post("/console/pools", &[("id", "Bad Id"), ("domains", "")])
