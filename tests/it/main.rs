@@ -7,6 +7,7 @@ mod browser;
 mod cognito_api;
 mod compose;
 mod console;
+mod console_browser;
 mod e2e;
 mod e2e_exchange;
 mod e2e_linking;

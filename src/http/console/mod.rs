@@ -4,6 +4,7 @@
 //! the session's CSRF token and its Origin is checked. No script: plain forms.
 
 mod clients;
+mod kinds;
 mod pools;
 mod providers;
 mod session;

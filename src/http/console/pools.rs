@@ -8,7 +8,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::{Posted, Signed, admin_error, domain_base, notice, page, see_other};
-use crate::admin::{AdminError, DomainBody, PoolBody};
+use crate::admin::{AdminError, DomainBody, PoolBody, PoolPatch};
 use crate::http::SharedState;
 use crate::model::{PoolSettings, SigningAlg};
 
@@ -183,37 +183,20 @@ pub async fn settings(
     Path(pool): Path<String>,
     p: Posted,
 ) -> Response {
-    let signing_alg = match p.form.get("signing_alg") {
-        "ES256" => SigningAlg::ES256,
-        "EdDSA" => SigningAlg::EdDSA,
-        "RS256" => SigningAlg::RS256,
-        other => {
-            let problem =
-                format!("Signing algorithm: {other:?} is not one of RS256, ES256, EdDSA.");
-            return pool_page(
-                &s,
-                &pool,
-                p.csrf(),
-                StatusCode::BAD_REQUEST,
-                None,
-                vec![problem],
-            )
-            .await;
-        }
+    // Only the fields this form shows change (the service merges them into the
+    // pool's settings); an unknown algorithm is the service's to refuse.
+    let mut changes = serde_json::Map::new();
+    changes.insert(
+        "signing_alg".into(),
+        serde_json::Value::String(p.form.get("signing_alg").to_owned()),
+    );
+    for k in ["cognito_claims", "email_case_sensitive"] {
+        changes.insert(k.into(), serde_json::Value::Bool(p.form.checked(k)));
+    }
+    let patch = PoolPatch {
+        settings: Some(changes),
     };
-    // Start from the stored settings, so settings this form does not show (names,
-    // tags, hooks, ...) are kept.
-    let mut settings = match s.admin.get_pool(&pool).await {
-        Ok(info) => info.pool.settings,
-        Err(e) => {
-            let (status, problems) = problems_of(e);
-            return pool_page(&s, &pool, p.csrf(), status, None, problems).await;
-        }
-    };
-    settings.signing_alg = signing_alg;
-    settings.cognito_claims = p.form.checked("cognito_claims");
-    settings.email_case_sensitive = p.form.checked("email_case_sensitive");
-    match s.admin.set_pool_settings(&pool, settings).await {
+    match s.admin.patch_pool(&pool, patch).await {
         Ok(_) => see_other(&format!("/console/pools/{pool}"), "settings-saved"),
         Err(e) => {
             let (status, problems) = problems_of(e);
