@@ -4,7 +4,10 @@
 mod admin_api;
 mod attacks;
 mod browser;
+mod cognito_admin;
 mod cognito_api;
+mod cognito_refresh;
+mod cognito_tokens;
 mod compose;
 mod console;
 mod e2e;

@@ -201,10 +201,18 @@ pub async fn settings(
             .await;
         }
     };
+    // The form edits these two; the pool's other settings are kept.
+    let current = match s.admin.get_pool(&pool).await {
+        Ok(info) => info.pool.settings,
+        Err(e) => {
+            let (status, problems) = problems_of(e);
+            return pool_page(&s, &pool, p.csrf(), status, None, problems).await;
+        }
+    };
     let settings = PoolSettings {
         signing_alg,
-        cognito_claims: p.form.checked("cognito_claims"),
         email_case_sensitive: p.form.checked("email_case_sensitive"),
+        ..current
     };
     match s.admin.set_pool_settings(&pool, settings).await {
         Ok(_) => see_other(&format!("/console/pools/{pool}"), "settings-saved"),
