@@ -158,3 +158,37 @@ async fn introspection_answers_only_the_confidential_owner() {
     assert!(s.is_success());
     assert_eq!(userinfo(&env, &at).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// The same rotation rules over Redis: the client's setting, the grace mark and the
+/// family revocation live in the shared store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_grace_and_reuse_over_redis() {
+    let server = crate::redis_server::RedisServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = crate::harness::Gw::start_with(
+        &server.url(),
+        tmp.path(),
+        None,
+        std::sync::Arc::new(poolgate::clock::SystemClock),
+    )
+    .await;
+    let fake = crate::fakes::oidc::start(Default::default()).await;
+    crate::e2e::register(&gw, "Corp", &fake, "never").await;
+    let mut body = app_client_body(CB, &["Corp"], false);
+    body["refresh_token_rotation"] = json!({"enabled": true, "retry_grace_s": 30});
+    let (client, _) = gw.client(body).await;
+    let env = Env {
+        gw,
+        fake,
+        client,
+        secret: None,
+    };
+    let rt1 = signed_in(&env).await;
+    let (s, r2) = refresh(&env, &rt1).await;
+    assert_eq!(s, StatusCode::OK, "{r2}");
+    let (s, r3) = refresh(&env, &rt1).await;
+    assert_eq!(s, StatusCode::OK, "the one retry: {r3}");
+    assert_refused(&refresh(&env, &rt1).await);
+    assert_refused(&refresh(&env, &json_str(&r2, "refresh_token")).await);
+    assert_refused(&refresh(&env, &json_str(&r3, "refresh_token")).await);
+}

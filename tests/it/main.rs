@@ -7,6 +7,7 @@ mod browser;
 mod cognito_admin;
 mod cognito_api;
 mod cognito_refresh;
+mod cognito_saml;
 mod cognito_tokens;
 mod compose;
 mod console;
