@@ -252,3 +252,50 @@ async fn claims_and_user_info_follow_the_scopes() {
         "{ui}"
     );
 }
+
+#[tokio::test]
+async fn pool_groups_become_cognito_groups_in_both_tokens() {
+    let env = setup("never", false).await;
+    let (s, _) = pool_setting(&env, json!({"issuer_style": "cognito"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let authority = format!("{}/default", env.gw.base);
+    let t = tokens_with_scope(&env, "openid email").await;
+    let sub = claims(&json_str(&t, "id_token"))["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Pool groups are the group store's (the Cognito API's AdminAddUserToGroup); set
+    // here straight in the store, as that operation would.
+    let store = &env.gw.running.as_ref().unwrap().store;
+    let patch = poolgate::store::UserPatch {
+        groups: Some(vec!["admins".into(), "staff".into()]),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .patch_user("default", &sub, &patch)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let (s, r) = refresh(&env, &json_str(&t, "refresh_token")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let id = claims(&json_str(&r, "id_token"));
+    let at = claims(&json_str(&r, "access_token"));
+    assert_eq!(id["cognito:groups"], json!(["admins", "staff"]));
+    assert_eq!(at["cognito:groups"], json!(["admins", "staff"]));
+    let input = |groups: Value| {
+        json!({
+            "authority": authority, "client_id": env.client,
+            "id_token": r["id_token"], "access_token": r["access_token"], "groups": groups,
+        })
+    };
+    aws_jwt_verify(input(json!(["staff"])))
+        .await
+        .expect("aws-jwt-verify's group check passes");
+    let e = aws_jwt_verify(input(json!(["auditors"])))
+        .await
+        .unwrap_err();
+    assert!(e.contains("group"), "{e}");
+}
