@@ -55,4 +55,8 @@ fi
 if [ "$want_test" = 1 ] && [ -x scripts/test-deps-browser.sh ]; then
   scripts/test-deps-browser.sh
 fi
+# Node test helpers (aws-jwt-verify, the verifier of backends written for Cognito).
+if [ "$want_test" = 1 ] && [ -x scripts/test-deps-node.sh ]; then
+  scripts/test-deps-node.sh
+fi
 echo "setup: ok"

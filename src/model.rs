@@ -9,6 +9,8 @@ use serde_json::Value;
 
 /// Name of the pool that always exists.
 pub const DEFAULT_POOL: &str = "default";
+/// The provider name of the pool's own (native) users, as Cognito's.
+pub const NATIVE_PROVIDER: &str = "COGNITO";
 /// Cognito's limit on identities linked to one user.
 pub const MAX_LINKS_PER_USER: usize = 5;
 
@@ -31,25 +33,55 @@ impl SigningAlg {
     }
 }
 
+/// Which issuer a pool's tokens carry (interface.md section 3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssuerStyle {
+    /// `SCHEME://DOMAIN` of the domain the request came in on.
+    #[default]
+    Domain,
+    /// `{POOLGATE_PUBLIC_URL}/{pool id}`, as Cognito's
+    /// `https://cognito-idp.{region}.amazonaws.com/{pool id}`, whatever the domain.
+    Cognito,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoolSettings {
     pub signing_alg: SigningAlg,
-    pub cognito_claims: bool,
     pub email_case_sensitive: bool,
     /// The pool's name (Cognito's `PoolName`); the id stands in when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    pub issuer_style: IssuerStyle,
+    /// The SAML SP entity ID; `None`: `urn:poolgate:sp:{pool}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sp_entity_id: Option<String>,
+    /// Retired: `cognito:username` and `cognito:groups` are always issued now. Read
+    /// from records stored before, never written back; the admin API refuses it.
+    #[serde(skip_serializing)]
+    pub cognito_claims: Option<bool>,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             signing_alg: SigningAlg::RS256,
-            cognito_claims: false,
             email_case_sensitive: false,
             name: None,
+            issuer_style: IssuerStyle::Domain,
+            sp_entity_id: None,
+            cognito_claims: None,
         }
+    }
+}
+
+impl PoolSettings {
+    /// The SAML SP entity ID of pool `pool`.
+    pub fn sp_entity_id(&self, pool: &str) -> String {
+        self.sp_entity_id
+            .clone()
+            .unwrap_or_else(|| format!("urn:poolgate:sp:{pool}"))
     }
 }
 
@@ -116,7 +148,60 @@ pub struct AppClient {
     pub refresh_token_validity_s: u64,
     #[serde(default)]
     pub branding: Branding,
+    /// Cognito's `RefreshTokenRotation`: off unless enabled.
+    #[serde(default)]
+    pub refresh_token_rotation: RefreshRotation,
+    /// Cognito's `ExplicitAuthFlows` (`ALLOW_REFRESH_TOKEN_AUTH`, ...).
+    #[serde(default)]
+    pub explicit_auth_flows: Vec<String>,
     pub created_at: i64,
+}
+
+/// Refresh-token rotation of an app client (interface.md section 5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefreshRotation {
+    /// Off (Cognito's default): a refresh token stays valid until it expires or is
+    /// revoked, and a refresh answers without a new one.
+    pub enabled: bool,
+    /// Seconds (0..=60) during which a rotated token still works once more.
+    pub retry_grace_s: u64,
+}
+
+/// The `ExplicitAuthFlows` Cognito gives a client created without them.
+pub const DEFAULT_AUTH_FLOWS: &[&str] = &[
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+];
+
+impl AppClient {
+    /// Whether the client allows an `ExplicitAuthFlows` flow (`ALLOW_USER_SRP_AUTH`,
+    /// ...). A client stored before the field existed has Cognito's defaults; a
+    /// legacy name allows its `ALLOW_` counterpart, and refresh, as Cognito's.
+    pub fn allows_auth_flow(&self, flow: &str) -> bool {
+        let listed: Vec<&str> = if self.explicit_auth_flows.is_empty() {
+            DEFAULT_AUTH_FLOWS.to_vec()
+        } else {
+            self.explicit_auth_flows
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        listed.iter().any(|f| {
+            *f == flow
+                || matches!(
+                    (*f, flow),
+                    ("ADMIN_NO_SRP_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH")
+                        | ("USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH")
+                        | ("CUSTOM_AUTH_FLOW_ONLY", "ALLOW_CUSTOM_AUTH")
+                        | (
+                            "ADMIN_NO_SRP_AUTH" | "USER_PASSWORD_AUTH" | "CUSTOM_AUTH_FLOW_ONLY",
+                            "ALLOW_REFRESH_TOKEN_AUTH"
+                        )
+                )
+        })
+    }
 }
 
 impl fmt::Debug for AppClient {
@@ -316,4 +401,40 @@ pub struct Group {
     pub role_arn: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_stored_with_the_retired_cognito_claims_still_reads() {
+        let old = r#"{"signing_alg":"ES256","cognito_claims":true,"email_case_sensitive":false}"#;
+        let s: PoolSettings = serde_json::from_str(old).unwrap();
+        assert_eq!(s.signing_alg, SigningAlg::ES256);
+        assert_eq!(s.issuer_style, IssuerStyle::Domain);
+        let again = serde_json::to_value(&s).unwrap();
+        assert!(again.get("cognito_claims").is_none(), "{again}");
+        assert_eq!(s.sp_entity_id("p"), "urn:poolgate:sp:p");
+    }
+
+    #[test]
+    fn auth_flows_default_as_cognito_and_legacy_names_map() {
+        let json = r#"{"pool_id":"p","client_id":"c","name":"n","secret_hash":null,
+            "callback_urls":[],"logout_urls":[],"allowed_oauth_flows":[],"allowed_scopes":[],
+            "supported_identity_providers":[],"id_token_validity_s":3600,
+            "access_token_validity_s":3600,"refresh_token_validity_s":3600,"created_at":0}"#;
+        let mut c: AppClient = serde_json::from_str(json).unwrap();
+        assert!(
+            !c.refresh_token_rotation.enabled,
+            "rotation is off by default"
+        );
+        assert!(c.allows_auth_flow("ALLOW_REFRESH_TOKEN_AUTH"));
+        assert!(c.allows_auth_flow("ALLOW_USER_SRP_AUTH"));
+        assert!(!c.allows_auth_flow("ALLOW_USER_PASSWORD_AUTH"));
+        c.explicit_auth_flows = vec!["USER_PASSWORD_AUTH".into()];
+        assert!(c.allows_auth_flow("ALLOW_USER_PASSWORD_AUTH"));
+        assert!(c.allows_auth_flow("ALLOW_REFRESH_TOKEN_AUTH"));
+        assert!(!c.allows_auth_flow("ALLOW_USER_SRP_AUTH"));
+    }
 }

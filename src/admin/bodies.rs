@@ -10,9 +10,10 @@ use super::MASK;
 use crate::config::is_loopback_host;
 use crate::model::{
     AppClient, Branding, LinkPolicy, OAuthFlow, PoolSettings, ProviderRecord, ProviderType,
-    ResourceScope,
+    RefreshRotation, ResourceScope,
 };
 use crate::provider::registry;
+use crate::token::claims;
 
 /// Scopes every client may be given besides resource-server scopes.
 pub const STANDARD_SCOPES: &[&str] = &[
@@ -60,6 +61,10 @@ pub struct ClientBody {
     pub refresh_token_validity_s: Option<u64>,
     #[serde(default)]
     pub branding: Branding,
+    #[serde(default)]
+    pub refresh_token_rotation: RefreshRotation,
+    #[serde(default = "default_auth_flows")]
+    pub explicit_auth_flows: Vec<String>,
 }
 
 /// PATCH of a client: every field optional; the secret cannot be changed here.
@@ -76,6 +81,32 @@ pub struct ClientPatch {
     pub access_token_validity_s: Option<u64>,
     pub refresh_token_validity_s: Option<u64>,
     pub branding: Option<Branding>,
+    pub refresh_token_rotation: Option<RefreshRotation>,
+    pub explicit_auth_flows: Option<Vec<String>>,
+}
+
+/// Cognito's `ExplicitAuthFlows` names: the `ALLOW_` ones, and the legacy ones that
+/// cannot be mixed with them.
+pub const AUTH_FLOWS: &[&str] = &[
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_AUTH",
+];
+pub const LEGACY_AUTH_FLOWS: &[&str] = &[
+    "ADMIN_NO_SRP_AUTH",
+    "CUSTOM_AUTH_FLOW_ONLY",
+    "USER_PASSWORD_AUTH",
+];
+
+/// What Cognito gives a client created without `ExplicitAuthFlows`.
+pub fn default_auth_flows() -> Vec<String> {
+    crate::model::DEFAULT_AUTH_FLOWS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
 }
 
 fn default_flows() -> Vec<OAuthFlow> {
@@ -107,6 +138,8 @@ impl ClientBody {
             access_token_validity_s: self.access_token_validity_s.unwrap_or(3600),
             refresh_token_validity_s: self.refresh_token_validity_s.unwrap_or(30 * 86_400),
             branding: self.branding,
+            refresh_token_rotation: self.refresh_token_rotation,
+            explicit_auth_flows: self.explicit_auth_flows,
             created_at: now,
         }
     }
@@ -143,6 +176,12 @@ impl ClientPatch {
         }
         if let Some(v) = self.branding {
             c.branding = v;
+        }
+        if let Some(v) = self.refresh_token_rotation {
+            c.refresh_token_rotation = v;
+        }
+        if let Some(v) = self.explicit_auth_flows {
+            c.explicit_auth_flows = v;
         }
     }
 }
@@ -197,7 +236,7 @@ pub fn validate_client(
         }
     }
     for p in &c.supported_identity_providers {
-        if !providers.contains(p) {
+        if !providers.contains(p) && p != crate::model::NATIVE_PROVIDER {
             e.push(format!(
                 "supported_identity_providers: no provider named {p:?} in this pool"
             ));
@@ -248,6 +287,77 @@ pub fn validate_client(
     {
         e.push("branding.logo_url: must be an https URL".to_owned());
     }
+    if c.refresh_token_rotation.retry_grace_s > 60 {
+        e.push("refresh_token_rotation.retry_grace_s: must be between 0 and 60 seconds".to_owned());
+    }
+    for f in &c.explicit_auth_flows {
+        if !AUTH_FLOWS.contains(&f.as_str()) && !LEGACY_AUTH_FLOWS.contains(&f.as_str()) {
+            e.push(format!("explicit_auth_flows: unknown flow {f:?}"));
+        }
+    }
+    let legacy = |f: &String| LEGACY_AUTH_FLOWS.contains(&f.as_str());
+    if c.explicit_auth_flows.iter().any(legacy) && !c.explicit_auth_flows.iter().all(legacy) {
+        e.push(
+            "explicit_auth_flows: the legacy names cannot be mixed with the ALLOW_ ones".to_owned(),
+        );
+    }
+    if e.is_empty() { Ok(()) } else { Err(e) }
+}
+
+/// Checks the pool attributes an `attribute_mapping` writes: standard OIDC attributes
+/// and `custom:*` only, never a claim the gateway writes itself (interface.md
+/// section 5).
+pub fn validate_mapping(mapping: &BTreeMap<String, String>) -> Vec<String> {
+    let mut e = Vec::new();
+    for (k, v) in mapping {
+        let custom = k
+            .strip_prefix("custom:")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 20);
+        if claims::is_reserved(k) {
+            e.push(format!(
+                "attribute_mapping: {k:?} is a reserved claim and cannot be mapped"
+            ));
+        } else if !custom && !claims::STANDARD_ATTRIBUTES.contains(&k.as_str()) {
+            e.push(format!(
+                "attribute_mapping: {k:?} is neither a standard attribute nor custom:<name> (1 to 20 characters)"
+            ));
+        }
+        if v.trim().is_empty() || v.len() > 256 {
+            e.push(format!(
+                "attribute_mapping: the provider attribute of {k:?} must be 1 to 256 characters"
+            ));
+        }
+    }
+    e
+}
+
+/// Refuses the retired `cognito_claims` in settings an admin sent (a pool stored with
+/// it still loads; it is dropped when the pool is next written).
+pub fn refuse_retired(s: &PoolSettings) -> Result<(), Vec<String>> {
+    if s.cognito_claims.is_some() {
+        return Err(vec![
+            "settings.cognito_claims: retired; cognito:username and cognito:groups are always issued"
+                .to_owned(),
+        ]);
+    }
+    Ok(())
+}
+
+/// Checks pool settings: the SP entity ID is a URI (`urn:` or `http(s)`).
+pub fn validate_settings(s: &PoolSettings) -> Result<(), Vec<String>> {
+    let mut e = Vec::new();
+    if let Some(id) = &s.sp_entity_id {
+        let ok = id.len() <= 1024
+            && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+            && (id.starts_with("urn:")
+                || Url::parse(id).is_ok_and(|u| matches!(u.scheme(), "https" | "http")));
+        if !ok {
+            e.push(
+                "settings.sp_entity_id: must be a urn: or http(s) URI, at most 1024 characters"
+                    .to_owned(),
+            );
+        }
+    }
     if e.is_empty() { Ok(()) } else { Err(e) }
 }
 
@@ -285,7 +395,7 @@ impl ProviderBody {
                 }
             }
         }
-        let mut errors = Vec::new();
+        let mut errors = validate_mapping(&self.attribute_mapping);
         if !super::valid_provider_name(name) {
             errors.push("name: 1 to 32 characters, no spaces or '/'".to_owned());
         }

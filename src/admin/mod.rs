@@ -93,6 +93,8 @@ pub fn client_view(c: &AppClient) -> Value {
         "access_token_validity_s": c.access_token_validity_s,
         "refresh_token_validity_s": c.refresh_token_validity_s,
         "branding": c.branding,
+        "refresh_token_rotation": c.refresh_token_rotation,
+        "explicit_auth_flows": c.explicit_auth_flows,
         "created_at": c.created_at,
     })
 }

@@ -1,7 +1,7 @@
 //! Pools and their domains: creation with its domains (all or nothing), settings
 //! changes (a new signing algorithm rotates the keys), custom domains with TLS.
 
-use super::bodies::{DomainBody, PoolBody, PoolPatch};
+use super::bodies::{DomainBody, PoolBody, PoolPatch, refuse_retired, validate_settings};
 use super::error::{AdminError, AdminResult};
 use super::service::{Admin, PoolInfo};
 use super::{valid_domain, valid_pool_id};
@@ -59,6 +59,12 @@ impl Admin {
                 problems.push(format!("domains: {d:?} is not host[:port] in lower case"));
             }
         }
+        if let Err(mut e) = refuse_retired(&b.settings) {
+            problems.append(&mut e);
+        }
+        if let Err(mut e) = validate_settings(&b.settings) {
+            problems.append(&mut e);
+        }
         if !problems.is_empty() {
             return Err(AdminError::Invalid(problems));
         }
@@ -111,6 +117,7 @@ impl Admin {
             }
             settings = serde_json::from_value(merged)
                 .map_err(|e| AdminError::invalid(format!("settings: {e}")))?;
+            refuse_retired(&settings).map_err(AdminError::Invalid)?;
         }
         self.set_pool_settings(id, settings).await
     }
@@ -121,6 +128,9 @@ impl Admin {
         id: &str,
         settings: PoolSettings,
     ) -> AdminResult<PoolInfo> {
+        validate_settings(&settings).map_err(AdminError::Invalid)?;
+        let mut settings = settings;
+        settings.cognito_claims = None;
         let mut p = self.pool(id).await?;
         let old_alg = p.settings.signing_alg;
         p.settings = settings;

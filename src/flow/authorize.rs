@@ -55,6 +55,8 @@ fn valid_pkce_value(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
+pub use crate::model::NATIVE_PROVIDER;
+
 impl Flow {
     /// Finds the client and checks `redirect_uri`; anything wrong here is an error page.
     pub async fn validated_client(
@@ -132,9 +134,16 @@ impl Flow {
             return Err(fail("invalid_request", "nonce or state too long"));
         }
 
+        // `identity_provider=COGNITO` (native users) is the hosted page's own form, for
+        // a client that lists `COGNITO`.
+        let native = p.identity_provider.as_deref() == Some(NATIVE_PROVIDER)
+            && client
+                .supported_identity_providers
+                .iter()
+                .any(|n| n == NATIVE_PROVIDER);
         let provider = match self.choose_provider(ctx, &client, p).await? {
             Some(p) => p,
-            None if p.identity_provider.is_some() || p.idp_identifier.is_some() => {
+            None if (p.identity_provider.is_some() && !native) || p.idp_identifier.is_some() => {
                 return Err(fail(
                     "invalid_request",
                     "the identity provider is not available for this client",
@@ -168,7 +177,7 @@ impl Flow {
         })?;
         let upstream_state = random_token(32);
         let callback = ctx.endpoint("/oauth2/idpresponse");
-        let sp_entity = format!("urn:poolgate:sp:{}", ctx.pool.id);
+        let sp_entity = super::saml::sp_entity_id(&ctx.pool);
         let begun = match adapter.saml() {
             // SAML: the AuthnRequest is signed with the pool's SP key (flow/saml.rs).
             Some(saml) => self.saml_begin(ctx, saml, &upstream_state).await,
@@ -240,10 +249,11 @@ impl Flow {
         p: &AuthorizeParams,
     ) -> Result<Option<ProviderRecord>, FlowError> {
         if let Some(name) = &p.identity_provider {
-            if !client
-                .supported_identity_providers
-                .iter()
-                .any(|n| n == name)
+            if name == NATIVE_PROVIDER
+                || !client
+                    .supported_identity_providers
+                    .iter()
+                    .any(|n| n == name)
             {
                 return Ok(None);
             }

@@ -1,6 +1,6 @@
 //! `/oauth2/token` (RFC 6749 section 4.1.3, 4.4, 6): authorization_code with PKCE,
-//! refresh_token with rotation and reuse detection, client_credentials, and the
-//! token exchange of `exchange.rs`.
+//! refresh_token (see `refresh.rs`), client_credentials, and the token exchange of
+//! `exchange.rs`.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
 use crate::model::{AppClient, IdentityLink, OAuthFlow, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
-use crate::store::{Redeemed, Redemption, RotateOutcome};
+use crate::store::{Redeemed, Redemption};
 use crate::token::{UserTokenInput, issue_client_token, issue_user_tokens};
 
 /// The successful token response (RFC 6749 section 5.1).
@@ -40,7 +40,7 @@ pub struct ClientAuth {
 /// code (RFC 6749 section 4.1.2 asks to revoke "when possible").
 const CODE_USED_TTL: std::time::Duration = super::CODE_TTL;
 
-fn invalid_grant(d: &str) -> FlowError {
+pub(super) fn invalid_grant(d: &str) -> FlowError {
     FlowError::oauth(400, "invalid_grant", d)
 }
 
@@ -255,84 +255,9 @@ impl Flow {
     ) -> Result<TokenResponse, FlowError> {
         let token = form
             .get("refresh_token")
-            .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(|| invalid_grant("refresh_token is required"))?;
-        let hash = sha256_hex(token);
-        let pool = &ctx.pool.id;
-        let current = self
-            .store
-            .get_refresh(&hash)
-            .await?
-            .filter(|r| r.pool_id == *pool)
-            .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
-        if current.client_id != client.client_id {
-            return Err(invalid_grant(
-                "the refresh token was issued to another client",
-            ));
-        }
-        // A disabled or deleted user cannot refresh. (A token that is not active is
-        // refused by the rotation below, with reuse detection, whatever its user.)
-        let user = if current.state == RefreshState::Active {
-            Some(self.active_user(pool, &current.user_id).await?)
-        } else {
-            None
-        };
-        let scope = match form.get("scope") {
-            None => current.scope.clone(),
-            Some(s) => {
-                let have = split_scope(&current.scope);
-                let want = split_scope(s);
-                if want.iter().any(|w| !have.contains(w)) {
-                    return Err(FlowError::oauth(
-                        400,
-                        "invalid_scope",
-                        "a refresh cannot widen the scope",
-                    ));
-                }
-                want.join(" ")
-            }
-        };
-        let now = self.clock.now();
-        let new_token = random_token(32);
-        let new = RefreshTokenRecord {
-            token_hash: sha256_hex(&new_token),
-            pool_id: pool.clone(),
-            family_id: current.family_id.clone(),
-            user_id: current.user_id.clone(),
-            client_id: current.client_id.clone(),
-            scope: scope.clone(),
-            auth_time: current.auth_time,
-            issued_at: now,
-            expires_at: current.expires_at,
-            state: RefreshState::Active,
-        };
-        match self.store.rotate_refresh(&hash, &new, now).await? {
-            RotateOutcome::Rotated(_) => {}
-            RotateOutcome::Reused(old) => {
-                tracing::warn!(pool = %pool, "refresh token reused: family revoked");
-                self.mark_revoked(pool, &old.family_id).await?;
-                return Err(invalid_grant("the refresh token was already used"));
-            }
-            RotateOutcome::Invalid => return Err(invalid_grant("the refresh token is invalid")),
-        }
-        let (user, identities) = match user {
-            Some(u) => u,
-            None => self.active_user(pool, &current.user_id).await?,
-        };
-        let mut resp = self
-            .issue(
-                ctx,
-                client,
-                &user,
-                &identities,
-                &scope,
-                current.auth_time,
-                None,
-                &current.family_id,
-            )
-            .await?;
-        resp.refresh_token = Some(new_token);
-        Ok(resp)
+        self.refresh_tokens(ctx, client, token, form.get("scope").map(String::as_str))
+            .await
     }
 
     async fn client_credentials(
@@ -455,7 +380,6 @@ impl Flow {
                 origin_jti: family,
                 id_ttl_s: client.id_token_validity_s as i64,
                 access_ttl_s: client.access_token_validity_s as i64,
-                cognito_claims: ctx.pool.settings.cognito_claims,
                 with_id_token: split_scope(scope).iter().any(|s| s == "openid"),
                 now,
             },

@@ -7,6 +7,8 @@ pub mod binding;
 pub mod domains;
 pub mod exchange;
 pub mod grant;
+pub mod issuer;
+pub mod refresh;
 pub mod saml;
 pub mod saml_logout;
 pub mod saml_refresh;
@@ -37,9 +39,10 @@ pub const MAX_ACCESS_TTL_S: i64 = 86_400;
 #[derive(Clone, Debug)]
 pub struct PoolCtx {
     pub pool: Pool,
-    /// `SCHEME://DOMAIN`, no trailing slash.
+    /// The issuer tokens carry: `SCHEME://DOMAIN` of the request, or
+    /// `{POOLGATE_PUBLIC_URL}/{pool id}` for `issuer_style: cognito`. No trailing slash.
     pub issuer: String,
-    /// The issuer as a URL, for building endpoint URLs.
+    /// `SCHEME://DOMAIN` the request came in on, for building endpoint URLs.
     pub base: Url,
 }
 

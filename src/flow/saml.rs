@@ -37,9 +37,9 @@ pub struct AcsDone {
 /// Ephemeral kinds of this module.
 pub const REPLAY: &str = "saml-replay";
 
-/// The pool's SP entity ID.
-pub fn sp_entity_id(pool: &str) -> String {
-    format!("urn:poolgate:sp:{pool}")
+/// The pool's SP entity ID: its `sp_entity_id` setting, else `urn:poolgate:sp:{pool}`.
+pub fn sp_entity_id(pool: &crate::model::Pool) -> String {
+    pool.settings.sp_entity_id(&pool.id)
 }
 
 fn store_err(e: crate::store::StoreError) -> ProviderError {
@@ -94,7 +94,7 @@ impl Flow {
     pub async fn sp_metadata(&self, ctx: &PoolCtx) -> Result<String, FlowError> {
         let keys = self.sp_keys(&ctx.pool.id).await?;
         Ok(keys.metadata_xml(
-            &sp_entity_id(&ctx.pool.id),
+            &sp_entity_id(&ctx.pool),
             ctx.endpoint("/saml2/idpresponse").as_str(),
             ctx.endpoint("/saml2/logout").as_str(),
         ))
@@ -119,7 +119,7 @@ impl Flow {
         saml.begin_saml(
             state,
             acs.as_str(),
-            &sp_entity_id(&ctx.pool.id),
+            &sp_entity_id(&ctx.pool),
             Some(&keys.current),
         )
     }
@@ -194,7 +194,7 @@ impl Flow {
             resp,
             request_id.as_deref(),
             acs.as_str(),
-            &sp_entity_id(&ctx.pool.id),
+            &sp_entity_id(&ctx.pool),
             Some(&keys),
         );
         let (login, upstream) = match verified {

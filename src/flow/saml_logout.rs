@@ -102,7 +102,7 @@ impl Flow {
             .logout_redirect(
                 &request_id,
                 &relay,
-                &sp_entity_id(&ctx.pool.id),
+                &sp_entity_id(&ctx.pool),
                 &sess.name_id,
                 sess.session_index.as_deref(),
                 &keys.current,

@@ -10,7 +10,8 @@ use super::grant::ClientAuth;
 use super::{Flow, FlowError, PoolCtx};
 use crate::model::{RefreshState, User};
 use crate::secret::sha256_hex;
-use crate::token::{AccessClaims, profile_claims, verify_access};
+use crate::token::claims::narrowed;
+use crate::token::{AccessClaims, as_string, identities_claim, released_attributes, verify_access};
 
 /// Query of `/logout` (Cognito's).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -45,6 +46,15 @@ impl Flow {
         {
             return Ok(None);
         }
+        // The tokens of a deleted app client die with it.
+        if self
+            .store
+            .get_client(pool, &claims.client_id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
         if claims.sub == claims.client_id && claims.username.is_none() {
             return Ok(Some((claims, None)));
         }
@@ -56,7 +66,9 @@ impl Flow {
         }
     }
 
-    /// OIDC Core 5.3: the user's claims, for an access token with the `openid` scope.
+    /// OIDC Core 5.3 as Cognito answers it: `sub`, `username` and the attributes the
+    /// token's scopes release, every value a string (`"email_verified": "true"`), for
+    /// an access token with the `openid` scope.
     pub async fn userinfo(&self, ctx: &PoolCtx, token: &str) -> Result<Value, FlowError> {
         let invalid = || {
             FlowError::oauth(
@@ -75,8 +87,18 @@ impl Flow {
             ));
         }
         let mut out = Map::new();
-        profile_claims(&user, &mut out);
         out.insert("sub".into(), json!(user.id));
+        for (k, v) in released_attributes(&user, &claims.scope) {
+            out.insert(k, as_string(&v));
+        }
+        let scopes: Vec<&str> = claims.scope.split(' ').collect();
+        if !narrowed(&scopes) {
+            let links = self.store.list_identities(&ctx.pool.id, &user.id).await?;
+            if !links.is_empty() {
+                out.insert("identities".into(), as_string(&identities_claim(&links)));
+            }
+        }
+        out.insert("username".into(), json!(user.username));
         Ok(Value::Object(out))
     }
 
@@ -111,14 +133,25 @@ impl Flow {
         Ok(())
     }
 
-    /// RFC 7662: whether a token is active, for an authenticated client of the pool.
+    /// RFC 7662: whether a token is active. Only an authenticated confidential client
+    /// may ask (section 2.1: a public client proves nothing, so anyone holding its id
+    /// could probe stolen tokens), and only about its own tokens: another client's is
+    /// `{"active": false}` (section 4: no token scanning).
     pub async fn introspect(
         &self,
         ctx: &PoolCtx,
         form: &BTreeMap<String, String>,
         auth: &ClientAuth,
     ) -> Result<Value, FlowError> {
-        self.authenticate_client(ctx, form, auth).await?;
+        let client = self.authenticate_client(ctx, form, auth).await?;
+        if client.secret_hash.is_none() {
+            return Err(FlowError::oauth(
+                401,
+                "invalid_client",
+                "introspection needs a confidential client",
+            ));
+        }
+        let mine = client.client_id.as_str();
         let token = form
             .get("token")
             .filter(|t| !t.is_empty())
@@ -134,7 +167,11 @@ impl Flow {
                 return Ok(None);
             };
             let now = self.clock.now();
-            if r.pool_id != ctx.pool.id || r.state != RefreshState::Active || r.expires_at <= now {
+            if r.pool_id != ctx.pool.id
+                || r.client_id != mine
+                || r.state != RefreshState::Active
+                || r.expires_at <= now
+            {
                 return Ok(Some(json!({"active": false})));
             }
             let user = self.store.get_user(&ctx.pool.id, &r.user_id).await?;
@@ -150,7 +187,9 @@ impl Flow {
         if refresh_first && let Some(v) = as_refresh().await? {
             return Ok(v);
         }
-        if let Some((c, user)) = self.check_access(ctx, token).await? {
+        if let Some((c, user)) = self.check_access(ctx, token).await?
+            && c.client_id == mine
+        {
             let mut v = json!({
                 "active": true, "token_type": "access_token", "client_id": c.client_id,
                 "scope": c.scope, "sub": c.sub, "iat": c.iat, "exp": c.exp, "iss": c.iss,

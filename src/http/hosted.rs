@@ -44,6 +44,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/healthz", get(healthz))
         .route("/metrics", get(super::ops::metrics))
         .merge(super::saml::routes())
+        .merge(super::cognito_issuer::routes())
         .fallback(not_found)
 }
 
@@ -52,6 +53,11 @@ async fn not_found() -> Response {
 }
 
 async fn discovery(State(_s): State<SharedState>, HostPool(ctx): HostPool) -> Response {
+    discovery_response(&ctx)
+}
+
+/// The discovery document of a pool: its issuer, and endpoints on `ctx.base`.
+pub fn discovery_response(ctx: &PoolCtx) -> Response {
     let e = |p: &str| ctx.endpoint(p).to_string();
     let alg = ctx.pool.settings.signing_alg.as_str();
     let doc = json!({
@@ -73,7 +79,7 @@ async fn discovery(State(_s): State<SharedState>, HostPool(ctx): HostPool) -> Re
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "email", "profile", "phone", "aws.cognito.signin.user.admin"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "name", "given_name", "family_name", "picture", "username", "groups", "identities"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti", "origin_jti", "event_id", "token_use", "cognito:username", "cognito:groups", "email", "email_verified", "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at", "address", "phone_number", "phone_number_verified", "identities"],
         "authorization_response_iss_parameter_supported": true,
     });
     let mut r = Json(doc).into_response();
@@ -88,7 +94,12 @@ async fn jwks(
     State(s): State<SharedState>,
     HostPool(ctx): HostPool,
 ) -> Result<Response, FlowResponse> {
-    let ring = s.flow.ring(&ctx).await?;
+    jwks_response(&s, &ctx).await
+}
+
+/// The pool's JWKS document.
+pub async fn jwks_response(s: &SharedState, ctx: &PoolCtx) -> Result<Response, FlowResponse> {
+    let ring = s.flow.ring(ctx).await?;
     let mut r = (StatusCode::OK, ring.jwks.as_str().to_owned()).into_response();
     let h = r.headers_mut();
     h.insert(

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_users;
 pub mod cognito;
+pub mod cognito_issuer;
 pub mod console;
 pub mod error;
 pub mod hosted;
@@ -29,6 +30,7 @@ use crate::admin::Admin;
 use crate::config::{Settings, is_loopback_host};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::metrics::Metrics;
+use crate::model::{IssuerStyle, Pool};
 use crate::tls::CertStore;
 
 pub use error::ApiError;
@@ -87,27 +89,57 @@ impl FromRequestParts<SharedState> for HostPool {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(not_found)?;
-        let host_only = domain.rsplit_once(':').map_or(domain.as_str(), |(h, p)| {
-            if p.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                domain.as_str()
-            }
-        });
-        let scheme = if parts.extensions.get::<ViaTls>().is_some() {
-            "https"
-        } else if domain == state.settings.public_domain() {
-            state.settings.public_url.scheme()
-        } else if is_loopback_host(host_only) {
-            "http"
-        } else {
-            // Plain HTTP for a public name means TLS was terminated in front of us.
-            "https"
-        };
-        let issuer = format!("{scheme}://{domain}");
-        let base = Url::parse(&issuer).map_err(|_| not_found())?;
+        let via_tls = parts.extensions.get::<ViaTls>().is_some();
+        let origin = format!(
+            "{}://{domain}",
+            scheme_of(&state.settings, &domain, via_tls)
+        );
+        let base = Url::parse(&origin).map_err(|_| not_found())?;
+        let issuer = pool_issuer(&state.settings, &pool, origin);
         Ok(HostPool(PoolCtx { pool, issuer, base }))
     }
+}
+
+/// The scheme a pool domain answers on.
+pub fn scheme_of(settings: &Settings, domain: &str, via_tls: bool) -> &'static str {
+    let host_only = domain.rsplit_once(':').map_or(domain, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            domain
+        }
+    });
+    if via_tls {
+        "https"
+    } else if domain == settings.public_domain() {
+        if settings.public_url.scheme() == "https" {
+            "https"
+        } else {
+            "http"
+        }
+    } else if is_loopback_host(host_only) {
+        "http"
+    } else {
+        // Plain HTTP for a public name means TLS was terminated in front of us.
+        "https"
+    }
+}
+
+/// The issuer of `pool` for a request that came in on `origin` (`SCHEME://DOMAIN`):
+/// that origin, or `{POOLGATE_PUBLIC_URL}/{pool id}` for `issuer_style: cognito`.
+pub fn pool_issuer(settings: &Settings, pool: &Pool, origin: String) -> String {
+    match pool.settings.issuer_style {
+        IssuerStyle::Domain => origin,
+        IssuerStyle::Cognito => cognito_issuer(settings, &pool.id),
+    }
+}
+
+/// `{POOLGATE_PUBLIC_URL}/{pool id}`, as Cognito's `https://cognito-idp.{region}.amazonaws.com/{pool id}`.
+pub fn cognito_issuer(settings: &Settings, pool: &str) -> String {
+    format!(
+        "{}/{pool}",
+        settings.public_url.as_str().trim_end_matches('/')
+    )
 }
 
 /// Cookies of a request, by name (the first of duplicates wins).

@@ -124,8 +124,10 @@ pub fn map_attributes(
     out
 }
 
-/// Merges this sign-in's attributes into the user; an attribute not sent is kept.
-fn merge(user: &mut User, mapped: &Mapped, groups: &[String], case_sensitive: bool) -> bool {
+/// Merges this sign-in's attributes into the user; an attribute not sent is kept. The
+/// upstream's groups are not the pool's groups (`cognito:groups`): a provider's
+/// `attribute_mapping` may copy them into a `custom:` attribute.
+fn merge(user: &mut User, mapped: &Mapped, case_sensitive: bool) -> bool {
     let before = user.clone();
     for (k, v) in &mapped.attributes {
         user.attributes.insert(k.clone(), v.clone());
@@ -139,9 +141,6 @@ fn merge(user: &mut User, mapped: &Mapped, groups: &[String], case_sensitive: bo
         }
         user.email = Some(email.clone());
         user.email_norm = Some(norm);
-    }
-    if !groups.is_empty() {
-        user.groups = groups.to_vec();
     }
     *user != before
 }
@@ -184,7 +183,7 @@ impl Resolver<'_> {
             .await?
             && let Some(user) = self.store.get_user(&pool.id, &existing.user_id).await?
         {
-            return self.finish(user, &mapped, upstream, cs, now).await;
+            return self.finish(user, &mapped, cs, now).await;
         }
 
         // 2. Link by verified email, only to a user whose own email is verified.
@@ -206,12 +205,10 @@ impl Resolver<'_> {
                     l.user_id = target.id.clone();
                     match self.store.link_identity(&l, MAX_LINKS_PER_USER).await? {
                         LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
-                            return self.finish(target, &mapped, upstream, cs, now).await;
+                            return self.finish(target, &mapped, cs, now).await;
                         }
                         LinkOutcome::LinkedToOther(uid) => {
-                            return self
-                                .load_and_finish(pool, &uid, &mapped, upstream, now)
-                                .await;
+                            return self.load_and_finish(pool, &uid, &mapped, now).await;
                         }
                         LinkOutcome::LimitReached => return Err(IdentityError::TooManyLinks),
                         LinkOutcome::Disabled => return Err(IdentityError::Disabled),
@@ -243,16 +240,14 @@ impl Resolver<'_> {
                 updated_at: now,
                 tokens_valid_after: 0,
             };
-            merge(&mut user, &mapped, &upstream.groups, cs);
+            merge(&mut user, &mapped, cs);
             let mut l = link.clone();
             l.user_id = user.id.clone();
             l.primary = true;
             match self.store.create_user_with_identity(&user, &l).await {
                 Ok(CreateUserOutcome::Created) => return Ok(user),
                 Ok(CreateUserOutcome::IdentityTaken(uid)) => {
-                    return self
-                        .load_and_finish(pool, &uid, &mapped, upstream, now)
-                        .await;
+                    return self.load_and_finish(pool, &uid, &mapped, now).await;
                 }
                 // The username is held by a user this identity was unlinked from.
                 Err(StoreError::AlreadyExists(_)) => continue,
@@ -269,7 +264,6 @@ impl Resolver<'_> {
         pool: &Pool,
         user_id: &str,
         mapped: &Mapped,
-        upstream: &UpstreamIdentity,
         now: i64,
     ) -> Result<User, IdentityError> {
         let user = self
@@ -277,24 +271,17 @@ impl Resolver<'_> {
             .get_user(&pool.id, user_id)
             .await?
             .ok_or_else(|| StoreError::Conflict("linked user vanished".into()))?;
-        self.finish(
-            user,
-            mapped,
-            upstream,
-            pool.settings.email_case_sensitive,
-            now,
-        )
-        .await
+        self.finish(user, mapped, pool.settings.email_case_sensitive, now)
+            .await
     }
 
     /// Writes what this sign-in learned as a partial update of the fields a sign-in
-    /// owns (email, attributes, groups): a disable or a global sign-out that landed
+    /// owns (email, attributes; an upstream's groups are not the pool's groups): a disable or a global sign-out that landed
     /// after `user` was read is kept, and answers for this sign-in too.
     async fn finish(
         &self,
         user: User,
         mapped: &Mapped,
-        upstream: &UpstreamIdentity,
         cs: bool,
         now: i64,
     ) -> Result<User, IdentityError> {
@@ -302,7 +289,7 @@ impl Resolver<'_> {
             return Err(IdentityError::Disabled);
         }
         let mut merged = user.clone();
-        if !merge(&mut merged, mapped, &upstream.groups, cs) {
+        if !merge(&mut merged, mapped, cs) {
             return Ok(user);
         }
         let mut patch = UserPatch {
@@ -314,9 +301,6 @@ impl Resolver<'_> {
             patch.email = Some(merged.email);
             patch.email_norm = Some(merged.email_norm);
             patch.email_verified = Some(merged.email_verified);
-        }
-        if !upstream.groups.is_empty() {
-            patch.groups = Some(upstream.groups.clone());
         }
         let written = self
             .store

@@ -42,7 +42,8 @@ pub struct SigningKey {
     pair: Pair,
     /// Public key bytes in the form `UnparsedPublicKey` expects for `alg`.
     public_bytes: Vec<u8>,
-    /// base64url(header) for `typ: JWT` and for `typ: at+jwt` (RFC 9068).
+    /// base64url(header) of ID tokens (`typ: JWT`) and of access tokens (`kid` and
+    /// `alg` only, as Cognito's: some verifiers refuse RFC 9068's `typ: at+jwt`).
     header_jwt: String,
     header_at: String,
     rng: SystemRandom,
@@ -62,7 +63,7 @@ impl std::fmt::Debug for SigningKey {
 pub enum TokenType {
     /// ID tokens: `typ: JWT`.
     Jwt,
-    /// Access tokens: `typ: at+jwt` (RFC 9068 section 2.1).
+    /// Access tokens: no `typ` (interface.md section 5; `token_use` tells them apart).
     AccessToken,
 }
 
@@ -135,12 +136,12 @@ impl SigningKey {
             m.insert("alg".into(), Value::String(alg.as_str().into()));
             m.insert("use".into(), Value::String("sig".into()));
         }
-        let header = |typ: &str| {
-            B64URL.encode(json!({"alg": alg.as_str(), "kid": kid, "typ": typ}).to_string())
-        };
+        let header_jwt =
+            B64URL.encode(json!({"alg": alg.as_str(), "kid": kid, "typ": "JWT"}).to_string());
+        let header_at = B64URL.encode(json!({"alg": alg.as_str(), "kid": kid}).to_string());
         Ok(Self {
-            header_jwt: header("JWT"),
-            header_at: header("at+jwt"),
+            header_jwt,
+            header_at,
             kid,
             alg,
             public_jwk,
@@ -304,7 +305,7 @@ mod tests {
                 .sign(TokenType::AccessToken, &json!({"sub": "x"}))
                 .unwrap();
             let (h, p) = verify(&t, |kid| (kid == key.kid).then_some(&again)).unwrap();
-            assert_eq!(h["typ"], "at+jwt");
+            assert_eq!(h, json!({"alg": alg.as_str(), "kid": key.kid}));
             assert_eq!(p["sub"], "x");
             // One flipped payload byte breaks it.
             let mut bad = t.clone().into_bytes();

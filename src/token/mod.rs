@@ -1,6 +1,7 @@
 //! Pool tokens: ID and access tokens (interface.md section 5), signed with the pool's
 //! active key, and verification of access tokens presented back to poolgate.
 
+pub mod claims;
 pub mod jws;
 pub mod keys;
 
@@ -8,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::model::{IdentityLink, User};
+
+pub use claims::{as_string, released_attributes};
 
 pub use jws::{JwsError, SigningKey, TokenType};
 pub use keys::{KeyError, KeyRing, KeyService};
@@ -26,7 +29,6 @@ pub struct UserTokenInput<'a> {
     pub origin_jti: &'a str,
     pub id_ttl_s: i64,
     pub access_ttl_s: i64,
-    pub cognito_claims: bool,
     pub with_id_token: bool,
     pub now: i64,
 }
@@ -88,30 +90,21 @@ pub fn identities_claim(links: &[IdentityLink]) -> Value {
     )
 }
 
-/// The user's profile claims: mapped attributes, email, username, groups.
-pub fn profile_claims(user: &User, out: &mut Map<String, Value>) {
-    for (k, v) in &user.attributes {
-        out.insert(k.clone(), v.clone());
-    }
-    if let Some(email) = &user.email {
-        out.insert("email".into(), Value::String(email.clone()));
-        out.insert("email_verified".into(), Value::Bool(user.email_verified));
-    }
-    out.insert("username".into(), Value::String(user.username.clone()));
-    out.insert("groups".into(), json!(user.groups));
-}
-
 fn new_jti() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Signs an access token and, when asked, an ID token bound to it by `at_hash`.
+/// Signs an access token and, when asked, an ID token bound to it by `at_hash`, with
+/// the claims of interface.md section 5 (Cognito's).
 pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<Issued, JwsError> {
     let key = &ring.active;
+    let user = input.user;
     let access_jti = new_jti();
+    // One authentication event: both tokens of this issuance carry it.
+    let event_id = new_jti();
     let mut at = Map::new();
     at.insert("iss".into(), json!(input.issuer));
-    at.insert("sub".into(), json!(input.user.id));
+    at.insert("sub".into(), json!(user.id));
     at.insert("client_id".into(), json!(input.client_id));
     at.insert("token_use".into(), json!("access"));
     at.insert("scope".into(), json!(input.scope));
@@ -120,18 +113,18 @@ pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<I
     at.insert("exp".into(), json!(input.now + input.access_ttl_s));
     at.insert("jti".into(), json!(access_jti));
     at.insert("origin_jti".into(), json!(input.origin_jti));
-    at.insert("username".into(), json!(input.user.username));
-    at.insert("groups".into(), json!(input.user.groups));
-    if input.cognito_claims {
-        at.insert("cognito:groups".into(), json!(input.user.groups));
+    at.insert("event_id".into(), json!(event_id));
+    at.insert("username".into(), json!(user.username));
+    at.insert("version".into(), json!(2));
+    if !user.groups.is_empty() {
+        at.insert("cognito:groups".into(), json!(user.groups));
     }
     let access_token = key.sign(TokenType::AccessToken, &at)?;
 
     let id_token = if input.with_id_token {
-        let mut id = Map::new();
-        profile_claims(input.user, &mut id);
+        let mut id = claims::released_attributes(user, input.scope);
         id.insert("iss".into(), json!(input.issuer));
-        id.insert("sub".into(), json!(input.user.id));
+        id.insert("sub".into(), json!(user.id));
         id.insert("aud".into(), json!(input.client_id));
         id.insert("token_use".into(), json!("id"));
         id.insert("auth_time".into(), json!(input.auth_time));
@@ -139,14 +132,17 @@ pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<I
         id.insert("exp".into(), json!(input.now + input.id_ttl_s));
         id.insert("jti".into(), json!(new_jti()));
         id.insert("origin_jti".into(), json!(input.origin_jti));
+        id.insert("event_id".into(), json!(event_id));
         id.insert("at_hash".into(), json!(key.half_hash(&access_token)));
         if let Some(nonce) = input.nonce {
             id.insert("nonce".into(), json!(nonce));
         }
-        id.insert("identities".into(), identities_claim(input.identities));
-        if input.cognito_claims {
-            id.insert("cognito:username".into(), json!(input.user.username));
-            id.insert("cognito:groups".into(), json!(input.user.groups));
+        id.insert("cognito:username".into(), json!(user.username));
+        if !user.groups.is_empty() {
+            id.insert("cognito:groups".into(), json!(user.groups));
+        }
+        if !input.identities.is_empty() {
+            id.insert("identities".into(), identities_claim(input.identities));
         }
         Some(key.sign(TokenType::Jwt, &id)?)
     } else {
@@ -172,7 +168,8 @@ pub fn issue_client_token(
     let jti = new_jti();
     let claims = json!({
         "iss": issuer, "sub": client_id, "client_id": client_id, "token_use": "access",
-        "scope": scope, "iat": now, "exp": now + ttl_s, "jti": jti,
+        "scope": scope, "auth_time": now, "iat": now, "exp": now + ttl_s, "jti": jti,
+        "version": 2,
     });
     let access_token = ring.active.sign(TokenType::AccessToken, &claims)?;
     Ok(Issued {
@@ -192,7 +189,12 @@ pub fn verify_access(
     now: i64,
 ) -> Result<AccessClaims, TokenError> {
     let (header, payload) = jws::verify(token, |kid| ring.find(kid))?;
-    if header.get("typ").and_then(Value::as_str) != Some("at+jwt") {
+    // Access tokens carry no `typ` (those signed before carried `at+jwt`); an ID token
+    // (`typ: JWT`, `token_use: id`) is never one.
+    if !matches!(
+        header.get("typ").and_then(Value::as_str),
+        None | Some("at+jwt")
+    ) {
         return Err(TokenError::WrongUse);
     }
     let claims: AccessClaims = serde_json::from_value(payload).map_err(|_| JwsError::Malformed)?;

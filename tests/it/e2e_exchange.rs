@@ -99,7 +99,7 @@ async fn a_first_exchange_creates_the_user_a_later_browser_sign_in_finds() {
     .await;
     assert_eq!(st, StatusCode::OK, "{t}");
     let (_, id) = verify_jwt(&json_str(&t, "id_token"), &s.gw.jwks().await);
-    assert_eq!(id["username"], "Google_110169484474386276334");
+    assert_eq!(id["cognito:username"], "Google_110169484474386276334");
     let browser = s.id_token("Google").await;
     assert_eq!(browser["sub"], id["sub"]);
     assert_eq!(s.user_count().await, 1);
@@ -271,7 +271,7 @@ async fn github_sign_in_carries_the_verified_primary_email() {
     let id = s.id_token("GitHub").await;
     assert_eq!(id["email"], "octocat@example.com");
     assert_eq!(id["email_verified"], true);
-    assert_eq!(id["username"], "GitHub_583231");
+    assert_eq!(id["cognito:username"], "GitHub_583231");
     assert_eq!(
         id["picture"],
         "https://avatars.githubusercontent.com/u/583231?v=4"

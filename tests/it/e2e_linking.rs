@@ -58,7 +58,7 @@ async fn policy_never_does_not_link() {
     let _other = second_provider(&env, "never", true).await;
     let b = claims(&json_str(&tokens_via(&env, "Other", "n").await, "id_token"));
     assert_ne!(a["sub"], b["sub"]);
-    assert_eq!(b["username"], "Other_other-77");
+    assert_eq!(b["cognito:username"], "Other_other-77");
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn admin_link_merges_and_the_sixth_link_is_refused() {
 
 #[tokio::test]
 async fn restart_keeps_everything() {
-    let mut env = setup("never", false).await;
+    let mut env = setup("never", true).await;
     let t = tokens_via(&env, "Corp", "n").await;
     let jwks_before = env.gw.jwks().await;
     let sub = claims(&json_str(&t, "id_token"))["sub"].clone();

@@ -170,7 +170,7 @@ async fn google_end_to_end_with_the_default_mapping() {
     assert_eq!(id["given_name"], "Grace");
     assert_eq!(id["family_name"], "Hopper");
     assert_eq!(id["picture"], "https://lh3.googleusercontent.com/a/photo");
-    assert_eq!(id["username"], "Google_110169484474386276334");
+    assert_eq!(id["cognito:username"], "Google_110169484474386276334");
     let ident = identity_of(&id, "Google");
     assert_eq!(ident["userId"], "110169484474386276334");
     assert_eq!(ident["providerType"], "Google");
@@ -212,7 +212,7 @@ async fn facebook_end_to_end_with_the_default_mapping() {
     assert_eq!(id["given_name"], "Mary");
     assert_eq!(id["family_name"], "Jackson");
     assert_eq!(id["picture"], "https://platform-lookaside.fbsbx.com/p.jpg");
-    assert_eq!(id["username"], "Facebook_10158000000000001");
+    assert_eq!(id["cognito:username"], "Facebook_10158000000000001");
     let ident = identity_of(&id, "Facebook");
     assert_eq!(ident["userId"], "10158000000000001");
     assert_eq!(ident["providerType"], "Facebook");
@@ -238,7 +238,7 @@ async fn amazon_end_to_end_with_the_default_mapping() {
     assert_eq!(id["email_verified"], false, "Amazon asserts nothing");
     assert_eq!(id["name"], "Dorothy Vaughan");
     assert_eq!(
-        id["username"],
+        id["cognito:username"],
         "LoginWithAmazon_amzn1.account.AF2EXAMPLEUSERID"
     );
     let ident = identity_of(&id, "LoginWithAmazon");

@@ -80,7 +80,7 @@ async fn google_and_apple_with_the_same_verified_email_are_one_user() {
     let first = s.id_token("Google").await;
     let second = s.id_token("SignInWithApple").await;
     assert_eq!(first["sub"], second["sub"], "one pool user");
-    assert_eq!(second["username"], "Google_110169484474386276334");
+    assert_eq!(second["cognito:username"], "Google_110169484474386276334");
     assert_eq!(identity_of(&second, "Google")["primary"], "true");
     assert_eq!(identity_of(&second, "SignInWithApple")["primary"], "false");
     assert_eq!(second["identities"].as_array().unwrap().len(), 2);

@@ -4,7 +4,11 @@
 mod admin_api;
 mod attacks;
 mod browser;
+mod cognito_admin;
 mod cognito_api;
+mod cognito_refresh;
+mod cognito_saml;
+mod cognito_tokens;
 mod compose;
 mod console;
 mod console_browser;

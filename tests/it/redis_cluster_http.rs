@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use poolgate::clock::SystemClock;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 use crate::e2e::{CB, register};
@@ -36,7 +36,10 @@ async fn pair(server: &RedisServer) -> Pair {
     let b = Gw::start_as(&url, &tmp.path().join("b"), None, Some(&a.base), clock()).await;
     let fake = oidc::start(OidcOpts::default()).await;
     register(&a, "Corp", &fake, "never").await;
-    let (client, _) = a.client(app_client_body(CB, &["Corp"], false)).await;
+    // Rotation on: a used refresh token must fail on the other instance.
+    let mut body = app_client_body(CB, &["Corp"], false);
+    body["refresh_token_rotation"] = json!({"enabled": true});
+    let (client, _) = a.client(body).await;
     Pair {
         a: Arc::new(a),
         b: Arc::new(b),

@@ -23,6 +23,8 @@ fn client(pool: &str, id: &str) -> AppClient {
         access_token_validity_s: 3600,
         refresh_token_validity_s: 86_400,
         branding: Branding::default(),
+        refresh_token_rotation: Default::default(),
+        explicit_auth_flows: vec![],
         created_at: 5,
     }
 }
@@ -60,7 +62,7 @@ async fn redis_pools_domains_and_clients_round_trip() {
         .collect();
     assert_eq!(ids, ["p1", "p2"]);
     let mut changed = s.get_pool("p1").await.unwrap().unwrap();
-    changed.settings.cognito_claims = true;
+    changed.settings.email_case_sensitive = true;
     assert!(s.update_pool(&changed).await.unwrap());
     assert_eq!(s.get_pool("p1").await.unwrap(), Some(changed));
     let ghost = Pool {

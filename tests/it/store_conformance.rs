@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use poolgate::model::{
-    AppClient, Branding, DomainRecord, IdentityLink, LinkPolicy, OAuthFlow, Pool, PoolSettings,
-    ProviderRecord, ProviderType, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer,
-    SigningAlg, SigningKeyRecord, User,
+    AppClient, Branding, DomainRecord, IdentityLink, IssuerStyle, LinkPolicy, OAuthFlow, Pool,
+    PoolSettings, ProviderRecord, ProviderType, RefreshRotation, RefreshState, RefreshTokenRecord,
+    ResourceScope, ResourceServer, SigningAlg, SigningKeyRecord, User,
 };
 use poolgate::store::SharedBackend;
 use serde_json::json;
 
 mod ephemeral;
-mod hardening;
 mod groups;
+mod hardening;
 mod listing;
 mod races;
 mod records;
@@ -87,8 +87,10 @@ pub fn pool(id: &str) -> Pool {
         id: id.into(),
         settings: PoolSettings {
             signing_alg: SigningAlg::ES256,
-            cognito_claims: true,
             email_case_sensitive: false,
+            issuer_style: IssuerStyle::Cognito,
+            sp_entity_id: Some(format!("urn:amazon:cognito:sp:{id}")),
+            cognito_claims: None,
             ..PoolSettings::default()
         },
         created_at: 1_700_000_000,
@@ -128,6 +130,14 @@ pub fn client(pool: &str, client_id: &str) -> AppClient {
             primary_color: Some("#123456".into()),
             css: Some("body { color: red }".into()),
         },
+        refresh_token_rotation: RefreshRotation {
+            enabled: true,
+            retry_grace_s: 30,
+        },
+        explicit_auth_flows: vec![
+            "ALLOW_USER_SRP_AUTH".into(),
+            "ALLOW_REFRESH_TOKEN_AUTH".into(),
+        ],
         created_at: 1_700_000_002,
     }
 }

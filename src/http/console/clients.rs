@@ -168,6 +168,8 @@ pub async fn create(State(s): State<SharedState>, Path(pool): Path<String>, p: P
         access_token_validity_s: None,
         refresh_token_validity_s: None,
         branding: Branding::default(),
+        refresh_token_rotation: Default::default(),
+        explicit_auth_flows: crate::admin::bodies::default_auth_flows(),
     };
     match s.admin.create_client(&pool, body).await {
         Ok(new) => {

@@ -190,9 +190,10 @@ pub async fn settings(
         "signing_alg".into(),
         serde_json::Value::String(p.form.get("signing_alg").to_owned()),
     );
-    for k in ["cognito_claims", "email_case_sensitive"] {
-        changes.insert(k.into(), serde_json::Value::Bool(p.form.checked(k)));
-    }
+    changes.insert(
+        "email_case_sensitive".into(),
+        serde_json::Value::Bool(p.form.checked("email_case_sensitive")),
+    );
     let patch = PoolPatch {
         settings: Some(changes),
     };

@@ -75,12 +75,12 @@ struct Give {
 }
 
 async fn to_give(s: &SharedState, pool: &str, t: ProviderType) -> Vec<Give> {
-    let domains = s
-        .admin
-        .get_pool(pool)
-        .await
-        .map(|p| p.domains)
-        .unwrap_or_default();
+    let info = s.admin.get_pool(pool).await.ok();
+    let sp_entity = info.as_ref().map_or_else(
+        || format!("urn:poolgate:sp:{pool}"),
+        |i| crate::flow::saml::sp_entity_id(&i.pool),
+    );
+    let domains = info.map(|p| p.domains).unwrap_or_default();
     let mut out = Vec::new();
     for d in &domains {
         let base = domain_base(s, d);
@@ -116,7 +116,7 @@ async fn to_give(s: &SharedState, pool: &str, t: ProviderType) -> Vec<Give> {
             0,
             Give {
                 label: "SP entity ID (audience)",
-                value: crate::flow::saml::sp_entity_id(pool),
+                value: sp_entity,
             },
         );
     }

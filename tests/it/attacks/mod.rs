@@ -62,7 +62,11 @@ impl Env {
     pub async fn start_on(gw: Gw, opts: OidcOpts, secret: bool) -> Self {
         let fake = oidc::start(opts).await;
         gw.put_provider(IDP, provider_body(&fake)).await;
-        let (client_id, secret) = gw.client(app_client_body(APP, &[IDP], secret)).await;
+        // The attacks run with refresh-token rotation on, the stricter mode (rotation is
+        // off by default, as in Cognito).
+        let mut body = app_client_body(APP, &[IDP], secret);
+        body["refresh_token_rotation"] = json!({"enabled": true, "retry_grace_s": 0});
+        let (client_id, secret) = gw.client(body).await;
         Env {
             gw,
             fake,
