@@ -18,7 +18,6 @@ pub mod metrics;
 pub mod model;
 pub mod provider;
 pub mod secret;
-pub mod serve;
 pub mod server;
 pub mod store;
 pub mod tls;

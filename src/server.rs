@@ -1,6 +1,8 @@
 //! Start-up and shutdown: open the store, make sure the default pool, its domain, its
 //! keys and the admin token exist, load provider files, and serve until told to stop.
 
+pub mod serve;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -335,10 +337,10 @@ pub async fn start_on(
         .await
         .map_err(StartError::Store)?;
     let state = build_state_on(store.clone(), settings, env, clock).await?;
-    let app = crate::serve::with_request_timeouts(router(state.clone()));
-    let plain = crate::serve::Listener {
+    let app = serve::with_request_timeouts(router(state.clone()));
+    let plain = serve::Listener {
         tls: None,
-        max_connections: crate::serve::MAX_CONNECTIONS,
+        max_connections: serve::MAX_CONNECTIONS,
     };
     let (stop, rx) = watch::channel(false);
     let mut tls_addr = None;
@@ -353,11 +355,11 @@ pub async fn start_on(
         state.certs.spawn_refresher(stop.subscribe());
         let config = listener::server_config(state.certs.clone())
             .map_err(|e| StartError::Setting(format!("POOLGATE_TLS_LISTEN: {e}")))?;
-        let how = crate::serve::Listener {
+        let how = serve::Listener {
             tls: Some(tokio_rustls::TlsAcceptor::from(config)),
-            max_connections: crate::serve::MAX_CONNECTIONS,
+            max_connections: serve::MAX_CONNECTIONS,
         };
-        tls_task = Some(tokio::spawn(crate::serve::serve(
+        tls_task = Some(tokio::spawn(serve::serve(
             l,
             how,
             app.clone(),
@@ -374,8 +376,8 @@ pub async fn start_on(
             source,
         })?;
         let metrics_app =
-            crate::serve::with_request_timeouts(crate::http::ops::metrics_router(state.clone()));
-        metrics_task = Some(tokio::spawn(crate::serve::serve(
+            serve::with_request_timeouts(crate::http::ops::metrics_router(state.clone()));
+        metrics_task = Some(tokio::spawn(serve::serve(
             l,
             plain.clone(),
             metrics_app,
@@ -385,7 +387,7 @@ pub async fn start_on(
         tracing::info!(addr = %addr, "metrics listening");
     }
     crate::flow::saml_refresh::spawn_refresh(state.flow.clone(), stop.subscribe());
-    let task = tokio::spawn(crate::serve::serve(listener, plain, app, rx));
+    let task = tokio::spawn(serve::serve(listener, plain, app, rx));
     tracing::info!(addr = %local, public_url = %state.settings.public_url, store = store.kind(), "poolgate listening");
     Ok(Running {
         addr: local,

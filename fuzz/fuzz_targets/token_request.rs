@@ -49,7 +49,8 @@ fuzz_target!(|data: &[u8]| {
         // An id and a secret encoded as the RFC says: they come back unchanged.
         _ => {
             let text = String::from_utf8_lossy(rest);
-            let (id, secret) = text.split_once('\u{0}').unwrap_or((&text, ""));
+            let text: &str = &text;
+            let (id, secret) = text.split_once('\u{0}').unwrap_or((text, ""));
             let raw = format!("{}:{}", form_encode(id), form_encode(secret));
             let v = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(raw)))
                 .expect("base64 is a valid header value");

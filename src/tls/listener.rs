@@ -1,6 +1,6 @@
 //! The HTTPS listener: rustls (certificate by SNI) in front of the same router as the
 //! HTTP listener, each request marked with [`super::ViaTls`] so its issuer is
-//! `https://DOMAIN`. Connections are served by [`crate::serve`] (timeouts, connection
+//! `https://DOMAIN`. Connections are served by `server::serve` (timeouts, connection
 //! cap, HTTP/2 by ALPN with its own limits, drain on shutdown).
 
 use std::sync::Arc;
