@@ -23,6 +23,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("http", 5),
     ("cognito", 5),
     ("server", 6),
+    // The listeners' connection handling, around the router.
+    ("serve", 6),
     ("main", 6),
     ("lib", 6),
 ];
@@ -35,6 +37,8 @@ const SAME_LAYER: &[(&str, &str)] = &[
     // served with the same state.
     ("cognito", "http"),
     ("http", "cognito"),
+    // The composition root starts the listeners.
+    ("server", "serve"),
 ];
 
 /// Lower modules a module must still not import: (from, to).
