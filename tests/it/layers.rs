@@ -23,7 +23,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("http", 5),
     ("cognito", 5),
     ("server", 6),
-    ("serve", 5),
     ("main", 6),
     ("lib", 6),
 ];
@@ -36,8 +35,6 @@ const SAME_LAYER: &[(&str, &str)] = &[
     // served with the same state.
     ("cognito", "http"),
     ("http", "cognito"),
-    // The connection layer wraps the router's service and reads the TLS marker.
-    ("serve", "http"),
 ];
 
 /// Lower modules a module must still not import: (from, to).
@@ -47,7 +44,6 @@ const FORBIDDEN: &[(&str, &str)] = &[
     // Interfaces call services, never the store.
     ("http", "store"),
     ("cognito", "store"),
-    ("serve", "store"),
 ];
 
 fn layer(module: &str) -> Option<u8> {
