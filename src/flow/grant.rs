@@ -10,7 +10,7 @@ use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
 use crate::model::{AppClient, IdentityLink, OAuthFlow, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
 use crate::store::{Redeemed, Redemption};
-use crate::token::{UserTokenInput, issue_client_token, issue_user_tokens};
+use crate::token::{GroupRoles, UserTokenInput, issue_client_token, issue_user_tokens};
 
 /// The successful token response (RFC 6749 section 5.1).
 #[derive(Debug, Serialize)]
@@ -367,6 +367,11 @@ impl Flow {
         // (`tokens_valid_after`, whole seconds like `iat`); tokens issued later in that
         // second are dated at the cut-off so that they are not born revoked.
         let now = self.clock.now().max(user.tokens_valid_after);
+        // `cognito:roles` and `cognito:preferred_role` from the groups' `RoleArn`.
+        let mut groups = self.store.groups_of_user(&ctx.pool.id, &user.id).await?;
+        crate::store::groups::token_order(&mut groups);
+        let roles =
+            GroupRoles::from_groups(groups.iter().map(|g| (g.precedence, g.role_arn.as_deref())));
         let issued = issue_user_tokens(
             &ring,
             &UserTokenInput {
@@ -380,6 +385,7 @@ impl Flow {
                 origin_jti: family,
                 id_ttl_s: client.id_token_validity_s as i64,
                 access_ttl_s: client.access_token_validity_s as i64,
+                roles: &roles,
                 with_id_token: split_scope(scope).iter().any(|s| s == "openid"),
                 now,
             },

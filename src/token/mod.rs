@@ -29,6 +29,9 @@ pub struct UserTokenInput<'a> {
     pub origin_jti: &'a str,
     pub id_ttl_s: i64,
     pub access_ttl_s: i64,
+    /// IAM roles of the user's groups (`cognito:roles`) and the one of the group with
+    /// the best precedence (`cognito:preferred_role`), as Cognito writes them.
+    pub roles: &'a GroupRoles,
     pub with_id_token: bool,
     pub now: i64,
 }
@@ -57,6 +60,31 @@ pub struct AccessClaims {
     pub origin_jti: Option<String>,
     #[serde(default)]
     pub username: Option<String>,
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::GroupRoles;
+
+    #[test]
+    fn preferred_role_is_the_best_precedence_and_ties_give_none() {
+        let r = GroupRoles::from_groups([
+            (Some(1), Some("arn:a")),
+            (Some(5), None),
+            (Some(7), Some("arn:b")),
+            (None, Some("arn:a")),
+        ]);
+        assert_eq!(r.roles, ["arn:a", "arn:b"]);
+        assert_eq!(r.preferred.as_deref(), Some("arn:a"));
+        let tie = GroupRoles::from_groups([(Some(2), Some("arn:a")), (Some(2), Some("arn:b"))]);
+        assert_eq!(tie.preferred, None);
+        assert_eq!(tie.roles.len(), 2);
+        assert_eq!(
+            GroupRoles::from_groups([(None, Some("arn:c"))]).preferred,
+            None
+        );
+        assert_eq!(GroupRoles::from_groups([]), GroupRoles::default());
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +116,41 @@ pub fn identities_claim(links: &[IdentityLink]) -> Value {
             })
             .collect(),
     )
+}
+
+/// The roles a user's groups give, as Cognito derives them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupRoles {
+    /// The groups' `RoleArn`s, in token order, without duplicates.
+    pub roles: Vec<String>,
+    /// The role of the group with the lowest `Precedence` among those with a role;
+    /// none when two such groups tie, or none has a precedence (as Cognito).
+    pub preferred: Option<String>,
+}
+
+impl GroupRoles {
+    /// From the user's groups in token order: `(precedence, role_arn)`.
+    pub fn from_groups<'g>(
+        groups: impl IntoIterator<Item = (Option<i64>, Option<&'g str>)>,
+    ) -> Self {
+        let with_role: Vec<(Option<i64>, &str)> = groups
+            .into_iter()
+            .filter_map(|(p, r)| r.map(|r| (p, r)))
+            .collect();
+        let mut roles: Vec<String> = Vec::new();
+        for (_, r) in &with_role {
+            if !roles.iter().any(|x| x == r) {
+                roles.push((*r).to_owned());
+            }
+        }
+        let preferred = match with_role.as_slice() {
+            [(Some(p), r), rest @ ..] if !rest.iter().any(|(q, _)| *q == Some(*p)) => {
+                Some((*r).to_owned())
+            }
+            _ => None,
+        };
+        Self { roles, preferred }
+    }
 }
 
 fn new_jti() -> String {
@@ -140,6 +203,12 @@ pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<I
         id.insert("cognito:username".into(), json!(user.username));
         if !user.groups.is_empty() {
             id.insert("cognito:groups".into(), json!(user.groups));
+        }
+        if !input.roles.roles.is_empty() {
+            id.insert("cognito:roles".into(), json!(input.roles.roles));
+        }
+        if let Some(preferred) = &input.roles.preferred {
+            id.insert("cognito:preferred_role".into(), json!(preferred));
         }
         if !input.identities.is_empty() {
             id.insert("identities".into(), identities_claim(input.identities));

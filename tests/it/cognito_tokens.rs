@@ -254,7 +254,7 @@ async fn claims_and_user_info_follow_the_scopes() {
 }
 
 #[tokio::test]
-async fn pool_groups_become_cognito_groups_in_both_tokens() {
+async fn pool_groups_become_cognito_groups_and_roles() {
     let env = setup("never", false).await;
     let (s, _) = pool_setting(&env, json!({"issuer_style": "cognito"})).await;
     assert_eq!(s, StatusCode::OK);
@@ -264,27 +264,56 @@ async fn pool_groups_become_cognito_groups_in_both_tokens() {
         .as_str()
         .unwrap()
         .to_owned();
-    // Pool groups are the group store's (the Cognito API's AdminAddUserToGroup); set
-    // here straight in the store, as that operation would.
+    // Pool groups (the Cognito API's CreateGroup and AdminAddUserToGroup), made here
+    // straight in the store, as those operations do.
     let store = &env.gw.running.as_ref().unwrap().store;
-    let patch = poolgate::store::UserPatch {
-        groups: Some(vec!["admins".into(), "staff".into()]),
-        ..Default::default()
-    };
-    assert!(
-        store
-            .patch_user("default", &sub, &patch)
-            .await
-            .unwrap()
-            .is_some()
-    );
-
+    for (name, precedence, role) in [
+        (
+            "staff",
+            Some(5),
+            Some("arn:aws:iam::123456789012:role/Staff"),
+        ),
+        (
+            "admins",
+            Some(1),
+            Some("arn:aws:iam::123456789012:role/Admin"),
+        ),
+        ("readers", None, None),
+    ] {
+        let g = poolgate::model::Group {
+            pool_id: "default".into(),
+            name: name.into(),
+            description: None,
+            precedence,
+            role_arn: role.map(str::to_owned),
+            created_at: 0,
+            updated_at: 0,
+        };
+        store.create_group(&g).await.unwrap();
+        store.add_to_group("default", name, &sub).await.unwrap();
+    }
     let (s, r) = refresh(&env, &json_str(&t, "refresh_token")).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     let id = claims(&json_str(&r, "id_token"));
     let at = claims(&json_str(&r, "access_token"));
-    assert_eq!(id["cognito:groups"], json!(["admins", "staff"]));
-    assert_eq!(at["cognito:groups"], json!(["admins", "staff"]));
+    // By precedence, as Cognito orders them; roles from the groups' RoleArn.
+    assert_eq!(id["cognito:groups"], json!(["admins", "staff", "readers"]));
+    assert_eq!(at["cognito:groups"], json!(["admins", "staff", "readers"]));
+    assert_eq!(
+        id["cognito:roles"],
+        json!([
+            "arn:aws:iam::123456789012:role/Admin",
+            "arn:aws:iam::123456789012:role/Staff"
+        ])
+    );
+    assert_eq!(
+        id["cognito:preferred_role"],
+        "arn:aws:iam::123456789012:role/Admin"
+    );
+    assert!(
+        at.get("cognito:roles").is_none(),
+        "ID token only, as Cognito"
+    );
     let input = |groups: Value| {
         json!({
             "authority": authority, "client_id": env.client,
