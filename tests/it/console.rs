@@ -293,13 +293,13 @@ async fn console_sign_in_csrf_and_forms() {
     let r = c
         .post(
             "/console/pools/acme/settings",
-            &[("signing_alg", "ES256"), ("cognito_claims", "1")],
+            &[("signing_alg", "ES256"), ("email_case_sensitive", "1")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, v) = gw.admin("GET", "/pools/acme", None).await;
     assert_eq!(v["settings"]["signing_alg"], "ES256");
-    assert_eq!(v["settings"]["cognito_claims"], true);
+    assert_eq!(v["settings"]["email_case_sensitive"], true);
     assert_eq!(v["settings"]["name"], "Acme");
     let r = c
         .post("/console/pools/acme/settings", &[("signing_alg", "XS256")])
