@@ -110,7 +110,7 @@ async fn a_look_alike_unicode_address_does_not_link() {
         a["sub"], b["sub"],
         "a look-alike address took over an account"
     );
-    assert_eq!(b["username"], "Other_other-77");
+    assert_eq!(b["cognito:username"], "Other_other-77");
     // A plain ASCII address differing only in case still links.
     let env = setup("verified", false).await;
     let a = claims(&json_str(&tokens_via(&env, "Corp", "n").await, "id_token"));
