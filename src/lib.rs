@@ -1,5 +1,5 @@
 //! poolgate: a self-hosted federation gateway. Requests flow one way:
-//! `http/cognito -> admin -> flow -> {provider, identity, token, tls} -> store`
+//! `http/cognito -> admin -> flow -> {provider, identity, token, tls, hooks} -> store`
 //! (docs/architecture.md; `tests/it/layers.rs` checks it).
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cognito;
 pub mod config;
 pub mod flow;
+pub mod hooks;
 pub mod http;
 pub mod identity;
 pub mod metrics;

@@ -61,6 +61,9 @@ pub struct PoolSettings {
     /// from records stored before, never written back; the admin API refuses it.
     #[serde(skip_serializing)]
     pub cognito_claims: Option<bool>,
+    /// Cognito's `LambdaConfig`: the URL of each trigger's hook (interface.md section 8).
+    #[serde(skip_serializing_if = "LambdaConfig::is_empty")]
+    pub hooks: LambdaConfig,
 }
 
 impl Default for PoolSettings {
@@ -72,6 +75,7 @@ impl Default for PoolSettings {
             issuer_style: IssuerStyle::Domain,
             sp_entity_id: None,
             cognito_claims: None,
+            hooks: LambdaConfig::default(),
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct Pool {
     pub id: String,
     pub settings: PoolSettings,
     pub created_at: i64,
+    /// Key of the `X-Poolgate-Signature` on hook calls; set when hooks are first set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_secret: Option<HookSecret>,
 }
 
 /// A domain (`host[:port]` as the Host header carries it) owned by one pool, with
@@ -436,5 +443,128 @@ mod tests {
         assert!(c.allows_auth_flow("ALLOW_USER_PASSWORD_AUTH"));
         assert!(c.allows_auth_flow("ALLOW_REFRESH_TOKEN_AUTH"));
         assert!(!c.allows_auth_flow("ALLOW_USER_SRP_AUTH"));
+    }
+}
+
+/// Cognito's `LambdaConfig` (botocore shape `LambdaConfigType`), field for field, with
+/// hook URLs in place of Lambda ARNs. The same keys are the `/admin/v1` pool setting
+/// `hooks`; `crate::hooks::config` validates and normalizes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaConfig {
+    #[serde(rename = "PreSignUp", default, skip_serializing_if = "Option::is_none")]
+    pub pre_sign_up: Option<String>,
+    #[serde(
+        rename = "CustomMessage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub custom_message: Option<String>,
+    #[serde(
+        rename = "PostConfirmation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub post_confirmation: Option<String>,
+    #[serde(
+        rename = "PreAuthentication",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pre_authentication: Option<String>,
+    #[serde(
+        rename = "PostAuthentication",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub post_authentication: Option<String>,
+    /// Custom authentication challenges: accepted by the shape, refused by validation.
+    #[serde(
+        rename = "DefineAuthChallenge",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub define_auth_challenge: Option<String>,
+    #[serde(
+        rename = "CreateAuthChallenge",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_auth_challenge: Option<String>,
+    #[serde(
+        rename = "VerifyAuthChallengeResponse",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub verify_auth_challenge_response: Option<String>,
+    /// The legacy form of `PreTokenGenerationConfig` with `LambdaVersion` `V1_0`.
+    #[serde(
+        rename = "PreTokenGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pre_token_generation: Option<String>,
+    #[serde(
+        rename = "UserMigration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_migration: Option<String>,
+    #[serde(
+        rename = "PreTokenGenerationConfig",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pre_token_generation_config: Option<VersionedHook>,
+    #[serde(
+        rename = "CustomSMSSender",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub custom_sms_sender: Option<VersionedHook>,
+    #[serde(
+        rename = "CustomEmailSender",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub custom_email_sender: Option<VersionedHook>,
+    /// Accepted and kept for the Cognito API's sake; codes travel in the signed body.
+    #[serde(rename = "KMSKeyID", default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+}
+
+impl LambdaConfig {
+    pub fn is_empty(&self) -> bool {
+        *self == LambdaConfig::default()
+    }
+}
+
+/// `{"LambdaVersion", "LambdaArn"}` of `PreTokenGenerationConfig` and the custom senders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionedHook {
+    #[serde(rename = "LambdaVersion")]
+    pub lambda_version: LambdaVersion,
+    #[serde(rename = "LambdaArn")]
+    pub lambda_arn: String,
+}
+
+/// Event versions of the pre-token-generation trigger (and `V1_0` of the senders).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(non_camel_case_types)]
+pub enum LambdaVersion {
+    V1_0,
+    V2_0,
+    V3_0,
+}
+
+/// A pool's hook secret: redacted in `Debug`, never shown in pool reads.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HookSecret(pub String);
+
+impl fmt::Debug for HookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HookSecret(********)")
     }
 }

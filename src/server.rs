@@ -141,6 +141,7 @@ pub async fn build_state_on(
             id: DEFAULT_POOL.into(),
             settings: PoolSettings::default(),
             created_at: now,
+            hook_secret: None,
         };
         match backend.create_pool(&pool).await {
             Ok(()) | Err(StoreError::AlreadyExists(_)) => {}

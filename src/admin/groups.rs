@@ -87,16 +87,21 @@ impl Admin {
         settings.name = Some(name.to_owned());
         // A collision of 62^9 ids is retried, never reported.
         for _ in 0..3 {
-            let pool = Pool {
+            let mut pool = Pool {
                 id: format!("{region}_{}", pool_suffix()),
                 settings: settings.clone(),
                 created_at: self.clock.now(),
+                hook_secret: None,
             };
+            // A `LambdaConfig` is checked, and its secret made (the Cognito API never
+            // shows it; `/admin/v1`'s hook-secret/rotate does).
+            let new_hook_secret = super::hooks::prepare(&mut pool).map_err(AdminError::Invalid)?;
             match self.store.create_pool(&pool).await {
                 Ok(()) => {
                     return Ok(PoolInfo {
                         pool,
                         domains: Vec::new(),
+                        new_hook_secret,
                     });
                 }
                 Err(crate::store::StoreError::AlreadyExists(_)) => continue,

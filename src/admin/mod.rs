@@ -10,6 +10,7 @@ pub mod domains;
 pub mod error;
 pub mod files;
 pub mod groups;
+pub mod hooks;
 pub mod keys;
 pub mod links;
 pub mod pools;

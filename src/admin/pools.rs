@@ -31,7 +31,11 @@ impl Admin {
 
     async fn info(&self, pool: Pool) -> AdminResult<PoolInfo> {
         let domains = self.domains_of(&pool.id).await?;
-        Ok(PoolInfo { pool, domains })
+        Ok(PoolInfo {
+            pool,
+            domains,
+            new_hook_secret: None,
+        })
     }
 
     pub async fn list_pools(&self) -> AdminResult<Vec<PoolInfo>> {
@@ -76,11 +80,13 @@ impl Admin {
             }
         }
         let now = self.clock.now();
-        let pool = Pool {
+        let mut pool = Pool {
             id: b.id,
             settings: b.settings,
             created_at: now,
+            hook_secret: None,
         };
+        let new_hook_secret = super::hooks::prepare(&mut pool).map_err(AdminError::Invalid)?;
         self.store.create_pool(&pool).await?;
         for d in &b.domains {
             let rec = DomainRecord {
@@ -102,6 +108,7 @@ impl Admin {
         Ok(PoolInfo {
             pool,
             domains: b.domains,
+            new_hook_secret,
         })
     }
 
@@ -122,7 +129,9 @@ impl Admin {
         self.set_pool_settings(id, settings).await
     }
 
-    /// Replaces the pool's settings; a new signing algorithm rotates its keys.
+    /// Replaces the pool's settings; a new signing algorithm rotates its keys. Hooks
+    /// (`settings.hooks`, Cognito's `LambdaConfig`) are validated, and the first ones
+    /// make the pool's hook secret (in the answer's `new_hook_secret`).
     pub async fn set_pool_settings(
         &self,
         id: &str,
@@ -134,6 +143,7 @@ impl Admin {
         let mut p = self.pool(id).await?;
         let old_alg = p.settings.signing_alg;
         p.settings = settings;
+        let new_hook_secret = super::hooks::prepare(&mut p).map_err(AdminError::Invalid)?;
         if !self.store.update_pool(&p).await? {
             return Err(AdminError::NotFound("the pool"));
         }
@@ -147,7 +157,24 @@ impl Admin {
                 })?;
         }
         self.domains_changed().await;
-        self.info(p).await
+        let mut info = self.info(p).await?;
+        info.new_hook_secret = new_hook_secret;
+        Ok(info)
+    }
+
+    /// Replaces the pool's hook secret; the answer is the only place the new one shows.
+    pub async fn rotate_hook_secret(&self, id: &str) -> AdminResult<PoolInfo> {
+        let mut p = self.pool(id).await?;
+        let secret = super::hooks::new_secret();
+        p.hook_secret = Some(secret.clone());
+        if !self.store.update_pool(&p).await? {
+            return Err(AdminError::NotFound("the pool"));
+        }
+        // Pools are cached by domain: drop them so the next call signs with this one.
+        self.domains_changed().await;
+        let mut info = self.info(p).await?;
+        info.new_hook_secret = Some(secret);
+        Ok(info)
     }
 
     pub async fn delete_pool(&self, id: &str) -> AdminResult<()> {

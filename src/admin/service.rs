@@ -33,6 +33,9 @@ pub struct Admin {
 pub struct PoolInfo {
     pub pool: Pool,
     pub domains: Vec<String>,
+    /// The hook secret made by this operation (hooks first set, or a rotation): shown
+    /// in its answer and never again.
+    pub new_hook_secret: Option<crate::model::HookSecret>,
 }
 
 /// A user with its identity links (what the views and tokens show).

@@ -435,11 +435,16 @@ impl Flow {
             store: &self.store,
             clock: &self.clock,
         };
+        let gate = self.gate(ctx, &flow.client_id);
         let user = match resolver
-            .resolve(&ctx.pool, record, upstream, defaults)
+            .resolve_gated(&ctx.pool, record, upstream, defaults, Some(&gate))
             .await
         {
             Ok(u) => u,
+            Err(IdentityError::Hook(e)) => {
+                self.metrics.sign_in(ptype, "hook_refused");
+                return Err(fail(e.oauth_error(), &e.to_string()));
+            }
             Err(IdentityError::Disabled) => {
                 self.metrics.sign_in(ptype, "disabled");
                 return Err(fail("access_denied", "the user is disabled"));
@@ -458,6 +463,22 @@ impl Flow {
             }
             Err(IdentityError::Store(e)) => return Err(e.into()),
         };
+        let token_overrides = match self
+            .after_sign_in(
+                ctx,
+                &flow.client_id,
+                &user,
+                &flow.scope,
+                crate::hooks::TokenSource::HostedAuth,
+            )
+            .await?
+        {
+            Ok(o) => o,
+            Err(e) => {
+                self.metrics.sign_in(ptype, "hook_refused");
+                return Err(fail(e.oauth_error(), &e.to_string()));
+            }
+        };
         let code = random_token(32);
         let rec = CodeRecord {
             client_id: flow.client_id.clone(),
@@ -467,6 +488,7 @@ impl Flow {
             nonce: flow.nonce.clone(),
             code_challenge: flow.code_challenge.clone(),
             auth_time: self.clock.now(),
+            token_overrides,
         };
         let bytes = serde_json::to_vec(&rec)
             .map_err(|e| FlowError::internal("encode the code record", e))?;

@@ -65,6 +65,7 @@ mod tests {
                 id: "default".into(),
                 settings: PoolSettings::default(),
                 created_at: 0,
+                hook_secret: None,
             },
             issuer: base.into(),
             base: url::Url::parse(base).unwrap(),

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use super::grant::TokenResponse;
 use super::{Flow, FlowError, PoolCtx, split_scope};
+use crate::hooks::TokenSource;
 use crate::identity::{IdentityError, Resolver};
 use crate::model::{AppClient, OAuthFlow, RefreshState, RefreshTokenRecord};
 use crate::provider::ProviderError;
@@ -168,11 +169,16 @@ impl Flow {
             store: &self.store,
             clock: &self.clock,
         };
+        let gate = self.gate(ctx, &client.client_id);
         let user = match resolver
-            .resolve(&ctx.pool, &record, &upstream, defaults)
+            .resolve_gated(&ctx.pool, &record, &upstream, defaults, Some(&gate))
             .await
         {
             Ok(u) => u,
+            Err(IdentityError::Hook(e)) => {
+                self.metrics.sign_in(ptype, "hook_refused");
+                return Err(super::hooks::token_error(&e));
+            }
             Err(IdentityError::Disabled) => {
                 self.metrics.sign_in(ptype, "disabled");
                 return Err(invalid_grant("the user is disabled"));
@@ -186,6 +192,21 @@ impl Flow {
             Err(IdentityError::Store(e)) => return Err(e.into()),
         };
         let (user, identities) = self.active_user(pool, &user.id).await?;
+        // Post-authentication and pre-token generation (`TokenGeneration_Authentication`,
+        // the source of Cognito's API sign-ins) before anything is stored.
+        let overrides = self
+            .after_sign_in(
+                ctx,
+                &client.client_id,
+                &user,
+                &req.scope,
+                TokenSource::Authentication,
+            )
+            .await?
+            .map_err(|e| {
+                self.metrics.sign_in(ptype, "hook_refused");
+                super::hooks::token_error(&e)
+            })?;
         let auth_time = self.clock.now();
         let now = auth_time.max(user.tokens_valid_after);
         let family = uuid::Uuid::new_v4().to_string();
@@ -214,6 +235,7 @@ impl Flow {
                 auth_time,
                 None,
                 &family,
+                overrides.as_ref(),
             )
             .await?;
         resp.refresh_token = Some(refresh_token);

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::hooks::token_error;
 use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
+use crate::hooks::{TokenOverrides, TokenSource};
 use crate::model::{AppClient, IdentityLink, OAuthFlow, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
 use crate::store::{Redeemed, Redemption};
-use crate::token::{GroupRoles, UserTokenInput, issue_client_token, issue_user_tokens};
+use crate::token::{GroupRoles, UserTokenInput, issue_client_token_with, issue_user_tokens_with};
 
 /// The successful token response (RFC 6749 section 5.1).
 #[derive(Debug, Serialize)]
@@ -213,6 +215,7 @@ impl Flow {
                 rec.auth_time,
                 rec.nonce.as_deref(),
                 &family,
+                rec.token_overrides.as_ref(),
             )
             .await?;
         resp.refresh_token = Some(refresh_token);
@@ -308,17 +311,38 @@ impl Flow {
                 "the client has no resource-server scopes",
             ));
         }
+        // A V3_0 pre-token-generation hook sees machine-to-machine tokens too.
+        let overrides = self
+            .token_overrides(
+                ctx,
+                &client.client_id,
+                None,
+                &scope,
+                TokenSource::ClientCredentials,
+            )
+            .await
+            .map_err(|e| token_error(&e))?;
         let ring = self.ring(ctx).await?;
         let ttl = client.access_token_validity_s as i64;
-        let issued = issue_client_token(
+        let customize = |kind, claims: &mut serde_json::Map<String, serde_json::Value>| {
+            if let Some(o) = &overrides {
+                o.apply(kind, claims);
+            }
+        };
+        let issued = issue_client_token_with(
             &ring,
             &ctx.issuer,
             &client.client_id,
             &scope,
             ttl,
             self.clock.now(),
+            &customize,
         )
         .map_err(|e| FlowError::internal("sign the client-credentials token", e))?;
+        let scope = match &overrides {
+            Some(o) => o.scope(&scope),
+            None => scope,
+        };
         Ok(TokenResponse {
             id_token: None,
             access_token: issued.access_token,
@@ -361,6 +385,7 @@ impl Flow {
         auth_time: i64,
         nonce: Option<&str>,
         family: &str,
+        overrides: Option<&TokenOverrides>,
     ) -> Result<TokenResponse, FlowError> {
         let ring = self.ring(ctx).await?;
         // A global sign-out cuts off every token issued before the end of its second
@@ -372,7 +397,13 @@ impl Flow {
         crate::store::groups::token_order(&mut groups);
         let roles =
             GroupRoles::from_groups(groups.iter().map(|g| (g.precedence, g.role_arn.as_deref())));
-        let issued = issue_user_tokens(
+
+        let customize = |kind, claims: &mut serde_json::Map<String, serde_json::Value>| {
+            if let Some(o) = overrides {
+                o.apply(kind, claims);
+            }
+        };
+        let issued = issue_user_tokens_with(
             &ring,
             &UserTokenInput {
                 issuer: &ctx.issuer,
@@ -389,6 +420,7 @@ impl Flow {
                 with_id_token: split_scope(scope).iter().any(|s| s == "openid"),
                 now,
             },
+            &customize,
         )
         .map_err(|e| FlowError::internal("sign the tokens", e))?;
         Ok(TokenResponse {
@@ -397,7 +429,7 @@ impl Flow {
             refresh_token: None,
             token_type: "Bearer",
             expires_in: issued.expires_in,
-            scope: Some(scope.to_owned()),
+            scope: Some(overrides.map_or_else(|| scope.to_owned(), |o| o.scope(scope))),
             issued_token_type: None,
         })
     }

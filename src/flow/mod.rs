@@ -7,6 +7,7 @@ pub mod binding;
 pub mod domains;
 pub mod exchange;
 pub mod grant;
+pub mod hooks;
 pub mod issuer;
 pub mod refresh;
 pub mod saml;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::clock::SharedClock;
+use crate::hooks::Hooks;
 use crate::metrics::Metrics;
 use crate::model::{AppClient, Pool, ProviderRecord};
 use crate::store::{SharedBackend, StoreError};
@@ -175,6 +177,9 @@ pub struct CodeRecord {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: i64,
+    /// What the pre-token-generation hook changes in the tokens of this code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_overrides: Option<crate::hooks::TokenOverrides>,
 }
 
 /// The services the flow works with (private: callers go through the flow's methods).
@@ -185,6 +190,8 @@ pub struct Flow {
     clock: SharedClock,
     metrics: Arc<Metrics>,
     domains: domains::DomainCache,
+    /// Calls the pool's hooks (Lambda triggers) over the upstream HTTP client.
+    hooks: Hooks,
 }
 
 pub(crate) use crate::store::kind;
@@ -199,7 +206,13 @@ impl Flow {
         providers: Arc<ProviderCache>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let hooks = Hooks::new(
+            providers.context().http.clone(),
+            metrics.clone(),
+            clock.clone(),
+        );
         Self {
+            hooks,
             store,
             keys,
             providers,

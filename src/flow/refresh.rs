@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::grant::{TokenResponse, invalid_grant};
 use super::{Flow, FlowError, PoolCtx, split_scope};
+use crate::hooks::{TokenOverrides, TokenSource};
 use crate::model::{AppClient, RefreshState, RefreshTokenRecord};
 use crate::secret::{random_token, sha256_hex};
 use crate::store::RotateOutcome;
@@ -54,6 +55,9 @@ impl Flow {
 
         if !rotation.enabled && live {
             let (user, identities) = self.active_user(pool, &current.user_id).await?;
+            let overrides = self
+                .refresh_overrides(ctx, client, (&user, &identities), &scope)
+                .await?;
             return self
                 .issue(
                     ctx,
@@ -64,6 +68,7 @@ impl Flow {
                     current.auth_time,
                     None,
                     &current.family_id,
+                    overrides.as_ref(),
                 )
                 .await;
         }
@@ -89,6 +94,9 @@ impl Flow {
         {
             // The one retry of a just-rotated token: a new token in the same family.
             let user = self.active_user(pool, &current.user_id).await?;
+            let overrides = self
+                .refresh_overrides(ctx, client, (&user.0, &user.1), &scope)
+                .await?;
             self.store.insert_refresh(&new).await?;
             if self.is_revoked(pool, &current.family_id).await? {
                 self.store
@@ -97,7 +105,7 @@ impl Flow {
                 return Err(invalid_grant("the refresh token is invalid"));
             }
             return self
-                .finish(ctx, client, user, &current, &scope, new_token)
+                .finish(ctx, client, user, &current, &scope, new_token, overrides)
                 .await;
         }
 
@@ -107,6 +115,15 @@ impl Flow {
             Some(self.active_user(pool, &current.user_id).await?)
         } else {
             None
+        };
+        // `TokenGeneration_RefreshTokens` runs before the rotation: a failed hook
+        // leaves the presented token as it was and stores nothing.
+        let overrides = match &user {
+            Some((u, links)) => {
+                self.refresh_overrides(ctx, client, (u, links), &scope)
+                    .await?
+            }
+            None => None,
         };
         if live && rotation.retry_grace_s > 0 {
             // Set before the token turns `Used`, so a retry never finds it used without
@@ -134,10 +151,30 @@ impl Flow {
             Some(u) => u,
             None => self.active_user(pool, &current.user_id).await?,
         };
-        self.finish(ctx, client, user, &current, &scope, new_token)
+        self.finish(ctx, client, user, &current, &scope, new_token, overrides)
             .await
     }
 
+    /// The pre-token-generation hook's changes for a refresh (none without a hook).
+    async fn refresh_overrides(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        (user, links): (&crate::model::User, &[crate::model::IdentityLink]),
+        scope: &str,
+    ) -> Result<Option<TokenOverrides>, FlowError> {
+        self.token_overrides(
+            ctx,
+            &client.client_id,
+            Some((user, links)),
+            scope,
+            TokenSource::RefreshTokens,
+        )
+        .await
+        .map_err(|e| super::hooks::token_error(&e))
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         ctx: &PoolCtx,
@@ -146,6 +183,7 @@ impl Flow {
         current: &RefreshTokenRecord,
         scope: &str,
         new_token: String,
+        overrides: Option<TokenOverrides>,
     ) -> Result<TokenResponse, FlowError> {
         let mut resp = self
             .issue(
@@ -157,6 +195,7 @@ impl Flow {
                 current.auth_time,
                 None,
                 &current.family_id,
+                overrides.as_ref(),
             )
             .await?;
         resp.refresh_token = Some(new_token);

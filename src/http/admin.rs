@@ -52,6 +52,7 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         )
         .route("/pools/{pool}/keys", get(list_keys))
         .route("/pools/{pool}/keys/rotate", post(rotate_keys))
+        .route("/pools/{pool}/hook-secret/rotate", post(rotate_hook_secret))
         .route("/pools/{pool}/saml/sp-keys/rotate", post(rotate_sp_keys))
         .merge(super::admin_users::routes())
         .fallback(|| async { ApiError::not_found("this admin endpoint") })
@@ -108,8 +109,13 @@ fn list(items: Vec<Value>) -> ApiResult {
     ok(json!({"items": items, "next_cursor": null}))
 }
 
+/// A pool; with `settings.hook_secret` only in the answer that made the secret.
 fn pool_view(p: &PoolInfo) -> Value {
-    admin::pool_view(&p.pool, &p.domains)
+    let view = admin::pool_view(&p.pool, &p.domains);
+    match &p.new_hook_secret {
+        Some(secret) => admin::hooks::show_secret(view, secret),
+        None => view,
+    }
 }
 
 async fn list_pools(State(s): State<SharedState>) -> ApiResult {
@@ -128,6 +134,22 @@ async fn get_pool(State(s): State<SharedState>, Path(id): Path<String>) -> ApiRe
 async fn patch_pool(State(s): State<SharedState>, Path(id): Path<String>, b: Bytes) -> ApiResult {
     let patch: PoolPatch = body(&b)?;
     ok(pool_view(&s.admin.patch_pool(&id, patch).await?))
+}
+
+/// `POST .../hook-secret/rotate`: the pool, with the new secret as `hook_secret` and
+/// `settings.hook_secret`.
+async fn rotate_hook_secret(
+    State(s): State<SharedState>,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> ApiResult {
+    let _: Empty = body(&b)?;
+    let info = s.admin.rotate_hook_secret(&id).await?;
+    let mut view = pool_view(&info);
+    if let Some(secret) = &info.new_hook_secret {
+        view["hook_secret"] = Value::String(secret.0.clone());
+    }
+    ok(view)
 }
 
 async fn delete_pool(State(s): State<SharedState>, Path(id): Path<String>) -> ApiResult {

@@ -1,11 +1,14 @@
 //! Turns a verified upstream identity into a pool user: attribute mapping,
 //! normalization, and the linking policy (interface.md section 6).
 
+pub mod gate;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::clock::SharedClock;
+use crate::hooks::HookError;
 use crate::model::{IdentityLink, LinkPolicy, MAX_LINKS_PER_USER, Pool, ProviderRecord, User};
 use crate::provider::UpstreamIdentity;
 use crate::store::{CreateUserOutcome, LinkOutcome, SharedBackend, StoreError, UserPatch};
@@ -20,7 +23,12 @@ pub enum IdentityError {
     TooManyLinks,
     #[error("the upstream identity has no subject")]
     NoSubject,
+    /// A hook refused the sign-in or did not answer usably.
+    #[error(transparent)]
+    Hook(#[from] HookError),
 }
+
+pub use gate::Gate;
 
 /// The pool-side attributes of one sign-in.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -159,6 +167,22 @@ impl Resolver<'_> {
         upstream: &UpstreamIdentity,
         defaults: &[(&str, &str)],
     ) -> Result<User, IdentityError> {
+        self.resolve_gated(pool, provider, upstream, defaults, None)
+            .await
+    }
+
+    /// [`Resolver::resolve`] running the pool's hooks through `gate`: pre-sign-up before
+    /// a new user is created (it may refuse, verify the email, or link the identity
+    /// onto an existing user through the admin API before answering), and
+    /// pre-authentication before the user's record is written.
+    pub async fn resolve_gated(
+        &self,
+        pool: &Pool,
+        provider: &ProviderRecord,
+        upstream: &UpstreamIdentity,
+        defaults: &[(&str, &str)],
+        gate: Option<&Gate<'_>>,
+    ) -> Result<User, IdentityError> {
         if upstream.subject.trim().is_empty() {
             return Err(IdentityError::NoSubject);
         }
@@ -183,7 +207,7 @@ impl Resolver<'_> {
             .await?
             && let Some(user) = self.store.get_user(&pool.id, &existing.user_id).await?
         {
-            return self.finish(user, &mapped, cs, now).await;
+            return self.finish(user, &mapped, cs, now, gate).await;
         }
 
         // 2. Link by verified email, only to a user whose own email is verified.
@@ -201,14 +225,21 @@ impl Resolver<'_> {
                     if !target.enabled {
                         return Err(IdentityError::Disabled);
                     }
+                    // Pre-authentication before the link is written: a refusal links
+                    // nothing.
+                    if let Some(g) = gate {
+                        let mut preview = target.clone();
+                        merge(&mut preview, &mapped, cs);
+                        g.pre_authentication(&preview).await?;
+                    }
                     let mut l = link.clone();
                     l.user_id = target.id.clone();
                     match self.store.link_identity(&l, MAX_LINKS_PER_USER).await? {
                         LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
-                            return self.finish(target, &mapped, cs, now).await;
+                            return self.finish(target, &mapped, cs, now, None).await;
                         }
                         LinkOutcome::LinkedToOther(uid) => {
-                            return self.load_and_finish(pool, &uid, &mapped, now).await;
+                            return self.load_and_finish(pool, &uid, &mapped, now, gate).await;
                         }
                         LinkOutcome::LimitReached => return Err(IdentityError::TooManyLinks),
                         LinkOutcome::Disabled => return Err(IdentityError::Disabled),
@@ -220,34 +251,50 @@ impl Resolver<'_> {
 
         // 3. A new user, created together with its first link.
         let base = format!("{}_{}", provider.name, upstream.subject);
+        let mut verify_email = false;
+        if let Some(g) = gate {
+            let mut preview = new_user(pool, base.clone(), now);
+            merge(&mut preview, &mapped, cs);
+            if let Some(answer) = g.pre_sign_up(&preview).await? {
+                verify_email = answer.auto_verify_email == Some(true);
+                // The hook may have linked this identity onto an existing user (the
+                // admin API's link, or AdminLinkProviderForUser): sign in as that user.
+                if let Some(existing) = self
+                    .store
+                    .find_identity(&pool.id, &provider.name, &upstream.subject)
+                    .await?
+                {
+                    return self
+                        .load_and_finish(pool, &existing.user_id, &mapped, now, gate)
+                        .await;
+                }
+            }
+        }
         for attempt in 0..3 {
             let username = if attempt == 0 {
                 base.clone()
             } else {
                 format!("{base}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
             };
-            let mut user = User {
-                pool_id: pool.id.clone(),
-                id: uuid::Uuid::new_v4().to_string(),
-                username,
-                enabled: true,
-                email: None,
-                email_norm: None,
-                email_verified: false,
-                attributes: BTreeMap::new(),
-                groups: Vec::new(),
-                created_at: now,
-                updated_at: now,
-                tokens_valid_after: 0,
-            };
+            let mut user = new_user(pool, username, now);
             merge(&mut user, &mapped, cs);
+            // `autoVerifyEmail` of the pre-sign-up hook (`autoConfirmUser` changes
+            // nothing: federated users are confirmed by their provider).
+            if verify_email && user.email.is_some() {
+                user.email_verified = true;
+            }
+            if attempt == 0
+                && let Some(g) = gate
+            {
+                g.pre_authentication(&user).await?;
+            }
             let mut l = link.clone();
             l.user_id = user.id.clone();
             l.primary = true;
             match self.store.create_user_with_identity(&user, &l).await {
                 Ok(CreateUserOutcome::Created) => return Ok(user),
                 Ok(CreateUserOutcome::IdentityTaken(uid)) => {
-                    return self.load_and_finish(pool, &uid, &mapped, now).await;
+                    return self.load_and_finish(pool, &uid, &mapped, now, gate).await;
                 }
                 // The username is held by a user this identity was unlinked from.
                 Err(StoreError::AlreadyExists(_)) => continue,
@@ -265,13 +312,14 @@ impl Resolver<'_> {
         user_id: &str,
         mapped: &Mapped,
         now: i64,
+        gate: Option<&Gate<'_>>,
     ) -> Result<User, IdentityError> {
         let user = self
             .store
             .get_user(&pool.id, user_id)
             .await?
             .ok_or_else(|| StoreError::Conflict("linked user vanished".into()))?;
-        self.finish(user, mapped, pool.settings.email_case_sensitive, now)
+        self.finish(user, mapped, pool.settings.email_case_sensitive, now, gate)
             .await
     }
 
@@ -284,12 +332,17 @@ impl Resolver<'_> {
         mapped: &Mapped,
         cs: bool,
         now: i64,
+        gate: Option<&Gate<'_>>,
     ) -> Result<User, IdentityError> {
         if !user.enabled {
             return Err(IdentityError::Disabled);
         }
         let mut merged = user.clone();
-        if !merge(&mut merged, mapped, cs) {
+        let changed = merge(&mut merged, mapped, cs);
+        if let Some(g) = gate {
+            g.pre_authentication(&merged).await?;
+        }
+        if !changed {
             return Ok(user);
         }
         let mut patch = UserPatch {
@@ -313,6 +366,24 @@ impl Resolver<'_> {
             return Err(IdentityError::Disabled);
         }
         Ok(written)
+    }
+}
+
+/// A user record not yet stored.
+fn new_user(pool: &Pool, username: String, now: i64) -> User {
+    User {
+        pool_id: pool.id.clone(),
+        id: uuid::Uuid::new_v4().to_string(),
+        username,
+        enabled: true,
+        email: None,
+        email_norm: None,
+        email_verified: false,
+        attributes: BTreeMap::new(),
+        groups: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        tokens_valid_after: 0,
     }
 }
 

@@ -157,9 +157,29 @@ fn new_jti() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Which token a set of claims is about to become.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    Id,
+    Access,
+}
+
+/// A change of a token's claims just before it is signed (a pre-token-generation hook).
+pub type Customize<'a> = &'a (dyn Fn(TokenKind, &mut Map<String, Value>) + Send + Sync);
+
 /// Signs an access token and, when asked, an ID token bound to it by `at_hash`, with
 /// the claims of interface.md section 5 (Cognito's).
 pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<Issued, JwsError> {
+    issue_user_tokens_with(ring, input, &|_, _| {})
+}
+
+/// [`issue_user_tokens`] with each token's claims passed through `customize` before it
+/// is signed (the access token first: the ID token's `at_hash` is of the final one).
+pub fn issue_user_tokens_with(
+    ring: &KeyRing,
+    input: &UserTokenInput<'_>,
+    customize: Customize<'_>,
+) -> Result<Issued, JwsError> {
     let key = &ring.active;
     let user = input.user;
     let access_jti = new_jti();
@@ -182,6 +202,7 @@ pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<I
     if !user.groups.is_empty() {
         at.insert("cognito:groups".into(), json!(user.groups));
     }
+    customize(TokenKind::Access, &mut at);
     let access_token = key.sign(TokenType::AccessToken, &at)?;
 
     let id_token = if input.with_id_token {
@@ -213,6 +234,7 @@ pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<I
         if !input.identities.is_empty() {
             id.insert("identities".into(), identities_claim(input.identities));
         }
+        customize(TokenKind::Id, &mut id);
         Some(key.sign(TokenType::Jwt, &id)?)
     } else {
         None
@@ -234,12 +256,29 @@ pub fn issue_client_token(
     ttl_s: i64,
     now: i64,
 ) -> Result<Issued, JwsError> {
+    issue_client_token_with(ring, issuer, client_id, scope, ttl_s, now, &|_, _| {})
+}
+
+/// [`issue_client_token`] with its claims passed through `customize` before signing.
+pub fn issue_client_token_with(
+    ring: &KeyRing,
+    issuer: &str,
+    client_id: &str,
+    scope: &str,
+    ttl_s: i64,
+    now: i64,
+    customize: Customize<'_>,
+) -> Result<Issued, JwsError> {
     let jti = new_jti();
-    let claims = json!({
+    let mut claims = match json!({
         "iss": issuer, "sub": client_id, "client_id": client_id, "token_use": "access",
         "scope": scope, "auth_time": now, "iat": now, "exp": now + ttl_s, "jti": jti,
         "version": 2,
-    });
+    }) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    customize(TokenKind::Access, &mut claims);
     let access_token = ring.active.sign(TokenType::AccessToken, &claims)?;
     Ok(Issued {
         id_token: None,

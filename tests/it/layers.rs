@@ -1,5 +1,5 @@
 //! The layering of docs/architecture.md, checked on the source: requests flow one way,
-//! `http/cognito -> admin -> flow -> {provider, identity, token, tls} -> store`, over
+//! `http/cognito -> admin -> flow -> {provider, identity, token, tls, hooks} -> store`, over
 //! the leaf modules every layer may use. A module that imports one of a higher layer
 //! (or one of the few forbidden lower ones) fails this test, naming file and line.
 
@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("identity", 2),
     ("token", 2),
     ("tls", 2),
+    ("hooks", 2),
     ("flow", 3),
     ("admin", 4),
     ("http", 5),
@@ -31,6 +32,11 @@ const LAYERS: &[(&str, u8)] = &[
 const SAME_LAYER: &[(&str, &str)] = &[
     // A user is made from an upstream identity, the type the adapters produce.
     ("identity", "provider"),
+    // The sign-in's gate calls the pool's hooks while it resolves the user.
+    ("identity", "hooks"),
+    // Hook URLs follow the upstream endpoint rules; pre-token answers change tokens.
+    ("hooks", "provider"),
+    ("hooks", "token"),
     // The two interfaces are one layer: the router mounts the Cognito API, which is
     // served with the same state.
     ("cognito", "http"),
@@ -41,6 +47,8 @@ const SAME_LAYER: &[(&str, &str)] = &[
 const FORBIDDEN: &[(&str, &str)] = &[
     // Adapters keep no state: the flow stores what they hand back.
     ("provider", "store"),
+    // Hooks are calls out: they read what they are given and store nothing.
+    ("hooks", "store"),
     // Interfaces call services, never the store.
     ("http", "store"),
     ("cognito", "store"),

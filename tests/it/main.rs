@@ -20,6 +20,7 @@ mod e2e_social_linking;
 mod fakes;
 mod hardening;
 mod harness;
+mod hooks;
 mod layers;
 mod login_page;
 mod logout;

@@ -26,6 +26,7 @@ pub async fn with_pool(store: &RedisStore, id: &str) {
         id: id.into(),
         settings: PoolSettings::default(),
         created_at: 1,
+        hook_secret: None,
     };
     store.create_pool(&pool).await.expect("create pool");
 }

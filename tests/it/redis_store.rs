@@ -47,7 +47,8 @@ async fn redis_pools_domains_and_clients_round_trip() {
         s.create_pool(&Pool {
             id: "p1".into(),
             settings: PoolSettings::default(),
-            created_at: 2
+            created_at: 2,
+            hook_secret: None,
         })
         .await,
         Err(StoreError::AlreadyExists(_))
@@ -69,6 +70,7 @@ async fn redis_pools_domains_and_clients_round_trip() {
         id: "ghost".into(),
         settings: PoolSettings::default(),
         created_at: 1,
+        hook_secret: None,
     };
     assert!(!s.update_pool(&ghost).await.unwrap());
 

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use poolgate::model::{
-    AppClient, Branding, DomainRecord, IdentityLink, IssuerStyle, LinkPolicy, OAuthFlow, Pool,
-    PoolSettings, ProviderRecord, ProviderType, RefreshRotation, RefreshState, RefreshTokenRecord,
-    ResourceScope, ResourceServer, SigningAlg, SigningKeyRecord, User,
+    AppClient, Branding, DomainRecord, HookSecret, IdentityLink, IssuerStyle, LambdaConfig,
+    LambdaVersion, LinkPolicy, OAuthFlow, Pool, PoolSettings, ProviderRecord, ProviderType,
+    RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer, SigningAlg,
+    SigningKeyRecord, User, VersionedHook,
 };
 use poolgate::store::SharedBackend;
 use serde_json::json;
@@ -91,9 +92,19 @@ pub fn pool(id: &str) -> Pool {
             issuer_style: IssuerStyle::Cognito,
             sp_entity_id: Some(format!("urn:amazon:cognito:sp:{id}")),
             cognito_claims: None,
+            // Hooks and their secret persist with the pool in every backend.
+            hooks: LambdaConfig {
+                pre_sign_up: Some("https://hooks.example.com/pre-sign-up".into()),
+                pre_token_generation_config: Some(VersionedHook {
+                    lambda_version: LambdaVersion::V2_0,
+                    lambda_arn: "https://hooks.example.com/pre-token".into(),
+                }),
+                ..LambdaConfig::default()
+            },
             ..PoolSettings::default()
         },
         created_at: 1_700_000_000,
+        hook_secret: Some(HookSecret("conformance-hook-secret".into())),
     }
 }
 
