@@ -40,6 +40,8 @@ pub struct PoolSettings {
     /// The pool's name (Cognito's `PoolName`); the id stands in when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Native users' password policy (Cognito's `Policies.PasswordPolicy`).
+    pub password_policy: PasswordPolicy,
 }
 
 impl Default for PoolSettings {
@@ -49,6 +51,32 @@ impl Default for PoolSettings {
             cognito_claims: false,
             email_case_sensitive: false,
             name: None,
+            password_policy: PasswordPolicy::default(),
+        }
+    }
+}
+
+/// Cognito's `PasswordPolicyType`, with its defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct PasswordPolicy {
+    pub minimum_length: u32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub temporary_password_validity_days: u32,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            minimum_length: 8,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_numbers: true,
+            require_symbols: true,
+            temporary_password_validity_days: 7,
         }
     }
 }

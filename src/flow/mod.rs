@@ -7,6 +7,7 @@ pub mod binding;
 pub mod domains;
 pub mod exchange;
 pub mod grant;
+pub mod native;
 pub mod saml;
 pub mod saml_logout;
 pub mod saml_refresh;
@@ -182,6 +183,8 @@ pub struct Flow {
     clock: SharedClock,
     metrics: Arc<Metrics>,
     domains: domains::DomainCache,
+    /// Native users' password hashing and throttling.
+    native: Arc<crate::native::NativeKit>,
 }
 
 pub(crate) use crate::store::kind;
@@ -203,6 +206,7 @@ impl Flow {
             clock,
             metrics,
             domains: domains::DomainCache::default(),
+            native: Arc::new(crate::native::NativeKit::default()),
         }
     }
 
