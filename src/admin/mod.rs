@@ -12,6 +12,7 @@ pub mod files;
 pub mod groups;
 pub mod keys;
 pub mod links;
+pub mod native_users;
 pub mod pools;
 pub mod providers;
 pub mod service;

@@ -10,10 +10,10 @@ pub mod totp;
 
 use aws_lc_rs::hmac;
 
-use password::Hasher;
-use throttle::Throttle;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use password::Hasher;
+use throttle::Throttle;
 
 /// The native-user services a gateway shares between requests.
 #[derive(Debug)]

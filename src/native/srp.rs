@@ -338,9 +338,7 @@ mod tests {
             &eph.big_b,
         );
         assert_eq!(server, good);
-        let bad = client::key(
-            "default", "carol", "wrong", &salt, &a, &big_a, &eph.big_b,
-        );
+        let bad = client::key("default", "carol", "wrong", &salt, &a, &big_a, &eph.big_b);
         assert_ne!(server, bad);
         let ts = format_timestamp(1_700_000_000);
         let sig = signature(&server, "default", "carol", b"block", &ts);
@@ -367,7 +365,10 @@ mod tests {
     #[test]
     fn timestamps_as_the_clients_write_them() {
         // 2023-11-14 22:13:20 UTC was a Tuesday.
-        assert_eq!(format_timestamp(1_700_000_000), "Tue Nov 14 22:13:20 UTC 2023");
+        assert_eq!(
+            format_timestamp(1_700_000_000),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
         // 2024-03-05: a one-digit day, not padded.
         let t = 1_709_600_000;
         let s = format_timestamp(t);

@@ -15,7 +15,10 @@ const DRIFT: i64 = 1;
 pub fn new_secret() -> String {
     let mut key = [0u8; 20];
     if aws_lc_rs::rand::fill(&mut key).is_err() {
-        let r = [uuid::Uuid::new_v4().into_bytes(), uuid::Uuid::new_v4().into_bytes()];
+        let r = [
+            uuid::Uuid::new_v4().into_bytes(),
+            uuid::Uuid::new_v4().into_bytes(),
+        ];
         key.copy_from_slice(&r.concat()[..20]);
     }
     BASE32_NOPAD.encode(&key)
@@ -50,9 +53,7 @@ pub fn verify(secret_b32: &str, code: &str, now: i64, last_step: Option<u64>) ->
         let Ok(step) = u64::try_from(current + d) else {
             continue;
         };
-        let Some(expected) = code_at(secret_b32, step) else {
-            return None;
-        };
+        let expected = code_at(secret_b32, step)?;
         if crate::secret::constant_time_eq(expected.as_bytes(), code.as_bytes())
             && last_step.is_none_or(|l| step > l)
         {

@@ -66,9 +66,10 @@ fn oauth_to_native(e: FlowError) -> NativeError {
         FlowError::OAuth { description, .. } if description.contains("disabled") => {
             NativeError::NotAuthorized("User is disabled.".into())
         }
-        FlowError::OAuth { code, .. } if code == "invalid_client" => {
-            NativeError::NotAuthorized("Client authentication failed.".into())
-        }
+        FlowError::OAuth {
+            code: "invalid_client",
+            ..
+        } => NativeError::NotAuthorized("Client authentication failed.".into()),
         FlowError::OAuth { .. } => NativeError::NotAuthorized("Invalid Refresh Token".into()),
         other => NativeError::Flow(other),
     }
@@ -102,7 +103,9 @@ impl Flow {
         Ok(UserView {
             username: user.username.clone(),
             attributes: user_attributes(user),
-            status: cred.as_ref().map_or(UserStatus::ExternalProvider, |c| c.status),
+            status: cred
+                .as_ref()
+                .map_or(UserStatus::ExternalProvider, |c| c.status),
             enabled: user.enabled,
             created_at: user.created_at,
             updated_at: user.updated_at,
@@ -157,7 +160,11 @@ impl Flow {
                 NativeError::InvalidParameter("Missing required parameter REFRESH_TOKEN".into())
             })?;
         let username = params.get("USERNAME").map(String::as_str).unwrap_or("");
-        self.check_secret_hash(client, username, params.get("SECRET_HASH").map(String::as_str))?;
+        self.check_secret_hash(
+            client,
+            username,
+            params.get("SECRET_HASH").map(String::as_str),
+        )?;
         self.refresh_with(ctx, client, token).await
     }
 
@@ -250,12 +257,22 @@ impl Flow {
         let keys = super::throttle_keys(pool, &user.username, caller);
         self.check_throttle(&keys)?;
         let cred = self.store.get_credential(pool, &user.id).await?;
-        let phc = cred.as_ref().and_then(|c| c.password.as_ref()).map(|p| p.phc.clone());
-        if !self.native.hasher.verify(phc.as_deref(), &secret(previous)).await? {
+        let phc = cred
+            .as_ref()
+            .and_then(|c| c.password.as_ref())
+            .map(|p| p.phc.clone());
+        if !self
+            .native
+            .hasher
+            .verify(phc.as_deref(), &secret(previous))
+            .await?
+        {
             self.record_failure(&keys);
             return Err(super::bad_credentials());
         }
-        let record = self.password_record(pool, &user.username, proposed, None).await?;
+        let record = self
+            .password_record(pool, &user.username, proposed, None)
+            .await?;
         let old = phc.unwrap_or_default();
         self.update_credential(pool, &user.id, |c| {
             // The password checked above must still be the current one.
@@ -331,12 +348,10 @@ impl Flow {
     ) -> Result<(), NativeError> {
         self.update_credential(pool, user_id, |c| {
             let verified = c.totp.as_ref().is_some_and(|t| t.verified);
-            if enabled == Some(true) || preferred == Some(true) {
-                if !verified {
-                    return Err(NativeError::InvalidParameter(
-                        "User has not verified software token mfa".into(),
-                    ));
-                }
+            if (enabled == Some(true) || preferred == Some(true)) && !verified {
+                return Err(NativeError::InvalidParameter(
+                    "User has not verified software token mfa".into(),
+                ));
             }
             if let Some(e) = enabled {
                 c.totp_enabled = e;

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    AuthOutcome, Caller, KIND_SESSION, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL,
-};
+use super::{AuthOutcome, Caller, KIND_SESSION, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL};
 use crate::flow::{Flow, PoolCtx};
 use crate::model::AppClient;
 use crate::native::{policy, totp};
@@ -36,7 +34,10 @@ impl Flow {
                 self.new_password_required(ctx, client, session, responses)
                     .await
             }
-            "SOFTWARE_TOKEN_MFA" => self.software_token_mfa(ctx, client, session, responses).await,
+            "SOFTWARE_TOKEN_MFA" => {
+                self.software_token_mfa(ctx, client, session, responses)
+                    .await
+            }
             _ => Err(NativeError::InvalidParameter(
                 "The challenge name is not supported.".into(),
             )),
@@ -108,7 +109,11 @@ impl Flow {
         let now = self.clock.now();
         let accepted = self
             .update_credential(pool, &rec.user_id, |c| {
-                let t = c.totp.as_mut().filter(|t| t.verified).ok_or(NativeError::CodeMismatch)?;
+                let t = c
+                    .totp
+                    .as_mut()
+                    .filter(|t| t.verified)
+                    .ok_or(NativeError::CodeMismatch)?;
                 let step = totp::verify(&t.secret_b32, &code, now, t.last_step)
                     .ok_or(NativeError::CodeMismatch)?;
                 t.last_step = Some(step);
@@ -120,7 +125,8 @@ impl Flow {
             Err(NativeError::CodeMismatch) => {
                 rec.attempts += 1;
                 if rec.attempts < MAX_SESSION_ATTEMPTS {
-                    let bytes = serde_json::to_vec(&rec).map_err(|_| crate::flow::FlowError::Internal)?;
+                    let bytes =
+                        serde_json::to_vec(&rec).map_err(|_| crate::flow::FlowError::Internal)?;
                     self.store
                         .put(pool, KIND_SESSION, &key, &bytes, SESSION_TTL)
                         .await?;
@@ -132,7 +138,8 @@ impl Flow {
         let _ = cred;
         let (user, _) = self.active_user(pool, &rec.user_id).await?;
         Ok(AuthOutcome::Tokens(
-            self.native_tokens(ctx, client, &user, rec.auth_time).await?,
+            self.native_tokens(ctx, client, &user, rec.auth_time)
+                .await?,
         ))
     }
 

@@ -185,15 +185,17 @@ impl Flow {
     }
 
     /// Starts a challenge: a random `Session` whose hash keys the stored record.
-    async fn new_session(
-        &self,
-        pool: &str,
-        rec: &SessionRecord,
-    ) -> Result<String, NativeError> {
+    async fn new_session(&self, pool: &str, rec: &SessionRecord) -> Result<String, NativeError> {
         let session = random_token(48);
         let bytes = serde_json::to_vec(rec).map_err(|_| FlowError::Internal)?;
         self.store
-            .put(pool, KIND_SESSION, &sha256_hex(&session), &bytes, SESSION_TTL)
+            .put(
+                pool,
+                KIND_SESSION,
+                &sha256_hex(&session),
+                &bytes,
+                SESSION_TTL,
+            )
             .await?;
         Ok(session)
     }
@@ -264,10 +266,7 @@ impl Flow {
                 let mut parameters = BTreeMap::new();
                 parameters.insert("USER_ID_FOR_SRP".into(), user.username.clone());
                 parameters.insert("requiredAttributes".into(), "[]".into());
-                parameters.insert(
-                    "userAttributes".into(),
-                    account::user_attributes_json(user),
-                );
+                parameters.insert("userAttributes".into(), account::user_attributes_json(user));
                 return Ok(AuthOutcome::Challenge {
                     name: "NEW_PASSWORD_REQUIRED",
                     session: Some(session),
@@ -367,13 +366,17 @@ impl Flow {
         params: &BTreeMap<String, String>,
         caller: Caller,
     ) -> Result<AuthOutcome, NativeError> {
-        let username = params
-            .get("USERNAME")
-            .ok_or_else(|| NativeError::InvalidParameter("Missing required parameter USERNAME".into()))?;
-        let password = params
-            .get("PASSWORD")
-            .ok_or_else(|| NativeError::InvalidParameter("Missing required parameter PASSWORD".into()))?;
-        self.check_secret_hash(client, username, params.get("SECRET_HASH").map(String::as_str))?;
+        let username = params.get("USERNAME").ok_or_else(|| {
+            NativeError::InvalidParameter("Missing required parameter USERNAME".into())
+        })?;
+        let password = params.get("PASSWORD").ok_or_else(|| {
+            NativeError::InvalidParameter("Missing required parameter PASSWORD".into())
+        })?;
+        self.check_secret_hash(
+            client,
+            username,
+            params.get("SECRET_HASH").map(String::as_str),
+        )?;
         let pool = &ctx.pool.id;
         let keys = throttle_keys(pool, username, caller);
         self.check_throttle(&keys)?;
@@ -383,11 +386,7 @@ impl Flow {
             .and_then(|(_, c)| c.as_ref())
             .and_then(|c| c.password.as_ref())
             .map(|p| p.phc.as_str());
-        let ok = self
-            .native
-            .hasher
-            .verify(phc, &secret(password))
-            .await?;
+        let ok = self.native.hasher.verify(phc, &secret(password)).await?;
         match found {
             Some((user, Some(cred))) if ok => {
                 self.record_success(&keys);

@@ -11,7 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
-use super::{AuthOutcome, Caller, KIND_SRP, NativeError, SESSION_TTL, bad_credentials, throttle_keys};
+use super::{
+    AuthOutcome, Caller, KIND_SRP, NativeError, SESSION_TTL, bad_credentials, throttle_keys,
+};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::model::AppClient;
 use crate::native::srp;
@@ -54,7 +56,11 @@ impl Flow {
     ) -> Result<AuthOutcome, NativeError> {
         let username = required(params, "USERNAME")?;
         let a_hex = required(params, "SRP_A")?;
-        self.check_secret_hash(client, username, params.get("SECRET_HASH").map(String::as_str))?;
+        self.check_secret_hash(
+            client,
+            username,
+            params.get("SECRET_HASH").map(String::as_str),
+        )?;
         let big_a = srp::parse_a(a_hex)
             .map_err(|_| NativeError::InvalidParameter("SRP_A is not valid".into()))?;
         let pool = &ctx.pool.id;
@@ -83,7 +89,11 @@ impl Flow {
                     salt[0] |= 0x10;
                 }
                 let salt = hex::encode(salt);
-                let (name, s, user) = (srp::pool_name(pool).to_owned(), salt.clone(), username.to_owned());
+                let (name, s, user) = (
+                    srp::pool_name(pool).to_owned(),
+                    salt.clone(),
+                    username.to_owned(),
+                );
                 let v = tokio::task::spawn_blocking(move || {
                     srp::verifier(&name, &user, &random_token(24), &s)
                 })
@@ -111,7 +121,13 @@ impl Flow {
         };
         let bytes = serde_json::to_vec(&state).map_err(|_| FlowError::Internal)?;
         self.store
-            .put(pool, KIND_SRP, &sha256_hex(&secret_block), &bytes, SESSION_TTL)
+            .put(
+                pool,
+                KIND_SRP,
+                &sha256_hex(&secret_block),
+                &bytes,
+                SESSION_TTL,
+            )
             .await?;
         let mut parameters = BTreeMap::new();
         parameters.insert("SALT".into(), salt);
@@ -138,7 +154,11 @@ impl Flow {
         let signature = required(responses, "PASSWORD_CLAIM_SIGNATURE")?;
         let timestamp = required(responses, "TIMESTAMP")?;
         let username = required(responses, "USERNAME")?;
-        self.check_secret_hash(client, username, responses.get("SECRET_HASH").map(String::as_str))?;
+        self.check_secret_hash(
+            client,
+            username,
+            responses.get("SECRET_HASH").map(String::as_str),
+        )?;
         if block_b64.len() > 1024 || signature.len() > 256 {
             return Err(bad_credentials());
         }

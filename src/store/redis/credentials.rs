@@ -10,9 +10,7 @@ use redis::Script;
 use super::keys::PoolKeys;
 use super::{RedisStore, UnexpectedReply, from_json, script, to_json};
 use crate::model::User;
-use crate::store::credentials::{
-    CreateNativeOutcome, Credential, CredentialStore, next_version,
-};
+use crate::store::credentials::{CreateNativeOutcome, Credential, CredentialStore, next_version};
 use crate::store::{StoreError, StoreResult};
 
 /// KEYS: username, user, users, credential, [email index].

@@ -7,9 +7,7 @@ use rusqlite::{TransactionBehavior, params};
 use super::{SqliteStore, conflict_msg, db_err, exec, query_one, to_json};
 use crate::model::User;
 use crate::store::StoreResult;
-use crate::store::credentials::{
-    CreateNativeOutcome, Credential, CredentialStore, next_version,
-};
+use crate::store::credentials::{CreateNativeOutcome, Credential, CredentialStore, next_version};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
@@ -86,7 +84,13 @@ impl CredentialStore for SqliteStore {
                     c,
                     "UPDATE credentials SET version = ?3, data = ?4
                      WHERE pool_id = ?1 AND user_id = ?2 AND version = ?5",
-                    params![cred.pool_id, cred.user_id, cred.version as i64, json, v as i64],
+                    params![
+                        cred.pool_id,
+                        cred.user_id,
+                        cred.version as i64,
+                        json,
+                        v as i64
+                    ],
                 )?,
                 // The foreign key refuses a credential for a user that does not exist;
                 // the primary key one for a user that has one already.
