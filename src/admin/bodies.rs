@@ -197,7 +197,8 @@ pub fn validate_client(
         }
     }
     for p in &c.supported_identity_providers {
-        if !providers.contains(p) {
+        // `COGNITO` is the pool's own directory (native users), not a registered provider.
+        if p != "COGNITO" && !providers.contains(p) {
             e.push(format!(
                 "supported_identity_providers: no provider named {p:?} in this pool"
             ));

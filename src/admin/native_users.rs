@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::flow::Flow;
+use super::service::Admin;
 use crate::flow::native::NativeError;
 use crate::identity::normalize_email;
 use crate::model::{Pool, User};
@@ -95,152 +95,168 @@ fn no_mail() -> NativeError {
     )
 }
 
-/// `AdminCreateUser`: a `FORCE_CHANGE_PASSWORD` user with a temporary password valid
-/// for the pool's `TemporaryPasswordValidityDays`. Without `SUPPRESS`, the invitation
-/// must be mailable before anything is created.
-pub async fn create_user(
-    flow: &Flow,
-    pool: &Pool,
-    input: NewNativeUser,
-) -> Result<(User, Credential), NativeError> {
-    if !valid_username(&input.username) {
-        return Err(NativeError::InvalidParameter(
-            "Username must be 1 to 128 characters without spaces.".into(),
-        ));
-    }
-    if !input.suppress_message {
-        return Err(no_mail());
-    }
-    let policy = &pool.settings.password_policy;
-    let temporary = match input.temporary_password {
-        Some(p) => {
-            if let Some(v) = policy::violation(policy, &p) {
-                return Err(NativeError::InvalidPassword(format!(
-                    "Password does not conform to policy: {v}"
-                )));
-            }
-            p
+impl Admin {
+    /// `AdminCreateUser`: a `FORCE_CHANGE_PASSWORD` user with a temporary password valid
+    /// for the pool's `TemporaryPasswordValidityDays`. Without `SUPPRESS`, the invitation
+    /// must be mailable before anything is created.
+    pub async fn create_native_user(
+        &self,
+        pool: &Pool,
+        input: NewNativeUser,
+    ) -> Result<(User, Credential), NativeError> {
+        if !valid_username(&input.username) {
+            return Err(NativeError::InvalidParameter(
+                "Username must be 1 to 128 characters without spaces.".into(),
+            ));
         }
-        None => policy::temporary_password(policy),
-    };
-    if flow.native_user(&pool.id, &input.username).await?.is_some() {
-        return Err(NativeError::UsernameExists);
-    }
-    let now = flow.clock.now();
-    let mut user = User {
-        pool_id: pool.id.clone(),
-        id: uuid::Uuid::new_v4().to_string(),
-        username: input.username.clone(),
-        enabled: true,
-        email: None,
-        email_norm: None,
-        email_verified: false,
-        attributes: BTreeMap::new(),
-        groups: Vec::new(),
-        created_at: now,
-        updated_at: now,
-        tokens_valid_after: 0,
-    };
-    apply_attributes(pool, &mut user, &input.attributes)?;
-    let validity = i64::from(policy.temporary_password_validity_days.max(1)) * 86_400;
-    let password = flow
-        .password_record(&pool.id, &user.username, &temporary, Some(now + validity))
-        .await?;
-    let cred = Credential {
-        pool_id: pool.id.clone(),
-        user_id: user.id.clone(),
-        status: UserStatus::ForceChangePassword,
-        password: Some(password),
-        totp: None,
-        totp_enabled: false,
-        totp_preferred: false,
-        version: 1,
-        updated_at: now,
-    };
-    match flow.store.create_native_user(&user, &cred).await? {
-        CreateNativeOutcome::Created => Ok((user, cred)),
-        CreateNativeOutcome::UsernameExists => Err(NativeError::UsernameExists),
-    }
-}
-
-/// The user named `username` (a native one, with its credential).
-async fn native(flow: &Flow, pool: &Pool, username: &str) -> Result<User, NativeError> {
-    match flow.native_user(&pool.id, username).await? {
-        Some((user, Some(_))) => Ok(user),
-        Some((_, None)) => Err(NativeError::InvalidParameter(
-            "The user is a federated (EXTERNAL_PROVIDER) user and has no password.".into(),
-        )),
-        None => Err(NativeError::UserNotFound),
-    }
-}
-
-/// `AdminSetUserPassword`: permanent (`CONFIRMED`) or temporary
-/// (`FORCE_CHANGE_PASSWORD`, valid for the pool's temporary-password days).
-pub async fn set_password(
-    flow: &Flow,
-    pool: &Pool,
-    username: &str,
-    password: &str,
-    permanent: bool,
-) -> Result<(), NativeError> {
-    let user = native(flow, pool, username).await?;
-    let policy = &pool.settings.password_policy;
-    if let Some(v) = policy::violation(policy, password) {
-        return Err(NativeError::InvalidPassword(format!(
-            "Password does not conform to policy: {v}"
-        )));
-    }
-    let now = flow.clock.now();
-    let expires = (!permanent)
-        .then(|| now + i64::from(policy.temporary_password_validity_days.max(1)) * 86_400);
-    let record = flow
-        .password_record(&pool.id, &user.username, password, expires)
-        .await?;
-    flow.update_credential(&pool.id, &user.id, |c| {
-        c.password = Some(record.clone());
-        c.status = if permanent {
-            UserStatus::Confirmed
-        } else {
-            UserStatus::ForceChangePassword
+        if !input.suppress_message {
+            return Err(no_mail());
+        }
+        let policy = &pool.settings.password_policy;
+        let temporary = match input.temporary_password {
+            Some(p) => {
+                if let Some(v) = policy::violation(policy, &p) {
+                    return Err(NativeError::InvalidPassword(format!(
+                        "Password does not conform to policy: {v}"
+                    )));
+                }
+                p
+            }
+            None => policy::temporary_password(policy),
         };
-        Ok(())
-    })
-    .await?;
-    Ok(())
-}
+        if self
+            .flow
+            .native_user(&pool.id, &input.username)
+            .await?
+            .is_some()
+        {
+            return Err(NativeError::UsernameExists);
+        }
+        let now = self.clock.now();
+        let mut user = User {
+            pool_id: pool.id.clone(),
+            id: uuid::Uuid::new_v4().to_string(),
+            username: input.username.clone(),
+            enabled: true,
+            email: None,
+            email_norm: None,
+            email_verified: false,
+            attributes: BTreeMap::new(),
+            groups: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            tokens_valid_after: 0,
+        };
+        apply_attributes(pool, &mut user, &input.attributes)?;
+        let validity = i64::from(policy.temporary_password_validity_days.max(1)) * 86_400;
+        let password = self
+            .flow
+            .password_record(&pool.id, &user.username, &temporary, Some(now + validity))
+            .await?;
+        let cred = Credential {
+            pool_id: pool.id.clone(),
+            user_id: user.id.clone(),
+            status: UserStatus::ForceChangePassword,
+            password: Some(password),
+            totp: None,
+            totp_enabled: false,
+            totp_preferred: false,
+            version: 1,
+            updated_at: now,
+        };
+        match self.store.create_native_user(&user, &cred).await? {
+            CreateNativeOutcome::Created => Ok((user, cred)),
+            CreateNativeOutcome::UsernameExists => Err(NativeError::UsernameExists),
+        }
+    }
 
-/// `AdminResetUserPassword`: the user must set a new password with a mailed code.
-pub async fn reset_password(flow: &Flow, pool: &Pool, username: &str) -> Result<(), NativeError> {
-    native(flow, pool, username).await?;
-    Err(no_mail())
-}
+    /// The user named `username` (a native one, with its credential).
+    async fn native_by_name(&self, pool: &Pool, username: &str) -> Result<User, NativeError> {
+        match self.flow.native_user(&pool.id, username).await? {
+            Some((user, Some(_))) => Ok(user),
+            Some((_, None)) => Err(NativeError::InvalidParameter(
+                "The user is a federated (EXTERNAL_PROVIDER) user and has no password.".into(),
+            )),
+            None => Err(NativeError::UserNotFound),
+        }
+    }
 
-/// `AdminConfirmSignUp`: an `UNCONFIRMED` user becomes `CONFIRMED`.
-pub async fn confirm_sign_up(flow: &Flow, pool: &Pool, username: &str) -> Result<(), NativeError> {
-    let user = native(flow, pool, username).await?;
-    flow.update_credential(&pool.id, &user.id, |c| {
-        if c.status != UserStatus::Unconfirmed {
-            return Err(NativeError::NotAuthorized(format!(
-                "User cannot be confirmed. Current status is {}",
-                c.status.as_str()
+    /// `AdminSetUserPassword`: permanent (`CONFIRMED`) or temporary
+    /// (`FORCE_CHANGE_PASSWORD`, valid for the pool's temporary-password days).
+    pub async fn set_user_password(
+        &self,
+        pool: &Pool,
+        username: &str,
+        password: &str,
+        permanent: bool,
+    ) -> Result<(), NativeError> {
+        let user = self.native_by_name(pool, username).await?;
+        let policy = &pool.settings.password_policy;
+        if let Some(v) = policy::violation(policy, password) {
+            return Err(NativeError::InvalidPassword(format!(
+                "Password does not conform to policy: {v}"
             )));
         }
-        c.status = UserStatus::Confirmed;
+        let now = self.clock.now();
+        let expires = (!permanent)
+            .then(|| now + i64::from(policy.temporary_password_validity_days.max(1)) * 86_400);
+        let record = self
+            .flow
+            .password_record(&pool.id, &user.username, password, expires)
+            .await?;
+        self.flow
+            .update_credential(&pool.id, &user.id, |c| {
+                c.password = Some(record.clone());
+                c.status = if permanent {
+                    UserStatus::Confirmed
+                } else {
+                    UserStatus::ForceChangePassword
+                };
+                Ok(())
+            })
+            .await?;
         Ok(())
-    })
-    .await?;
-    Ok(())
-}
+    }
 
-/// `AdminSetUserMFAPreference` for TOTP.
-pub async fn set_mfa_preference(
-    flow: &Flow,
-    pool: &Pool,
-    username: &str,
-    enabled: Option<bool>,
-    preferred: Option<bool>,
-) -> Result<(), NativeError> {
-    let user = native(flow, pool, username).await?;
-    flow.set_totp_preference(&pool.id, &user.id, enabled, preferred)
-        .await
+    /// `AdminResetUserPassword`: the user must set a new password with a mailed code.
+    pub async fn reset_user_password(
+        &self,
+        pool: &Pool,
+        username: &str,
+    ) -> Result<(), NativeError> {
+        self.native_by_name(pool, username).await?;
+        Err(no_mail())
+    }
+
+    /// `AdminConfirmSignUp`: an `UNCONFIRMED` user becomes `CONFIRMED`.
+    pub async fn confirm_sign_up(&self, pool: &Pool, username: &str) -> Result<(), NativeError> {
+        let user = self.native_by_name(pool, username).await?;
+        self.flow
+            .update_credential(&pool.id, &user.id, |c| {
+                if c.status != UserStatus::Unconfirmed {
+                    return Err(NativeError::NotAuthorized(format!(
+                        "User cannot be confirmed. Current status is {}",
+                        c.status.as_str()
+                    )));
+                }
+                c.status = UserStatus::Confirmed;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// `AdminSetUserMFAPreference` for TOTP.
+    pub async fn set_user_mfa_preference(
+        &self,
+        pool: &Pool,
+        username: &str,
+        enabled: Option<bool>,
+        preferred: Option<bool>,
+    ) -> Result<(), NativeError> {
+        let user = self.native_by_name(pool, username).await?;
+        self.flow
+            .set_totp_preference(&pool.id, &user.id, enabled, preferred)
+            .await
+    }
 }

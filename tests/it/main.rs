@@ -19,6 +19,7 @@ mod harness;
 mod layers;
 mod login_page;
 mod logout;
+mod native_users;
 mod process;
 mod providers;
 mod redis_cluster_http;

@@ -5,6 +5,7 @@
 //! render these; neither holds a rule of its own.
 
 mod account;
+mod api;
 mod challenge;
 mod srp_auth;
 
