@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use super::auth::token_ctx;
 use super::shapes::epoch;
 use super::{CognitoError, Ctx, OpResult};
-use crate::admin::error::AdminError;
 use crate::admin::native_users::NewNativeUser;
 use crate::flow::native::{Caller, UserView};
 use crate::model::Pool;
@@ -53,11 +52,7 @@ fn user_type(view: &UserView) -> Value {
 }
 
 async fn pool(ctx: &Ctx, id: &str) -> Result<Pool, CognitoError> {
-    ctx.state.admin.pool(id).await.map_err(|e| match e {
-        AdminError::NotFound(_) => CognitoError::not_found("User pool does not exist."),
-        AdminError::Unavailable { .. } => CognitoError::unavailable(),
-        _ => CognitoError::internal(),
-    })
+    Ok(ctx.state.admin.pool(id).await?)
 }
 
 #[derive(Deserialize)]
