@@ -132,16 +132,19 @@ impl Flow {
         self.sign_out_user(&ctx.pool.id, &user.id).await
     }
 
-    /// Signs a user out everywhere (also `AdminUserGlobalSignOut`).
+    /// Signs a user out everywhere: its refresh tokens revoked, and (by a partial
+    /// update) every token issued before the end of this second refused.
     pub async fn sign_out_user(&self, pool: &str, user_id: &str) -> Result<(), NativeError> {
-        let Some(mut user) = self.store.get_user(pool, user_id).await? else {
-            return Err(NativeError::UserNotFound);
-        };
-        // As the admin API does: tokens issued before the end of this second are cut.
-        user.tokens_valid_after = self.clock.now() + 1;
-        user.updated_at = self.clock.now();
-        self.store.update_user(&user).await?;
         self.store.revoke_user_refresh(pool, user_id).await?;
+        let patch = crate::store::patch::UserPatch {
+            tokens_valid_after: Some(self.clock.now() + 1),
+            updated_at: Some(self.clock.now()),
+            ..Default::default()
+        };
+        self.store
+            .patch_user(pool, user_id, &patch)
+            .await?
+            .ok_or(NativeError::UserNotFound)?;
         Ok(())
     }
 
