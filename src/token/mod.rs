@@ -143,7 +143,10 @@ pub fn issue_user_tokens(ring: &KeyRing, input: &UserTokenInput<'_>) -> Result<I
         if let Some(nonce) = input.nonce {
             id.insert("nonce".into(), json!(nonce));
         }
-        id.insert("identities".into(), identities_claim(input.identities));
+        // A native user without linked identities has no `identities` claim (Cognito's).
+        if !input.identities.is_empty() {
+            id.insert("identities".into(), identities_claim(input.identities));
+        }
         if input.cognito_claims {
             id.insert("cognito:username".into(), json!(input.user.username));
             id.insert("cognito:groups".into(), json!(input.user.groups));

@@ -101,7 +101,10 @@ impl CredentialStore for SqliteStore {
                     params![cred.pool_id, cred.user_id, cred.version as i64, json],
                 ) {
                     Ok(n) => n,
-                    Err(crate::store::StoreError::Conflict(_)) => 0,
+                    Err(
+                        crate::store::StoreError::Conflict(_)
+                        | crate::store::StoreError::AlreadyExists(_),
+                    ) => 0,
                     Err(e) => return Err(e),
                 },
             };

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::cognito_api::{boto3, ok};
+use crate::harness::app_client_body;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_password_then_tokens_refresh_get_user_and_sign_out() {
@@ -50,6 +51,10 @@ async fn temporary_password_then_tokens_refresh_get_user_and_sign_out() {
     assert_eq!(id["email"], "carol@example.test");
     assert_eq!(id["custom:team"], "blue");
     assert_eq!(id["iss"], gw.base);
+    assert!(
+        id.get("identities").is_none(),
+        "a native user has no identities claim"
+    );
     let access = verified_claims(&gw, result["AccessToken"].as_str().unwrap()).await;
     assert_eq!(access["username"], "carol");
     assert!(
@@ -317,4 +322,43 @@ async fn admin_rules_and_refusals() {
 /// A signed operation expected to fail: its error code and message.
 pub async fn error_of_signed(gw: &Gw, op: &str, params: serde_json::Value) -> (String, String) {
     error_of(gw, op, params).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_redis_a_challenge_started_on_one_gateway_finishes_on_another() {
+    use std::sync::Arc;
+
+    use poolgate::clock::SystemClock;
+
+    let server = crate::redis_server::RedisServer::start();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Gw::start_with(&server.url(), da.path(), None, Arc::new(SystemClock)).await;
+    let b = Gw::start_with(&server.url(), db.path(), None, Arc::new(SystemClock)).await;
+    let (client_id, _) = a
+        .client(app_client_body(
+            "http://127.0.0.1:9/cb",
+            &["COGNITO"],
+            false,
+        ))
+        .await;
+    create_user(&a, "olga", "Temporary-Pass-9").await;
+    let first = password_auth(&a, &client_id, "olga", "Temporary-Pass-9").await;
+    let session = first["ok"]["Session"].as_str().unwrap().to_owned();
+    // The session lives in Redis: the other instance finishes the challenge.
+    let done = ok(
+        &b,
+        "RespondToAuthChallenge",
+        json!({"ClientId": client_id, "ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": session,
+               "ChallengeResponses": {"USERNAME": "olga", "NEW_PASSWORD": PASSWORD}}),
+    )
+    .await;
+    assert!(
+        done["AuthenticationResult"]["IdToken"].is_string(),
+        "{done}"
+    );
+    let again = password_auth(&a, &client_id, "olga", PASSWORD).await;
+    assert!(
+        again["ok"]["AuthenticationResult"]["AccessToken"].is_string(),
+        "{again}"
+    );
 }
