@@ -6,8 +6,8 @@
 //! of its area (`T` a serde struct of the input shape, or `serde_json::Value`), and add
 //! one line to [`OPERATIONS`].
 
-pub mod clients;
 pub mod auth;
+pub mod clients;
 pub mod error;
 pub mod groups;
 pub mod introspect;

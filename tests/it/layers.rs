@@ -18,6 +18,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("identity", 2),
     ("token", 2),
     ("tls", 2),
+    // Native users' cryptography and rules (password hashing, SRP, TOTP, policy).
+    ("native", 2),
     ("flow", 3),
     ("admin", 4),
     ("http", 5),
