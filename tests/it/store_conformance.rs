@@ -14,8 +14,8 @@ use serde_json::json;
 
 mod credentials;
 mod ephemeral;
-mod hardening;
 mod groups;
+mod hardening;
 mod listing;
 mod races;
 mod records;
