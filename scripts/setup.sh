@@ -59,4 +59,8 @@ fi
 if [ "$want_test" = 1 ] && [ -x scripts/test-deps-node.sh ]; then
   scripts/test-deps-node.sh
 fi
+# Cognito client libraries for the native-user tests (pycognito, amazon-cognito-identity-js).
+if [ "$want_test" = 1 ] && [ -x scripts/test-deps-native.sh ]; then
+  scripts/test-deps-native.sh
+fi
 echo "setup: ok"

@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod model;
+pub mod native;
 pub mod provider;
 pub mod secret;
 pub mod server;

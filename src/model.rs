@@ -64,6 +64,8 @@ pub struct PoolSettings {
     /// Cognito's `LambdaConfig`: the URL of each trigger's hook (interface.md section 8).
     #[serde(skip_serializing_if = "LambdaConfig::is_empty")]
     pub hooks: LambdaConfig,
+    /// Native users' password policy (Cognito's `Policies.PasswordPolicy`).
+    pub password_policy: PasswordPolicy,
 }
 
 impl Default for PoolSettings {
@@ -76,6 +78,32 @@ impl Default for PoolSettings {
             sp_entity_id: None,
             cognito_claims: None,
             hooks: LambdaConfig::default(),
+            password_policy: PasswordPolicy::default(),
+        }
+    }
+}
+
+/// Cognito's `PasswordPolicyType`, with its defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct PasswordPolicy {
+    pub minimum_length: u32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub temporary_password_validity_days: u32,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            minimum_length: 8,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_numbers: true,
+            require_symbols: true,
+            temporary_password_validity_days: 7,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod hooks;
 pub mod keys;
 pub mod links;
+pub mod native_users;
 pub mod pools;
 pub mod providers;
 pub mod service;

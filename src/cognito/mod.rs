@@ -6,10 +6,12 @@
 //! of its area (`T` a serde struct of the input shape, or `serde_json::Value`), and add
 //! one line to [`OPERATIONS`].
 
+pub mod auth;
 pub mod clients;
 pub mod error;
 pub mod groups;
 pub mod introspect;
+pub mod native_users;
 pub mod pools;
 pub mod providers;
 pub mod resource_servers;
@@ -261,6 +263,64 @@ pub static OPERATIONS: &[Operation] = &[
         groups::admin_list_groups_for_user
     ),
     op!("ListUsersInGroup", signed, groups::list_users_in_group),
+    // Native users: sign-in (flow::native), self-service and admin rules.
+    op!("InitiateAuth", unsigned, auth::initiate_auth),
+    op!("AdminInitiateAuth", signed, auth::admin_initiate_auth),
+    op!(
+        "RespondToAuthChallenge",
+        unsigned,
+        auth::respond_to_auth_challenge
+    ),
+    op!(
+        "AdminRespondToAuthChallenge",
+        signed,
+        auth::admin_respond_to_auth_challenge
+    ),
+    op!(
+        "GetTokensFromRefreshToken",
+        unsigned,
+        auth::get_tokens_from_refresh_token
+    ),
+    op!("RevokeToken", unsigned, auth::revoke_token),
+    op!("GetUser", unsigned, native_users::get_user),
+    op!("GlobalSignOut", unsigned, native_users::global_sign_out),
+    op!("ChangePassword", unsigned, native_users::change_password),
+    op!(
+        "AssociateSoftwareToken",
+        unsigned,
+        native_users::associate_software_token
+    ),
+    op!(
+        "VerifySoftwareToken",
+        unsigned,
+        native_users::verify_software_token
+    ),
+    op!(
+        "SetUserMFAPreference",
+        unsigned,
+        native_users::set_user_mfa_preference
+    ),
+    op!(
+        "AdminSetUserMFAPreference",
+        signed,
+        native_users::admin_set_user_mfa_preference
+    ),
+    op!("AdminCreateUser", signed, native_users::admin_create_user),
+    op!(
+        "AdminSetUserPassword",
+        signed,
+        native_users::admin_set_user_password
+    ),
+    op!(
+        "AdminResetUserPassword",
+        signed,
+        native_users::admin_reset_user_password
+    ),
+    op!(
+        "AdminConfirmSignUp",
+        signed,
+        native_users::admin_confirm_sign_up
+    ),
 ];
 
 /// The operation a target names (`AWSCognitoIdentityProviderService.{Op}`).

@@ -250,7 +250,7 @@ impl Flow {
         Ok(())
     }
 
-    async fn refresh_grant(
+    pub(super) async fn refresh_grant(
         &self,
         ctx: &PoolCtx,
         client: &AppClient,

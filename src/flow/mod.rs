@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod grant;
 pub mod hooks;
 pub mod issuer;
+pub mod native;
 pub mod refresh;
 pub mod saml;
 pub mod saml_logout;
@@ -192,6 +193,8 @@ pub struct Flow {
     domains: domains::DomainCache,
     /// Calls the pool's hooks (Lambda triggers) over the upstream HTTP client.
     hooks: Hooks,
+    /// Native users' password hashing and throttling.
+    native: Arc<crate::native::NativeKit>,
 }
 
 pub(crate) use crate::store::kind;
@@ -219,6 +222,7 @@ impl Flow {
             clock,
             metrics,
             domains: domains::DomainCache::default(),
+            native: Arc::new(crate::native::NativeKit::default()),
         }
     }
 

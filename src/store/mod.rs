@@ -18,6 +18,7 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 
+pub mod credentials;
 pub mod groups;
 pub mod memory;
 pub mod paging;
@@ -369,7 +370,7 @@ pub enum Redeemed {
 
 /// A complete backend.
 #[async_trait]
-pub trait Backend: Store + Ephemeral + GroupStore {
+pub trait Backend: Store + Ephemeral + GroupStore + credentials::CredentialStore {
     /// Short name for logs and metrics (`sqlite`, `redis`).
     fn kind(&self) -> &'static str;
 

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::{StoreError, StoreResult};
 
+mod credentials;
 mod flows;
 mod groups;
 mod keys;

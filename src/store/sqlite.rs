@@ -20,6 +20,7 @@ use crate::model::{AppClient, ProviderRecord};
 use cache::RecordCache;
 
 mod cache;
+mod credentials;
 mod ephemeral;
 mod groups;
 mod records;

@@ -19,6 +19,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("token", 2),
     ("tls", 2),
     ("hooks", 2),
+    // Native users' cryptography and rules (password hashing, SRP, TOTP, policy).
+    ("native", 2),
     ("flow", 3),
     ("admin", 4),
     ("http", 5),

@@ -24,6 +24,7 @@ mod hooks;
 mod layers;
 mod login_page;
 mod logout;
+mod native_users;
 mod process;
 mod providers;
 mod redis_cluster_http;

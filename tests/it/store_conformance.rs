@@ -13,6 +13,7 @@ use poolgate::model::{
 use poolgate::store::SharedBackend;
 use serde_json::json;
 
+mod credentials;
 mod ephemeral;
 mod groups;
 mod hardening;
@@ -49,6 +50,10 @@ pub async fn run_all(backend: SharedBackend) {
     groups::groups(b).await;
     hardening::disabled_user_gains_no_link(b).await;
     hardening::provider_delete_unlinks(b).await;
+    credentials::create_and_read(b).await;
+    credentials::compare_and_set(b).await;
+    credentials::concurrent_writers(b).await;
+    credentials::deleted_with_user_and_pool(b).await;
     tokens::keys(b).await;
     tokens::concurrent_initial_key(b).await;
     tokens::refresh_rotation(b).await;

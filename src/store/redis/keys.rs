@@ -114,6 +114,10 @@ impl PoolKeys {
     pub(crate) fn identity_of_member(&self, member: &str) -> String {
         self.key(&format!("ident:{member}"))
     }
+    /// A native user's credential record (JSON), deleted with the user.
+    pub(crate) fn credential(&self, user_id: &str) -> String {
+        self.key(&format!("cred:{}", enc(user_id)))
+    }
     pub(crate) fn links(&self, user_id: &str) -> String {
         self.key(&format!("links:{}", enc(user_id)))
     }

@@ -130,7 +130,7 @@ for _, f in ipairs(redis.call('SMEMBERS', KEYS[4])) do
     end
   end
 end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], p .. 'cred:' .. enc(id))
 return 1"
     ))
 });

@@ -7,7 +7,7 @@ use super::db_err;
 use crate::store::{StoreError, StoreResult};
 
 /// Ordered migrations. Append only: never edit a script once released.
-const MIGRATIONS: &[&str] = &[V1, V2, V3_GROUPS];
+const MIGRATIONS: &[&str] = &[V1, V2, V3_GROUPS, V4_CREDENTIALS];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -117,6 +117,19 @@ CREATE TABLE group_members (
     PRIMARY KEY (pool_id, group_name, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX group_members_user ON group_members (pool_id, user_id);
+";
+
+// Native users' credentials (password hash, SRP verifier, TOTP), one row per user,
+// removed with the user.
+const V4_CREDENTIALS: &str = "
+CREATE TABLE credentials (
+    pool_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (pool_id, user_id),
+    FOREIGN KEY (pool_id, user_id) REFERENCES users (pool_id, id) ON DELETE CASCADE
+);
 ";
 
 /// The database was written by a newer build (or its version was tampered with).

@@ -1,0 +1,295 @@
+//! The sign-in operations of the Cognito API: `InitiateAuth`, `AdminInitiateAuth`,
+//! `RespondToAuthChallenge`, `AdminRespondToAuthChallenge`,
+//! `GetTokensFromRefreshToken`, `RevokeToken`, and the errors of the native sign-in
+//! as Cognito names them. The rules are the flow's ([`crate::flow::native`]).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{CognitoError, Ctx, OpResult};
+use crate::flow::native::{AuthOutcome, Caller, NativeError};
+use crate::flow::{FlowError, PoolCtx};
+use crate::model::AppClient;
+
+impl From<NativeError> for CognitoError {
+    fn from(e: NativeError) -> Self {
+        let msg = e.to_string();
+        match e {
+            NativeError::NotAuthorized(_) => CognitoError::new("NotAuthorizedException", msg),
+            NativeError::InvalidParameter(_) => CognitoError::invalid_parameter(msg),
+            NativeError::InvalidPassword(_) => CognitoError::new("InvalidPasswordException", msg),
+            NativeError::UserNotFound => CognitoError::user_not_found(),
+            NativeError::UsernameExists => CognitoError::new("UsernameExistsException", msg),
+            NativeError::UserNotConfirmed => CognitoError::new("UserNotConfirmedException", msg),
+            NativeError::PasswordResetRequired => {
+                CognitoError::new("PasswordResetRequiredException", msg)
+            }
+            NativeError::CodeMismatch => CognitoError::new("CodeMismatchException", msg),
+            NativeError::ExpiredCode => CognitoError::new("ExpiredCodeException", msg),
+            NativeError::ResourceNotFound(_) => CognitoError::not_found(msg),
+            NativeError::CodeDeliveryFailure(_) => {
+                CognitoError::new("CodeDeliveryFailureException", msg)
+            }
+            NativeError::EnableSoftwareTokenMfa => {
+                CognitoError::new("EnableSoftwareTokenMFAException", msg)
+            }
+            NativeError::Flow(FlowError::Unavailable) => CognitoError::unavailable(),
+            NativeError::Flow(FlowError::OAuth { .. }) => {
+                CognitoError::new("NotAuthorizedException", "Not authorized.")
+            }
+            NativeError::Flow(_) => CognitoError::internal(),
+        }
+    }
+}
+
+/// The pool and context of an app client named by a request.
+pub(super) async fn client_ctx(
+    ctx: &Ctx,
+    client_id: &str,
+    pool_id: Option<&str>,
+) -> Result<(PoolCtx, AppClient), CognitoError> {
+    let flow = &ctx.state.flow;
+    let (pool, client) = flow
+        .find_client_any_pool(client_id)
+        .await?
+        .filter(|(p, _)| pool_id.is_none_or(|id| id == p.id))
+        .ok_or_else(|| CognitoError::not_found("User pool client does not exist."))?;
+    let pctx = flow
+        .api_pool_ctx(pool, &ctx.state.settings.public_url)
+        .await?;
+    Ok((pctx, client))
+}
+
+/// An access token's pool context.
+pub(super) async fn token_ctx(ctx: &Ctx, token: &str) -> Result<PoolCtx, CognitoError> {
+    Ok(ctx
+        .state
+        .flow
+        .token_pool_ctx(token, &ctx.state.settings.public_url)
+        .await?)
+}
+
+fn render(outcome: AuthOutcome) -> Value {
+    match outcome {
+        AuthOutcome::Tokens(r) => json!({"AuthenticationResult": r, "ChallengeParameters": {}}),
+        AuthOutcome::Challenge {
+            name,
+            session,
+            parameters,
+        } => {
+            let mut v = json!({"ChallengeName": name, "ChallengeParameters": parameters});
+            if let Some(s) = session {
+                v["Session"] = json!(s);
+            }
+            v
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InitiateAuthRequest {
+    pub auth_flow: String,
+    #[serde(default)]
+    pub auth_parameters: BTreeMap<String, String>,
+    pub client_id: String,
+    #[allow(dead_code)]
+    pub client_metadata: Option<Value>,
+    #[allow(dead_code)]
+    pub analytics_metadata: Option<Value>,
+    #[allow(dead_code)]
+    pub user_context_data: Option<Value>,
+}
+
+async fn initiate(
+    ctx: &Ctx,
+    pool_id: Option<&str>,
+    client_id: &str,
+    flow_name: &str,
+    params: &BTreeMap<String, String>,
+    admin: bool,
+) -> OpResult {
+    let (pctx, client) = client_ctx(ctx, client_id, pool_id).await?;
+    let flow = &ctx.state.flow;
+    let caller = Caller::default();
+    let out = match (flow_name, admin) {
+        ("USER_PASSWORD_AUTH", false)
+        | ("ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH", true) => {
+            flow.password_auth(&pctx, &client, params, caller).await?
+        }
+        ("USER_SRP_AUTH", _) => flow.srp_auth(&pctx, &client, params, caller).await?,
+        ("REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN", _) => {
+            AuthOutcome::Tokens(flow.refresh_auth(&pctx, &client, params).await?)
+        }
+        _ => {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Unsupported or unknown AuthFlow {flow_name}."
+            )));
+        }
+    };
+    Ok(render(out))
+}
+
+pub async fn initiate_auth(ctx: Ctx, input: InitiateAuthRequest) -> OpResult {
+    initiate(
+        &ctx,
+        None,
+        &input.client_id,
+        &input.auth_flow,
+        &input.auth_parameters,
+        false,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdminInitiateAuthRequest {
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub auth_flow: String,
+    #[serde(default)]
+    pub auth_parameters: BTreeMap<String, String>,
+    #[allow(dead_code)]
+    pub client_metadata: Option<Value>,
+    #[allow(dead_code)]
+    pub analytics_metadata: Option<Value>,
+    #[allow(dead_code)]
+    pub context_data: Option<Value>,
+}
+
+pub async fn admin_initiate_auth(ctx: Ctx, input: AdminInitiateAuthRequest) -> OpResult {
+    initiate(
+        &ctx,
+        Some(&input.user_pool_id),
+        &input.client_id,
+        &input.auth_flow,
+        &input.auth_parameters,
+        true,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RespondToAuthChallengeRequest {
+    pub client_id: String,
+    pub challenge_name: String,
+    pub session: Option<String>,
+    #[serde(default)]
+    pub challenge_responses: BTreeMap<String, String>,
+    #[allow(dead_code)]
+    pub analytics_metadata: Option<Value>,
+    #[allow(dead_code)]
+    pub user_context_data: Option<Value>,
+    #[allow(dead_code)]
+    pub client_metadata: Option<Value>,
+}
+
+pub async fn respond_to_auth_challenge(ctx: Ctx, input: RespondToAuthChallengeRequest) -> OpResult {
+    let (pctx, client) = client_ctx(&ctx, &input.client_id, None).await?;
+    let out = ctx
+        .state
+        .flow
+        .respond_to_challenge(
+            &pctx,
+            &client,
+            &input.challenge_name,
+            input.session.as_deref(),
+            &input.challenge_responses,
+            Caller::default(),
+        )
+        .await?;
+    Ok(render(out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdminRespondToAuthChallengeRequest {
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub challenge_name: String,
+    pub session: Option<String>,
+    #[serde(default)]
+    pub challenge_responses: BTreeMap<String, String>,
+    #[allow(dead_code)]
+    pub analytics_metadata: Option<Value>,
+    #[allow(dead_code)]
+    pub context_data: Option<Value>,
+    #[allow(dead_code)]
+    pub client_metadata: Option<Value>,
+}
+
+pub async fn admin_respond_to_auth_challenge(
+    ctx: Ctx,
+    input: AdminRespondToAuthChallengeRequest,
+) -> OpResult {
+    let (pctx, client) = client_ctx(&ctx, &input.client_id, Some(&input.user_pool_id)).await?;
+    let out = ctx
+        .state
+        .flow
+        .respond_to_challenge(
+            &pctx,
+            &client,
+            &input.challenge_name,
+            input.session.as_deref(),
+            &input.challenge_responses,
+            Caller::default(),
+        )
+        .await?;
+    Ok(render(out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetTokensFromRefreshTokenRequest {
+    pub refresh_token: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    #[allow(dead_code)]
+    pub device_key: Option<String>,
+    #[allow(dead_code)]
+    pub client_metadata: Option<Value>,
+}
+
+pub async fn get_tokens_from_refresh_token(
+    ctx: Ctx,
+    input: GetTokensFromRefreshTokenRequest,
+) -> OpResult {
+    let (pctx, _) = client_ctx(&ctx, &input.client_id, None).await?;
+    let r = ctx
+        .state
+        .flow
+        .tokens_from_refresh(
+            &pctx,
+            &input.client_id,
+            input.client_secret.as_deref(),
+            &input.refresh_token,
+        )
+        .await?;
+    Ok(json!({ "AuthenticationResult": r }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RevokeTokenRequest {
+    pub token: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+pub async fn revoke_token(ctx: Ctx, input: RevokeTokenRequest) -> OpResult {
+    let (pctx, _) = client_ctx(&ctx, &input.client_id, None).await?;
+    ctx.state
+        .flow
+        .revoke_refresh_token(
+            &pctx,
+            &input.client_id,
+            input.client_secret.as_deref(),
+            &input.token,
+        )
+        .await?;
+    Ok(json!({}))
+}

