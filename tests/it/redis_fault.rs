@@ -81,10 +81,15 @@ async fn redis_hung_server_is_unavailable_not_a_hang() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // The store answers again. A command that timed out was already sent, and ran when
-    // Redis woke up: the entry is gone (consumed once), which is why callers must treat
-    // `Unavailable` as "unknown outcome", never as "did not happen".
-    assert_eq!(value, Some(None));
+    // The store answers again. A command that timed out may have been sent and run when
+    // Redis woke up (the entry is gone, consumed once), or dropped with its connection
+    // (the entry is still there, unchanged): which one depends on when the client gave
+    // up the connection, so callers must treat `Unavailable` as "unknown outcome", never
+    // as "did not happen". Either way the entry is whole, never half-written.
+    assert!(
+        matches!(&value, Some(None)) || matches!(&value, Some(Some(v)) if v == b"1"),
+        "{value:?}"
+    );
 }
 
 #[tokio::test]
