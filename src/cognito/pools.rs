@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::shapes::{epoch, max_results, page};
 use super::{CognitoError, Ctx, OpResult};
 use crate::admin::{AdminError, DomainBody, PoolInfo};
-use crate::model::{DEFAULT_POOL, PoolSettings};
+use crate::model::{DEFAULT_POOL, IssuerStyle, LambdaConfig, PoolSettings};
 
 /// Cognito's (made-up) account id in ARNs: poolgate has no AWS account.
 pub const ACCOUNT_ID: &str = "000000000000";
@@ -28,13 +28,18 @@ fn name_of(p: &PoolInfo) -> String {
         .unwrap_or_else(|| p.pool.id.clone())
 }
 
+/// `LambdaConfigType`: the pool's hooks, under Cognito's names (URLs in place of ARNs).
+fn lambda_config(p: &PoolInfo) -> Value {
+    serde_json::to_value(&p.pool.settings.hooks).unwrap_or_else(|_| json!({}))
+}
+
 /// `UserPoolType`.
 fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
     let mut v = json!({
         "Id": p.pool.id,
         "Name": name_of(p),
         "Arn": pool_arn(ctx, &p.pool.id),
-        "LambdaConfig": {},
+        "LambdaConfig": lambda_config(p),
         "CreationDate": epoch(p.pool.created_at),
         "LastModifiedDate": epoch(p.pool.created_at),
         "MfaConfiguration": "OFF",
@@ -51,7 +56,7 @@ fn description(p: &PoolInfo) -> Value {
     json!({
         "Id": p.pool.id,
         "Name": name_of(p),
-        "LambdaConfig": {},
+        "LambdaConfig": lambda_config(p),
         "CreationDate": epoch(p.pool.created_at),
         "LastModifiedDate": epoch(p.pool.created_at),
     })
@@ -68,13 +73,25 @@ pub struct PoolRef {
 #[serde(rename_all = "PascalCase")]
 pub struct CreateUserPoolRequest {
     pub pool_name: String,
+    /// Hooks in place of Lambda triggers (interface.md section 8).
+    #[serde(default)]
+    pub lambda_config: Option<LambdaConfig>,
 }
 
 pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResult {
     let region = ctx.region.clone().unwrap_or_else(|| "us-east-1".into());
     let p = ctx
         .admin()
-        .create_named_pool(&region, &input.pool_name, PoolSettings::default())
+        .create_named_pool(
+            &region,
+            &input.pool_name,
+            PoolSettings {
+                // Pools made through the Cognito API issue as Cognito does (section 2).
+                issuer_style: IssuerStyle::Cognito,
+                hooks: input.lambda_config.unwrap_or_default(),
+                ..PoolSettings::default()
+            },
+        )
         .await?;
     Ok(json!({"UserPool": pool_type(&ctx, &p)}))
 }

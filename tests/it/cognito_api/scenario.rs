@@ -154,7 +154,10 @@ async fn an_admin_session_through_boto3_and_the_aws_cli() {
         .await
         .unwrap_or_else(|l| panic!("{l:?}"));
     let id = claims(t["id_token"].as_str().unwrap());
-    assert_eq!(id["iss"], base);
+    // A pool made by CreateUserPool issues as Cognito does: under the public URL and
+    // the pool id, whatever domain the sign-in came in on (interface.md section 3).
+    assert_eq!(id["iss"], format!("http://127.0.0.1:{}/{pool}", gw.port));
+    assert_ne!(id["iss"], base);
     assert_eq!(groups_claim(&id), json!([]));
 
     let r = boto3(
@@ -464,4 +467,36 @@ async fn refused_calls_answer_cognito_codes_and_create_nothing() {
     assert_eq!(clients["items"], json!([]));
     let groups = ok(&gw, "ListGroups", json!({"UserPoolId": "default"})).await;
     assert_eq!(groups["Groups"], json!([]));
+}
+
+#[tokio::test]
+async fn lambda_config_names_hook_urls_and_a_bad_one_creates_nothing() {
+    let gw = Gw::start().await;
+    let hook = "http://127.0.0.1:9/pre-token";
+    let made = ok(
+        &gw,
+        "CreateUserPool",
+        json!({"PoolName": "hooked", "LambdaConfig": {
+            "PreTokenGenerationConfig": {"LambdaVersion": "V2_0", "LambdaArn": hook}}}),
+    )
+    .await;
+    let pool = made["UserPool"]["Id"].as_str().unwrap().to_owned();
+    let described = ok(&gw, "DescribeUserPool", json!({"UserPoolId": pool})).await;
+    let lc = &described["UserPool"]["LambdaConfig"];
+    assert_eq!(lc["PreTokenGenerationConfig"]["LambdaArn"], hook, "{lc}");
+    assert_eq!(lc["PreTokenGenerationConfig"]["LambdaVersion"], "V2_0");
+
+    // Plain http is for loopback only: refused, and no pool is made.
+    let before = ok(&gw, "ListUserPools", json!({"MaxResults": 60})).await;
+    assert_eq!(
+        fails(
+            &gw,
+            "CreateUserPool",
+            json!({"PoolName": "bad", "LambdaConfig": {"PreSignUp": "http://hooks.example.com/x"}}),
+        )
+        .await,
+        "InvalidParameterException"
+    );
+    let after = ok(&gw, "ListUserPools", json!({"MaxResults": 60})).await;
+    assert_eq!(before["UserPools"], after["UserPools"]);
 }
