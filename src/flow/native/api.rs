@@ -9,7 +9,7 @@ use url::Url;
 use super::NativeError;
 use crate::config::is_loopback_host;
 use crate::flow::{Flow, PoolCtx};
-use crate::model::{AppClient, Pool};
+use crate::model::{AppClient, IssuerStyle, Pool};
 
 /// The scheme a pool domain's issuer has when no request says otherwise: the public
 /// URL's for its own domain, `http` for loopback, else `https` (TLS in front).
@@ -33,6 +33,11 @@ fn scheme_for(domain: &str, public_url: &Url) -> &'static str {
     } else {
         "https"
     }
+}
+
+/// `{POOLGATE_PUBLIC_URL}/{pool id}`, the issuer of a pool with `issuer_style: cognito`.
+fn cognito_issuer(public_url: &Url, pool: &str) -> String {
+    format!("{}/{pool}", public_url.as_str().trim_end_matches('/'))
 }
 
 fn ctx_for(pool: Pool, issuer: String) -> Result<PoolCtx, NativeError> {
@@ -80,8 +85,15 @@ impl Flow {
                 )
             })?,
         };
-        let issuer = format!("{}://{domain}", scheme_for(&domain, public_url));
-        ctx_for(pool, issuer)
+        let origin = format!("{}://{domain}", scheme_for(&domain, public_url));
+        if pool.settings.issuer_style == IssuerStyle::Cognito {
+            // The issuer is `{POOLGATE_PUBLIC_URL}/{pool id}`; endpoints stay on the
+            // pool's domain (interface.md section 3).
+            let base = Url::parse(&origin).map_err(|_| crate::flow::FlowError::Internal)?;
+            let issuer = cognito_issuer(public_url, &pool.id);
+            return Ok(PoolCtx { pool, issuer, base });
+        }
+        ctx_for(pool, origin)
     }
 
     /// The context an access token claims (its `iss`, a domain of some pool). The
@@ -108,6 +120,24 @@ impl Flow {
             Some(p) => format!("{host}:{p}"),
             None => host,
         };
+        // A Cognito-style issuer names the pool in its path under the public URL.
+        let path = url.path().trim_matches('/');
+        if !path.is_empty() {
+            let pool = self.pool_by_id(path).await?.ok_or_else(invalid)?;
+            if pool.settings.issuer_style != IssuerStyle::Cognito
+                || cognito_issuer(public_url, &pool.id) != iss.trim_end_matches('/')
+            {
+                return Err(invalid());
+            }
+            let origin = self
+                .first_domain(&pool.id)
+                .await?
+                .map(|d| format!("{}://{d}", scheme_for(&d, public_url)))
+                .ok_or_else(invalid)?;
+            let base = Url::parse(&origin).map_err(|_| invalid())?;
+            let issuer = iss.trim_end_matches('/').to_owned();
+            return Ok(PoolCtx { pool, issuer, base });
+        }
         let pool = self.pool_for_domain(&domain).await?.ok_or_else(invalid)?;
         if url.scheme() != "https" && url.scheme() != scheme_for(&domain, public_url) {
             return Err(invalid());

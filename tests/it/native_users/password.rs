@@ -362,3 +362,42 @@ async fn over_redis_a_challenge_started_on_one_gateway_finishes_on_another() {
         "{again}"
     );
 }
+
+/// A pool with `issuer_style: cognito` (the default of pools made by `CreateUserPool`):
+/// tokens from the API carry `{POOLGATE_PUBLIC_URL}/{pool id}` and `GetUser` takes them.
+#[tokio::test]
+async fn a_cognito_style_pool_issues_under_its_id_and_get_user_takes_the_token() {
+    let (gw, client_id) = setup().await;
+    let (s, b) = gw
+        .admin(
+            "PATCH",
+            "/pools/default",
+            Some(json!({"settings": {"issuer_style": "cognito"}})),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    confirmed_user(&gw, "dora").await;
+    let r = password_auth(&gw, &client_id, "dora", PASSWORD).await;
+    let result = &r["ok"]["AuthenticationResult"];
+    let access = result["AccessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"));
+    let claims = verified_claims(&gw, access).await;
+    assert_eq!(claims["iss"], format!("{}/default", gw.base));
+    let me = ok(&gw, "GetUser", json!({"AccessToken": access})).await;
+    assert_eq!(me["Username"], "dora");
+
+    // A token naming a pool id whose issuer style is not cognito is refused.
+    let (s, b) = gw
+        .admin(
+            "PATCH",
+            "/pools/default",
+            Some(json!({"settings": {"issuer_style": "domain"}})),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    assert_eq!(
+        fails_with(&gw, "GetUser", json!({"AccessToken": access})).await,
+        "NotAuthorizedException"
+    );
+}
