@@ -189,16 +189,37 @@ pub struct RespondToAuthChallengeRequest {
 }
 
 pub async fn respond_to_auth_challenge(ctx: Ctx, input: RespondToAuthChallengeRequest) -> OpResult {
-    let (pctx, client) = client_ctx(&ctx, &input.client_id, None).await?;
+    respond(
+        &ctx,
+        &input.client_id,
+        None,
+        &input.challenge_name,
+        input.session.as_deref(),
+        &input.challenge_responses,
+    )
+    .await
+}
+
+/// The one answer to a challenge, whether the app (unsigned) or an admin (signed,
+/// naming the pool) sends it.
+async fn respond(
+    ctx: &Ctx,
+    client_id: &str,
+    pool: Option<&str>,
+    challenge_name: &str,
+    session: Option<&str>,
+    responses: &BTreeMap<String, String>,
+) -> OpResult {
+    let (pctx, client) = client_ctx(ctx, client_id, pool).await?;
     let out = ctx
         .state
         .flow
         .respond_to_challenge(
             &pctx,
             &client,
-            &input.challenge_name,
-            input.session.as_deref(),
-            &input.challenge_responses,
+            challenge_name,
+            session,
+            responses,
             Caller::default(),
         )
         .await?;
@@ -226,20 +247,15 @@ pub async fn admin_respond_to_auth_challenge(
     ctx: Ctx,
     input: AdminRespondToAuthChallengeRequest,
 ) -> OpResult {
-    let (pctx, client) = client_ctx(&ctx, &input.client_id, Some(&input.user_pool_id)).await?;
-    let out = ctx
-        .state
-        .flow
-        .respond_to_challenge(
-            &pctx,
-            &client,
-            &input.challenge_name,
-            input.session.as_deref(),
-            &input.challenge_responses,
-            Caller::default(),
-        )
-        .await?;
-    Ok(render(out))
+    respond(
+        &ctx,
+        &input.client_id,
+        Some(&input.user_pool_id),
+        &input.challenge_name,
+        input.session.as_deref(),
+        &input.challenge_responses,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
