@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use poolgate::store::StoreError;
+use poolgate::store::prelude::*;
 use poolgate::store::redis::RedisStore;
-use poolgate::store::{Ephemeral, Store, StoreError};
 
 use crate::redis_fixtures::{link, user};
 use crate::redis_server::RedisServer;

@@ -7,7 +7,7 @@ use poolgate::model::{
     IdentityLink, Pool, PoolSettings, ProviderType, RefreshState, RefreshTokenRecord, SigningAlg,
     SigningKeyRecord, User,
 };
-use poolgate::store::Store;
+use poolgate::store::prelude::*;
 use poolgate::store::redis::RedisStore;
 
 use crate::redis_server::RedisServer;

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use poolgate::model::{AppClient, Branding, DomainRecord, Pool, PoolSettings};
-use poolgate::store::{CreateUserOutcome, Ephemeral, Store, StoreError};
+use poolgate::store::prelude::*;
+use poolgate::store::{CreateUserOutcome, StoreError};
 
 use crate::redis_fixtures::{link, store, user, with_pool};
 

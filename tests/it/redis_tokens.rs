@@ -2,7 +2,8 @@
 //! rotation, reuse detection, revocation, and concurrent outcomes.
 
 use poolgate::model::RefreshState;
-use poolgate::store::{RotateOutcome, Store, StoreError};
+use poolgate::store::prelude::*;
+use poolgate::store::{RotateOutcome, StoreError};
 
 use crate::redis_fixtures::{refresh, signing_key, store};
 

@@ -1,7 +1,8 @@
 //! The Redis backend's users, links and indexes: pagination, linking rules, cascades.
 
 use poolgate::model::{MAX_LINKS_PER_USER, UserFilter};
-use poolgate::store::{CreateUserOutcome, LinkOutcome, Store, StoreError};
+use poolgate::store::prelude::*;
+use poolgate::store::{CreateUserOutcome, LinkOutcome, StoreError};
 
 use crate::redis_fixtures::{link, refresh, store, user};
 

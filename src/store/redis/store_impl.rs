@@ -11,8 +11,9 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 use crate::store::{
-    Backend, CreateUserOutcome, Ephemeral, LinkOutcome, RotateOutcome, Store, StoreResult,
-    UserPatch,
+    Backend, ClientStore, CreateUserOutcome, Ephemeral, KeyStore, LinkOutcome, PoolStore,
+    ProviderStore, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult, UserPatch,
+    UserStore,
 };
 
 /// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
@@ -28,11 +29,7 @@ return 0",
 });
 
 #[async_trait]
-impl Store for RedisStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.ping_once().await
-    }
-
+impl PoolStore for RedisStore {
     async fn create_pool(&self, pool: &Pool) -> StoreResult<()> {
         records::create_pool(self, pool).await
     }
@@ -60,7 +57,10 @@ impl Store for RedisStore {
     async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool> {
         records::delete_domain(self, pool, domain).await
     }
+}
 
+#[async_trait]
+impl ClientStore for RedisStore {
     async fn put_client(&self, client: &AppClient) -> StoreResult<()> {
         let key = PoolKeys::new(&client.pool_id).clients();
         records::hash_put(self, &key, &client.client_id, client).await
@@ -77,7 +77,10 @@ impl Store for RedisStore {
     async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
         records::hash_delete(self, &PoolKeys::new(pool).clients(), client_id).await
     }
+}
 
+#[async_trait]
+impl ProviderStore for RedisStore {
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
         let key = PoolKeys::new(&provider.pool_id).providers();
         records::hash_put(self, &key, &provider.name, provider).await
@@ -109,7 +112,10 @@ impl Store for RedisStore {
         users::unlink_provider(self, pool, name).await?;
         Ok(deleted)
     }
+}
 
+#[async_trait]
+impl ResourceServerStore for RedisStore {
     async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let key = PoolKeys::new(&rs.pool_id).resource_servers();
         records::hash_put(self, &key, &rs.identifier, rs).await
@@ -130,7 +136,10 @@ impl Store for RedisStore {
     async fn delete_resource_server(&self, pool: &str, identifier: &str) -> StoreResult<bool> {
         records::hash_delete(self, &PoolKeys::new(pool).resource_servers(), identifier).await
     }
+}
 
+#[async_trait]
+impl UserStore for RedisStore {
     async fn get_user(&self, pool: &str, user_id: &str) -> StoreResult<Option<User>> {
         users::get_user(self, pool, user_id).await
     }
@@ -197,7 +206,10 @@ impl Store for RedisStore {
     ) -> StoreResult<bool> {
         users::unlink_identity(self, pool, user_id, provider, subject).await
     }
+}
 
+#[async_trait]
+impl KeyStore for RedisStore {
     async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>> {
         tokens::list_keys(self, pool).await
     }
@@ -211,27 +223,6 @@ impl Store for RedisStore {
         now: i64,
     ) -> StoreResult<()> {
         tokens::rotate_key(self, key, old_visible_until, now).await
-    }
-
-    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
-        tokens::insert_refresh(self, token).await
-    }
-    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        tokens::get_refresh(self, token_hash).await
-    }
-    async fn rotate_refresh(
-        &self,
-        token_hash: &str,
-        new: &RefreshTokenRecord,
-        now: i64,
-    ) -> StoreResult<RotateOutcome> {
-        tokens::rotate_refresh(self, token_hash, new, now).await
-    }
-    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64> {
-        tokens::revoke_refresh_family(self, pool, family_id).await
-    }
-    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
-        tokens::revoke_user_refresh(self, pool, user_id).await
     }
     async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
         self.query(redis::cmd("GET").arg(super::keys::PoolKeys::new(pool).sp_keys()))
@@ -256,6 +247,30 @@ impl Store for RedisStore {
                 Ok(n == 1)
             }
         }
+    }
+}
+
+#[async_trait]
+impl RefreshStore for RedisStore {
+    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
+        tokens::insert_refresh(self, token).await
+    }
+    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        tokens::get_refresh(self, token_hash).await
+    }
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
+        tokens::rotate_refresh(self, token_hash, new, now).await
+    }
+    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64> {
+        tokens::revoke_refresh_family(self, pool, family_id).await
+    }
+    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
+        tokens::revoke_user_refresh(self, pool, user_id).await
     }
 }
 
@@ -315,5 +330,9 @@ impl Ephemeral for RedisStore {
 impl Backend for RedisStore {
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.ping_once().await
     }
 }

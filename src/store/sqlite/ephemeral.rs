@@ -1,12 +1,15 @@
-//! Short-lived state in SQLite: one table keyed by (pool, kind, key) with an absolute
-//! expiry. Expired rows are invisible to every read and purged from time to time.
+//! Short-lived state in SQLite (the `Ephemeral` capability): one table keyed by (pool,
+//! kind, key) with an absolute expiry. Expired rows are invisible to every read and purged from time to time.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{db_err, exec};
-use crate::store::StoreResult;
+use async_trait::async_trait;
+
+use super::{SqliteStore, db_err, exec};
+use crate::store::memory::Swap;
+use crate::store::{Ephemeral, StoreError, StoreResult, kind};
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now()
@@ -120,4 +123,113 @@ pub(super) fn purge(conn: &Connection, now_ms: i64) -> StoreResult<usize> {
         "DELETE FROM ephemeral WHERE expires_at_ms <= ?1",
         [now_ms],
     )
+}
+
+impl SqliteStore {
+    fn entry(&self, pool: &str, kind: &str, key: &str, value: &[u8], ttl: Duration) -> Entry {
+        let now_ms = now_ms();
+        Entry {
+            pool: pool.to_owned(),
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+            value: value.to_vec(),
+            now_ms,
+            expires_at_ms: expiry(now_ms, ttl),
+        }
+    }
+}
+
+#[async_trait]
+impl Ephemeral for SqliteStore {
+    async fn put(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.put(pool, kind, key, value, ttl);
+        }
+        let entry = self.entry(pool, kind, key, value, ttl);
+        let purge_now = self.purge_due();
+        self.run(move |c| {
+            if purge_now {
+                purge(c, entry.now_ms)?;
+            }
+            put(c, &entry)
+        })
+        .await
+    }
+    async fn put_if_absent(
+        &self,
+        pool: &str,
+        kind: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.put_if_absent(pool, kind, key, value, ttl);
+        }
+        let entry = self.entry(pool, kind, key, value, ttl);
+        let purge_now = self.purge_due();
+        self.run(move |c| {
+            if purge_now {
+                purge(c, entry.now_ms)?;
+            }
+            put_if_absent(c, &entry)
+        })
+        .await
+    }
+    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.take(pool, kind, key);
+        }
+        let (now, args) = (now_ms(), [pool, kind, key].map(str::to_owned));
+        self.run(move |c| take(c, &args[0], &args[1], &args[2], now))
+            .await
+    }
+    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        if kind::is_sign_in(kind) {
+            return self.volatile.get(pool, kind, key);
+        }
+        let (now, args) = (now_ms(), [pool, kind, key].map(str::to_owned));
+        self.read(move |c| get(c, &args[0], &args[1], &args[2], now))
+            .await
+    }
+    async fn take_and_put(
+        &self,
+        pool: &str,
+        take_kind: &str,
+        take_key: &str,
+        put_kind: &str,
+        put_key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        match (kind::is_sign_in(take_kind), kind::is_sign_in(put_kind)) {
+            (true, true) => {
+                let swap = Swap {
+                    pool,
+                    take: (take_kind, take_key),
+                    put: (put_kind, put_key),
+                    value,
+                };
+                return Ok(self.volatile.swap(&swap, ttl)?.map(|t| t.value));
+            }
+            (false, false) => {}
+            // Not one atomic step across memory and the file; no flow asks for it.
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "take_and_put from {take_kind:?} to {put_kind:?}: one is sign-in state held in memory, the other is not"
+                )));
+            }
+        }
+        let entry = self.entry(pool, put_kind, put_key, value, ttl);
+        let (kind, key) = (take_kind.to_owned(), take_key.to_owned());
+        self.run(move |c| take_and_put(c, &kind, &key, &entry))
+            .await
+    }
 }

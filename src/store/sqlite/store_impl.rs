@@ -1,8 +1,7 @@
-//! The `Store`, `Ephemeral` and `Backend` traits for `SqliteStore`: each method copies
+//! The store's capability traits and `Backend` for `SqliteStore`: each method copies
 //! its arguments and runs the matching blocking function on the connection.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
@@ -16,23 +15,13 @@ use crate::model::{
 };
 use crate::store::memory::Swap;
 use crate::store::{
-    Backend, CreateUserOutcome, Ephemeral, LinkOutcome, Redeemed, Redemption, RotateOutcome, Store,
-    StoreError, StoreResult, UserPatch, kind, redeem_stepwise,
+    Backend, ClientStore, CreateUserOutcome, KeyStore, LinkOutcome, PoolStore, ProviderStore,
+    Redeemed, Redemption, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult, UserPatch,
+    UserStore, kind, redeem_stepwise,
 };
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        // Reading the schema touches the file, unlike a constant `SELECT 1`.
-        self.run(|c| {
-            c.prepare_cached("SELECT count(*) FROM sqlite_master")
-                .and_then(|mut s| s.query_row([], |row| row.get::<_, i64>(0)))
-                .map(drop)
-                .map_err(db_err)
-        })
-        .await
-    }
-
+impl PoolStore for SqliteStore {
     async fn create_pool(&self, pool: &Pool) -> StoreResult<()> {
         let pool = pool.clone();
         self.run(move |c| records::create_pool(c, &pool)).await
@@ -84,7 +73,10 @@ impl Store for SqliteStore {
         self.run(move |c| records::delete_domain(c, &pool, &domain))
             .await
     }
+}
 
+#[async_trait]
+impl ClientStore for SqliteStore {
     async fn put_client(&self, client: &AppClient) -> StoreResult<()> {
         let data = to_json(client)?;
         self.write_cached(
@@ -109,7 +101,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ProviderStore for SqliteStore {
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
         let data = to_json(provider)?;
         self.write_cached(
@@ -155,7 +150,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ResourceServerStore for SqliteStore {
     async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let (pool, id, data) = (rs.pool_id.clone(), rs.identifier.clone(), to_json(rs)?);
         self.run(move |c| RESOURCE_SERVERS.put(c, &pool, &id, &data))
@@ -179,7 +177,10 @@ impl Store for SqliteStore {
         self.run(move |c| RESOURCE_SERVERS.delete(c, &pool, &id))
             .await
     }
+}
 
+#[async_trait]
+impl UserStore for SqliteStore {
     async fn get_user(&self, pool: &str, user_id: &str) -> StoreResult<Option<User>> {
         let (pool, id) = (pool.to_owned(), user_id.to_owned());
         self.read(move |c| users::get_user(c, &pool, &id)).await
@@ -285,7 +286,10 @@ impl Store for SqliteStore {
         self.run(move |c| users::unlink_identity(c, &args[0], &args[1], &args[2], &args[3]))
             .await
     }
+}
 
+#[async_trait]
+impl KeyStore for SqliteStore {
     async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>> {
         let pool = pool.to_owned();
         self.read(move |c| tokens::list_keys(c, &pool)).await
@@ -302,35 +306,6 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let key = key.clone();
         self.run(move |c| tokens::rotate_key(c, &key, old_visible_until, now))
-            .await
-    }
-
-    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
-        let token = token.clone();
-        self.run(move |c| tokens::insert_refresh(c, &token)).await
-    }
-    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        let hash = token_hash.to_owned();
-        self.read(move |c| tokens::get_refresh(c, &hash)).await
-    }
-    async fn rotate_refresh(
-        &self,
-        token_hash: &str,
-        new: &RefreshTokenRecord,
-        now: i64,
-    ) -> StoreResult<RotateOutcome> {
-        let (hash, new) = (token_hash.to_owned(), new.clone());
-        self.run(move |c| tokens::rotate_refresh(c, &hash, &new, now))
-            .await
-    }
-    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64> {
-        let (pool, family) = (pool.to_owned(), family_id.to_owned());
-        self.run(move |c| tokens::revoke_refresh_family(c, &pool, &family))
-            .await
-    }
-    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
-        let (pool, id) = (pool.to_owned(), user_id.to_owned());
-        self.run(move |c| tokens::revoke_user_refresh(c, &pool, &id))
             .await
     }
     async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
@@ -372,6 +347,38 @@ impl Store for SqliteStore {
             Ok(n > 0)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl RefreshStore for SqliteStore {
+    async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
+        let token = token.clone();
+        self.run(move |c| tokens::insert_refresh(c, &token)).await
+    }
+    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        let hash = token_hash.to_owned();
+        self.read(move |c| tokens::get_refresh(c, &hash)).await
+    }
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
+        let (hash, new) = (token_hash.to_owned(), new.clone());
+        self.run(move |c| tokens::rotate_refresh(c, &hash, &new, now))
+            .await
+    }
+    async fn revoke_refresh_family(&self, pool: &str, family_id: &str) -> StoreResult<u64> {
+        let (pool, family) = (pool.to_owned(), family_id.to_owned());
+        self.run(move |c| tokens::revoke_refresh_family(c, &pool, &family))
+            .await
+    }
+    async fn revoke_user_refresh(&self, pool: &str, user_id: &str) -> StoreResult<u64> {
+        let (pool, id) = (pool.to_owned(), user_id.to_owned());
+        self.run(move |c| tokens::revoke_user_refresh(c, &pool, &id))
+            .await
     }
 }
 
@@ -423,126 +430,23 @@ impl SqliteStore {
         })
         .await
     }
-
-    fn entry(
-        &self,
-        pool: &str,
-        kind: &str,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> ephemeral::Entry {
-        let now_ms = ephemeral::now_ms();
-        ephemeral::Entry {
-            pool: pool.to_owned(),
-            kind: kind.to_owned(),
-            key: key.to_owned(),
-            value: value.to_vec(),
-            now_ms,
-            expires_at_ms: ephemeral::expiry(now_ms, ttl),
-        }
-    }
-}
-
-#[async_trait]
-impl Ephemeral for SqliteStore {
-    async fn put(
-        &self,
-        pool: &str,
-        kind: &str,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<()> {
-        if kind::is_sign_in(kind) {
-            return self.volatile.put(pool, kind, key, value, ttl);
-        }
-        let entry = self.entry(pool, kind, key, value, ttl);
-        let purge = self.purge_due();
-        self.run(move |c| {
-            if purge {
-                ephemeral::purge(c, entry.now_ms)?;
-            }
-            ephemeral::put(c, &entry)
-        })
-        .await
-    }
-    async fn put_if_absent(
-        &self,
-        pool: &str,
-        kind: &str,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<bool> {
-        if kind::is_sign_in(kind) {
-            return self.volatile.put_if_absent(pool, kind, key, value, ttl);
-        }
-        let entry = self.entry(pool, kind, key, value, ttl);
-        let purge = self.purge_due();
-        self.run(move |c| {
-            if purge {
-                ephemeral::purge(c, entry.now_ms)?;
-            }
-            ephemeral::put_if_absent(c, &entry)
-        })
-        .await
-    }
-    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        if kind::is_sign_in(kind) {
-            return self.volatile.take(pool, kind, key);
-        }
-        let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
-        self.run(move |c| ephemeral::take(c, &args[0], &args[1], &args[2], now))
-            .await
-    }
-    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        if kind::is_sign_in(kind) {
-            return self.volatile.get(pool, kind, key);
-        }
-        let (now, args) = (ephemeral::now_ms(), [pool, kind, key].map(str::to_owned));
-        self.read(move |c| ephemeral::get(c, &args[0], &args[1], &args[2], now))
-            .await
-    }
-    async fn take_and_put(
-        &self,
-        pool: &str,
-        take_kind: &str,
-        take_key: &str,
-        put_kind: &str,
-        put_key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<Option<Vec<u8>>> {
-        match (kind::is_sign_in(take_kind), kind::is_sign_in(put_kind)) {
-            (true, true) => {
-                let swap = Swap {
-                    pool,
-                    take: (take_kind, take_key),
-                    put: (put_kind, put_key),
-                    value,
-                };
-                return Ok(self.volatile.swap(&swap, ttl)?.map(|t| t.value));
-            }
-            (false, false) => {}
-            // Not one atomic step across memory and the file; no flow asks for it.
-            _ => {
-                return Err(StoreError::Invalid(format!(
-                    "take_and_put from {take_kind:?} to {put_kind:?}: one is sign-in state held in memory, the other is not"
-                )));
-            }
-        }
-        let entry = self.entry(pool, put_kind, put_key, value, ttl);
-        let (kind, key) = (take_kind.to_owned(), take_key.to_owned());
-        self.run(move |c| ephemeral::take_and_put(c, &kind, &key, &entry))
-            .await
-    }
 }
 
 #[async_trait]
 impl Backend for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // Reading the schema touches the file, unlike a constant `SELECT 1`.
+        self.run(|c| {
+            c.prepare_cached("SELECT count(*) FROM sqlite_master")
+                .and_then(|mut s| s.query_row([], |row| row.get::<_, i64>(0)))
+                .map(drop)
+                .map_err(db_err)
+        })
+        .await
     }
 
     /// The code and its used-mark are sign-in state held in memory: swapped in one step

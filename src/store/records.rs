@@ -1,0 +1,70 @@
+//! The record capabilities of a backend: pools with their domains, app clients,
+//! resource servers and identity providers. Each is written whole by the admin service;
+//! the one writer racing it (the SAML metadata refresh) uses
+//! [`ProviderStore::replace_provider`].
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::model::{AppClient, DomainRecord, Pool, ProviderRecord, ResourceServer};
+
+/// Pools and the domains that route to them.
+#[async_trait]
+pub trait PoolStore: Send + Sync + 'static {
+    /// Creates a pool; `AlreadyExists` when the id exists.
+    async fn create_pool(&self, pool: &Pool) -> StoreResult<()>;
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>>;
+    async fn list_pools(&self) -> StoreResult<Vec<Pool>>;
+    /// Replaces the pool's settings; false when the pool does not exist.
+    async fn update_pool(&self, pool: &Pool) -> StoreResult<bool>;
+    /// Deletes the pool and everything in it; false when it does not exist.
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool>;
+    /// Adds or replaces a domain of a pool; `Conflict` when another pool owns it.
+    async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()>;
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>>;
+    /// Domains of one pool, or of every pool when `pool` is `None`.
+    async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>>;
+    async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool>;
+}
+
+/// A pool's app clients.
+#[async_trait]
+pub trait ClientStore: Send + Sync + 'static {
+    async fn put_client(&self, client: &AppClient) -> StoreResult<()>;
+    async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>>;
+    async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>>;
+    async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool>;
+}
+
+/// A pool's resource servers (the custom scopes clients may ask for).
+#[async_trait]
+pub trait ResourceServerStore: Send + Sync + 'static {
+    async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    async fn get_resource_server(
+        &self,
+        pool: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>>;
+    async fn list_resource_servers(&self, pool: &str) -> StoreResult<Vec<ResourceServer>>;
+    async fn delete_resource_server(&self, pool: &str, identifier: &str) -> StoreResult<bool>;
+}
+
+/// A pool's identity providers.
+#[async_trait]
+pub trait ProviderStore: Send + Sync + 'static {
+    async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()>;
+    /// Replaces the provider only while the stored one still has `updated_at ==
+    /// expected_updated_at` (compare-and-set on its version), atomically; false, with
+    /// nothing written, when it changed or was deleted meanwhile. A background writer
+    /// (the SAML metadata refresh) thus never reverts an admin change.
+    async fn replace_provider(
+        &self,
+        provider: &ProviderRecord,
+        expected_updated_at: i64,
+    ) -> StoreResult<bool>;
+    async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>>;
+    async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>>;
+    /// Deletes the provider and every identity link of it (the users stay), so that a
+    /// provider created later under the same name starts with no links.
+    async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool>;
+}
