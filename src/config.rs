@@ -20,6 +20,8 @@ struct FileSettings {
     store: Option<String>,
     admin_token: Option<String>,
     admin_token_file: Option<String>,
+    secret_key: Option<String>,
+    secret_key_file: Option<String>,
     providers_dir: Option<String>,
     certs_dir: Option<String>,
     upstream_ca_file: Option<String>,
@@ -43,6 +45,9 @@ pub struct Settings {
     pub store: String,
     /// `None`: generate one on first start and keep it in the data folder.
     pub admin_token: Option<String>,
+    /// The key client secrets are sealed with. `None`: generate one on first start
+    /// and keep it in the data folder, beside the admin token.
+    pub secret_key: Option<crate::secret::SecretKey>,
     pub providers_dir: PathBuf,
     pub certs_dir: PathBuf,
     pub upstream_ca_file: Option<PathBuf>,
@@ -66,6 +71,7 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url.as_str())
             .field("store", &redact_url(&self.store))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("providers_dir", &self.providers_dir)
             .field("certs_dir", &self.certs_dir)
             .field("aws_access_key_id", &self.aws_access_key_id)
@@ -214,6 +220,22 @@ impl Settings {
         {
             errors.push("POOLGATE_ADMIN_TOKEN: must be at least 16 characters".to_owned());
         }
+        let mut secret_key_text = pick("POOLGATE_SECRET_KEY", &fs.secret_key, None);
+        if let Some(path) = pick("POOLGATE_SECRET_KEY_FILE", &fs.secret_key_file, None) {
+            match std::fs::read_to_string(&path) {
+                Ok(t) => secret_key_text = Some(t),
+                Err(e) => errors.push(format!("POOLGATE_SECRET_KEY_FILE: cannot read {path}: {e}")),
+            }
+        }
+        let secret_key = secret_key_text.and_then(|t| {
+            let k = crate::secret::SecretKey::parse(&t);
+            if k.is_none() {
+                errors.push(
+                    "POOLGATE_SECRET_KEY: expected 32 bytes as 64 hex digits or base64".to_owned(),
+                );
+            }
+            k
+        });
         let providers_dir = PathBuf::from(
             pick(
                 "POOLGATE_PROVIDERS_DIR",
@@ -290,6 +312,7 @@ impl Settings {
                 public_url,
                 store,
                 admin_token,
+                secret_key,
                 providers_dir,
                 certs_dir,
                 upstream_ca_file,

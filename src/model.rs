@@ -190,7 +190,39 @@ pub struct AppClient {
     #[serde(default)]
     pub explicit_auth_flows: Vec<String>,
     pub created_at: i64,
+    /// The client's current secrets (at most 2), oldest first; `secret_hash` is the
+    /// first one's digest. Empty for a public client and for a client stored before
+    /// secrets were kept sealed (its `secret_hash` is then its one secret).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<ClientSecretRecord>,
 }
+
+/// One secret of an app client: its SHA-256 digest authenticates the client; `sealed`
+/// is the secret encrypted with the operator's key (`crate::secret::Sealer`), absent
+/// for a secret kept before encryption at rest (it authenticates but cannot be shown).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientSecretRecord {
+    /// Cognito's `ClientSecretId`: `{client id}--{creation time in ms}`.
+    pub id: String,
+    pub created_at: i64,
+    /// Hex SHA-256 of the secret.
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+impl fmt::Debug for ClientSecretRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSecretRecord")
+            .field("id", &self.id)
+            .field("created_at", &self.created_at)
+            .field("sealed", &self.sealed.is_some())
+            .finish()
+    }
+}
+
+/// The maximum number of secrets a client has at once (Cognito's).
+pub const MAX_CLIENT_SECRETS: usize = 2;
 
 /// Refresh-token rotation of an app client (interface.md section 5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +243,24 @@ pub const DEFAULT_AUTH_FLOWS: &[&str] = &[
 ];
 
 impl AppClient {
+    /// The client's secrets, oldest first: the stored list, or for a client stored
+    /// before that list existed, its one digest (not sealed).
+    pub fn secret_records(&self) -> Vec<ClientSecretRecord> {
+        match (&self.secret_hash, self.secrets.is_empty()) {
+            (Some(hash), true) => vec![ClientSecretRecord {
+                id: format!(
+                    "{}--{}",
+                    self.client_id,
+                    self.created_at.saturating_mul(1000)
+                ),
+                created_at: self.created_at,
+                hash: hash.clone(),
+                sealed: None,
+            }],
+            _ => self.secrets.clone(),
+        }
+    }
+
     /// Whether the client allows an `ExplicitAuthFlows` flow (`ALLOW_USER_SRP_AUTH`,
     /// ...). A client stored before the field existed has Cognito's defaults; a
     /// legacy name allows its `ALLOW_` counterpart, and refresh, as Cognito's.

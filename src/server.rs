@@ -92,6 +92,46 @@ fn admin_token(settings: &Settings) -> Result<String, StartError> {
     Ok(token)
 }
 
+/// The key client secrets are sealed with: the operator's, or the `secret-key` file in
+/// the data folder (mode 0600), made on first start. A file that exists but holds no
+/// key stops the start: making a new key would orphan every sealed secret.
+fn secret_key(settings: &Settings) -> Result<crate::secret::SecretKey, StartError> {
+    if let Some(k) = &settings.secret_key {
+        return Ok(k.clone());
+    }
+    let dir = settings.data_dir();
+    let path = dir.join("secret-key");
+    match std::fs::read_to_string(&path) {
+        Ok(t) => {
+            return crate::secret::SecretKey::parse(&t).ok_or_else(|| {
+                StartError::Setting(format!(
+                    "secret key file {}: not a key (32 bytes, base64 or hex); restore it or set POOLGATE_SECRET_KEY",
+                    path.display()
+                ))
+            });
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(StartError::Setting(format!(
+                "secret key file {}: {e}",
+                path.display()
+            )));
+        }
+        Err(_) => {}
+    }
+    let key = crate::secret::SecretKey::generate();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| StartError::Setting(format!("data folder {}: {e}", dir.display())))?;
+    write_private(&path, &key.encode())
+        .map_err(|e| StartError::Setting(format!("secret key file {}: {e}", path.display())))?;
+    tracing::warn!(path = %path.display(), "POOLGATE_SECRET_KEY unset: generated the key that seals client secrets and saved it here; back it up with the store");
+    if settings.store.starts_with("redis") {
+        tracing::warn!(
+            "POOLGATE_SECRET_KEY unset over a Redis store: give every instance the same key, or secrets sealed by one cannot be shown by another"
+        );
+    }
+    Ok(key)
+}
+
 #[cfg(unix)]
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -180,13 +220,17 @@ pub async fn build_state_on(
         clock: clock.clone(),
     }));
     let keys = Arc::new(KeyService::new(backend.clone(), clock.clone()));
-    let flow = Arc::new(Flow::new(
-        backend.clone(),
-        clock.clone(),
-        keys.clone(),
-        providers.clone(),
-        metrics.clone(),
-    ));
+    let sealer = crate::secret::Sealer::new(&secret_key(&settings)?);
+    let flow = Arc::new(
+        Flow::new(
+            backend.clone(),
+            clock.clone(),
+            keys.clone(),
+            providers.clone(),
+            metrics.clone(),
+        )
+        .with_sealer(sealer),
+    );
     let certs = Arc::new(CertStore::new(
         backend.clone(),
         settings.certs_dir.clone(),

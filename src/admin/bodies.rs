@@ -141,6 +141,7 @@ impl ClientBody {
             refresh_token_rotation: self.refresh_token_rotation,
             explicit_auth_flows: self.explicit_auth_flows,
             created_at: now,
+            secrets: Vec::new(),
         }
     }
 }

@@ -5,9 +5,9 @@ use super::bodies::{ClientBody, ClientPatch, ResourceServerBody, validate_client
 use super::error::{AdminError, AdminResult};
 use super::service::Admin;
 use crate::model::{AppClient, ResourceServer};
-use crate::secret::{random_token, sha256_hex};
+use crate::secret::{Secret, random_token};
 
-/// A client just created, with its secret in clear (never stored, never shown again).
+/// A client just created, with its secret in clear (stored only as a digest and sealed).
 #[derive(Clone)]
 pub struct NewClient {
     pub client: AppClient,
@@ -48,7 +48,7 @@ impl Admin {
         Ok((providers, scopes))
     }
 
-    async fn check_and_store_client(&self, c: &AppClient) -> AdminResult<()> {
+    pub(super) async fn check_and_store_client(&self, c: &AppClient) -> AdminResult<()> {
         let (providers, scopes) = self.client_refs(&c.pool_id).await?;
         validate_client(c, &providers, &scopes).map_err(AdminError::Invalid)?;
         self.store.put_client(c).await?;
@@ -77,12 +77,14 @@ impl Admin {
             .take(26)
             .collect();
         let secret = b.generate_secret.then(|| random_token(32));
-        let client = b.into_client(
-            pool,
-            client_id,
-            secret.as_deref().map(sha256_hex),
-            self.clock.now(),
-        );
+        let now = self.clock.now();
+        let mut client = b.into_client(pool, client_id, None, now);
+        if let Some(s) = &secret {
+            let id = format!("{}--{}", client.client_id, now.saturating_mul(1000));
+            let rec = self.seal_secret(&client, id, now, &Secret::new(s.clone()))?;
+            client.secret_hash = Some(rec.hash.clone());
+            client.secrets = vec![rec];
+        }
         self.check_and_store_client(&client).await?;
         Ok(NewClient { client, secret })
     }

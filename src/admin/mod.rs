@@ -5,6 +5,7 @@
 
 pub mod bodies;
 pub mod certs;
+pub mod client_secrets;
 pub mod clients;
 pub mod domains;
 pub mod error;
@@ -24,6 +25,7 @@ pub use bodies::{
     ClientBody, ClientPatch, DomainBody, LinkBody, PoolBody, PoolPatch, ProviderBody,
     ResourceServerBody,
 };
+pub use client_secrets::ClientSecretInfo;
 pub use clients::NewClient;
 pub use error::{AdminError, AdminResult};
 pub use pools::DomainInfo;

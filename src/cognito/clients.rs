@@ -204,6 +204,17 @@ pub fn client_type(c: &AppClient) -> Value {
     })
 }
 
+/// Adds `ClientSecret` as Cognito shows it: the client's newest secret that poolgate
+/// holds sealed (a client whose secret was kept only as a digest shows none).
+async fn with_secret(ctx: &Ctx, c: &AppClient, v: &mut Value) -> Result<(), CognitoError> {
+    if c.secret_hash.is_some()
+        && let Some(s) = ctx.admin().client_secret(&c.pool_id, &c.client_id).await?
+    {
+        v["ClientSecret"] = json!(s.expose());
+    }
+    Ok(())
+}
+
 fn body<T: serde::de::DeserializeOwned>(m: Map<String, Value>) -> Result<T, CognitoError> {
     serde_json::from_value(Value::Object(m))
         .map_err(|e| CognitoError::invalid_parameter(e.to_string()))
@@ -239,7 +250,9 @@ pub async fn describe_user_pool_client(ctx: Ctx, input: ClientRef) -> OpResult {
         .admin()
         .get_client(&input.user_pool_id, &input.client_id)
         .await?;
-    Ok(json!({"UserPoolClient": client_type(&c)}))
+    let mut v = client_type(&c);
+    with_secret(&ctx, &c, &mut v).await?;
+    Ok(json!({"UserPoolClient": v}))
 }
 
 /// Cognito's update replaces the client's settings: members left out take their
@@ -259,7 +272,9 @@ pub async fn update_user_pool_client(ctx: Ctx, input: UpdateClientRequest) -> Op
         .admin()
         .patch_client(&input.user_pool_id, &client_id, patch)
         .await?;
-    Ok(json!({"UserPoolClient": client_type(&c)}))
+    let mut v = client_type(&c);
+    with_secret(&ctx, &c, &mut v).await?;
+    Ok(json!({"UserPoolClient": v}))
 }
 
 pub async fn delete_user_pool_client(ctx: Ctx, input: ClientRef) -> OpResult {

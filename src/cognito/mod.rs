@@ -7,6 +7,7 @@
 //! one line to [`OPERATIONS`].
 
 pub mod auth;
+pub mod client_secrets;
 pub mod clients;
 pub mod error;
 pub mod groups;
@@ -162,6 +163,21 @@ pub static OPERATIONS: &[Operation] = &[
         "ListUserPoolClients",
         signed,
         clients::list_user_pool_clients
+    ),
+    op!(
+        "AddUserPoolClientSecret",
+        signed,
+        client_secrets::add_user_pool_client_secret
+    ),
+    op!(
+        "ListUserPoolClientSecrets",
+        signed,
+        client_secrets::list_user_pool_client_secrets
+    ),
+    op!(
+        "DeleteUserPoolClientSecret",
+        signed,
+        client_secrets::delete_user_pool_client_secret
     ),
     // Identity providers.
     op!(

@@ -88,12 +88,9 @@ impl Flow {
             .get_client(&ctx.pool.id, &id)
             .await?
             .ok_or_else(unauthorized)?;
+        // A confidential client authenticates with any of its current secrets.
         match (&client.secret_hash, secret) {
-            (Some(hash), Some(s))
-                if constant_time_eq(sha256_hex(&s).as_bytes(), hash.as_bytes()) =>
-            {
-                Ok(client)
-            }
+            (Some(_), Some(s)) if super::client_secrets::secret_matches(&client, &s) => Ok(client),
             (None, None) => Ok(client),
             _ => Err(unauthorized()),
         }

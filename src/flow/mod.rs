@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod binding;
+pub mod client_secrets;
 pub mod domains;
 pub mod exchange;
 pub mod grant;
@@ -195,6 +196,8 @@ pub struct Flow {
     hooks: Hooks,
     /// Native users' password hashing and throttling.
     native: Arc<crate::native::NativeKit>,
+    /// Seals and opens app-client secrets (the operator's key; see `with_sealer`).
+    sealer: Arc<crate::secret::Sealer>,
 }
 
 pub(crate) use crate::store::kind;
@@ -223,7 +226,15 @@ impl Flow {
             metrics,
             domains: domains::DomainCache::default(),
             native: Arc::new(crate::native::NativeKit::default()),
+            sealer: Arc::new(crate::secret::Sealer::ephemeral()),
         }
+    }
+
+    /// Seals client secrets with the operator's key (the server always sets it; without
+    /// it a random key lives as long as the process, for tools and tests).
+    pub fn with_sealer(mut self, sealer: crate::secret::Sealer) -> Self {
+        self.sealer = Arc::new(sealer);
+        self
     }
 
     /// The flow's clock reading, in seconds.

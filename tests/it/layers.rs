@@ -39,6 +39,8 @@ const SAME_LAYER: &[(&str, &str)] = &[
     // Hook URLs follow the upstream endpoint rules; pre-token answers change tokens.
     ("hooks", "provider"),
     ("hooks", "token"),
+    // Settings read the key that seals client secrets.
+    ("config", "secret"),
     // The two interfaces are one layer: the router mounts the Cognito API, which is
     // served with the same state.
     ("cognito", "http"),

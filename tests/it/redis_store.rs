@@ -27,6 +27,7 @@ fn client(pool: &str, id: &str) -> AppClient {
         refresh_token_rotation: Default::default(),
         explicit_auth_flows: vec![],
         created_at: 5,
+        secrets: vec![],
     }
 }
 

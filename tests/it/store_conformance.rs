@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use poolgate::model::{
-    AppClient, Branding, DomainRecord, HookSecret, IdentityLink, IssuerStyle, LambdaConfig,
-    LambdaVersion, LinkPolicy, OAuthFlow, Pool, PoolSettings, ProviderRecord, ProviderType,
-    RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer, SigningAlg,
-    SigningKeyRecord, User, VersionedHook,
+    AppClient, Branding, ClientSecretRecord, DomainRecord, HookSecret, IdentityLink, IssuerStyle,
+    LambdaConfig, LambdaVersion, LinkPolicy, OAuthFlow, Pool, PoolSettings, ProviderRecord,
+    ProviderType, RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer,
+    SigningAlg, SigningKeyRecord, User, VersionedHook,
 };
 use poolgate::store::SharedBackend;
 use serde_json::json;
@@ -155,6 +155,21 @@ pub fn client(pool: &str, client_id: &str) -> AppClient {
             "ALLOW_REFRESH_TOKEN_AUTH".into(),
         ],
         created_at: 1_700_000_002,
+        // Two current secrets (a rotation under way), each a digest and a sealed copy.
+        secrets: vec![
+            ClientSecretRecord {
+                id: format!("{client_id}--1700000002000"),
+                created_at: 1_700_000_002,
+                hash: "ab".repeat(32),
+                sealed: Some("v1.c2VhbGVkLW9uZQ".into()),
+            },
+            ClientSecretRecord {
+                id: format!("{client_id}--1700000003000"),
+                created_at: 1_700_000_003,
+                hash: "cd".repeat(32),
+                sealed: Some("v1.c2VhbGVkLXR3bw".into()),
+            },
+        ],
     }
 }
 

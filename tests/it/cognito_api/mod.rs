@@ -5,6 +5,7 @@ mod errors;
 mod model;
 mod resources;
 mod scenario;
+mod secrets;
 
 use serde_json::{Value, json};
 
