@@ -3,26 +3,13 @@
 //! `AdminSetUserPassword`, `AdminResetUserPassword`, `AdminConfirmSignUp` and
 //! `AdminSetUserMFAPreference`.
 
-use std::collections::BTreeMap;
-
-use serde_json::Value;
-
 use super::service::Admin;
 use crate::flow::native::NativeError;
-use crate::identity::normalize_email;
+use crate::flow::native::create::NewUser;
+use crate::hooks::{PreSignUpSource, StringMap};
 use crate::model::{Pool, User};
 use crate::native::policy;
-use crate::store::credentials::{CreateNativeOutcome, Credential, UserStatus};
-
-/// Cognito's longest username.
-const MAX_USERNAME: usize = 128;
-/// Attributes an admin may not set.
-const READ_ONLY: &[&str] = &[
-    "sub",
-    "identities",
-    "cognito:username",
-    "cognito:user_status",
-];
+use crate::store::credentials::{Credential, UserStatus};
 
 /// What `AdminCreateUser` asks for.
 #[derive(Clone, Default)]
@@ -32,6 +19,9 @@ pub struct NewNativeUser {
     pub temporary_password: Option<String>,
     /// `MessageAction: SUPPRESS`: no invitation is sent.
     pub suppress_message: bool,
+    /// `ValidationData` and `ClientMetadata`, for the `PreSignUp_AdminCreateUser` hook.
+    pub validation_data: Option<StringMap>,
+    pub client_metadata: Option<StringMap>,
 }
 
 impl std::fmt::Debug for NewNativeUser {
@@ -43,50 +33,7 @@ impl std::fmt::Debug for NewNativeUser {
     }
 }
 
-/// A username Cognito accepts: 1 to 128 characters, no whitespace or control
-/// characters.
-pub fn valid_username(u: &str) -> bool {
-    !u.is_empty()
-        && u.chars().count() <= MAX_USERNAME
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Applies attributes (`email`, `email_verified`, standard claims, `custom:*`) to a user.
-pub fn apply_attributes(
-    pool: &Pool,
-    user: &mut User,
-    attributes: &[(String, String)],
-) -> Result<(), NativeError> {
-    for (name, value) in attributes {
-        if READ_ONLY.contains(&name.as_str()) {
-            return Err(NativeError::InvalidParameter(format!(
-                "Cannot modify the non-mutable attribute {name}"
-            )));
-        }
-        if name.is_empty() || name.len() > 32 + "custom:".len() || value.len() > 2048 {
-            return Err(NativeError::InvalidParameter(format!(
-                "Invalid attribute {name}"
-            )));
-        }
-        match name.as_str() {
-            "email" => {
-                if !value.contains('@') {
-                    return Err(NativeError::InvalidParameter(
-                        "Invalid email address format.".into(),
-                    ));
-                }
-                user.email = Some(value.clone());
-                user.email_norm = Some(normalize_email(value, pool.settings.email_case_sensitive));
-            }
-            "email_verified" => user.email_verified = value == "true",
-            _ => {
-                user.attributes
-                    .insert(name.clone(), Value::String(value.clone()));
-            }
-        }
-    }
-    Ok(())
-}
+pub use crate::flow::native::create::{apply_attributes, valid_username};
 
 fn no_mail() -> NativeError {
     NativeError::CodeDeliveryFailure(
@@ -133,41 +80,34 @@ impl Admin {
             return Err(NativeError::UsernameExists);
         }
         let now = self.clock.now();
-        let mut user = User {
-            pool_id: pool.id.clone(),
-            id: uuid::Uuid::new_v4().to_string(),
-            username: input.username.clone(),
-            enabled: true,
-            email: None,
-            email_norm: None,
-            email_verified: false,
-            attributes: BTreeMap::new(),
-            groups: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            tokens_valid_after: 0,
-        };
-        apply_attributes(pool, &mut user, &input.attributes)?;
         let validity = i64::from(policy.temporary_password_validity_days.max(1)) * 86_400;
-        let password = self
-            .flow
-            .password_record(&pool.id, &user.username, &temporary, Some(now + validity))
-            .await?;
-        let cred = Credential {
-            pool_id: pool.id.clone(),
-            user_id: user.id.clone(),
+        let new = NewUser {
+            username: input.username.clone(),
+            attributes: input.attributes.clone(),
+            password: Some(temporary),
+            password_expires_at: Some(now + validity),
             status: UserStatus::ForceChangePassword,
-            password: Some(password),
-            totp: None,
-            totp_enabled: false,
-            totp_preferred: false,
-            version: 1,
-            updated_at: now,
         };
-        match self.store.create_native_user(&user, &cred).await? {
-            CreateNativeOutcome::Created => Ok((user, cred)),
-            CreateNativeOutcome::UsernameExists => Err(NativeError::UsernameExists),
+        let mut user = self.flow.new_native_user(pool, &new)?;
+        // The hook sees the user as it would be created, and may refuse it or verify
+        // its email.
+        let answer = self
+            .flow
+            .pre_sign_up_native(
+                pool,
+                None,
+                PreSignUpSource::AdminCreateUser,
+                &input.username,
+                &input.attributes,
+                input.validation_data,
+                input.client_metadata,
+            )
+            .await?;
+        if answer.auto_verify_email == Some(true) && user.email.is_some() {
+            user.email_verified = true;
         }
+        let cred = self.flow.store_native_user(pool, &user, &new).await?;
+        Ok((user, cred))
     }
 
     /// The user named `username` (a native one, with its credential).

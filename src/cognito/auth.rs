@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::{CognitoError, Ctx, OpResult};
 use crate::flow::native::{AuthOutcome, Caller, NativeError};
 use crate::flow::{FlowError, PoolCtx};
+use crate::hooks::StringMap;
 use crate::model::AppClient;
 
 impl From<NativeError> for CognitoError {
@@ -39,6 +40,7 @@ impl From<NativeError> for CognitoError {
             NativeError::Flow(FlowError::OAuth { .. }) => {
                 CognitoError::new("NotAuthorizedException", "Not authorized.")
             }
+            NativeError::Hook(h) => CognitoError::new(h.cognito_code(), msg),
             NativeError::Flow(_) => CognitoError::internal(),
         }
     }
@@ -95,12 +97,24 @@ pub struct InitiateAuthRequest {
     #[serde(default)]
     pub auth_parameters: BTreeMap<String, String>,
     pub client_id: String,
-    #[allow(dead_code)]
-    pub client_metadata: Option<Value>,
+    pub client_metadata: Option<StringMap>,
     #[allow(dead_code)]
     pub analytics_metadata: Option<Value>,
     #[allow(dead_code)]
     pub user_context_data: Option<Value>,
+}
+
+/// The `ExplicitAuthFlows` entry that allows `AuthFlow` (Cognito's names).
+fn required_flow(flow_name: &str) -> Option<&'static str> {
+    Some(match flow_name {
+        "USER_PASSWORD_AUTH" => "ALLOW_USER_PASSWORD_AUTH",
+        "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+        "USER_SRP_AUTH" => "ALLOW_USER_SRP_AUTH",
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => "ALLOW_REFRESH_TOKEN_AUTH",
+        "CUSTOM_AUTH" => "ALLOW_CUSTOM_AUTH",
+        "USER_AUTH" => "ALLOW_USER_AUTH",
+        _ => return None,
+    })
 }
 
 async fn initiate(
@@ -110,16 +124,28 @@ async fn initiate(
     flow_name: &str,
     params: &BTreeMap<String, String>,
     admin: bool,
+    metadata: Option<StringMap>,
 ) -> OpResult {
     let (pctx, client) = client_ctx(ctx, client_id, pool_id).await?;
+    // A flow the client does not list is refused before anything else, as Cognito does.
+    if let Some(allow) = required_flow(flow_name)
+        && !client.allows_auth_flow(allow)
+    {
+        return Err(CognitoError::invalid_parameter(format!(
+            "{flow_name} flow not enabled for this client"
+        )));
+    }
     let flow = &ctx.state.flow;
-    let caller = Caller::default();
+    let caller = Caller {
+        metadata,
+        ..Caller::default()
+    };
     let out = match (flow_name, admin) {
         ("USER_PASSWORD_AUTH", false)
         | ("ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH", true) => {
-            flow.password_auth(&pctx, &client, params, caller).await?
+            flow.password_auth(&pctx, &client, params, &caller).await?
         }
-        ("USER_SRP_AUTH", _) => flow.srp_auth(&pctx, &client, params, caller).await?,
+        ("USER_SRP_AUTH", _) => flow.srp_auth(&pctx, &client, params, &caller).await?,
         ("REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN", _) => {
             AuthOutcome::Tokens(flow.refresh_auth(&pctx, &client, params).await?)
         }
@@ -140,6 +166,7 @@ pub async fn initiate_auth(ctx: Ctx, input: InitiateAuthRequest) -> OpResult {
         &input.auth_flow,
         &input.auth_parameters,
         false,
+        input.client_metadata,
     )
     .await
 }
@@ -152,8 +179,7 @@ pub struct AdminInitiateAuthRequest {
     pub auth_flow: String,
     #[serde(default)]
     pub auth_parameters: BTreeMap<String, String>,
-    #[allow(dead_code)]
-    pub client_metadata: Option<Value>,
+    pub client_metadata: Option<StringMap>,
     #[allow(dead_code)]
     pub analytics_metadata: Option<Value>,
     #[allow(dead_code)]
@@ -168,6 +194,7 @@ pub async fn admin_initiate_auth(ctx: Ctx, input: AdminInitiateAuthRequest) -> O
         &input.auth_flow,
         &input.auth_parameters,
         true,
+        input.client_metadata,
     )
     .await
 }
@@ -184,8 +211,7 @@ pub struct RespondToAuthChallengeRequest {
     pub analytics_metadata: Option<Value>,
     #[allow(dead_code)]
     pub user_context_data: Option<Value>,
-    #[allow(dead_code)]
-    pub client_metadata: Option<Value>,
+    pub client_metadata: Option<StringMap>,
 }
 
 pub async fn respond_to_auth_challenge(ctx: Ctx, input: RespondToAuthChallengeRequest) -> OpResult {
@@ -196,6 +222,7 @@ pub async fn respond_to_auth_challenge(ctx: Ctx, input: RespondToAuthChallengeRe
         &input.challenge_name,
         input.session.as_deref(),
         &input.challenge_responses,
+        input.client_metadata,
     )
     .await
 }
@@ -209,19 +236,17 @@ async fn respond(
     challenge_name: &str,
     session: Option<&str>,
     responses: &BTreeMap<String, String>,
+    metadata: Option<StringMap>,
 ) -> OpResult {
     let (pctx, client) = client_ctx(ctx, client_id, pool).await?;
+    let caller = Caller {
+        metadata,
+        ..Caller::default()
+    };
     let out = ctx
         .state
         .flow
-        .respond_to_challenge(
-            &pctx,
-            &client,
-            challenge_name,
-            session,
-            responses,
-            Caller::default(),
-        )
+        .respond_to_challenge(&pctx, &client, challenge_name, session, responses, &caller)
         .await?;
     Ok(render(out))
 }
@@ -239,8 +264,7 @@ pub struct AdminRespondToAuthChallengeRequest {
     pub analytics_metadata: Option<Value>,
     #[allow(dead_code)]
     pub context_data: Option<Value>,
-    #[allow(dead_code)]
-    pub client_metadata: Option<Value>,
+    pub client_metadata: Option<StringMap>,
 }
 
 pub async fn admin_respond_to_auth_challenge(
@@ -254,6 +278,7 @@ pub async fn admin_respond_to_auth_challenge(
         &input.challenge_name,
         input.session.as_deref(),
         &input.challenge_responses,
+        input.client_metadata,
     )
     .await
 }

@@ -103,7 +103,7 @@ pub async fn change_password(ctx: Ctx, input: ChangePasswordRequest) -> OpResult
             &input.access_token,
             &input.previous_password,
             &input.proposed_password,
-            Caller::default(),
+            &Caller::default(),
         )
         .await?;
     Ok(json!({}))
@@ -237,16 +237,14 @@ pub struct AdminCreateUserRequest {
     pub username: String,
     #[serde(default)]
     pub user_attributes: Vec<Attribute>,
-    #[allow(dead_code)]
-    pub validation_data: Option<Value>,
+    pub validation_data: Option<Vec<Attribute>>,
     pub temporary_password: Option<String>,
     #[allow(dead_code)]
     pub force_alias_creation: Option<bool>,
     pub message_action: Option<String>,
     #[allow(dead_code)]
     pub desired_delivery_mediums: Option<Value>,
-    #[allow(dead_code)]
-    pub client_metadata: Option<Value>,
+    pub client_metadata: Option<crate::hooks::StringMap>,
 }
 
 pub async fn admin_create_user(ctx: Ctx, input: AdminCreateUserRequest) -> OpResult {
@@ -274,6 +272,12 @@ pub async fn admin_create_user(ctx: Ctx, input: AdminCreateUserRequest) -> OpRes
                     .collect(),
                 temporary_password: input.temporary_password,
                 suppress_message: suppress,
+                validation_data: input.validation_data.map(|v| {
+                    v.into_iter()
+                        .map(|a| (a.name, a.value.unwrap_or_default()))
+                        .collect()
+                }),
+                client_metadata: input.client_metadata,
             },
         )
         .await?;

@@ -248,7 +248,7 @@ impl Flow {
         token: &str,
         previous: &str,
         proposed: &str,
-        caller: super::Caller,
+        caller: &super::Caller,
     ) -> Result<(), NativeError> {
         let (_, user) = self.user_access(ctx, token).await?;
         let pool = &ctx.pool.id;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::{AuthOutcome, Caller, KIND_SESSION, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL};
 use crate::flow::{Flow, PoolCtx};
+use crate::hooks::TokenSource;
 use crate::model::AppClient;
 use crate::native::{policy, totp};
 use crate::store::credentials::{Credential, PasswordRecord, UserStatus};
@@ -26,16 +27,16 @@ impl Flow {
         challenge: &str,
         session: Option<&str>,
         responses: &BTreeMap<String, String>,
-        caller: Caller,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         match challenge {
             "PASSWORD_VERIFIER" => self.password_verifier(ctx, client, responses, caller).await,
             "NEW_PASSWORD_REQUIRED" => {
-                self.new_password_required(ctx, client, session, responses)
+                self.new_password_required(ctx, client, session, responses, caller)
                     .await
             }
             "SOFTWARE_TOKEN_MFA" => {
-                self.software_token_mfa(ctx, client, session, responses)
+                self.software_token_mfa(ctx, client, session, responses, caller)
                     .await
             }
             _ => Err(NativeError::InvalidParameter(
@@ -50,6 +51,7 @@ impl Flow {
         client: &AppClient,
         session: Option<&str>,
         responses: &BTreeMap<String, String>,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         let new_password = required(responses, "NEW_PASSWORD")?;
         let username = required(responses, "USERNAME")?;
@@ -90,7 +92,7 @@ impl Flow {
             })
             .await?;
         let (user, _) = self.active_user(pool, &rec.user_id).await?;
-        self.mfa_or_tokens(ctx, client, &user, &cred, rec.auth_time)
+        self.mfa_or_tokens(ctx, client, &user, &cred, rec.auth_time, true, caller)
             .await
     }
 
@@ -100,6 +102,7 @@ impl Flow {
         client: &AppClient,
         session: Option<&str>,
         responses: &BTreeMap<String, String>,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         let code = required(responses, "SOFTWARE_TOKEN_MFA_CODE")?.to_owned();
         let pool = &ctx.pool.id;
@@ -137,8 +140,13 @@ impl Flow {
         };
         let _ = cred;
         let (user, _) = self.active_user(pool, &rec.user_id).await?;
+        let source = if rec.new_password {
+            TokenSource::NewPasswordChallenge
+        } else {
+            TokenSource::Authentication
+        };
         Ok(AuthOutcome::Tokens(
-            self.native_tokens(ctx, client, &user, rec.auth_time)
+            self.native_tokens(ctx, client, &user, rec.auth_time, source, caller)
                 .await?,
         ))
     }

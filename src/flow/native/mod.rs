@@ -7,6 +7,8 @@
 mod account;
 mod api;
 mod challenge;
+pub mod create;
+mod hooks;
 mod srp_auth;
 
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::{Flow, FlowError, PoolCtx};
+use crate::hooks::{Hooks, TokenSource, Trigger};
 use crate::model::{AppClient, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{random_token, sha256_hex};
 use crate::store::credentials::{Credential, UserStatus};
@@ -65,6 +68,9 @@ pub enum NativeError {
     EnableSoftwareTokenMfa,
     #[error("{0}")]
     Flow(#[from] FlowError),
+    /// A hook failed or refused: Cognito's `UserLambdaValidationException`, ...
+    #[error("{0}")]
+    Hook(#[from] crate::hooks::HookError),
 }
 
 impl From<crate::store::StoreError> for NativeError {
@@ -117,10 +123,13 @@ pub enum AuthOutcome {
     },
 }
 
-/// Where a request comes from, for throttling.
-#[derive(Clone, Copy, Debug, Default)]
+/// Where a request comes from (for throttling) and what it hands the hooks.
+#[derive(Clone, Debug, Default)]
 pub struct Caller {
     pub ip: Option<IpAddr>,
+    /// The request's `ClientMetadata`: `validationData` of `PreAuthentication` and
+    /// `UserMigration`, `clientMetadata` of the later triggers (as Cognito passes it).
+    pub metadata: Option<crate::hooks::StringMap>,
 }
 
 /// A challenge in progress, stored under the hash of its `Session`.
@@ -133,6 +142,9 @@ struct SessionRecord {
     auth_time: i64,
     #[serde(default)]
     attempts: u32,
+    /// The sign-in replaced a temporary password (`TokenGeneration_NewPasswordChallenge`).
+    #[serde(default)]
+    new_password: bool,
 }
 
 /// The password a request presents, never logged.
@@ -234,6 +246,7 @@ impl Flow {
         client: &AppClient,
         user: &User,
         cred: &Credential,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         if !user.enabled {
             return Err(NativeError::NotAuthorized("User is disabled.".into()));
@@ -262,6 +275,7 @@ impl Flow {
                     username: user.username.clone(),
                     auth_time: now,
                     attempts: 0,
+                    new_password: true,
                 };
                 let session = self.new_session(&ctx.pool.id, &rec).await?;
                 let mut parameters = BTreeMap::new();
@@ -276,10 +290,12 @@ impl Flow {
             }
             UserStatus::Confirmed => {}
         }
-        self.mfa_or_tokens(ctx, client, user, cred, now).await
+        self.mfa_or_tokens(ctx, client, user, cred, now, false, caller)
+            .await
     }
 
     /// A confirmed user with TOTP enabled gets `SOFTWARE_TOKEN_MFA`; else tokens.
+    #[allow(clippy::too_many_arguments)]
     async fn mfa_or_tokens(
         &self,
         ctx: &PoolCtx,
@@ -287,6 +303,8 @@ impl Flow {
         user: &User,
         cred: &Credential,
         auth_time: i64,
+        new_password: bool,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         if cred.totp_enabled && cred.totp.as_ref().is_some_and(|t| t.verified) {
             let rec = SessionRecord {
@@ -296,6 +314,7 @@ impl Flow {
                 username: user.username.clone(),
                 auth_time,
                 attempts: 0,
+                new_password,
             };
             let session = self.new_session(&ctx.pool.id, &rec).await?;
             let mut parameters = BTreeMap::new();
@@ -306,21 +325,41 @@ impl Flow {
                 parameters,
             });
         }
+        let source = if new_password {
+            TokenSource::NewPasswordChallenge
+        } else {
+            TokenSource::Authentication
+        };
         Ok(AuthOutcome::Tokens(
-            self.native_tokens(ctx, client, user, auth_time).await?,
+            self.native_tokens(ctx, client, user, auth_time, source, caller)
+                .await?,
         ))
     }
 
-    /// Issues tokens for a native sign-in: a new refresh-token family, then the ID and
-    /// access tokens exactly as a code exchange issues them.
+    /// Issues tokens for a native sign-in: the post-authentication and pre-token hooks
+    /// first (a failure issues nothing), then a new refresh-token family, then the ID
+    /// and access tokens exactly as a code exchange issues them.
     pub(crate) async fn native_tokens(
         &self,
         ctx: &PoolCtx,
         client: &AppClient,
         user: &User,
         auth_time: i64,
+        source: TokenSource,
+        caller: &Caller,
     ) -> Result<AuthResult, NativeError> {
         let (user, identities) = self.active_user(&ctx.pool.id, &user.id).await?;
+        let overrides = self
+            .native_hooks_before_tokens(
+                ctx,
+                client,
+                &user,
+                &identities,
+                API_SCOPE,
+                source,
+                caller.metadata.as_ref(),
+            )
+            .await?;
         let now = self.clock.now().max(user.tokens_valid_after);
         let family = uuid::Uuid::new_v4().to_string();
         let refresh_token = random_token(32);
@@ -348,7 +387,7 @@ impl Flow {
                 auth_time,
                 None,
                 &family,
-                None,
+                overrides.as_ref(),
             )
             .await?;
         Ok(AuthResult {
@@ -360,13 +399,15 @@ impl Flow {
         })
     }
 
-    /// `USER_PASSWORD_AUTH` and `ADMIN_USER_PASSWORD_AUTH`.
+    /// `USER_PASSWORD_AUTH` and `ADMIN_USER_PASSWORD_AUTH`. A known user meets the
+    /// `PreAuthentication` hook before its password is checked; an unknown one may be
+    /// brought in by the `UserMigration` hook.
     pub async fn password_auth(
         &self,
         ctx: &PoolCtx,
         client: &AppClient,
         params: &BTreeMap<String, String>,
-        caller: Caller,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         let username = params.get("USERNAME").ok_or_else(|| {
             NativeError::InvalidParameter("Missing required parameter USERNAME".into())
@@ -383,6 +424,40 @@ impl Flow {
         let keys = throttle_keys(pool, username, caller);
         self.check_throttle(&keys)?;
         let found = self.native_user(pool, username).await?;
+        if found.is_none() && !username.is_empty() {
+            match self
+                .migrate_on_sign_in(ctx, client, username, password, caller.metadata.as_ref())
+                .await?
+            {
+                Some(user) => {
+                    // The hook vouched for the password: the user is signed in.
+                    self.record_success(&keys);
+                    let cred = self
+                        .store
+                        .get_credential(pool, &user.id)
+                        .await?
+                        .ok_or_else(bad_credentials)?;
+                    self.pre_authentication(
+                        ctx,
+                        client,
+                        &user,
+                        cred.status,
+                        caller.metadata.as_ref(),
+                    )
+                    .await?;
+                    return self.after_password(ctx, client, &user, &cred, caller).await;
+                }
+                None if Hooks::has(&ctx.pool, Trigger::UserMigration) => {
+                    self.record_failure(&keys);
+                    return Err(bad_credentials());
+                }
+                None => {}
+            }
+        }
+        if let Some((user, Some(cred))) = &found {
+            self.pre_authentication(ctx, client, user, cred.status, caller.metadata.as_ref())
+                .await?;
+        }
         let phc = found
             .as_ref()
             .and_then(|(_, c)| c.as_ref())
@@ -392,7 +467,7 @@ impl Flow {
         match found {
             Some((user, Some(cred))) if ok => {
                 self.record_success(&keys);
-                self.after_password(ctx, client, &user, &cred).await
+                self.after_password(ctx, client, &user, &cred, caller).await
             }
             _ => {
                 self.record_failure(&keys);
@@ -437,7 +512,7 @@ pub(crate) struct ThrottleKeys {
     address: Option<String>,
 }
 
-pub(crate) fn throttle_keys(pool: &str, username: &str, caller: Caller) -> ThrottleKeys {
+pub(crate) fn throttle_keys(pool: &str, username: &str, caller: &Caller) -> ThrottleKeys {
     ThrottleKeys {
         user: format!("{pool}:{}", username.to_ascii_lowercase()),
         address: caller.ip.map(|i| i.to_string()),

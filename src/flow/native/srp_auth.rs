@@ -52,7 +52,7 @@ impl Flow {
         ctx: &PoolCtx,
         client: &AppClient,
         params: &BTreeMap<String, String>,
-        caller: Caller,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         let username = required(params, "USERNAME")?;
         let a_hex = required(params, "SRP_A")?;
@@ -66,6 +66,10 @@ impl Flow {
         let pool = &ctx.pool.id;
         self.check_throttle(&throttle_keys(pool, username, caller))?;
         let found = self.native_user(pool, username).await?;
+        if let Some((user, Some(cred))) = &found {
+            self.pre_authentication(ctx, client, user, cred.status, caller.metadata.as_ref())
+                .await?;
+        }
         let real = found.and_then(|(user, cred)| {
             let p = cred?.password?;
             Some((user, p))
@@ -148,7 +152,7 @@ impl Flow {
         ctx: &PoolCtx,
         client: &AppClient,
         responses: &BTreeMap<String, String>,
-        caller: Caller,
+        caller: &Caller,
     ) -> Result<AuthOutcome, NativeError> {
         let block_b64 = required(responses, "PASSWORD_CLAIM_SECRET_BLOCK")?;
         let signature = required(responses, "PASSWORD_CLAIM_SIGNATURE")?;
@@ -218,6 +222,6 @@ impl Flow {
         {
             return Err(bad_credentials());
         }
-        self.after_password(ctx, client, &user, &cred).await
+        self.after_password(ctx, client, &user, &cred, caller).await
     }
 }

@@ -8,7 +8,7 @@ use crate::cognito_api::ok;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/native");
 
-async fn run_client(
+pub(super) async fn run_client(
     gw: &Gw,
     program: &str,
     script: &str,
@@ -249,13 +249,7 @@ async fn forged_srp_proofs_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_with_a_secret_need_it_proved() {
     let gw = Gw::start().await;
-    let (client_id, secret) = gw
-        .client(crate::harness::app_client_body(
-            "http://127.0.0.1:9/cb",
-            &["COGNITO"],
-            true,
-        ))
-        .await;
+    let (client_id, secret) = gw.client(super::native_client_body(true)).await;
     let secret = secret.unwrap();
     confirmed_user(&gw, "nina").await;
     // No SECRET_HASH, or a tampered one: refused, nothing issued.

@@ -4,6 +4,7 @@
 //! negative catalogue.
 
 mod clients;
+mod hooks;
 mod password;
 mod totp;
 
@@ -14,16 +15,25 @@ use crate::harness::{Gw, app_client_body};
 
 pub const PASSWORD: &str = "Correct-Horse-1";
 
+/// The sign-in flows the test clients use (`ExplicitAuthFlows`).
+pub const FLOWS: &[&str] = &[
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+];
+
+/// An app client that supports `COGNITO` and the flows of [`FLOWS`].
+pub fn native_client_body(secret: bool) -> Value {
+    let mut body = app_client_body("http://127.0.0.1:9/cb", &["COGNITO"], secret);
+    body["explicit_auth_flows"] = json!(FLOWS);
+    body
+}
+
 /// A gateway with a public app client that supports `COGNITO`.
 pub async fn setup() -> (Gw, String) {
     let gw = Gw::start().await;
-    let (client_id, _) = gw
-        .client(app_client_body(
-            "http://127.0.0.1:9/cb",
-            &["COGNITO"],
-            false,
-        ))
-        .await;
+    let (client_id, _) = gw.client(native_client_body(false)).await;
     (gw, client_id)
 }
 

@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::*;
 use crate::cognito_api::{boto3, ok};
-use crate::harness::app_client_body;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_password_then_tokens_refresh_get_user_and_sign_out() {
@@ -334,13 +333,7 @@ async fn over_redis_a_challenge_started_on_one_gateway_finishes_on_another() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Gw::start_with(&server.url(), da.path(), None, Arc::new(SystemClock)).await;
     let b = Gw::start_with(&server.url(), db.path(), None, Arc::new(SystemClock)).await;
-    let (client_id, _) = a
-        .client(app_client_body(
-            "http://127.0.0.1:9/cb",
-            &["COGNITO"],
-            false,
-        ))
-        .await;
+    let (client_id, _) = a.client(super::native_client_body(false)).await;
     create_user(&a, "olga", "Temporary-Pass-9").await;
     let first = password_auth(&a, &client_id, "olga", "Temporary-Pass-9").await;
     let session = first["ok"]["Session"].as_str().unwrap().to_owned();

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::cognito_api::ok;
-use crate::harness::{Gw, app_client_body};
+use crate::harness::Gw;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -130,13 +130,7 @@ async fn an_expired_temporary_password_is_refused() {
     let store = format!("sqlite://{}/poolgate.db", tmp.path().display());
     let clock = Arc::new(FixedClock::at(now() * 1000));
     let gw = Gw::start_with(&store, tmp.path(), None, clock.clone()).await;
-    let (client_id, _) = gw
-        .client(app_client_body(
-            "http://127.0.0.1:9/cb",
-            &["COGNITO"],
-            false,
-        ))
-        .await;
+    let (client_id, _) = gw.client(super::native_client_body(false)).await;
     create_user(&gw, "ivan", "Temporary-Pass-9").await;
     let r = password_auth(&gw, &client_id, "ivan", "Temporary-Pass-9").await;
     assert_eq!(r["ok"]["ChallengeName"], "NEW_PASSWORD_REQUIRED", "{r}");
