@@ -5,6 +5,7 @@
 //! Cluster slot). The key layout is documented in docs/redis.md.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -14,9 +15,11 @@ use serde::de::DeserializeOwned;
 
 use super::{StoreError, StoreResult};
 
+mod cache;
 mod credentials;
 mod flows;
 mod groups;
+mod invalidate;
 mod keys;
 mod listing;
 mod records;
@@ -28,6 +31,11 @@ mod users;
 pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bound on establishing the first connection at start.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default bound on how long a copy of a cached record may outlive a missed invalidation
+/// (`cache_ttl_ms` in the store URL; docs/redis.md).
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// The store URL's own query parameter (removed before the URL reaches the client).
+const CACHE_TTL_PARAM: &str = "cache_ttl_ms";
 
 /// The Redis backend. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -36,6 +44,10 @@ pub struct RedisStore {
     op_timeout: Duration,
     /// Sign-ins in progress per pool at most.
     flow_cap: usize,
+    /// In-process copies of configuration records ([`cache`]).
+    cache: Arc<cache::ConfigCache>,
+    /// The deployment's invalidation channel.
+    channel: Arc<str>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -59,15 +71,17 @@ pub(crate) struct UnexpectedReply(String);
 
 impl RedisStore {
     /// Connects to `redis://HOST:PORT/DB` or `rediss://...` (TLS) and pings, so that a
-    /// wrong or unreachable URL fails at start.
+    /// wrong or unreachable URL fails at start. `?cache_ttl_ms=N` bounds how long a
+    /// cached record can outlive a missed invalidation (default 5000; 0: no copies).
     pub async fn open(url: &str) -> StoreResult<Self> {
         Self::open_with_timeout(url, DEFAULT_OP_TIMEOUT).await
     }
 
     /// As [`RedisStore::open`], with another bound on each command.
     pub async fn open_with_timeout(url: &str, op_timeout: Duration) -> StoreResult<Self> {
+        let (url, cache_ttl) = split_cache_ttl(url)?;
         // The parse error can quote the URL, password included: keep only its kind.
-        let client = redis::Client::open(url).map_err(|e| {
+        let client = redis::Client::open(url.as_str()).map_err(|e| {
             StoreError::Conflict(format!("invalid redis store URL ({:?})", e.kind()))
         })?;
         // Reconnection: a few quick attempts per outage detection; a command arriving
@@ -80,7 +94,7 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = match tokio::time::timeout(
             OPEN_TIMEOUT,
-            ConnectionManager::new_with_config(client, config),
+            ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         {
@@ -88,12 +102,20 @@ impl RedisStore {
             Ok(Err(e)) => return Err(map_err(e)),
             Err(_) => return Err(StoreError::unavailable(TimedOut(OPEN_TIMEOUT))),
         };
+        let channel: Arc<str> =
+            invalidate::channel(client.get_connection_info().redis_settings().db()).into();
+        let cache = Arc::new(cache::ConfigCache::new(cache_ttl));
         let store = Self {
             conn,
             op_timeout,
             flow_cap: flows::DEFAULT_FLOW_CAP,
+            cache,
+            channel: channel.clone(),
         };
         store.ping_once().await?;
+        if !cache_ttl.is_zero() {
+            invalidate::spawn(client, &store.cache, channel, op_timeout);
+        }
         Ok(store)
     }
 
@@ -140,6 +162,29 @@ impl RedisStore {
     ) -> StoreResult<T> {
         let mut conn = self.conn.clone();
         self.bounded(invocation.invoke_async(&mut conn)).await
+    }
+}
+
+/// The URL without its `cache_ttl_ms` parameter, and that TTL.
+fn split_cache_ttl(url: &str) -> StoreResult<(String, Duration)> {
+    let bad = || StoreError::Conflict("invalid redis store URL".to_owned());
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), DEFAULT_CACHE_TTL));
+    };
+    let mut ttl = DEFAULT_CACHE_TTL;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some((CACHE_TTL_PARAM, v)) => {
+                ttl = Duration::from_millis(v.parse().map_err(|_| bad())?);
+            }
+            _ => kept.push(pair),
+        }
+    }
+    if kept.is_empty() {
+        Ok((base.to_owned(), ttl))
+    } else {
+        Ok((format!("{base}?{}", kept.join("&")), ttl))
     }
 }
 

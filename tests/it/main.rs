@@ -27,6 +27,7 @@ mod logout;
 mod native_users;
 mod process;
 mod providers;
+mod redis_cache;
 mod redis_cluster_http;
 mod redis_conformance;
 mod redis_fault;

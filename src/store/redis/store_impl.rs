@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::cache::{Changed, Slot};
 use super::keys::PoolKeys;
 use super::{RedisStore, listing, records, tokens, users};
 use crate::model::{
@@ -31,31 +32,42 @@ return 0",
 #[async_trait]
 impl PoolStore for RedisStore {
     async fn create_pool(&self, pool: &Pool) -> StoreResult<()> {
-        records::create_pool(self, pool).await
+        let changed = Changed::Pool(pool.id.clone());
+        self.written(changed, records::create_pool(self, pool))
+            .await
     }
     async fn get_pool(&self, id: &str) -> StoreResult<Option<Pool>> {
-        records::get_pool(self, id).await
+        self.cached(Slot::Pool(id), records::get_pool(self, id))
+            .await
     }
     async fn list_pools(&self) -> StoreResult<Vec<Pool>> {
         records::list_pools(self).await
     }
     async fn update_pool(&self, pool: &Pool) -> StoreResult<bool> {
-        records::update_pool(self, pool).await
+        let changed = Changed::Pool(pool.id.clone());
+        self.written(changed, records::update_pool(self, pool))
+            .await
     }
     async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
-        records::delete_pool(self, id).await
+        let changed = Changed::Pool(id.to_owned());
+        self.written(changed, records::delete_pool(self, id)).await
     }
     async fn put_domain(&self, domain: &DomainRecord) -> StoreResult<()> {
-        records::put_domain(self, domain).await
+        let changed = Changed::Domain(domain.domain.clone());
+        self.written(changed, records::put_domain(self, domain))
+            .await
     }
     async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
-        records::get_domain(self, domain).await
+        self.cached(Slot::Domain(domain), records::get_domain(self, domain))
+            .await
     }
     async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>> {
         records::list_domains(self, pool).await
     }
     async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool> {
-        records::delete_domain(self, pool, domain).await
+        let changed = Changed::Domain(domain.to_owned());
+        self.written(changed, records::delete_domain(self, pool, domain))
+            .await
     }
 }
 
@@ -63,10 +75,20 @@ impl PoolStore for RedisStore {
 impl ClientStore for RedisStore {
     async fn put_client(&self, client: &AppClient) -> StoreResult<()> {
         let key = PoolKeys::new(&client.pool_id).clients();
-        records::hash_put(self, &key, &client.client_id, client).await
+        let changed = Changed::Client(client.pool_id.clone(), client.client_id.clone());
+        self.written(
+            changed,
+            records::hash_put(self, &key, &client.client_id, client),
+        )
+        .await
     }
     async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>> {
-        records::hash_get(self, &PoolKeys::new(pool).clients(), client_id).await
+        let key = PoolKeys::new(pool).clients();
+        self.cached(
+            Slot::Client(pool, client_id),
+            records::hash_get(self, &key, client_id),
+        )
+        .await
     }
     async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>> {
         let mut all: Vec<AppClient> =
@@ -75,7 +97,10 @@ impl ClientStore for RedisStore {
         Ok(all)
     }
     async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool> {
-        records::hash_delete(self, &PoolKeys::new(pool).clients(), client_id).await
+        let key = PoolKeys::new(pool).clients();
+        let changed = Changed::Client(pool.to_owned(), client_id.to_owned());
+        self.written(changed, records::hash_delete(self, &key, client_id))
+            .await
     }
 }
 
@@ -83,7 +108,12 @@ impl ClientStore for RedisStore {
 impl ProviderStore for RedisStore {
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()> {
         let key = PoolKeys::new(&provider.pool_id).providers();
-        records::hash_put(self, &key, &provider.name, provider).await
+        let changed = Changed::Provider(provider.pool_id.clone(), provider.name.clone());
+        self.written(
+            changed,
+            records::hash_put(self, &key, &provider.name, provider),
+        )
+        .await
     }
     async fn replace_provider(
         &self,
@@ -91,11 +121,23 @@ impl ProviderStore for RedisStore {
         expected_updated_at: i64,
     ) -> StoreResult<bool> {
         let key = PoolKeys::new(&provider.pool_id).providers();
-        records::hash_replace_if_version(self, &key, &provider.name, provider, expected_updated_at)
-            .await
+        let changed = Changed::Provider(provider.pool_id.clone(), provider.name.clone());
+        let write = records::hash_replace_if_version(
+            self,
+            &key,
+            &provider.name,
+            provider,
+            expected_updated_at,
+        );
+        self.written(changed, write).await
     }
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>> {
-        records::hash_get(self, &PoolKeys::new(pool).providers(), name).await
+        let key = PoolKeys::new(pool).providers();
+        self.cached(
+            Slot::Provider(pool, name),
+            records::hash_get(self, &key, name),
+        )
+        .await
     }
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>> {
         let mut all: Vec<ProviderRecord> =
@@ -107,10 +149,15 @@ impl ProviderStore for RedisStore {
         // Links first: an interrupted delete leaves the provider in place and deleting
         // it again finishes. A sign-in that linked while the record was going is
         // unlinked by the second pass.
-        users::unlink_provider(self, pool, name).await?;
-        let deleted = records::hash_delete(self, &PoolKeys::new(pool).providers(), name).await?;
-        users::unlink_provider(self, pool, name).await?;
-        Ok(deleted)
+        let changed = Changed::Provider(pool.to_owned(), name.to_owned());
+        self.written(changed, async {
+            users::unlink_provider(self, pool, name).await?;
+            let key = PoolKeys::new(pool).providers();
+            let deleted = records::hash_delete(self, &key, name).await?;
+            users::unlink_provider(self, pool, name).await?;
+            Ok(deleted)
+        })
+        .await
     }
 }
 
@@ -118,14 +165,21 @@ impl ProviderStore for RedisStore {
 impl ResourceServerStore for RedisStore {
     async fn put_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let key = PoolKeys::new(&rs.pool_id).resource_servers();
-        records::hash_put(self, &key, &rs.identifier, rs).await
+        let changed = Changed::ResourceServer(rs.pool_id.clone(), rs.identifier.clone());
+        self.written(changed, records::hash_put(self, &key, &rs.identifier, rs))
+            .await
     }
     async fn get_resource_server(
         &self,
         pool: &str,
         identifier: &str,
     ) -> StoreResult<Option<ResourceServer>> {
-        records::hash_get(self, &PoolKeys::new(pool).resource_servers(), identifier).await
+        let key = PoolKeys::new(pool).resource_servers();
+        self.cached(
+            Slot::ResourceServer(pool, identifier),
+            records::hash_get(self, &key, identifier),
+        )
+        .await
     }
     async fn list_resource_servers(&self, pool: &str) -> StoreResult<Vec<ResourceServer>> {
         let mut all: Vec<ResourceServer> =
@@ -134,7 +188,10 @@ impl ResourceServerStore for RedisStore {
         Ok(all)
     }
     async fn delete_resource_server(&self, pool: &str, identifier: &str) -> StoreResult<bool> {
-        records::hash_delete(self, &PoolKeys::new(pool).resource_servers(), identifier).await
+        let key = PoolKeys::new(pool).resource_servers();
+        let changed = Changed::ResourceServer(pool.to_owned(), identifier.to_owned());
+        self.written(changed, records::hash_delete(self, &key, identifier))
+            .await
     }
 }
 
@@ -211,10 +268,16 @@ impl UserStore for RedisStore {
 #[async_trait]
 impl KeyStore for RedisStore {
     async fn list_keys(&self, pool: &str) -> StoreResult<Vec<SigningKeyRecord>> {
-        tokens::list_keys(self, pool).await
+        let read = async { tokens::list_keys(self, pool).await.map(Some) };
+        Ok(self
+            .cached(Slot::Keys(pool), read)
+            .await?
+            .unwrap_or_default())
     }
     async fn insert_initial_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
-        tokens::insert_initial_key(self, key).await
+        let changed = Changed::Keys(key.pool_id.clone());
+        self.written(changed, tokens::insert_initial_key(self, key))
+            .await
     }
     async fn rotate_key(
         &self,
@@ -222,10 +285,16 @@ impl KeyStore for RedisStore {
         old_visible_until: i64,
         now: i64,
     ) -> StoreResult<()> {
-        tokens::rotate_key(self, key, old_visible_until, now).await
+        let changed = Changed::Keys(key.pool_id.clone());
+        self.written(
+            changed,
+            tokens::rotate_key(self, key, old_visible_until, now),
+        )
+        .await
     }
     async fn get_sp_keys(&self, pool: &str) -> StoreResult<Option<String>> {
-        self.query(redis::cmd("GET").arg(super::keys::PoolKeys::new(pool).sp_keys()))
+        let key = PoolKeys::new(pool).sp_keys();
+        self.cached(Slot::SpKeys(pool), self.query(redis::cmd("GET").arg(key)))
             .await
     }
     async fn put_sp_keys(
@@ -234,19 +303,23 @@ impl KeyStore for RedisStore {
         json: &str,
         expected: Option<&str>,
     ) -> StoreResult<bool> {
-        let key = super::keys::PoolKeys::new(pool).sp_keys();
-        match expected {
-            None => {
-                let set: Option<String> = self
-                    .query(redis::cmd("SET").arg(&key).arg(json).arg("NX"))
-                    .await?;
-                Ok(set.is_some())
+        let key = PoolKeys::new(pool).sp_keys();
+        let changed = Changed::SpKeys(pool.to_owned());
+        self.written(changed, async {
+            match expected {
+                None => {
+                    let set: Option<String> = self
+                        .query(redis::cmd("SET").arg(&key).arg(json).arg("NX"))
+                        .await?;
+                    Ok(set.is_some())
+                }
+                Some(old) => {
+                    let n: i64 = self.eval(SP_KEYS_SWAP.key(&key).arg(old).arg(json)).await?;
+                    Ok(n == 1)
+                }
             }
-            Some(old) => {
-                let n: i64 = self.eval(SP_KEYS_SWAP.key(&key).arg(old).arg(json)).await?;
-                Ok(n == 1)
-            }
-        }
+        })
+        .await
     }
 }
 
