@@ -140,6 +140,10 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
         ),
         ("user.html", include_str!("../templates/console/user.html")),
         (
+            "test_start.html",
+            include_str!("../templates/console/test_start.html"),
+        ),
+        (
             "test_result.html",
             include_str!("../templates/console/test_result.html"),
         ),

@@ -86,10 +86,14 @@ pub async fn start(
     };
     match s.admin.begin_test_sign_in(&ctx, &name, &redirect).await {
         Ok(t) => {
-            let mut r = see_other("/", "");
-            if let Ok(v) = axum::http::HeaderValue::from_str(t.authorize.as_str()) {
-                r.headers_mut().insert(axum::http::header::LOCATION, v);
-            }
+            // A page that moves on by itself rather than a redirect: the navigation
+            // of a form submission (redirects included) is held to the console's
+            // `form-action 'self'`, and the sign-in leaves for the provider.
+            let mut r = page(
+                StatusCode::OK,
+                "test_start.html",
+                context! { pool, provider => name, authorize => t.authorize.as_str() },
+            );
             let name = cookie_name(p.https, &t.state);
             set_cookie_header(&mut r, &cookie(p.https, &name, &t.binding, RUN_TTL_S));
             r
