@@ -13,6 +13,12 @@ pub const DEFAULT_POOL: &str = "default";
 pub const NATIVE_PROVIDER: &str = "COGNITO";
 /// Cognito's limit on identities linked to one user.
 pub const MAX_LINKS_PER_USER: usize = 5;
+/// The app client id of a pool's built-in test client (the console's "Test sign-in"):
+/// not a generated id (those are 26 lower-case alphanumerics), so no app's collides.
+pub const TEST_CLIENT_ID: &str = "poolgate-test-sign-in";
+/// The attribute marking a user made by a console test sign-in (removable as such).
+/// `poolgate:` attributes are the gateway's own: never released in a token.
+pub const TEST_USER_ATTRIBUTE: &str = "poolgate:test_user";
 
 /// Signing algorithm of a pool's tokens.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

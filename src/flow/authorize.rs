@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use url::Url;
 
+use super::test_trace::{TestStep, TestTrace, TracedUser};
 use super::{
     CODE_TTL, CodeRecord, FLOW_TTL, Flow, FlowError, FlowRecord, PoolCtx, kind, split_scope,
 };
@@ -349,6 +350,12 @@ impl Flow {
         let ptype = record.provider_type.as_str();
         if let Some(err) = params.get("error") {
             self.metrics.sign_in(ptype, "denied");
+            if super::test_trace::is_test(flow) {
+                let desc = params.get("error_description").unwrap_or_default();
+                let words = format!("the identity provider answered with error {err:?} {desc:?}");
+                let trace = TestTrace::new(&record).failed(TestStep::Upstream, words);
+                self.keep_trace(ctx, flow, &trace).await;
+            }
             return Err(if err == "access_denied" {
                 fail("access_denied", "the sign-in was cancelled")
             } else {
@@ -365,6 +372,10 @@ impl Flow {
             Err(e) => {
                 self.metrics.sign_in(ptype, "rejected");
                 tracing::warn!(provider = %record.name, error = %e, "upstream sign-in failed");
+                if super::test_trace::is_test(flow) {
+                    let trace = TestTrace::new(&record).failed(TestStep::Upstream, e.to_string());
+                    self.keep_trace(ctx, flow, &trace).await;
+                }
                 return Err(match e {
                     ProviderError::Denied => fail("access_denied", "the sign-in was cancelled"),
                     ProviderError::Upstream(_) => fail(
@@ -436,10 +447,30 @@ impl Flow {
             clock: &self.clock,
         };
         let gate = self.gate(ctx, &flow.client_id);
-        let user = match resolver
+        // The built-in test client's sign-in records what it went through.
+        let mut trace = super::test_trace::is_test(flow).then(|| {
+            let mut t = TestTrace::new(record);
+            t.identity(
+                upstream,
+                &crate::identity::map_attributes(upstream, &record.attribute_mapping, defaults),
+            );
+            t
+        });
+        let resolved = resolver
             .resolve_gated(&ctx.pool, record, upstream, defaults, Some(&gate))
-            .await
+            .await;
+        if let Err(e) = &resolved
+            && let Some(t) = trace.take()
         {
+            let step = match e {
+                IdentityError::Hook(_) => TestStep::Hook,
+                IdentityError::NoSubject => TestStep::Mapping,
+                _ => TestStep::User,
+            };
+            self.keep_trace(ctx, flow, &t.failed(step, e.to_string()))
+                .await;
+        }
+        let user = match resolved {
             Ok(u) => u,
             Err(IdentityError::Hook(e)) => {
                 self.metrics.sign_in(ptype, "hook_refused");
@@ -476,9 +507,21 @@ impl Flow {
             Ok(o) => o,
             Err(e) => {
                 self.metrics.sign_in(ptype, "hook_refused");
+                if let Some(t) = trace.take() {
+                    self.keep_trace(ctx, flow, &t.failed(TestStep::Hook, e.to_string()))
+                        .await;
+                }
                 return Err(fail(e.oauth_error(), &e.to_string()));
             }
         };
+        if let Some(mut t) = trace.take() {
+            t.user = Some(TracedUser {
+                id: user.id.clone(),
+                username: user.username.clone(),
+                created: user.created_at >= flow.created_at,
+            });
+            self.keep_trace(ctx, flow, &t).await;
+        }
         let code = random_token(32);
         let rec = CodeRecord {
             client_id: flow.client_id.clone(),

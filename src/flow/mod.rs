@@ -16,6 +16,7 @@ pub mod saml;
 pub mod saml_logout;
 pub mod saml_refresh;
 pub mod session;
+pub mod test_trace;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -202,6 +202,11 @@ impl Flow {
             Err(e) => {
                 self.metrics.sign_in("SAML", "rejected");
                 tracing::warn!(provider = %record.name, error = %e, "SAML response refused");
+                if super::test_trace::is_test(&flow) {
+                    let trace = super::test_trace::TestTrace::new(&record)
+                        .failed(super::test_trace::TestStep::Upstream, e.to_string());
+                    self.keep_trace(ctx, &flow, &trace).await;
+                }
                 return Err(match e {
                     ProviderError::Config(_) => {
                         fail("server_error", "the identity provider is misconfigured")

@@ -78,9 +78,10 @@ pub const RESERVED_CLAIMS: &[&str] = &[
     "groups",
 ];
 
-/// Whether a pool attribute name is a claim the gateway writes itself.
+/// Whether a pool attribute name is a claim the gateway writes itself, or an attribute
+/// it keeps for itself (`poolgate:`, such as the test-user mark), never released.
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED_CLAIMS.contains(&name) || name.starts_with("cognito:")
+    RESERVED_CLAIMS.contains(&name) || name.starts_with("cognito:") || name.starts_with("poolgate:")
 }
 
 /// Whether `attr` is released under `scopes`. As Cognito: `openid` without any of

@@ -16,20 +16,20 @@ use crate::harness::{ADMIN_TOKEN, Gw};
 
 /// A console user agent without a cookie store: cookies are handled by hand so their
 /// attributes can be checked.
-struct Console<'a> {
-    gw: &'a Gw,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Console<'a> {
+    pub(crate) gw: &'a Gw,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 /// The value of hidden input `name` in a page.
-fn hidden(body: &str, name: &str) -> Option<String> {
+pub(crate) fn hidden(body: &str, name: &str) -> Option<String> {
     let at = body.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &body[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_owned())
 }
 
-fn set_cookies(r: &reqwest::Response) -> Vec<String> {
+pub(crate) fn set_cookies(r: &reqwest::Response) -> Vec<String> {
     r.headers()
         .get_all(SET_COOKIE)
         .iter()
@@ -38,7 +38,7 @@ fn set_cookies(r: &reqwest::Response) -> Vec<String> {
 }
 
 /// `name=value` of the Set-Cookie named `name`.
-fn cookie_pair(cookies: &[String], name: &str) -> Option<String> {
+pub(crate) fn cookie_pair(cookies: &[String], name: &str) -> Option<String> {
     cookies
         .iter()
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -66,7 +66,7 @@ async fn post_signin(gw: &Gw, pre: &str, csrf: &str, token: &str) -> reqwest::Re
 }
 
 impl<'a> Console<'a> {
-    async fn sign_in(gw: &'a Gw) -> Console<'a> {
+    pub(crate) async fn sign_in(gw: &'a Gw) -> Console<'a> {
         let (pre, csrf) = signin_form(gw).await;
         let r = post_signin(gw, &pre, &csrf, ADMIN_TOKEN).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -83,7 +83,7 @@ impl<'a> Console<'a> {
         c
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let r = self
             .gw
             .http
@@ -96,13 +96,13 @@ impl<'a> Console<'a> {
     }
 
     /// A form POST from the console's own page (its Origin, its CSRF token).
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut f: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         f.extend_from_slice(form);
         self.post_raw(path, &f, Some(&self.gw.base)).await
     }
 
-    async fn post_raw(
+    pub(crate) async fn post_raw(
         &self,
         path: &str,
         form: &[(&str, &str)],

@@ -130,6 +130,62 @@ async fn console_in_chromium() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["details"]["issuer"], json!(fake.issuer()));
 
+    // Test sign-in: the provider page's button opens a new tab that signs in through
+    // the fake upstream and shows the claims; the test user is removed from there.
+    b.goto(&gw.url("/console/pools/default/providers/Corp"))
+        .await;
+    let first = b.current_window().await;
+    let test = b
+        .find_all("form[action$='/providers/Corp/test'] button")
+        .await;
+    b.click(&test[0]).await;
+    let mut tab = None;
+    for _ in 0..100 {
+        tab = b.windows().await.into_iter().find(|h| *h != first);
+        if tab.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.switch_to(&tab.expect("Test sign-in opens a new tab"))
+        .await;
+    wait_for(&b, "#test-ok").await;
+    assert!(
+        b.url()
+            .await
+            .starts_with(&gw.url("/console/pools/default/test/callback?"))
+    );
+    let email = b.find_all("#identity-email").await;
+    assert_eq!(b.text(&email[0]).await, "ada@example.com");
+    let rows = b.find_all("#id-claims tbody tr").await;
+    let mut id_claims = std::collections::BTreeMap::new();
+    for r in rows {
+        let t = b.text(&r).await;
+        let (k, v) = t.split_once(' ').unwrap_or((&t, ""));
+        id_claims.insert(k.to_owned(), v.trim().to_owned());
+    }
+    assert_eq!(id_claims["token_use"], "id", "{id_claims:?}");
+    assert_eq!(id_claims["email"], "ada@example.com", "{id_claims:?}");
+    assert_eq!(id_claims["aud"], "poolgate-test-sign-in", "{id_claims:?}");
+    check_page(&b, "console-test-signin").await;
+    let username = b.text(&b.find_all("#test-username").await[0]).await;
+    let (s, _) = gw
+        .admin("GET", &format!("/pools/default/users/{username}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let remove = b.find_all("form[action$='/test/remove'] button").await;
+    b.click(&remove[0]).await;
+    b.wait_for_url(
+        &gw.url("/console/pools/default/users?ok=test-user-removed"),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let (s, _) = gw
+        .admin("GET", &format!("/pools/default/users/{username}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    b.switch_to(&first).await;
+
     // A pool's settings and domains, and a user disabled with one click, at 360 px.
     b.set_window(360, 800).await;
     let width = b.execute("return window.innerWidth;", json!([])).await;

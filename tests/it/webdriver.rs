@@ -177,6 +177,26 @@ impl Browser {
             .await
     }
 
+    /// The handles of the session's windows (tabs).
+    pub async fn windows(&self) -> Vec<String> {
+        self.get("/window/handles")
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub async fn current_window(&self) -> String {
+        self.get("/window").await.as_str().unwrap().to_owned()
+    }
+
+    /// Makes the window (tab) with `handle` the one commands go to.
+    pub async fn switch_to(&self, handle: &str) {
+        self.post("/window", json!({"handle": handle})).await;
+    }
+
     pub async fn set_window(&self, width: u32, height: u32) {
         self.post("/window/rect", json!({"width": width, "height": height}))
             .await;

@@ -8,6 +8,7 @@ mod kinds;
 mod pools;
 mod providers;
 mod session;
+mod test_signin;
 mod users;
 
 use std::sync::LazyLock;
@@ -61,6 +62,18 @@ pub fn routes() -> Router<SharedState> {
         .route(
             "/console/pools/{pool}/providers/{name}/delete",
             post(providers::delete),
+        )
+        .route(
+            "/console/pools/{pool}/providers/{name}/test",
+            post(test_signin::start),
+        )
+        .route(
+            "/console/pools/{pool}/test/callback",
+            get(test_signin::callback),
+        )
+        .route(
+            "/console/pools/{pool}/test/remove",
+            post(test_signin::remove),
         )
         .route(
             "/console/pools/{pool}/clients",
@@ -126,6 +139,14 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
             include_str!("../templates/console/users.html"),
         ),
         ("user.html", include_str!("../templates/console/user.html")),
+        (
+            "test_start.html",
+            include_str!("../templates/console/test_start.html"),
+        ),
+        (
+            "test_result.html",
+            include_str!("../templates/console/test_result.html"),
+        ),
     ] {
         env.add_template(name, src)?;
     }
@@ -254,6 +275,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "user-enabled" => "The user is enabled.",
         "user-signed-out" => "Every token of the user is revoked.",
         "identity-unlinked" => "The identity was unlinked.",
+        "test-user-removed" => "The test user was removed.",
         _ => return None,
     })
 }

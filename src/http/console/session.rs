@@ -50,6 +50,10 @@ fn names(https: bool) -> (&'static str, &'static str) {
     }
 }
 
+pub fn set_cookie_header(r: &mut Response, cookie: &str) {
+    set_cookie(r, cookie);
+}
+
 /// `Set-Cookie` of the session (or of its removal when `value` is empty).
 pub fn session_cookie(https: bool, name: &str, value: &str, max_age: i64) -> String {
     let secure = if https { "; Secure" } else { "" };
@@ -112,6 +116,9 @@ const FORGED: &str = "This form was not accepted: it did not come from this cons
 pub struct Posted {
     pub signed: Signed,
     pub form: Form,
+    /// Whether the console is reached over HTTPS, and its origin (`scheme://host`).
+    pub https: bool,
+    pub origin: String,
 }
 
 impl Posted {
@@ -121,6 +128,42 @@ impl Posted {
 }
 
 impl FromRequest<SharedState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &SharedState) -> Result<Self, Response> {
+        let p = SessionPost::from_request(req, s).await?;
+        if !p.signed.session.csrf_matches(p.form.get("csrf")) {
+            tracing::warn!("console: form without its CSRF token refused");
+            return Err(error(403, FORGED, Some(p.signed.csrf())));
+        }
+        Ok(Posted {
+            signed: p.signed,
+            form: p.form,
+            https: p.https,
+            origin: p.origin,
+        })
+    }
+}
+
+/// A form POST of a signed-in admin, same-origin, whose form the handler checks for
+/// a token of its own instead of the session's CSRF token (a page rendered without
+/// the session, such as a test sign-in's result).
+pub struct SessionPost {
+    pub signed: Signed,
+    pub form: Form,
+    pub https: bool,
+    pub origin: String,
+}
+
+impl SessionPost {
+    /// The refusal of a form whose own token is wrong.
+    pub fn forged(&self) -> Response {
+        tracing::warn!("console: form without its token refused");
+        error(403, FORGED, Some(self.signed.csrf()))
+    }
+}
+
+impl FromRequest<SharedState> for SessionPost {
     type Rejection = Response;
 
     async fn from_request(req: Request, s: &SharedState) -> Result<Self, Response> {
@@ -140,12 +183,19 @@ impl FromRequest<SharedState> for Posted {
                 Some(signed.csrf()),
             ));
         };
-        if !signed.session.csrf_matches(form.get("csrf")) {
-            tracing::warn!("console: form without its CSRF token refused");
-            return Err(error(403, FORGED, Some(signed.csrf())));
-        }
-        Ok(Posted { signed, form })
+        Ok(SessionPost {
+            signed,
+            form,
+            https: o.https,
+            origin: o.origin,
+        })
     }
+}
+
+/// Whether the request reached the console over HTTPS (its cookies then carry the
+/// `__Host-` prefix).
+pub async fn request_https(parts: &mut Parts, s: &SharedState) -> Result<bool, Response> {
+    Ok(origin(parts, s).await?.https)
 }
 
 /// `GET /console`: the pools when signed in, else the sign-in page.

@@ -1,5 +1,6 @@
 //! Console pages of pool users: search by email or provider, a user's detail with its
-//! linked identities, and the actions on it (disable, enable, sign out, unlink).
+//! linked identities, and the actions on it (disable, enable, sign out, unlink, remove
+//! a test user).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,6 +27,8 @@ struct Row {
     enabled: bool,
     providers: Vec<String>,
     created_at: i64,
+    /// Made by a console test sign-in (removable as such).
+    test: bool,
 }
 
 #[derive(Serialize)]
@@ -43,6 +46,7 @@ fn row(u: &UserInfo) -> Row {
         enabled: u.user.enabled,
         providers: u.links.iter().map(|l| l.provider_name.clone()).collect(),
         created_at: u.user.created_at,
+        test: crate::admin::test_signin::is_test_user(&u.user),
     }
 }
 
@@ -157,6 +161,12 @@ pub async fn act(
             )
             .await
             .map(|()| "identity-unlinked"),
+        "remove-test" => {
+            return match a.remove_test_user(&pool, &username).await {
+                Ok(()) => see_other(&format!("/console/pools/{pool}/users"), "test-user-removed"),
+                Err(e) => admin_error(e, p.csrf()),
+            };
+        }
         _ => return super::error(404, "There is no such action.", Some(p.csrf())),
     };
     match done {

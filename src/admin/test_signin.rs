@@ -1,0 +1,435 @@
+//! "Test sign-in" of a provider: a real sign-in through it with the pool's built-in
+//! test client (made on demand, public, PKCE), bound to the browser that began it,
+//! whose code is exchanged here and whose tokens are shown decoded, never kept: the
+//! refresh token is revoked at once. A user the test created carries
+//! [`TEST_USER_ATTRIBUTE`] and is removable as a test user; nothing else is stored.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::error::{AdminError, AdminResult};
+use super::service::Admin;
+use crate::flow::grant::ClientAuth;
+use crate::flow::test_trace::{TestStep, TestTrace, TracedIdentity};
+use crate::flow::{FlowError, PoolCtx};
+use crate::model::{AppClient, OAuthFlow, TEST_CLIENT_ID, TEST_USER_ATTRIBUTE};
+use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
+use crate::store::UserPatch;
+
+/// Ephemeral namespace of the console's records (as its sessions').
+const NAMESPACE: &str = "_console";
+/// A test sign-in between its start and its callback.
+const RUN_KIND: &str = "console-test";
+/// A finished test's right to remove the user it created.
+const REMOVAL_KIND: &str = "console-test-user";
+/// How long a test may take at the provider.
+pub const RUN_TTL_S: u64 = 600;
+/// How long the result page's "Remove test user" works.
+const REMOVAL_TTL_S: u64 = 3600;
+/// What the test client asks for: what a typical app asks for.
+const TEST_SCOPE: &str = "openid email profile";
+
+/// Where the browser goes to begin a test, and the value of the cookie binding the
+/// test to it.
+pub struct TestStart {
+    pub authorize: Url,
+    pub state: String,
+    pub binding: String,
+}
+
+impl std::fmt::Debug for TestStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestStart")
+            .field("authorize", &self.authorize.path())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Run {
+    pool: String,
+    provider: String,
+    redirect_uri: String,
+    verifier: String,
+    binding_hash: String,
+    /// The pool domain the sign-in runs on (`SCHEME://DOMAIN`) and its issuer.
+    base: String,
+    issuer: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Removal {
+    pool: String,
+    username: String,
+}
+
+/// The step of a test sign-in that failed, as the result page names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailedStep {
+    /// The answer did not belong to a test begun in this browser (state mismatch).
+    State,
+    /// The gateway refused to begin the sign-in.
+    Start,
+    Upstream,
+    Mapping,
+    User,
+    Hook,
+    /// The code could not be exchanged for tokens.
+    Exchange,
+}
+
+impl From<TestStep> for FailedStep {
+    fn from(s: TestStep) -> Self {
+        match s {
+            TestStep::Upstream => FailedStep::Upstream,
+            TestStep::Mapping => FailedStep::Mapping,
+            TestStep::User => FailedStep::User,
+            TestStep::Hook => FailedStep::Hook,
+        }
+    }
+}
+
+/// What a test sign-in showed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TestReport {
+    pub provider: String,
+    pub provider_type: String,
+    pub identity: Option<TracedIdentity>,
+    pub mapped: Map<String, Value>,
+    pub username: Option<String>,
+    /// Whether the test created the user (a test user) or signed in as an existing one.
+    pub created: bool,
+    pub id_claims: Map<String, Value>,
+    pub access_claims: Map<String, Value>,
+    /// Authorizes "Remove test user" (with the console session) for the user created.
+    #[serde(skip)]
+    pub removal: Option<String>,
+    pub failed: Option<(FailedStep, String)>,
+}
+
+impl TestReport {
+    fn from_trace(trace: Option<TestTrace>) -> Self {
+        let Some(t) = trace else {
+            return TestReport::default();
+        };
+        TestReport {
+            provider: t.provider,
+            provider_type: t.provider_type,
+            identity: t.identity,
+            mapped: t.mapped,
+            username: t.user.as_ref().map(|u| u.username.clone()),
+            created: t.user.as_ref().is_some_and(|u| u.created),
+            failed: t.failed.map(|(s, d)| (s.into(), d)),
+            ..TestReport::default()
+        }
+    }
+
+    fn failed(mut self, step: FailedStep, detail: impl Into<String>) -> Self {
+        self.failed = Some((step, detail.into()));
+        self
+    }
+}
+
+fn ttl(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// The payload of a JWT this gateway just issued, decoded (not verified: it was signed
+/// a moment ago by this process and is only displayed).
+fn payload(jwt: &str) -> Map<String, Value> {
+    jwt.split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
+        .unwrap_or_default()
+}
+
+fn exchange_problem(e: &FlowError) -> String {
+    match e {
+        FlowError::OAuth {
+            code, description, ..
+        } => format!("the token endpoint refused the code: {code} ({description})"),
+        FlowError::Unavailable => "the store was unavailable".to_owned(),
+        _ => "an internal error; the gateway log has the cause".to_owned(),
+    }
+}
+
+impl Admin {
+    /// The pool's test client, made or brought up to date: public, code flow, every
+    /// provider of the pool, `redirect_uri` among its callback URLs.
+    async fn test_client(&self, pool: &str, redirect_uri: &str) -> AdminResult<AppClient> {
+        let providers: Vec<String> = self
+            .store
+            .list_providers(pool)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let existing = self.store.get_client(pool, TEST_CLIENT_ID).await?;
+        let mut callbacks = existing
+            .as_ref()
+            .map(|c| c.callback_urls.clone())
+            .unwrap_or_default();
+        if !callbacks.iter().any(|u| u == redirect_uri) {
+            callbacks.push(redirect_uri.to_owned());
+        }
+        let c = AppClient {
+            pool_id: pool.to_owned(),
+            client_id: TEST_CLIENT_ID.to_owned(),
+            name: "poolgate test sign-in (built-in)".to_owned(),
+            secret_hash: None,
+            callback_urls: callbacks,
+            logout_urls: Vec::new(),
+            allowed_oauth_flows: vec![OAuthFlow::Code],
+            allowed_scopes: TEST_SCOPE.split(' ').map(str::to_owned).collect(),
+            supported_identity_providers: providers,
+            id_token_validity_s: 300,
+            access_token_validity_s: 300,
+            refresh_token_validity_s: 3600,
+            branding: Default::default(),
+            refresh_token_rotation: Default::default(),
+            explicit_auth_flows: Vec::new(),
+            created_at: existing
+                .as_ref()
+                .map_or_else(|| self.clock.now(), |c| c.created_at),
+        };
+        if existing.as_ref() != Some(&c) {
+            self.store.put_client(&c).await?;
+        }
+        Ok(c)
+    }
+
+    /// Begins a test sign-in through `provider` of `pool`, on the pool domain `ctx`
+    /// (its `base` and `issuer`), coming back to `redirect_uri` (the console's).
+    pub async fn begin_test_sign_in(
+        &self,
+        ctx: &PoolCtx,
+        provider: &str,
+        redirect_uri: &str,
+    ) -> AdminResult<TestStart> {
+        let pool = &ctx.pool.id;
+        self.get_provider(pool, provider).await?;
+        self.test_client(pool, redirect_uri).await?;
+        let state = random_token(32);
+        let verifier = random_token(32);
+        let binding = random_token(32);
+        let run = Run {
+            pool: pool.clone(),
+            provider: provider.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            verifier: verifier.clone(),
+            binding_hash: sha256_hex(&binding),
+            base: ctx.base.as_str().trim_end_matches('/').to_owned(),
+            issuer: ctx.issuer.clone(),
+        };
+        let bytes = serde_json::to_vec(&run)
+            .map_err(|e| AdminError::internal("cannot encode the test sign-in", e))?;
+        self.store
+            .put(
+                NAMESPACE,
+                RUN_KIND,
+                &sha256_hex(&state),
+                &bytes,
+                ttl(RUN_TTL_S),
+            )
+            .await?;
+        let mut authorize = ctx.endpoint("/oauth2/authorize");
+        authorize
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", TEST_CLIENT_ID)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", &state)
+            .append_pair("scope", TEST_SCOPE)
+            .append_pair("nonce", &random_token(16))
+            .append_pair("code_challenge", &s256(&verifier))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("identity_provider", provider);
+        Ok(TestStart {
+            authorize,
+            state,
+            binding,
+        })
+    }
+
+    /// Finishes the test sign-in whose answer (`code` or `error`, and `state`) came
+    /// back to the console of `pool`, in a browser whose binding cookie is `binding`.
+    /// Its failures are a report naming the step, not an error.
+    pub async fn finish_test_sign_in(
+        &self,
+        pool: &str,
+        params: &BTreeMap<String, String>,
+        binding: Option<&str>,
+    ) -> AdminResult<TestReport> {
+        let state = params.get("state").map(String::as_str).unwrap_or("");
+        let refused = |why: &str| Ok(TestReport::default().failed(FailedStep::State, why));
+        if state.is_empty() || state.len() > 128 {
+            return refused(
+                "The answer carries no state: it is not the answer to a test begun here.",
+            );
+        }
+        let Some(raw) = self
+            .store
+            .take(NAMESPACE, RUN_KIND, &sha256_hex(state))
+            .await?
+        else {
+            return refused(
+                "No test with this state is waiting: it took longer than 10 minutes, its result was already shown, or it was not begun here.",
+            );
+        };
+        let run: Run = serde_json::from_slice(&raw)
+            .map_err(|e| AdminError::internal("cannot read the test sign-in", e))?;
+        let bound = binding.is_some_and(|b| {
+            constant_time_eq(sha256_hex(b).as_bytes(), run.binding_hash.as_bytes())
+        });
+        if run.pool != pool || !bound {
+            return refused(
+                "The answer arrived in a browser (or for a pool) that did not begin this test; nothing was signed in.",
+            );
+        }
+        let trace = self.flow.take_trace(pool, state).await.unwrap_or(None);
+        let mut report = TestReport::from_trace(trace);
+        if report.provider.is_empty() {
+            report.provider = run.provider.clone();
+        }
+        if report.failed.is_some() {
+            return Ok(report);
+        }
+        if let Some(err) = params.get("error") {
+            let desc = params
+                .get("error_description")
+                .map(String::as_str)
+                .unwrap_or("");
+            return Ok(report.failed(
+                FailedStep::Start,
+                format!("the gateway refused the sign-in: {err} ({desc})"),
+            ));
+        }
+        let Some(code) = params.get("code") else {
+            return Ok(report.failed(
+                FailedStep::Start,
+                "the answer carries neither a code nor an error",
+            ));
+        };
+        let ctx = PoolCtx {
+            pool: self.pool(pool).await?,
+            issuer: run.issuer.clone(),
+            base: Url::parse(&run.base)
+                .map_err(|e| AdminError::internal("cannot read the test sign-in", e))?,
+        };
+        let form = BTreeMap::from([
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code.clone()),
+            ("redirect_uri".to_owned(), run.redirect_uri.clone()),
+            ("client_id".to_owned(), TEST_CLIENT_ID.to_owned()),
+            ("code_verifier".to_owned(), run.verifier.clone()),
+        ]);
+        let tokens = match self.flow.token(&ctx, &form, &ClientAuth::default()).await {
+            Ok(t) => t,
+            Err(e) => return Ok(report.failed(FailedStep::Exchange, exchange_problem(&e))),
+        };
+        let tokens = serde_json::to_value(&tokens).unwrap_or_default();
+        let text = |k: &str| tokens.get(k).and_then(Value::as_str).unwrap_or("");
+        report.id_claims = payload(text("id_token"));
+        report.access_claims = payload(text("access_token"));
+        // The refresh token is not kept for anyone: revoked at once.
+        if !text("refresh_token").is_empty() {
+            let form = BTreeMap::from([
+                ("token".to_owned(), text("refresh_token").to_owned()),
+                ("client_id".to_owned(), TEST_CLIENT_ID.to_owned()),
+            ]);
+            if let Err(e) = self.flow.revoke(&ctx, &form, &ClientAuth::default()).await {
+                tracing::warn!(error = %e, "could not revoke a test sign-in's refresh token");
+            }
+        }
+        if report.created
+            && let Some(username) = report.username.clone()
+        {
+            report.removal = Some(self.mark_test_user(pool, &username).await?);
+        }
+        Ok(report)
+    }
+
+    /// Marks `username` as a test user; returns the token that authorizes its removal
+    /// from the result page.
+    async fn mark_test_user(&self, pool: &str, username: &str) -> AdminResult<String> {
+        let user = self
+            .store
+            .get_user_by_username(pool, username)
+            .await?
+            .ok_or(AdminError::NotFound("the user"))?;
+        let patch = UserPatch {
+            set_attributes: BTreeMap::from([(
+                TEST_USER_ATTRIBUTE.to_owned(),
+                Value::String("true".into()),
+            )]),
+            ..UserPatch::default()
+        };
+        self.store.patch_user(pool, &user.id, &patch).await?;
+        let token = random_token(32);
+        let bytes = serde_json::to_vec(&Removal {
+            pool: pool.to_owned(),
+            username: username.to_owned(),
+        })
+        .map_err(|e| AdminError::internal("cannot encode the test user", e))?;
+        self.store
+            .put(
+                NAMESPACE,
+                REMOVAL_KIND,
+                &sha256_hex(&token),
+                &bytes,
+                ttl(REMOVAL_TTL_S),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Removes the user a test created, named by the result page's token. Returns its
+    /// username.
+    pub async fn remove_test_run_user(&self, pool: &str, token: &str) -> AdminResult<String> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(AdminError::NotFound("the test user"));
+        }
+        let key = sha256_hex(token);
+        let raw = self
+            .store
+            .get(NAMESPACE, REMOVAL_KIND, &key)
+            .await?
+            .ok_or(AdminError::NotFound("the test user"))?;
+        let r: Removal = serde_json::from_slice(&raw)
+            .map_err(|e| AdminError::internal("cannot read the test user", e))?;
+        if r.pool != pool {
+            return Err(AdminError::NotFound("the test user"));
+        }
+        self.remove_test_user(pool, &r.username).await?;
+        self.store.take(NAMESPACE, REMOVAL_KIND, &key).await?;
+        Ok(r.username)
+    }
+
+    /// Deletes `username` if it is a test user (marked by a test sign-in); any other
+    /// user is refused and kept.
+    pub async fn remove_test_user(&self, pool: &str, username: &str) -> AdminResult<()> {
+        let info = self.get_user(pool, username).await?;
+        if !is_test_user(&info.user) {
+            return Err(AdminError::Conflict(
+                "that user was not made by a test sign-in; it is kept".into(),
+            ));
+        }
+        self.delete_user(pool, username).await
+    }
+}
+
+/// Whether a user was made by a console test sign-in.
+pub fn is_test_user(u: &crate::model::User) -> bool {
+    u.attributes.contains_key(TEST_USER_ATTRIBUTE)
+}
