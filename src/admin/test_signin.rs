@@ -188,6 +188,7 @@ impl Admin {
             client_id: TEST_CLIENT_ID.to_owned(),
             name: "poolgate test sign-in (built-in)".to_owned(),
             secret_hash: None,
+            secrets: Vec::new(),
             callback_urls: callbacks,
             logout_urls: Vec::new(),
             allowed_oauth_flows: vec![OAuthFlow::Code],
