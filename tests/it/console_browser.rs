@@ -186,6 +186,32 @@ async fn console_in_chromium() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     b.switch_to(&first).await;
 
+    // Groups: the list with its form, a group made from it, its page.
+    b.goto(&gw.url("/console/pools/default/groups")).await;
+    check_page(&b, "console-groups").await;
+    fill(&b, "name", "admins").await;
+    fill(&b, "precedence", "1").await;
+    fill(&b, "description", "People who run things").await;
+    let create = b
+        .find_all("form[action$='/groups'] button[type=submit]")
+        .await;
+    b.click(&create[0]).await;
+    b.wait_for_url(
+        &gw.url("/console/pools/default/groups/admins?ok=group-created"),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    fill(&b, "username", "ada").await;
+    let add = b.find_all("form[action$='/add'] button").await;
+    b.click(&add[0]).await;
+    b.wait_for_url(
+        &gw.url("/console/pools/default/groups/admins?ok=member-added"),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(b.find_all("#members a").await.len(), 1);
+    check_page(&b, "console-group").await;
+
     // A pool's settings and domains, and a user disabled with one click, at 360 px.
     b.set_window(360, 800).await;
     let width = b.execute("return window.innerWidth;", json!([])).await;

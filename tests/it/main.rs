@@ -12,6 +12,7 @@ mod cognito_tokens;
 mod compose;
 mod console;
 mod console_browser;
+mod console_groups;
 mod console_test_signin;
 mod e2e;
 mod e2e_exchange;

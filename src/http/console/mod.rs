@@ -4,6 +4,7 @@
 //! the session's CSRF token and its Origin is checked. No script: plain forms.
 
 mod clients;
+mod groups;
 mod kinds;
 mod pools;
 mod providers;
@@ -87,6 +88,15 @@ pub fn routes() -> Router<SharedState> {
             "/console/pools/{pool}/clients/{client}/delete",
             post(clients::delete),
         )
+        .route(
+            "/console/pools/{pool}/groups",
+            get(groups::list).post(groups::create),
+        )
+        .route("/console/pools/{pool}/groups/{group}", get(groups::show))
+        .route(
+            "/console/pools/{pool}/groups/{group}/{action}",
+            post(groups::act),
+        )
         .route("/console/pools/{pool}/users", get(users::list))
         .route("/console/pools/{pool}/users/{user}", get(users::show))
         .route(
@@ -139,6 +149,14 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
             include_str!("../templates/console/users.html"),
         ),
         ("user.html", include_str!("../templates/console/user.html")),
+        (
+            "groups.html",
+            include_str!("../templates/console/groups.html"),
+        ),
+        (
+            "group.html",
+            include_str!("../templates/console/group.html"),
+        ),
         (
             "test_start.html",
             include_str!("../templates/console/test_start.html"),
@@ -276,6 +294,11 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "user-signed-out" => "Every token of the user is revoked.",
         "identity-unlinked" => "The identity was unlinked.",
         "test-user-removed" => "The test user was removed.",
+        "identity-linked" => "The identity is linked: signing in with it signs in as this user.",
+        "group-created" => "The group was created.",
+        "group-deleted" => "The group was deleted.",
+        "member-added" => "The user was added to the group.",
+        "member-removed" => "The user was removed from the group.",
         _ => return None,
     })
 }

@@ -1,6 +1,6 @@
 //! Console pages of pool users: search by email or provider, a user's detail with its
-//! linked identities, and the actions on it (disable, enable, sign out, unlink, remove
-//! a test user).
+//! linked identities and groups, and the actions on it (disable, enable, sign out, link
+//! and unlink an identity, join and leave a group, remove a test user).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,7 +9,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::{Posted, Signed, admin_error, notice, page, see_other};
-use crate::admin::{UserInfo, UserQuery};
+use crate::admin::{LinkBody, UserInfo, UserQuery};
 use crate::http::SharedState;
 
 #[derive(Deserialize)]
@@ -121,18 +121,36 @@ pub async fn show(
             )
         })
         .collect();
+    let providers: Vec<String> = match s.admin.list_providers(&pool).await {
+        Ok(p) => p.into_iter().map(|p| p.name).collect(),
+        Err(e) => return admin_error(e, me.csrf()),
+    };
+    let member_of: Vec<String> = match s.admin.groups_of_user(&pool, &username).await {
+        Ok(g) => g.into_iter().map(|g| g.name).collect(),
+        Err(e) => return admin_error(e, me.csrf()),
+    };
+    let other_groups: Vec<String> = match s.admin.list_groups(&pool).await {
+        Ok(g) => g
+            .into_iter()
+            .map(|g| g.name)
+            .filter(|n| !member_of.contains(n))
+            .collect(),
+        Err(e) => return admin_error(e, me.csrf()),
+    };
     page(
         StatusCode::OK,
         "user.html",
         context! {
             csrf => me.csrf(), pool, nav => "users", user => row(&u), sub => u.user.id,
-            email_verified => u.user.email_verified, groups => u.user.groups, attributes, links,
+            email_verified => u.user.email_verified, attributes, links,
             updated_at => u.user.updated_at, notice => notice(q.ok.as_deref()),
+            providers, member_of, other_groups,
         },
     )
 }
 
-/// `POST /console/pools/{pool}/users/{user}/{disable|enable|signout|unlink}`.
+/// `POST /console/pools/{pool}/users/{user}/{disable|enable|signout|unlink|link|add-group|
+/// remove-group|remove-test}`.
 pub async fn act(
     State(s): State<SharedState>,
     Path((pool, username, action)): Path<(String, String, String)>,
@@ -161,6 +179,25 @@ pub async fn act(
             )
             .await
             .map(|()| "identity-unlinked"),
+        "link" => a
+            .link_identity(
+                &pool,
+                &username,
+                LinkBody {
+                    provider: p.form.get("provider").to_owned(),
+                    subject: p.form.get("subject").to_owned(),
+                },
+            )
+            .await
+            .map(|_| "identity-linked"),
+        "add-group" => a
+            .add_user_to_group(&pool, &username, p.form.get("group"))
+            .await
+            .map(|()| "member-added"),
+        "remove-group" => a
+            .remove_user_from_group(&pool, &username, p.form.get("group"))
+            .await
+            .map(|()| "member-removed"),
         "remove-test" => {
             return match a.remove_test_user(&pool, &username).await {
                 Ok(()) => see_other(&format!("/console/pools/{pool}/users"), "test-user-removed"),
