@@ -9,12 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::error::AdminResult;
 use super::service::Admin;
 use crate::secret::{constant_time_eq, random_token, sha256_hex};
+use crate::store::EphemeralKind;
 
 /// Ephemeral namespace of console sessions: not a pool id (pool ids have no `_`), so
 /// no pool's entries can collide with them.
 const NAMESPACE: &str = "_console";
-/// Ephemeral kind of a console session.
-pub const SESSION_KIND: &str = "console-session";
 /// A session unused this long ends.
 pub const IDLE_TIMEOUT_S: i64 = 30 * 60;
 /// A session ends this long after sign-in, however busy.
@@ -73,7 +72,13 @@ impl Admin {
             .map_err(|e| super::AdminError::internal("cannot encode the session", e))?;
         let left = s.created_at + ABSOLUTE_TIMEOUT_S - self.clock.now();
         self.store
-            .put(NAMESPACE, SESSION_KIND, &sha256_hex(id), &value, ttl(left))
+            .put(
+                NAMESPACE,
+                EphemeralKind::ConsoleSession,
+                &sha256_hex(id),
+                &value,
+                ttl(left),
+            )
             .await?;
         Ok(())
     }
@@ -85,7 +90,11 @@ impl Admin {
             return Ok(None);
         }
         let key = sha256_hex(id);
-        let Some(raw) = self.store.get(NAMESPACE, SESSION_KIND, &key).await? else {
+        let Some(raw) = self
+            .store
+            .get(NAMESPACE, EphemeralKind::ConsoleSession, &key)
+            .await?
+        else {
             return Ok(None);
         };
         let Ok(mut s) = serde_json::from_slice::<ConsoleSession>(&raw) else {
@@ -93,7 +102,9 @@ impl Admin {
         };
         let now = self.clock.now();
         if now - s.last_seen >= IDLE_TIMEOUT_S || now - s.created_at >= ABSOLUTE_TIMEOUT_S {
-            self.store.take(NAMESPACE, SESSION_KIND, &key).await?;
+            self.store
+                .take(NAMESPACE, EphemeralKind::ConsoleSession, &key)
+                .await?;
             return Ok(None);
         }
         if now - s.last_seen >= TOUCH_EVERY_S {
@@ -106,7 +117,7 @@ impl Admin {
     /// Ends the session of cookie value `id` (nothing happens when there is none).
     pub async fn close_console_session(&self, id: &str) -> AdminResult<()> {
         self.store
-            .take(NAMESPACE, SESSION_KIND, &sha256_hex(id))
+            .take(NAMESPACE, EphemeralKind::ConsoleSession, &sha256_hex(id))
             .await?;
         Ok(())
     }

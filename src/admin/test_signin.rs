@@ -19,14 +19,10 @@ use crate::flow::test_trace::{TestStep, TestTrace, TracedIdentity};
 use crate::flow::{FlowError, PoolCtx};
 use crate::model::{AppClient, OAuthFlow, TEST_CLIENT_ID, TEST_USER_ATTRIBUTE};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
-use crate::store::UserPatch;
+use crate::store::{EphemeralKind, UserPatch};
 
 /// Ephemeral namespace of the console's records (as its sessions').
 const NAMESPACE: &str = "_console";
-/// A test sign-in between its start and its callback.
-const RUN_KIND: &str = "console-test";
-/// A finished test's right to remove the user it created.
-const REMOVAL_KIND: &str = "console-test-user";
 /// How long a test may take at the provider.
 pub const RUN_TTL_S: u64 = 600;
 /// How long the result page's "Remove test user" works.
@@ -238,7 +234,7 @@ impl Admin {
         self.store
             .put(
                 NAMESPACE,
-                RUN_KIND,
+                EphemeralKind::ConsoleTest,
                 &sha256_hex(&state),
                 &bytes,
                 ttl(RUN_TTL_S),
@@ -281,7 +277,7 @@ impl Admin {
         }
         let Some(raw) = self
             .store
-            .take(NAMESPACE, RUN_KIND, &sha256_hex(state))
+            .take(NAMESPACE, EphemeralKind::ConsoleTest, &sha256_hex(state))
             .await?
         else {
             return refused(
@@ -386,7 +382,7 @@ impl Admin {
         self.store
             .put(
                 NAMESPACE,
-                REMOVAL_KIND,
+                EphemeralKind::ConsoleTestUser,
                 &sha256_hex(&token),
                 &bytes,
                 ttl(REMOVAL_TTL_S),
@@ -404,7 +400,7 @@ impl Admin {
         let key = sha256_hex(token);
         let raw = self
             .store
-            .get(NAMESPACE, REMOVAL_KIND, &key)
+            .get(NAMESPACE, EphemeralKind::ConsoleTestUser, &key)
             .await?
             .ok_or(AdminError::NotFound("the test user"))?;
         let r: Removal = serde_json::from_slice(&raw)
@@ -413,7 +409,9 @@ impl Admin {
             return Err(AdminError::NotFound("the test user"));
         }
         self.remove_test_user(pool, &r.username).await?;
-        self.store.take(NAMESPACE, REMOVAL_KIND, &key).await?;
+        self.store
+            .take(NAMESPACE, EphemeralKind::ConsoleTestUser, &key)
+            .await?;
         Ok(r.username)
     }
 

@@ -8,13 +8,12 @@ use serde::Deserialize;
 use url::Url;
 
 use super::test_trace::{TestStep, TestTrace, TracedUser};
-use super::{
-    CODE_TTL, CodeRecord, FLOW_TTL, Flow, FlowError, FlowRecord, PoolCtx, kind, split_scope,
-};
+use super::{CODE_TTL, CodeRecord, FLOW_TTL, Flow, FlowError, FlowRecord, PoolCtx, split_scope};
 use crate::identity::{IdentityError, Resolver};
 use crate::model::{AppClient, OAuthFlow, ProviderRecord};
 use crate::provider::{BeginRequest, BrowserAction, CallbackParams, ProviderError, registry};
 use crate::secret::{random_token, sha256_hex};
+use crate::store::EphemeralKind;
 
 /// Query of `/oauth2/authorize` (Cognito's parameters).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -216,7 +215,13 @@ impl Flow {
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| FlowError::internal("encode the sign-in record", e))?;
         self.store
-            .put(&ctx.pool.id, kind::FLOW, &upstream_state, &bytes, FLOW_TTL)
+            .put(
+                &ctx.pool.id,
+                EphemeralKind::Flow,
+                &upstream_state,
+                &bytes,
+                FLOW_TTL,
+            )
             .await?;
         Ok(AuthorizeOutcome::Upstream {
             action: begin.action,
@@ -311,7 +316,11 @@ impl Flow {
         {
             Ok(done) => Ok(done),
             Err(e) => {
-                if let Err(se) = self.store.take(&ctx.pool.id, kind::FLOW, state).await {
+                if let Err(se) = self
+                    .store
+                    .take(&ctx.pool.id, EphemeralKind::Flow, state)
+                    .await
+                {
                     tracing::warn!(error = %se, "could not end a refused sign-in; it expires by itself");
                 }
                 Err(e)
@@ -402,7 +411,7 @@ impl Flow {
     async fn read_flow(&self, ctx: &PoolCtx, state: &str) -> Result<FlowRecord, FlowError> {
         let bytes = self
             .store
-            .get(&ctx.pool.id, kind::FLOW, state)
+            .get(&ctx.pool.id, EphemeralKind::Flow, state)
             .await?
             .ok_or_else(flow_gone)?;
         serde_json::from_slice(&bytes)
@@ -418,7 +427,7 @@ impl Flow {
     ) -> Result<FlowRecord, FlowError> {
         let bytes = self
             .store
-            .take(&ctx.pool.id, kind::FLOW, state)
+            .take(&ctx.pool.id, EphemeralKind::Flow, state)
             .await?
             .ok_or_else(flow_gone)?;
         serde_json::from_slice(&bytes)
@@ -542,9 +551,9 @@ impl Flow {
                     .store
                     .take_and_put(
                         &ctx.pool.id,
-                        kind::FLOW,
+                        EphemeralKind::Flow,
                         state,
-                        kind::CODE,
+                        EphemeralKind::Code,
                         &code_key,
                         &bytes,
                         CODE_TTL,
@@ -556,7 +565,13 @@ impl Flow {
             }
             None => {
                 self.store
-                    .put(&ctx.pool.id, kind::CODE, &code_key, &bytes, CODE_TTL)
+                    .put(
+                        &ctx.pool.id,
+                        EphemeralKind::Code,
+                        &code_key,
+                        &bytes,
+                        CODE_TTL,
+                    )
                     .await?;
             }
         }

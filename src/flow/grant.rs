@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::hooks::token_error;
-use super::{CodeRecord, Flow, FlowError, PoolCtx, kind, split_scope};
+use super::{CodeRecord, Flow, FlowError, PoolCtx, split_scope};
 use crate::hooks::{TokenOverrides, TokenSource};
 use crate::model::{AppClient, IdentityLink, OAuthFlow, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
-use crate::store::{Redeemed, Redemption};
+use crate::store::{EphemeralKind, Redeemed, Redemption};
 use crate::token::{GroupRoles, UserTokenInput, issue_client_token_with, issue_user_tokens_with};
 
 /// The successful token response (RFC 6749 section 5.1).
@@ -142,7 +142,11 @@ impl Flow {
         // the refresh token, before anything is signed: of two concurrent exchanges
         // exactly one gets the code, and the other finds the winner's family to revoke
         // (RFC 6749 4.1.2). A grant that fails a check is consumed at once.
-        let Some(bytes) = self.store.get(pool, kind::CODE, &code_hash).await? else {
+        let Some(bytes) = self
+            .store
+            .get(pool, EphemeralKind::Code, &code_hash)
+            .await?
+        else {
             return Err(self.code_not_redeemable(pool, &code_hash, &family).await?);
         };
         let checked = match check_grant(client, form, &bytes) {
@@ -158,9 +162,9 @@ impl Flow {
                 self.store
                     .take_and_put(
                         pool,
-                        kind::CODE,
+                        EphemeralKind::Code,
                         &code_hash,
-                        kind::CODE_USED,
+                        EphemeralKind::CodeUsed,
                         &code_hash,
                         family.as_bytes(),
                         CODE_USED_TTL,
@@ -187,11 +191,11 @@ impl Flow {
             .store
             .redeem_code(&Redemption {
                 pool,
-                code_kind: kind::CODE,
+                code_kind: EphemeralKind::Code,
                 code_key: &code_hash,
-                used_kind: kind::CODE_USED,
+                used_kind: EphemeralKind::CodeUsed,
                 used_ttl: CODE_USED_TTL,
-                revoked_kind: kind::REVOKED,
+                revoked_kind: EphemeralKind::Revoked,
                 refresh: &refresh,
             })
             .await?;
@@ -227,7 +231,11 @@ impl Flow {
         code_hash: &str,
         family: &str,
     ) -> Result<FlowError, FlowError> {
-        if let Some(first) = self.store.get(pool, kind::CODE_USED, code_hash).await? {
+        if let Some(first) = self
+            .store
+            .get(pool, EphemeralKind::CodeUsed, code_hash)
+            .await?
+        {
             let first = String::from_utf8_lossy(&first).into_owned();
             if first != family {
                 tracing::warn!(pool = %pool, "authorization code reused: revoking its tokens");

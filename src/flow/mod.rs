@@ -28,7 +28,7 @@ use crate::clock::SharedClock;
 use crate::hooks::Hooks;
 use crate::metrics::Metrics;
 use crate::model::{AppClient, Pool, ProviderRecord};
-use crate::store::{SharedBackend, StoreError};
+use crate::store::{EphemeralKind, SharedBackend, StoreError};
 use crate::token::{KeyError, KeyRing, KeyService};
 
 pub use crate::provider::cache::ProviderCache;
@@ -201,8 +201,6 @@ pub struct Flow {
     sealer: Arc<crate::secret::Sealer>,
 }
 
-pub(crate) use crate::store::kind;
-
 impl Flow {
     /// The key service and provider cache are shared with the admin service, so that a
     /// rotation or a provider change made there is seen here at once.
@@ -256,7 +254,7 @@ impl Flow {
         self.store
             .put(
                 pool,
-                kind::REVOKED,
+                EphemeralKind::Revoked,
                 id,
                 b"1",
                 Duration::from_secs(MAX_ACCESS_TTL_S as u64 + 300),
@@ -280,7 +278,11 @@ impl Flow {
     }
 
     pub async fn is_revoked(&self, pool: &str, id: &str) -> Result<bool, FlowError> {
-        Ok(self.store.get(pool, kind::REVOKED, id).await?.is_some())
+        Ok(self
+            .store
+            .get(pool, EphemeralKind::Revoked, id)
+            .await?
+            .is_some())
     }
 }
 

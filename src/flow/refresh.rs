@@ -16,10 +16,8 @@ use super::{Flow, FlowError, PoolCtx, split_scope};
 use crate::hooks::{TokenOverrides, TokenSource};
 use crate::model::{AppClient, RefreshState, RefreshTokenRecord};
 use crate::secret::{random_token, sha256_hex};
+use crate::store::EphemeralKind;
 use crate::store::RotateOutcome;
-
-/// Ephemeral kind: a rotated refresh token's one retry, for `retry_grace_s`.
-pub const REFRESH_GRACE: &str = "refresh-grace";
 
 impl Flow {
     /// Refreshes with `token` for `client` (already authenticated), optionally
@@ -90,7 +88,11 @@ impl Flow {
         if rotation.enabled
             && current.state == RefreshState::Used
             && current.expires_at > now
-            && self.store.take(pool, REFRESH_GRACE, &hash).await?.is_some()
+            && self
+                .store
+                .take(pool, EphemeralKind::RefreshGrace, &hash)
+                .await?
+                .is_some()
         {
             // The one retry of a just-rotated token: a new token in the same family.
             let user = self.active_user(pool, &current.user_id).await?;
@@ -131,7 +133,7 @@ impl Flow {
             self.store
                 .put(
                     pool,
-                    REFRESH_GRACE,
+                    EphemeralKind::RefreshGrace,
                     &hash,
                     b"1",
                     Duration::from_secs(rotation.retry_grace_s.min(60)),

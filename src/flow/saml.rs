@@ -22,6 +22,7 @@ use crate::provider::protocol::saml::{MAX_ACS_CHARS, peek_issuer};
 use crate::provider::saml::SamlSp;
 use crate::provider::{BeginResponse, ProviderError};
 use crate::secret::sha256_hex;
+use crate::store::EphemeralKind;
 
 /// What an accepted SAML response leads to.
 #[derive(Debug)]
@@ -33,9 +34,6 @@ pub struct AcsDone {
     /// The binding cookie to remove (SP-initiated sign-ins).
     pub binding_cookie: Option<String>,
 }
-
-/// Ephemeral kinds of this module.
-pub const REPLAY: &str = "saml-replay";
 
 /// The pool's SP entity ID: its `sp_entity_id` setting, else `urn:poolgate:sp:{pool}`.
 pub fn sp_entity_id(pool: &crate::model::Pool) -> String {
@@ -225,7 +223,7 @@ impl Flow {
             .store
             .put_if_absent(
                 &ctx.pool.id,
-                REPLAY,
+                EphemeralKind::SamlReplay,
                 &key,
                 b"1",
                 Duration::from_secs(ttl as u64),

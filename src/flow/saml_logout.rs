@@ -17,11 +17,10 @@ use crate::provider::protocol::saml::redirect::{inflate_b64, verify_redirect};
 use crate::provider::protocol::saml::{VerifiedLogin, refuse_declarations, xml};
 use crate::provider::saml::new_request_id;
 use crate::secret::random_token;
+use crate::store::EphemeralKind;
 
 /// The cookie naming the browser's SAML session (for single logout only).
 pub const SESSION_COOKIE: &str = "pg_saml";
-const SESSION: &str = "saml-session";
-const PENDING: &str = "saml-logout";
 /// How long a SAML session handle is kept (AD FS sessions last 8 hours by default).
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 const PENDING_TTL: Duration = Duration::from_secs(300);
@@ -61,7 +60,13 @@ impl Flow {
         let bytes = serde_json::to_vec(&rec)
             .map_err(|e| FlowError::internal("encode the SAML session record", e))?;
         self.store
-            .put(&ctx.pool.id, SESSION, &handle, &bytes, SESSION_TTL)
+            .put(
+                &ctx.pool.id,
+                EphemeralKind::SamlSession,
+                &handle,
+                &bytes,
+                SESSION_TTL,
+            )
             .await?;
         Ok(Some(handle))
     }
@@ -77,7 +82,11 @@ impl Flow {
         let Some(handle) = handle.filter(|h| !h.is_empty() && h.len() <= 64) else {
             return Ok(return_to);
         };
-        let Some(bytes) = self.store.take(&ctx.pool.id, SESSION, handle).await? else {
+        let Some(bytes) = self
+            .store
+            .take(&ctx.pool.id, EphemeralKind::SamlSession, handle)
+            .await?
+        else {
             return Ok(return_to);
         };
         let sess: SessionRecord = serde_json::from_slice(&bytes)
@@ -116,7 +125,13 @@ impl Flow {
         let bytes = serde_json::to_vec(&pending)
             .map_err(|e| FlowError::internal("encode the pending logout", e))?;
         self.store
-            .put(&ctx.pool.id, PENDING, &relay, &bytes, PENDING_TTL)
+            .put(
+                &ctx.pool.id,
+                EphemeralKind::SamlLogout,
+                &relay,
+                &bytes,
+                PENDING_TTL,
+            )
             .await?;
         Ok(url)
     }
@@ -139,7 +154,7 @@ impl Flow {
         // not cancel the user's logout.
         let bytes = self
             .store
-            .get(&ctx.pool.id, PENDING, &relay)
+            .get(&ctx.pool.id, EphemeralKind::SamlLogout, &relay)
             .await?
             .ok_or_else(|| {
                 FlowError::page(400, "This logout has expired or was already completed.")
@@ -185,7 +200,7 @@ impl Flow {
         }
         if self
             .store
-            .take(&ctx.pool.id, PENDING, &relay)
+            .take(&ctx.pool.id, EphemeralKind::SamlLogout, &relay)
             .await?
             .is_none()
         {

@@ -10,9 +10,7 @@ use super::{FLOW_TTL, Flow, FlowError, FlowRecord, PoolCtx};
 use crate::model::{ProviderRecord, TEST_CLIENT_ID};
 use crate::provider::UpstreamIdentity;
 use crate::secret::sha256_hex;
-
-/// Ephemeral kind of a test sign-in's trace.
-pub const TRACE_KIND: &str = "test-trace";
+use crate::store::EphemeralKind;
 
 /// Which step of a sign-in refused it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +114,7 @@ impl Flow {
             .store
             .put(
                 &ctx.pool.id,
-                TRACE_KIND,
+                EphemeralKind::TestTrace,
                 &sha256_hex(state),
                 &bytes,
                 FLOW_TTL,
@@ -135,7 +133,7 @@ impl Flow {
     ) -> Result<Option<TestTrace>, FlowError> {
         let Some(bytes) = self
             .store
-            .take(pool, TRACE_KIND, &sha256_hex(state))
+            .take(pool, EphemeralKind::TestTrace, &sha256_hex(state))
             .await?
         else {
             return Ok(None);

@@ -7,36 +7,105 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 
-/// Ephemeral kinds the flows use.
-pub mod kind {
+/// What an ephemeral entry is: its namespace within a pool. The names ([`Self::as_str`])
+/// are what the backends store (SQLite rows, Redis keys), so they never change; a new
+/// kind is a new variant with a new name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EphemeralKind {
     /// A sign-in between `/oauth2/authorize` and the provider's callback.
-    pub const FLOW: &str = "flow";
+    Flow,
     /// An authorization code until it is redeemed.
-    pub const CODE: &str = "code";
+    Code,
     /// A redeemed code, naming the token family it became (replays revoke it).
-    pub const CODE_USED: &str = "code-used";
+    CodeUsed,
     /// A token family revoked by a code replay.
-    pub const REVOKED: &str = "revoked";
+    Revoked,
+    /// A rotated refresh token still accepted once within the client's retry grace.
+    RefreshGrace,
+    /// A SAML assertion id already consumed (the replay cache).
+    SamlReplay,
+    /// A SAML sign-in's session at its IdP (what single logout names).
+    SamlSession,
+    /// A SAML logout waiting for the IdP's response.
+    SamlLogout,
+    /// A native (Cognito API) sign-in between its challenges.
+    NativeSession,
+    /// An SRP exchange between `InitiateAuth` and the password verifier's answer.
+    NativeSrp,
+    /// An admin console session.
+    ConsoleSession,
+    /// A console test sign-in between its start and its callback.
+    ConsoleTest,
+    /// A finished console test's right to remove the user it created.
+    ConsoleTestUser,
+    /// What a console test sign-in saw, step by step, for the console to show.
+    TestTrace,
+}
+
+impl EphemeralKind {
+    /// Every kind.
+    pub const ALL: [EphemeralKind; 14] = [
+        EphemeralKind::Flow,
+        EphemeralKind::Code,
+        EphemeralKind::CodeUsed,
+        EphemeralKind::Revoked,
+        EphemeralKind::RefreshGrace,
+        EphemeralKind::SamlReplay,
+        EphemeralKind::SamlSession,
+        EphemeralKind::SamlLogout,
+        EphemeralKind::NativeSession,
+        EphemeralKind::NativeSrp,
+        EphemeralKind::ConsoleSession,
+        EphemeralKind::ConsoleTest,
+        EphemeralKind::ConsoleTestUser,
+        EphemeralKind::TestTrace,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EphemeralKind::Flow => "flow",
+            EphemeralKind::Code => "code",
+            EphemeralKind::CodeUsed => "code-used",
+            EphemeralKind::Revoked => "revoked",
+            EphemeralKind::RefreshGrace => "refresh-grace",
+            EphemeralKind::SamlReplay => "saml-replay",
+            EphemeralKind::SamlSession => "saml-session",
+            EphemeralKind::SamlLogout => "saml-logout",
+            EphemeralKind::NativeSession => "native-session",
+            EphemeralKind::NativeSrp => "native-srp",
+            EphemeralKind::ConsoleSession => "console-session",
+            EphemeralKind::ConsoleTest => "console-test",
+            EphemeralKind::ConsoleTestUser => "console-test-user",
+            EphemeralKind::TestTrace => "test-trace",
+        }
+    }
 
     /// The kinds only sign-ins in progress need, each living minutes: lost, a user
     /// starts the sign-in again. The SQLite backend (one gateway process per database
     /// file) keeps them in that process's memory ([`super::memory`]); Redis keeps
     /// everything, since any instance may serve the next step.
-    pub const SIGN_IN_KINDS: [&str; 3] = [FLOW, CODE, CODE_USED];
-
-    pub fn is_sign_in(kind: &str) -> bool {
-        SIGN_IN_KINDS.contains(&kind)
+    pub const fn is_sign_in(self) -> bool {
+        matches!(
+            self,
+            EphemeralKind::Flow | EphemeralKind::Code | EphemeralKind::CodeUsed
+        )
     }
 }
 
-/// Short-lived state with a TTL. Keys are namespaced by pool and by `kind` (`flow`,
-/// `code`, `replay`, ...). Expired entries are never returned.
+impl std::fmt::Display for EphemeralKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Short-lived state with a TTL. Keys are namespaced by pool and by [`EphemeralKind`]. Expired entries are never returned.
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {
     async fn put(
         &self,
         pool: &str,
-        kind: &str,
+        kind: EphemeralKind,
         key: &str,
         value: &[u8],
         ttl: Duration,
@@ -45,14 +114,20 @@ pub trait Ephemeral: Send + Sync + 'static {
     async fn put_if_absent(
         &self,
         pool: &str,
-        kind: &str,
+        kind: EphemeralKind,
         key: &str,
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<bool>;
     /// Reads and deletes in one atomic step: two concurrent takes never both succeed.
-    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
-    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn take(
+        &self,
+        pool: &str,
+        kind: EphemeralKind,
+        key: &str,
+    ) -> StoreResult<Option<Vec<u8>>>;
+    async fn get(&self, pool: &str, kind: EphemeralKind, key: &str)
+    -> StoreResult<Option<Vec<u8>>>;
     /// Takes `take_kind`/`take_key` and stores `value` under `put_kind`/`put_key` in one
     /// atomic step, returning what was taken: a sign-in replaced by the code it produced,
     /// an authorization code replaced by its used-mark (naming the token family it
@@ -62,11 +137,39 @@ pub trait Ephemeral: Send + Sync + 'static {
     async fn take_and_put(
         &self,
         pool: &str,
-        take_kind: &str,
+        take_kind: EphemeralKind,
         take_key: &str,
-        put_kind: &str,
+        put_kind: EphemeralKind,
         put_key: &str,
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EphemeralKind;
+
+    #[test]
+    fn names_are_distinct_and_stable() {
+        let names: std::collections::BTreeSet<&str> =
+            EphemeralKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), EphemeralKind::ALL.len());
+        // What stores written by earlier versions hold.
+        assert_eq!(EphemeralKind::Flow.as_str(), "flow");
+        assert_eq!(EphemeralKind::CodeUsed.as_str(), "code-used");
+        assert_eq!(EphemeralKind::ConsoleSession.to_string(), "console-session");
+        let sign_in: Vec<_> = EphemeralKind::ALL
+            .into_iter()
+            .filter(|k| k.is_sign_in())
+            .collect();
+        assert_eq!(
+            sign_in,
+            [
+                EphemeralKind::Flow,
+                EphemeralKind::Code,
+                EphemeralKind::CodeUsed
+            ]
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Sign-in state held in the gateway's own memory: the same contract as
 //! [`crate::store::Ephemeral`] (TTL, atomic take, put-if-absent, take-and-put), for the
-//! kinds of [`SIGN_IN_KINDS`](crate::store::kind::SIGN_IN_KINDS) on a backend that serves
+//! kinds of [`is_sign_in`](crate::store::EphemeralKind::is_sign_in) on a backend that serves
 //! one process. Every operation is a few map and tree steps under one lock: no I/O, no
 //! `await`. Entries leave in expiry order as later writes come in, and the memory they
 //! take is capped, so a flood of abandoned sign-ins is refused instead of growing it.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use credentials::CredentialStore;
-pub use ephemeral::{Ephemeral, kind};
+pub use ephemeral::{Ephemeral, EphemeralKind};
 pub use groups::{GroupStore, MembershipOutcome};
 pub use records::{ClientStore, PoolStore, ProviderStore, ResourceServerStore};
 pub use tokens::{KeyStore, RefreshStore, RotateOutcome};
@@ -80,13 +80,13 @@ pub use patch::UserPatch;
 pub struct Redemption<'a> {
     pub pool: &'a str,
     /// Where the code's grant lives, and under which key (the code's hash).
-    pub code_kind: &'a str,
+    pub code_kind: EphemeralKind,
     pub code_key: &'a str,
     /// Where the code is remembered as used, with the token family it became.
-    pub used_kind: &'a str,
+    pub used_kind: EphemeralKind,
     pub used_ttl: Duration,
     /// Where a revoked token family is marked (by a replay of the code).
-    pub revoked_kind: &'a str,
+    pub revoked_kind: EphemeralKind,
     /// The refresh token the exchange issues; its `family_id` is the family.
     pub refresh: &'a RefreshTokenRecord,
 }

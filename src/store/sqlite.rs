@@ -45,7 +45,7 @@ pub struct SqliteStore {
     /// alongside it, so two threads rarely wait for one connection.
     readers: Arc<[Mutex<Connection>]>,
     puts: Arc<AtomicU64>,
-    /// The sign-in kinds ([`crate::store::kind::SIGN_IN_KINDS`]) live here, not in the
+    /// The sign-in kinds ([`EphemeralKind::is_sign_in`](crate::store::EphemeralKind::is_sign_in)) live here, not in the
     /// file: one gateway process serves a database file, and they are needed for
     /// minutes only. Two of a sign-in's three writes were these (its start, and its
     /// code replacing it), each a WAL commit.
@@ -401,7 +401,7 @@ pub(crate) fn exec<P: Params>(conn: &Connection, sql: &str, params: P) -> StoreR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Ephemeral;
+    use crate::store::{Ephemeral, EphemeralKind};
 
     async fn rows(store: &SqliteStore) -> i64 {
         store
@@ -435,7 +435,7 @@ mod tests {
             store
                 .put(
                     "p",
-                    "saml-replay",
+                    EphemeralKind::SamlReplay,
                     &i.to_string(),
                     &value,
                     Duration::from_secs(600),
@@ -479,7 +479,7 @@ mod tests {
             store
                 .put(
                     "p",
-                    "blob",
+                    EphemeralKind::SamlSession,
                     &i.to_string(),
                     &value,
                     Duration::from_secs(600),
@@ -496,7 +496,7 @@ mod tests {
         assert!(wal() <= WAL_TRUNCATE_AT, "WAL still {} bytes", wal());
         assert_eq!(
             store
-                .get("p", "blob", "399")
+                .get("p", EphemeralKind::SamlSession, "399")
                 .await
                 .unwrap()
                 .map(|v| v.len()),
@@ -512,18 +512,33 @@ mod tests {
         // A zero TTL expires at once; the rows stay until a purge.
         for i in 0..PURGE_EVERY - 1 {
             store
-                .put("p", "saml-replay", &i.to_string(), b"x", Duration::ZERO)
+                .put(
+                    "p",
+                    EphemeralKind::SamlReplay,
+                    &i.to_string(),
+                    b"x",
+                    Duration::ZERO,
+                )
                 .await
                 .unwrap();
         }
         assert_eq!(rows(&store).await, (PURGE_EVERY - 1) as i64);
         store
-            .put("p", "saml-replay", "live", b"x", Duration::from_secs(60))
+            .put(
+                "p",
+                EphemeralKind::SamlReplay,
+                "live",
+                b"x",
+                Duration::from_secs(60),
+            )
             .await
             .unwrap();
         assert_eq!(rows(&store).await, 1);
         assert_eq!(
-            store.get("p", "saml-replay", "live").await.unwrap(),
+            store
+                .get("p", EphemeralKind::SamlReplay, "live")
+                .await
+                .unwrap(),
             Some(b"x".to_vec())
         );
     }
@@ -551,11 +566,17 @@ mod tests {
         })
         .join();
         // `take` writes, so it uses the (poisoned) writer connection.
-        let first = store.take("p", "saml-replay", "k").await;
+        let first = store.take("p", EphemeralKind::SamlReplay, "k").await;
         assert!(
             matches!(first, Err(StoreError::Unavailable(_))),
             "{first:?}"
         );
-        assert_eq!(store.take("p", "saml-replay", "k").await.unwrap(), None);
+        assert_eq!(
+            store
+                .take("p", EphemeralKind::SamlReplay, "k")
+                .await
+                .unwrap(),
+            None
+        );
     }
 }

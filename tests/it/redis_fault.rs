@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use poolgate::store::StoreError;
 use poolgate::store::prelude::*;
 use poolgate::store::redis::RedisStore;
+use poolgate::store::{EphemeralKind, StoreError};
 
 use crate::redis_fixtures::{link, user};
 use crate::redis_server::RedisServer;
@@ -14,14 +14,18 @@ use crate::redis_server::RedisServer;
 async fn redis_outage_is_unavailable_then_recovers() {
     let mut server = RedisServer::start();
     let s = RedisStore::open(&server.url()).await.unwrap();
-    s.put("p", "flow", "a", b"1", Duration::from_secs(60))
+    s.put("p", EphemeralKind::Flow, "a", b"1", Duration::from_secs(60))
         .await
         .unwrap();
 
     server.stop();
     // Each call comes back (the outer test timeout would catch a hang) with Unavailable.
     for _ in 0..3 {
-        let r = tokio::time::timeout(Duration::from_secs(10), s.get("p", "flow", "a")).await;
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            s.get("p", EphemeralKind::Flow, "a"),
+        )
+        .await;
         assert!(matches!(r, Ok(Err(StoreError::Unavailable(_)))), "{r:?}");
     }
     let u = user("p", "u1", "ada", None, 1);
@@ -53,7 +57,7 @@ async fn redis_outage_is_unavailable_then_recovers() {
         .unwrap();
     assert_eq!(outcome, poolgate::store::CreateUserOutcome::Created);
     assert_eq!(
-        s.get("p", "flow", "a").await.unwrap(),
+        s.get("p", EphemeralKind::Flow, "a").await.unwrap(),
         None,
         "the new server started empty"
     );
@@ -65,18 +69,22 @@ async fn redis_hung_server_is_unavailable_not_a_hang() {
     let s = RedisStore::open_with_timeout(&server.url(), Duration::from_millis(500))
         .await
         .unwrap();
-    s.put("p", "flow", "a", b"1", Duration::from_secs(60))
+    s.put("p", EphemeralKind::Flow, "a", b"1", Duration::from_secs(60))
         .await
         .unwrap();
     server.pause();
     for _ in 0..3 {
-        let r = tokio::time::timeout(Duration::from_secs(10), s.take("p", "flow", "a")).await;
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            s.take("p", EphemeralKind::Flow, "a"),
+        )
+        .await;
         assert!(matches!(r, Ok(Err(StoreError::Unavailable(_)))), "{r:?}");
     }
     server.resume();
     let mut value = None;
     for _ in 0..50 {
-        if let Ok(v) = s.get("p", "flow", "a").await {
+        if let Ok(v) = s.get("p", EphemeralKind::Flow, "a").await {
             value = Some(v);
             break;
         }

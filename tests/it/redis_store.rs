@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use poolgate::model::{AppClient, Branding, DomainRecord, Pool, PoolSettings};
 use poolgate::store::prelude::*;
-use poolgate::store::{CreateUserOutcome, StoreError};
+use poolgate::store::{CreateUserOutcome, EphemeralKind, StoreError};
 
 use crate::redis_fixtures::{link, store, user, with_pool};
 
@@ -136,43 +136,45 @@ async fn redis_pools_domains_and_clients_round_trip() {
 async fn redis_ephemeral_state() {
     let (_server, s) = store().await;
     let ttl = Duration::from_secs(60);
-    s.put("p", "flow", "k1", b"v1", ttl).await.unwrap();
+    s.put("p", EphemeralKind::Flow, "k1", b"v1", ttl)
+        .await
+        .unwrap();
     assert_eq!(
-        s.get("p", "flow", "k1").await.unwrap(),
+        s.get("p", EphemeralKind::Flow, "k1").await.unwrap(),
         Some(b"v1".to_vec())
     );
     assert_eq!(
-        s.get("p", "code", "k1").await.unwrap(),
+        s.get("p", EphemeralKind::Code, "k1").await.unwrap(),
         None,
         "kinds are separate"
     );
     assert_eq!(
-        s.get("q", "flow", "k1").await.unwrap(),
+        s.get("q", EphemeralKind::Flow, "k1").await.unwrap(),
         None,
         "pools are separate"
     );
     assert_eq!(
-        s.take("p", "flow", "k1").await.unwrap(),
+        s.take("p", EphemeralKind::Flow, "k1").await.unwrap(),
         Some(b"v1".to_vec())
     );
-    assert_eq!(s.take("p", "flow", "k1").await.unwrap(), None);
+    assert_eq!(s.take("p", EphemeralKind::Flow, "k1").await.unwrap(), None);
     assert!(
-        s.put_if_absent("p", "replay", "n", b"1", ttl)
+        s.put_if_absent("p", EphemeralKind::SamlReplay, "n", b"1", ttl)
             .await
             .unwrap()
     );
     assert!(
-        !s.put_if_absent("p", "replay", "n", b"2", ttl)
+        !s.put_if_absent("p", EphemeralKind::SamlReplay, "n", b"2", ttl)
             .await
             .unwrap()
     );
     assert_eq!(
-        s.get("p", "replay", "n").await.unwrap(),
+        s.get("p", EphemeralKind::SamlReplay, "n").await.unwrap(),
         Some(b"1".to_vec())
     );
     s.put(
         "p",
-        "flow",
+        EphemeralKind::Flow,
         "short",
         &[0, 255, 1],
         Duration::from_millis(30),
@@ -181,12 +183,12 @@ async fn redis_ephemeral_state() {
     .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        s.get("p", "flow", "short").await.unwrap(),
+        s.get("p", EphemeralKind::Flow, "short").await.unwrap(),
         None,
         "expired entries are gone"
     );
     assert!(
-        s.put_if_absent("p", "flow", "short", b"x", ttl)
+        s.put_if_absent("p", EphemeralKind::Flow, "short", b"x", ttl)
             .await
             .unwrap()
     );
@@ -195,13 +197,19 @@ async fn redis_ephemeral_state() {
 #[tokio::test]
 async fn redis_fifty_concurrent_takes_yield_one_value() {
     let (_server, s) = store().await;
-    s.put("p", "code", "c", b"once", Duration::from_secs(60))
-        .await
-        .unwrap();
+    s.put(
+        "p",
+        EphemeralKind::Code,
+        "c",
+        b"once",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = s.clone();
-            tokio::spawn(async move { s.take("p", "code", "c").await.unwrap() })
+            tokio::spawn(async move { s.take("p", EphemeralKind::Code, "c").await.unwrap() })
         })
         .collect();
     let mut got = 0;

@@ -10,7 +10,7 @@ use poolgate::model::{
     ProviderType, RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer,
     SigningAlg, SigningKeyRecord, User, VersionedHook,
 };
-use poolgate::store::SharedBackend;
+use poolgate::store::{EphemeralKind, SharedBackend};
 use serde_json::json;
 
 mod credentials;
@@ -66,12 +66,12 @@ pub async fn run_all(backend: SharedBackend) {
     ephemeral::put_if_absent(b).await;
     // Each twice: with the kinds sign-ins use (which the SQLite backend keeps in
     // memory) and with other kinds (kept in its file).
-    for kinds in [("code", "code-used"), ("x-code", "x-code-used")] {
+    for kinds in [ephemeral::SIGN_IN_KINDS, ephemeral::FILE_KINDS] {
         ephemeral::take_and_put_marks_once(b, kinds).await;
         ephemeral::redeem_code(b, kinds).await;
     }
-    ephemeral::take_and_put(b, ("flow", "code")).await;
-    ephemeral::take_and_put(b, ("x-flow", "x-code")).await;
+    ephemeral::take_and_put(b, (EphemeralKind::Flow, EphemeralKind::Code)).await;
+    ephemeral::take_and_put(b, ephemeral::FILE_KINDS).await;
     ephemeral::revocation_during_redemption(b).await;
     ephemeral::ttl_expiry(b).await;
 }

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{AuthOutcome, Caller, KIND_SESSION, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL};
+use super::{AuthOutcome, Caller, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL};
 use crate::flow::{Flow, PoolCtx};
 use crate::hooks::TokenSource;
 use crate::model::AppClient;
 use crate::native::{policy, totp};
+use crate::store::EphemeralKind;
 use crate::store::credentials::{Credential, PasswordRecord, UserStatus};
 
 fn required<'a>(r: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, NativeError> {
@@ -131,7 +132,13 @@ impl Flow {
                     let bytes =
                         serde_json::to_vec(&rec).map_err(|_| crate::flow::FlowError::Internal)?;
                     self.store
-                        .put(pool, KIND_SESSION, &key, &bytes, SESSION_TTL)
+                        .put(
+                            pool,
+                            EphemeralKind::NativeSession,
+                            &key,
+                            &bytes,
+                            SESSION_TTL,
+                        )
                         .await?;
                 }
                 return Err(NativeError::CodeMismatch);

@@ -22,6 +22,7 @@ use super::{Flow, FlowError, PoolCtx};
 use crate::hooks::{Hooks, TokenSource, Trigger};
 use crate::model::{AppClient, RefreshState, RefreshTokenRecord, User};
 use crate::secret::{random_token, sha256_hex};
+use crate::store::EphemeralKind;
 use crate::store::credentials::{Credential, UserStatus};
 
 pub use account::UserView;
@@ -33,9 +34,6 @@ pub const API_SCOPE: &str = "openid email phone profile aws.cognito.signin.user.
 pub const ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 /// How long a challenge's `Session` lives (Cognito's default, 3 minutes).
 pub const SESSION_TTL: Duration = Duration::from_secs(180);
-/// Ephemeral kinds.
-const KIND_SESSION: &str = "native-session";
-const KIND_SRP: &str = "native-srp";
 /// Wrong TOTP codes allowed within one session.
 const MAX_SESSION_ATTEMPTS: u32 = 5;
 
@@ -204,7 +202,7 @@ impl Flow {
         self.store
             .put(
                 pool,
-                KIND_SESSION,
+                EphemeralKind::NativeSession,
                 &sha256_hex(&session),
                 &bytes,
                 SESSION_TTL,
@@ -228,7 +226,7 @@ impl Flow {
         let key = sha256_hex(session);
         let bytes = self
             .store
-            .take(pool, KIND_SESSION, &key)
+            .take(pool, EphemeralKind::NativeSession, &key)
             .await?
             .ok_or_else(invalid)?;
         let rec: SessionRecord = serde_json::from_slice(&bytes).map_err(|_| invalid())?;

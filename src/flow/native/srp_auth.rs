@@ -11,13 +11,12 @@ use base64::engine::general_purpose::STANDARD;
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AuthOutcome, Caller, KIND_SRP, NativeError, SESSION_TTL, bad_credentials, throttle_keys,
-};
+use super::{AuthOutcome, Caller, NativeError, SESSION_TTL, bad_credentials, throttle_keys};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::model::AppClient;
 use crate::native::srp;
 use crate::secret::{random_token, sha256_hex};
+use crate::store::EphemeralKind;
 
 /// How far the client's `TIMESTAMP` may be from the gateway's clock.
 const MAX_SKEW_S: i64 = 300;
@@ -127,7 +126,7 @@ impl Flow {
         self.store
             .put(
                 pool,
-                KIND_SRP,
+                EphemeralKind::NativeSrp,
                 &sha256_hex(&secret_block),
                 &bytes,
                 SESSION_TTL,
@@ -169,7 +168,7 @@ impl Flow {
         let pool = &ctx.pool.id;
         let Some(bytes) = self
             .store
-            .take(pool, KIND_SRP, &sha256_hex(block_b64))
+            .take(pool, EphemeralKind::NativeSrp, &sha256_hex(block_b64))
             .await?
         else {
             return Err(bad_credentials());

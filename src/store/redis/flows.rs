@@ -58,7 +58,7 @@ pub(super) async fn put(
     let held: i64 = s
         .eval(
             PUT_FLOW
-                .key(k.ephemeral(crate::store::kind::FLOW, key))
+                .key(k.ephemeral(crate::store::EphemeralKind::Flow, key))
                 .key(k.flows())
                 .arg(value)
                 .arg(ttl_ms(ttl))
@@ -75,7 +75,7 @@ pub(super) async fn take(s: &RedisStore, pool: &str, key: &str) -> StoreResult<O
     let k = PoolKeys::new(pool);
     s.eval(
         TAKE_FLOW
-            .key(k.ephemeral(crate::store::kind::FLOW, key))
+            .key(k.ephemeral(crate::store::EphemeralKind::Flow, key))
             .key(k.flows()),
     )
     .await
@@ -88,7 +88,7 @@ pub(super) async fn forget(s: &RedisStore, pool: &str, key: &str) -> StoreResult
         .query(
             redis::cmd("ZREM")
                 .arg(k.flows())
-                .arg(k.ephemeral(crate::store::kind::FLOW, key)),
+                .arg(k.ephemeral(crate::store::EphemeralKind::Flow, key)),
         )
         .await?;
     Ok(())

@@ -2,6 +2,8 @@
 //! a key is escaped, so that no user-controlled string can forge a separator, a hash tag
 //! or a glob pattern, and one pool's prefix is never a prefix of another pool's keys.
 
+use crate::store::EphemeralKind;
+
 /// Escapes everything but `[A-Za-z0-9._-]` as `%XX` (upper-case hex of each byte).
 pub(crate) fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -83,8 +85,8 @@ impl PoolKeys {
     pub(crate) fn flows(&self) -> String {
         self.key("flows")
     }
-    pub(crate) fn ephemeral(&self, kind: &str, key: &str) -> String {
-        self.key(&format!("eph:{}:{}", enc(kind), enc(key)))
+    pub(crate) fn ephemeral(&self, kind: EphemeralKind, key: &str) -> String {
+        self.key(&format!("eph:{}:{}", enc(kind.as_str()), enc(key)))
     }
 
     pub(crate) fn user(&self, id: &str) -> String {

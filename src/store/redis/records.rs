@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::keys::{self, PoolKeys};
 use super::{RedisStore, UnexpectedReply, from_json, from_json_all, script, to_json, ttl_ms};
 use crate::model::{DomainRecord, Pool};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{EphemeralKind, StoreError, StoreResult};
 
 /// Replaces a hash field only when it exists. KEYS: hash. ARGV: field, value.
 static HSET_IF_EXISTS: LazyLock<Script> = LazyLock::new(|| {
@@ -264,12 +264,12 @@ pub(super) async fn hash_delete(s: &RedisStore, key: &str, field: &str) -> Store
 pub(super) async fn put(
     s: &RedisStore,
     pool: &str,
-    kind: &str,
+    kind: EphemeralKind,
     key: &str,
     value: &[u8],
     ttl: Duration,
 ) -> StoreResult<()> {
-    if kind == crate::store::kind::FLOW {
+    if kind == EphemeralKind::Flow {
         return super::flows::put(s, pool, key, value, ttl).await;
     }
     let k = PoolKeys::new(pool).ephemeral(kind, key);
@@ -288,7 +288,7 @@ pub(super) async fn put(
 pub(super) async fn put_if_absent(
     s: &RedisStore,
     pool: &str,
-    kind: &str,
+    kind: EphemeralKind,
     key: &str,
     value: &[u8],
     ttl: Duration,
@@ -310,10 +310,10 @@ pub(super) async fn put_if_absent(
 pub(super) async fn take(
     s: &RedisStore,
     pool: &str,
-    kind: &str,
+    kind: EphemeralKind,
     key: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
-    if kind == crate::store::kind::FLOW {
+    if kind == EphemeralKind::Flow {
         return super::flows::take(s, pool, key).await;
     }
     let k = PoolKeys::new(pool).ephemeral(kind, key);
@@ -337,8 +337,8 @@ return v
 pub(super) async fn take_and_put(
     s: &RedisStore,
     pool: &str,
-    (take_kind, take_key): (&str, &str),
-    (put_kind, put_key): (&str, &str),
+    (take_kind, take_key): (EphemeralKind, &str),
+    (put_kind, put_key): (EphemeralKind, &str),
     value: &[u8],
     ttl: Duration,
 ) -> StoreResult<Option<Vec<u8>>> {
@@ -349,7 +349,7 @@ pub(super) async fn take_and_put(
         .arg(value)
         .arg(ttl_ms(ttl));
     let taken: Option<Vec<u8>> = s.eval(&inv).await?;
-    if taken.is_some() && take_kind == crate::store::kind::FLOW {
+    if taken.is_some() && take_kind == EphemeralKind::Flow {
         // Counted until it expires otherwise: a failure here only delays its slot.
         if let Err(e) = super::flows::forget(s, pool, take_key).await {
             tracing::debug!(error = %e, "a finished sign-in stays counted until it expires");
@@ -361,7 +361,7 @@ pub(super) async fn take_and_put(
 pub(super) async fn get(
     s: &RedisStore,
     pool: &str,
-    kind: &str,
+    kind: EphemeralKind,
     key: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
     let k = PoolKeys::new(pool).ephemeral(kind, key);

@@ -12,9 +12,9 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 use crate::store::{
-    Backend, ClientStore, CreateUserOutcome, Ephemeral, KeyStore, LinkOutcome, PoolStore,
-    ProviderStore, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult, UserPatch,
-    UserStore,
+    Backend, ClientStore, CreateUserOutcome, Ephemeral, EphemeralKind, KeyStore, LinkOutcome,
+    PoolStore, ProviderStore, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult,
+    UserPatch, UserStore,
 };
 
 /// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
@@ -352,7 +352,7 @@ impl Ephemeral for RedisStore {
     async fn put(
         &self,
         pool: &str,
-        kind: &str,
+        kind: EphemeralKind,
         key: &str,
         value: &[u8],
         ttl: Duration,
@@ -362,25 +362,35 @@ impl Ephemeral for RedisStore {
     async fn put_if_absent(
         &self,
         pool: &str,
-        kind: &str,
+        kind: EphemeralKind,
         key: &str,
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<bool> {
         records::put_if_absent(self, pool, kind, key, value, ttl).await
     }
-    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+    async fn take(
+        &self,
+        pool: &str,
+        kind: EphemeralKind,
+        key: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
         records::take(self, pool, kind, key).await
     }
-    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+    async fn get(
+        &self,
+        pool: &str,
+        kind: EphemeralKind,
+        key: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
         records::get(self, pool, kind, key).await
     }
     async fn take_and_put(
         &self,
         pool: &str,
-        take_kind: &str,
+        take_kind: EphemeralKind,
         take_key: &str,
-        put_kind: &str,
+        put_kind: EphemeralKind,
         put_key: &str,
         value: &[u8],
         ttl: Duration,

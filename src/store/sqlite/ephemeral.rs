@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{SqliteStore, db_err, exec};
 use crate::store::memory::Swap;
-use crate::store::{Ephemeral, StoreError, StoreResult, kind};
+use crate::store::{Ephemeral, EphemeralKind, StoreError, StoreResult};
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now()
@@ -144,12 +144,13 @@ impl Ephemeral for SqliteStore {
     async fn put(
         &self,
         pool: &str,
-        kind: &str,
+        kind: EphemeralKind,
         key: &str,
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<()> {
-        if kind::is_sign_in(kind) {
+        let (sign_in, kind) = (kind.is_sign_in(), kind.as_str());
+        if sign_in {
             return self.volatile.put(pool, kind, key, value, ttl);
         }
         let entry = self.entry(pool, kind, key, value, ttl);
@@ -165,12 +166,13 @@ impl Ephemeral for SqliteStore {
     async fn put_if_absent(
         &self,
         pool: &str,
-        kind: &str,
+        kind: EphemeralKind,
         key: &str,
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<bool> {
-        if kind::is_sign_in(kind) {
+        let (sign_in, kind) = (kind.is_sign_in(), kind.as_str());
+        if sign_in {
             return self.volatile.put_if_absent(pool, kind, key, value, ttl);
         }
         let entry = self.entry(pool, kind, key, value, ttl);
@@ -183,16 +185,28 @@ impl Ephemeral for SqliteStore {
         })
         .await
     }
-    async fn take(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        if kind::is_sign_in(kind) {
+    async fn take(
+        &self,
+        pool: &str,
+        kind: EphemeralKind,
+        key: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let (sign_in, kind) = (kind.is_sign_in(), kind.as_str());
+        if sign_in {
             return self.volatile.take(pool, kind, key);
         }
         let (now, args) = (now_ms(), [pool, kind, key].map(str::to_owned));
         self.run(move |c| take(c, &args[0], &args[1], &args[2], now))
             .await
     }
-    async fn get(&self, pool: &str, kind: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        if kind::is_sign_in(kind) {
+    async fn get(
+        &self,
+        pool: &str,
+        kind: EphemeralKind,
+        key: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let (sign_in, kind) = (kind.is_sign_in(), kind.as_str());
+        if sign_in {
             return self.volatile.get(pool, kind, key);
         }
         let (now, args) = (now_ms(), [pool, kind, key].map(str::to_owned));
@@ -202,14 +216,16 @@ impl Ephemeral for SqliteStore {
     async fn take_and_put(
         &self,
         pool: &str,
-        take_kind: &str,
+        take_kind: EphemeralKind,
         take_key: &str,
-        put_kind: &str,
+        put_kind: EphemeralKind,
         put_key: &str,
         value: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
-        match (kind::is_sign_in(take_kind), kind::is_sign_in(put_kind)) {
+        let sign_in = (take_kind.is_sign_in(), put_kind.is_sign_in());
+        let (take_kind, put_kind) = (take_kind.as_str(), put_kind.as_str());
+        match sign_in {
             (true, true) => {
                 let swap = Swap {
                     pool,

@@ -17,7 +17,7 @@ use crate::store::memory::Swap;
 use crate::store::{
     Backend, ClientStore, CreateUserOutcome, KeyStore, LinkOutcome, PoolStore, ProviderStore,
     Redeemed, Redemption, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult, UserPatch,
-    UserStore, kind, redeem_stepwise,
+    UserStore, redeem_stepwise,
 };
 
 #[async_trait]
@@ -454,19 +454,19 @@ impl Backend for SqliteStore {
     /// looks for a revocation a replay may have made in between (it found the mark).
     /// Other kinds (no flow uses them) go step by step through the trait's methods.
     async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
-        if !(kind::is_sign_in(r.code_kind) && kind::is_sign_in(r.used_kind)) {
+        if !(r.code_kind.is_sign_in() && r.used_kind.is_sign_in()) {
             return redeem_stepwise(self, r).await;
         }
         let swap = Swap {
             pool: r.pool,
-            take: (r.code_kind, r.code_key),
-            put: (r.used_kind, r.code_key),
+            take: (r.code_kind.as_str(), r.code_key),
+            put: (r.used_kind.as_str(), r.code_key),
             value: r.refresh.family_id.as_bytes(),
         };
         let Some(taken) = self.volatile.swap(&swap, r.used_ttl)? else {
             return Ok(Redeemed::NotFound);
         };
-        let (revoked_kind, refresh) = (r.revoked_kind.to_owned(), r.refresh.clone());
+        let (revoked_kind, refresh) = (r.revoked_kind.as_str(), r.refresh.clone());
         // The closure's own result is apart from `run`'s: an error inside it means the
         // transaction rolled back, so the code is given back and a retry of the exchange
         // can succeed; an error of `run` itself leaves it unknown whether the token was
@@ -481,7 +481,7 @@ impl Backend for SqliteStore {
                     let family = refresh.family_id.as_str();
                     let pool = refresh.pool_id.as_str();
                     let now = ephemeral::now_ms();
-                    let revoked = ephemeral::get(&tx, pool, &revoked_kind, family, now)?.is_some();
+                    let revoked = ephemeral::get(&tx, pool, revoked_kind, family, now)?.is_some();
                     if revoked {
                         tokens::revoke_refresh_family(&tx, pool, family)?;
                     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use poolgate::store::redis::RedisStore;
-use poolgate::store::{Ephemeral, StoreError, kind};
+use poolgate::store::{Ephemeral, EphemeralKind, StoreError};
 
 use crate::redis_server::RedisServer;
 
@@ -19,44 +19,78 @@ async fn a_pools_flood_of_sign_ins_is_capped_on_redis_and_other_pools_go_on() {
         .unwrap()
         .with_flow_cap(3);
     for i in 0..3 {
-        s.put("flooded", kind::FLOW, &format!("f{i}"), b"x", MIN)
+        s.put("flooded", EphemeralKind::Flow, &format!("f{i}"), b"x", MIN)
             .await
             .unwrap();
     }
     let err = s
-        .put("flooded", kind::FLOW, "f3", b"x", MIN)
+        .put("flooded", EphemeralKind::Flow, "f3", b"x", MIN)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     assert_eq!(
-        s.get("flooded", kind::FLOW, "f3").await.unwrap(),
+        s.get("flooded", EphemeralKind::Flow, "f3").await.unwrap(),
         None,
         "not stored"
     );
     // Another pool is not affected; other kinds are not counted.
-    s.put("calm", kind::FLOW, "a", b"x", MIN).await.unwrap();
-    s.put("flooded", kind::CODE, "c", b"x", MIN).await.unwrap();
+    s.put("calm", EphemeralKind::Flow, "a", b"x", MIN)
+        .await
+        .unwrap();
+    s.put("flooded", EphemeralKind::Code, "c", b"x", MIN)
+        .await
+        .unwrap();
     // Rewriting a sign-in already counted is not a new one.
-    s.put("flooded", kind::FLOW, "f0", b"y", MIN).await.unwrap();
+    s.put("flooded", EphemeralKind::Flow, "f0", b"y", MIN)
+        .await
+        .unwrap();
     // A finished sign-in frees its slot, whether taken alone or swapped for its code.
     assert_eq!(
-        s.take("flooded", kind::FLOW, "f0").await.unwrap(),
+        s.take("flooded", EphemeralKind::Flow, "f0").await.unwrap(),
         Some(b"y".to_vec())
     );
-    s.put("flooded", kind::FLOW, "f3", b"x", MIN).await.unwrap();
+    s.put("flooded", EphemeralKind::Flow, "f3", b"x", MIN)
+        .await
+        .unwrap();
     let swapped = s
-        .take_and_put("flooded", kind::FLOW, "f1", kind::CODE, "k1", b"g", MIN)
+        .take_and_put(
+            "flooded",
+            EphemeralKind::Flow,
+            "f1",
+            EphemeralKind::Code,
+            "k1",
+            b"g",
+            MIN,
+        )
         .await
         .unwrap();
     assert_eq!(swapped, Some(b"x".to_vec()));
-    s.put("flooded", kind::FLOW, "f4", b"x", MIN).await.unwrap();
-    assert!(s.put("flooded", kind::FLOW, "f5", b"x", MIN).await.is_err());
-    // An abandoned sign-in's slot frees when it expires.
-    let s2 = s.clone().with_flow_cap(1);
-    s2.put("brief", kind::FLOW, "a", b"x", Duration::from_millis(50))
+    s.put("flooded", EphemeralKind::Flow, "f4", b"x", MIN)
         .await
         .unwrap();
-    assert!(s2.put("brief", kind::FLOW, "b", b"x", MIN).await.is_err());
+    assert!(
+        s.put("flooded", EphemeralKind::Flow, "f5", b"x", MIN)
+            .await
+            .is_err()
+    );
+    // An abandoned sign-in's slot frees when it expires.
+    let s2 = s.clone().with_flow_cap(1);
+    s2.put(
+        "brief",
+        EphemeralKind::Flow,
+        "a",
+        b"x",
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
+    assert!(
+        s2.put("brief", EphemeralKind::Flow, "b", b"x", MIN)
+            .await
+            .is_err()
+    );
     tokio::time::sleep(Duration::from_millis(120)).await;
-    s2.put("brief", kind::FLOW, "b", b"x", MIN).await.unwrap();
+    s2.put("brief", EphemeralKind::Flow, "b", b"x", MIN)
+        .await
+        .unwrap();
 }

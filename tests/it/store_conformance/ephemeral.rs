@@ -4,67 +4,102 @@
 use std::time::Duration;
 
 use poolgate::model::RefreshTokenRecord;
-use poolgate::store::{Redeemed, Redemption, SharedBackend};
+use poolgate::store::{EphemeralKind, Redeemed, Redemption, SharedBackend};
 
 use super::*;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// A code and its used-mark as sign-ins store them (the SQLite backend keeps these
+/// kinds in memory).
+pub const SIGN_IN_KINDS: (EphemeralKind, EphemeralKind) =
+    (EphemeralKind::Code, EphemeralKind::CodeUsed);
+/// Two kinds no sign-in uses (the SQLite backend keeps them in its file): every kind
+/// has the same contract, whatever the flows keep there.
+pub const FILE_KINDS: (EphemeralKind, EphemeralKind) =
+    (EphemeralKind::SamlSession, EphemeralKind::SamlLogout);
+
 pub async fn put_get_take(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let k = uid();
-    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), None);
-    assert_eq!(b.take(&p, "flow", &k).await.unwrap(), None);
+    assert_eq!(b.get(&p, EphemeralKind::Flow, &k).await.unwrap(), None);
+    assert_eq!(b.take(&p, EphemeralKind::Flow, &k).await.unwrap(), None);
 
-    b.put(&p, "flow", &k, b"v1", MINUTE).await.unwrap();
-    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), Some(b"v1".to_vec()));
+    b.put(&p, EphemeralKind::Flow, &k, b"v1", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(
-        b.get(&p, "flow", &k).await.unwrap(),
+        b.get(&p, EphemeralKind::Flow, &k).await.unwrap(),
+        Some(b"v1".to_vec())
+    );
+    assert_eq!(
+        b.get(&p, EphemeralKind::Flow, &k).await.unwrap(),
         Some(b"v1".to_vec()),
         "get keeps it"
     );
     // Arbitrary bytes, overwritten by a later put.
     let binary: Vec<u8> = (0..=255).collect();
-    b.put(&p, "flow", &k, &binary, MINUTE).await.unwrap();
-    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), Some(binary.clone()));
-    assert_eq!(b.take(&p, "flow", &k).await.unwrap(), Some(binary));
-    assert_eq!(b.take(&p, "flow", &k).await.unwrap(), None);
-    assert_eq!(b.get(&p, "flow", &k).await.unwrap(), None);
+    b.put(&p, EphemeralKind::Flow, &k, &binary, MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get(&p, EphemeralKind::Flow, &k).await.unwrap(),
+        Some(binary.clone())
+    );
+    assert_eq!(
+        b.take(&p, EphemeralKind::Flow, &k).await.unwrap(),
+        Some(binary)
+    );
+    assert_eq!(b.take(&p, EphemeralKind::Flow, &k).await.unwrap(), None);
+    assert_eq!(b.get(&p, EphemeralKind::Flow, &k).await.unwrap(), None);
 
     // An empty value is a value.
-    b.put(&p, "code", &k, b"", MINUTE).await.unwrap();
-    assert_eq!(b.take(&p, "code", &k).await.unwrap(), Some(Vec::new()));
+    b.put(&p, EphemeralKind::Code, &k, b"", MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.take(&p, EphemeralKind::Code, &k).await.unwrap(),
+        Some(Vec::new())
+    );
 }
 
 pub async fn namespaces(b: &SharedBackend) {
     let (p, q) = (fresh_pool(b).await, fresh_pool(b).await);
     let k = uid();
-    b.put(&p, "flow", &k, b"p-flow", MINUTE).await.unwrap();
-    b.put(&p, "code", &k, b"p-code", MINUTE).await.unwrap();
-    b.put(&q, "flow", &k, b"q-flow", MINUTE).await.unwrap();
+    b.put(&p, EphemeralKind::Flow, &k, b"p-flow", MINUTE)
+        .await
+        .unwrap();
+    b.put(&p, EphemeralKind::Code, &k, b"p-code", MINUTE)
+        .await
+        .unwrap();
+    b.put(&q, EphemeralKind::Flow, &k, b"q-flow", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(
-        b.take(&p, "flow", &k).await.unwrap(),
+        b.take(&p, EphemeralKind::Flow, &k).await.unwrap(),
         Some(b"p-flow".to_vec())
     );
     assert_eq!(
-        b.get(&p, "code", &k).await.unwrap(),
+        b.get(&p, EphemeralKind::Code, &k).await.unwrap(),
         Some(b"p-code".to_vec())
     );
     assert_eq!(
-        b.get(&q, "flow", &k).await.unwrap(),
+        b.get(&q, EphemeralKind::Flow, &k).await.unwrap(),
         Some(b"q-flow".to_vec())
     );
-    assert_eq!(b.get(&q, "code", &k).await.unwrap(), None);
+    assert_eq!(b.get(&q, EphemeralKind::Code, &k).await.unwrap(), None);
 }
 
 pub async fn concurrent_take(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let k = uid();
-    b.put(&p, "code", &k, b"once", MINUTE).await.unwrap();
+    b.put(&p, EphemeralKind::Code, &k, b"once", MINUTE)
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let (b, p, k) = (b.clone(), p.clone(), k.clone());
-            tokio::spawn(async move { b.take(&p, "code", &k).await })
+            tokio::spawn(async move { b.take(&p, EphemeralKind::Code, &k).await })
         })
         .collect();
     let mut got = Vec::new();
@@ -80,38 +115,38 @@ pub async fn put_if_absent(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let k = uid();
     assert!(
-        b.put_if_absent(&p, "replay", &k, b"first", MINUTE)
+        b.put_if_absent(&p, EphemeralKind::SamlReplay, &k, b"first", MINUTE)
             .await
             .unwrap()
     );
     assert!(
-        !b.put_if_absent(&p, "replay", &k, b"second", MINUTE)
+        !b.put_if_absent(&p, EphemeralKind::SamlReplay, &k, b"second", MINUTE)
             .await
             .unwrap()
     );
     assert_eq!(
-        b.get(&p, "replay", &k).await.unwrap(),
+        b.get(&p, EphemeralKind::SamlReplay, &k).await.unwrap(),
         Some(b"first".to_vec())
     );
     // Another kind or pool is another key.
     assert!(
-        b.put_if_absent(&p, "other", &k, b"x", MINUTE)
+        b.put_if_absent(&p, EphemeralKind::SamlSession, &k, b"x", MINUTE)
             .await
             .unwrap()
     );
     let q = fresh_pool(b).await;
     assert!(
-        b.put_if_absent(&q, "replay", &k, b"x", MINUTE)
+        b.put_if_absent(&q, EphemeralKind::SamlReplay, &k, b"x", MINUTE)
             .await
             .unwrap()
     );
     // Once taken, the key is absent again.
     assert_eq!(
-        b.take(&p, "replay", &k).await.unwrap(),
+        b.take(&p, EphemeralKind::SamlReplay, &k).await.unwrap(),
         Some(b"first".to_vec())
     );
     assert!(
-        b.put_if_absent(&p, "replay", &k, b"third", MINUTE)
+        b.put_if_absent(&p, EphemeralKind::SamlReplay, &k, b"third", MINUTE)
             .await
             .unwrap()
     );
@@ -120,7 +155,10 @@ pub async fn put_if_absent(b: &SharedBackend) {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let (b, p, k) = (b.clone(), p.clone(), race.clone());
-            tokio::spawn(async move { b.put_if_absent(&p, "replay", &k, &[i], MINUTE).await })
+            tokio::spawn(async move {
+                b.put_if_absent(&p, EphemeralKind::SamlReplay, &k, &[i], MINUTE)
+                    .await
+            })
         })
         .collect();
     let mut winners = 0;
@@ -134,7 +172,7 @@ pub async fn put_if_absent(b: &SharedBackend) {
 /// or nothing changes (also when the marker exists); of concurrent callers one wins.
 pub async fn take_and_put_marks_once(
     b: &SharedBackend,
-    (code, used): (&'static str, &'static str),
+    (code, used): (EphemeralKind, EphemeralKind),
 ) {
     let p = fresh_pool(b).await;
     let k = uid();
@@ -218,7 +256,7 @@ pub async fn take_and_put_marks_once(
 
 /// A sign-in replaced by its code: taken and stored together, or nothing at all; of
 /// concurrent callers exactly one stores.
-pub async fn take_and_put(b: &SharedBackend, (from, to): (&'static str, &'static str)) {
+pub async fn take_and_put(b: &SharedBackend, (from, to): (EphemeralKind, EphemeralKind)) {
     let p = fresh_pool(b).await;
     let (flow, code) = (uid(), uid());
     // Nothing to take: nothing stored.
@@ -295,7 +333,7 @@ pub async fn take_and_put(b: &SharedBackend, (from, to): (&'static str, &'static
 /// A code exchange: the grant consumed, the code marked with the family, the refresh
 /// token stored; a second exchange finds nothing; of concurrent ones, exactly one wins
 /// and only its refresh token exists.
-pub async fn redeem_code(b: &SharedBackend, kinds: (&str, &str)) {
+pub async fn redeem_code(b: &SharedBackend, kinds: (EphemeralKind, EphemeralKind)) {
     let (code_kind, used) = kinds;
     let p = fresh_pool(b).await;
     let u = user(&p, &format!("r-{}", uid()), None, 1);
@@ -343,8 +381,7 @@ pub async fn redeem_code(b: &SharedBackend, kinds: (&str, &str)) {
         .iter()
         .map(|r| {
             let (b, p, race, r) = (b.clone(), p.clone(), race.clone(), r.clone());
-            let kinds = (kinds.0.to_owned(), kinds.1.to_owned());
-            tokio::spawn(async move { redeem(&b, (&kinds.0, &kinds.1), &p, &race, &r).await })
+            tokio::spawn(async move { redeem(&b, kinds, &p, &race, &r).await })
         })
         .collect();
     let mut winners = 0;
@@ -369,7 +406,7 @@ pub async fn redeem_code(b: &SharedBackend, kinds: (&str, &str)) {
 
 async fn redeem(
     b: &SharedBackend,
-    (code_kind, used_kind): (&str, &str),
+    (code_kind, used_kind): (EphemeralKind, EphemeralKind),
     pool: &str,
     code: &str,
     r: &RefreshTokenRecord,
@@ -380,7 +417,7 @@ async fn redeem(
         code_key: code,
         used_kind,
         used_ttl: MINUTE,
-        revoked_kind: "revoked",
+        revoked_kind: EphemeralKind::Revoked,
         refresh: r,
     })
     .await
@@ -397,52 +434,67 @@ pub async fn revocation_during_redemption(b: &SharedBackend) {
     create_linked(b, &u, "Google").await;
     let (code, family) = (uid(), uid());
     let r = refresh(&p, &family, &u.id, i64::MAX / 2);
-    b.put(&p, "code", &code, b"grant", MINUTE).await.unwrap();
+    b.put(&p, EphemeralKind::Code, &code, b"grant", MINUTE)
+        .await
+        .unwrap();
     // What the replay does, here before the winner stores its token.
-    b.put(&p, "revoked", &family, b"1", MINUTE).await.unwrap();
+    b.put(&p, EphemeralKind::Revoked, &family, b"1", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(
-        redeem(b, ("code", "code-used"), &p, &code, &r).await,
+        redeem(
+            b,
+            (EphemeralKind::Code, EphemeralKind::CodeUsed),
+            &p,
+            &code,
+            &r
+        )
+        .await,
         Redeemed::RevokedMeanwhile
     );
     assert_eq!(
         b.get_refresh(&r.token_hash).await.unwrap().map(|t| t.state),
         Some(poolgate::model::RefreshState::Revoked)
     );
-    assert_eq!(b.get(&p, "code", &code).await.unwrap(), None);
+    assert_eq!(b.get(&p, EphemeralKind::Code, &code).await.unwrap(), None);
 }
 
 pub async fn ttl_expiry(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let (short, replay, long) = (uid(), uid(), uid());
     let second = Duration::from_secs(1);
-    b.put(&p, "flow", &short, b"short", second).await.unwrap();
+    b.put(&p, EphemeralKind::Flow, &short, b"short", second)
+        .await
+        .unwrap();
     assert!(
-        b.put_if_absent(&p, "replay", &replay, b"seen", second)
+        b.put_if_absent(&p, EphemeralKind::SamlReplay, &replay, b"seen", second)
             .await
             .unwrap()
     );
-    b.put(&p, "flow", &long, b"long", MINUTE).await.unwrap();
+    b.put(&p, EphemeralKind::Flow, &long, b"long", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(
-        b.get(&p, "flow", &short).await.unwrap(),
+        b.get(&p, EphemeralKind::Flow, &short).await.unwrap(),
         Some(b"short".to_vec())
     );
 
     // The only sleep of the suite: TTLs are enforced by the backend's own clock.
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
-    assert_eq!(b.get(&p, "flow", &short).await.unwrap(), None);
-    assert_eq!(b.take(&p, "flow", &short).await.unwrap(), None);
+    assert_eq!(b.get(&p, EphemeralKind::Flow, &short).await.unwrap(), None);
+    assert_eq!(b.take(&p, EphemeralKind::Flow, &short).await.unwrap(), None);
     assert!(
-        b.put_if_absent(&p, "replay", &replay, b"again", MINUTE)
+        b.put_if_absent(&p, EphemeralKind::SamlReplay, &replay, b"again", MINUTE)
             .await
             .unwrap()
     );
     assert_eq!(
-        b.get(&p, "replay", &replay).await.unwrap(),
+        b.get(&p, EphemeralKind::SamlReplay, &replay).await.unwrap(),
         Some(b"again".to_vec())
     );
     assert_eq!(
-        b.take(&p, "flow", &long).await.unwrap(),
+        b.take(&p, EphemeralKind::Flow, &long).await.unwrap(),
         Some(b"long".to_vec())
     );
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use poolgate::model::SigningAlg;
-use poolgate::store::{SharedBackend, StoreError};
+use poolgate::store::{EphemeralKind, SharedBackend, StoreError};
 
 use super::*;
 
@@ -227,7 +227,9 @@ pub async fn delete_pool_cascades(b: &SharedBackend) {
             .unwrap();
         assert!(b.insert_initial_key(&key(pool, "k1", 1)).await.unwrap());
         b.insert_refresh(token).await.unwrap();
-        b.put(pool, "flow", &eph_key, b"state", ttl).await.unwrap();
+        b.put(pool, EphemeralKind::Flow, &eph_key, b"state", ttl)
+            .await
+            .unwrap();
         assert!(b.get_user(pool, &user.id).await.unwrap().is_some());
     }
     b.put_domain(&domain(&p, &dom)).await.unwrap();
@@ -257,7 +259,10 @@ pub async fn delete_pool_cascades(b: &SharedBackend) {
     );
     assert!(b.list_keys(&p).await.unwrap().is_empty());
     assert_eq!(b.get_refresh(&t.token_hash).await.unwrap(), None);
-    assert_eq!(b.get(&p, "flow", &eph_key).await.unwrap(), None);
+    assert_eq!(
+        b.get(&p, EphemeralKind::Flow, &eph_key).await.unwrap(),
+        None
+    );
 
     assert!(b.get_pool(&q).await.unwrap().is_some());
     assert!(b.get_client(&q, "c1").await.unwrap().is_some());
@@ -271,7 +276,7 @@ pub async fn delete_pool_cascades(b: &SharedBackend) {
     assert_eq!(b.list_keys(&q).await.unwrap().len(), 1);
     assert_eq!(b.get_refresh(&tq.token_hash).await.unwrap(), Some(tq));
     assert_eq!(
-        b.get(&q, "flow", &eph_key).await.unwrap(),
+        b.get(&q, EphemeralKind::Flow, &eph_key).await.unwrap(),
         Some(b"state".to_vec())
     );
 }

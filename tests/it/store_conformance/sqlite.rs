@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use poolgate::model::{MAX_LINKS_PER_USER, RefreshState, UserFilter};
 use poolgate::store::sqlite::{SCHEMA_VERSION, SqliteStore};
-use poolgate::store::{LinkOutcome, RotateOutcome, SharedBackend, StoreError};
+use poolgate::store::{EphemeralKind, LinkOutcome, RotateOutcome, SharedBackend, StoreError};
 
 use super::*;
 
@@ -81,15 +81,33 @@ async fn records_survive_a_restart() {
         b.rotate_refresh(&t1.token_hash, &t2, 100).await,
         Ok(RotateOutcome::Rotated(_))
     ));
-    b.put(&p, "flow", "f1", b"pending", Duration::from_secs(600))
-        .await
-        .unwrap();
-    b.put(&p, "revoked", "fam", b"1", Duration::from_secs(600))
-        .await
-        .unwrap();
-    b.put(&p, "saml-replay", "id-1", b"1", Duration::from_secs(600))
-        .await
-        .unwrap();
+    b.put(
+        &p,
+        EphemeralKind::Flow,
+        "f1",
+        b"pending",
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    b.put(
+        &p,
+        EphemeralKind::Revoked,
+        "fam",
+        b"1",
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    b.put(
+        &p,
+        EphemeralKind::SamlReplay,
+        "id-1",
+        b"1",
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
     let keys_before = b.list_keys(&p).await.unwrap();
     drop(b);
 
@@ -137,14 +155,14 @@ async fn records_survive_a_restart() {
     // Short-lived state survives too, except sign-ins in progress: those are held in
     // the process's memory (a user mid-sign-in starts again after a restart).
     assert_eq!(
-        b.take(&p, "revoked", "fam").await.unwrap(),
+        b.take(&p, EphemeralKind::Revoked, "fam").await.unwrap(),
         Some(b"1".to_vec())
     );
     assert_eq!(
-        b.get(&p, "saml-replay", "id-1").await.unwrap(),
+        b.get(&p, EphemeralKind::SamlReplay, "id-1").await.unwrap(),
         Some(b"1".to_vec())
     );
-    assert_eq!(b.take(&p, "flow", "f1").await.unwrap(), None);
+    assert_eq!(b.take(&p, EphemeralKind::Flow, "f1").await.unwrap(), None);
 }
 
 fn user_version(path: &str) -> i64 {
@@ -222,7 +240,7 @@ async fn undecodable_record_is_corrupt_not_missing() {
 async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
     // SQLite holds codes in memory and the refresh token in the file: when the token's
     // transaction rolls back, the code must not stay burnt (a retry of the exchange is
-    // then an ordinary one, not a "replay" that revokes).
+    // then an ordinary one, not a EphemeralKind::SamlReplay that revokes).
     let dir = tempfile::tempdir().unwrap();
     let b: SharedBackend = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
     let p = fresh_pool(&b).await;
@@ -231,9 +249,15 @@ async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
     let taken = refresh(&p, &uid(), &u.id, i64::MAX / 2);
     b.insert_refresh(&taken).await.unwrap();
     let code = uid();
-    b.put(&p, "code", &code, b"grant", Duration::from_secs(60))
-        .await
-        .unwrap();
+    b.put(
+        &p,
+        EphemeralKind::Code,
+        &code,
+        b"grant",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     // The same token hash again: the insert fails on its primary key.
     let clash = poolgate::model::RefreshTokenRecord {
         family_id: uid(),
@@ -244,11 +268,11 @@ async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
         async move {
             b.redeem_code(&poolgate::store::Redemption {
                 pool: &p,
-                code_kind: "code",
+                code_kind: EphemeralKind::Code,
                 code_key: &code,
-                used_kind: "code-used",
+                used_kind: EphemeralKind::CodeUsed,
                 used_ttl: Duration::from_secs(60),
-                revoked_kind: "revoked",
+                revoked_kind: EphemeralKind::Revoked,
                 refresh: &r,
             })
             .await
@@ -259,10 +283,13 @@ async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
         Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(
-        b.get(&p, "code", &code).await.unwrap(),
+        b.get(&p, EphemeralKind::Code, &code).await.unwrap(),
         Some(b"grant".to_vec())
     );
-    assert_eq!(b.get(&p, "code-used", &code).await.unwrap(), None);
+    assert_eq!(
+        b.get(&p, EphemeralKind::CodeUsed, &code).await.unwrap(),
+        None
+    );
     // The retry succeeds, once.
     let fresh = refresh(&p, &uid(), &u.id, i64::MAX / 2);
     assert_eq!(
