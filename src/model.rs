@@ -72,6 +72,9 @@ pub struct PoolSettings {
     pub hooks: LambdaConfig,
     /// Native users' password policy (Cognito's `Policies.PasswordPolicy`).
     pub password_policy: PasswordPolicy,
+    /// Cognito's `UserPoolTags`: labels for the operator's tools (Terraform reads them).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl Default for PoolSettings {
@@ -85,6 +88,7 @@ impl Default for PoolSettings {
             cognito_claims: None,
             hooks: LambdaConfig::default(),
             password_policy: PasswordPolicy::default(),
+            tags: BTreeMap::new(),
         }
     }
 }

@@ -359,6 +359,7 @@ pub fn validate_settings(s: &PoolSettings) -> Result<(), Vec<String>> {
             );
         }
     }
+    e.extend(super::tags::problems(&s.tags));
     if e.is_empty() { Ok(()) } else { Err(e) }
 }
 

@@ -84,6 +84,7 @@ impl Admin {
         if !region_ok {
             return Err(AdminError::invalid("region: not a region name"));
         }
+        super::bodies::validate_settings(&settings).map_err(AdminError::Invalid)?;
         settings.name = Some(name.to_owned());
         // A collision of 62^9 ids is retried, never reported.
         for _ in 0..3 {

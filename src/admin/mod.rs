@@ -19,6 +19,7 @@ pub mod pools;
 pub mod providers;
 pub mod service;
 pub mod sessions;
+pub mod tags;
 pub mod test_signin;
 pub mod users;
 

@@ -18,6 +18,7 @@ pub mod providers;
 pub mod resource_servers;
 pub mod shapes;
 pub mod sigv4;
+pub mod tags;
 pub mod users;
 
 use std::future::Future;
@@ -118,6 +119,9 @@ pub static OPERATIONS: &[Operation] = &[
     op!("DescribeUserPool", signed, pools::describe_user_pool),
     op!("DeleteUserPool", signed, pools::delete_user_pool),
     op!("ListUserPools", signed, pools::list_user_pools),
+    op!("TagResource", signed, tags::tag_resource),
+    op!("UntagResource", signed, tags::untag_resource),
+    op!("ListTagsForResource", signed, tags::list_tags_for_resource),
     op!(
         "GetSigningCertificate",
         signed,

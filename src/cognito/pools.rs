@@ -48,6 +48,9 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
     if let Some(d) = p.domains.first() {
         v["Domain"] = json!(d);
     }
+    if !p.pool.settings.tags.is_empty() {
+        v["UserPoolTags"] = json!(p.pool.settings.tags);
+    }
     v
 }
 
@@ -76,6 +79,8 @@ pub struct CreateUserPoolRequest {
     /// Hooks in place of Lambda triggers (interface.md section 8).
     #[serde(default)]
     pub lambda_config: Option<LambdaConfig>,
+    #[serde(default)]
+    pub user_pool_tags: std::collections::BTreeMap<String, String>,
 }
 
 pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResult {
@@ -89,6 +94,7 @@ pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResul
                 // Pools made through the Cognito API issue as Cognito does (section 2).
                 issuer_style: IssuerStyle::Cognito,
                 hooks: input.lambda_config.unwrap_or_default(),
+                tags: input.user_pool_tags,
                 ..PoolSettings::default()
             },
         )

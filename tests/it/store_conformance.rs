@@ -106,6 +106,12 @@ pub fn pool(id: &str) -> Pool {
                 }),
                 ..LambdaConfig::default()
             },
+            // Cognito's UserPoolTags persist with the pool.
+            tags: [
+                ("env".to_owned(), "prod".to_owned()),
+                ("team".to_owned(), String::new()),
+            ]
+            .into(),
             ..PoolSettings::default()
         },
         created_at: 1_700_000_000,

@@ -6,6 +6,7 @@ mod model;
 mod resources;
 mod scenario;
 mod secrets;
+mod tags;
 
 use serde_json::{Value, json};
 
