@@ -1,11 +1,10 @@
-//! The Redis backend against a real `redis-server`: round trips and atomic outcomes
-//! under concurrency.
-
-use std::time::Duration;
+//! The Redis backend against a real `redis-server`, beyond the conformance suite
+//! (`redis_conformance`): exact listings of a whole store, first sign-ins racing
+//! across two instances.
 
 use poolgate::model::{AppClient, Branding, DomainRecord, Pool, PoolSettings};
 use poolgate::store::prelude::*;
-use poolgate::store::{CreateUserOutcome, EphemeralKind, StoreError};
+use poolgate::store::{CreateUserOutcome, StoreError};
 
 use crate::redis_fixtures::{link, store, user, with_pool};
 
@@ -130,142 +129,6 @@ async fn redis_pools_domains_and_clients_round_trip() {
     // The pool id can be used again and starts empty.
     with_pool(&s, "p1").await;
     assert_eq!(s.list_clients("p1").await.unwrap(), vec![]);
-}
-
-#[tokio::test]
-async fn redis_ephemeral_state() {
-    let (_server, s) = store().await;
-    let ttl = Duration::from_secs(60);
-    s.put("p", EphemeralKind::Flow, "k1", b"v1", ttl)
-        .await
-        .unwrap();
-    assert_eq!(
-        s.get("p", EphemeralKind::Flow, "k1").await.unwrap(),
-        Some(b"v1".to_vec())
-    );
-    assert_eq!(
-        s.get("p", EphemeralKind::Code, "k1").await.unwrap(),
-        None,
-        "kinds are separate"
-    );
-    assert_eq!(
-        s.get("q", EphemeralKind::Flow, "k1").await.unwrap(),
-        None,
-        "pools are separate"
-    );
-    assert_eq!(
-        s.take("p", EphemeralKind::Flow, "k1").await.unwrap(),
-        Some(b"v1".to_vec())
-    );
-    assert_eq!(s.take("p", EphemeralKind::Flow, "k1").await.unwrap(), None);
-    assert!(
-        s.put_if_absent("p", EphemeralKind::SamlReplay, "n", b"1", ttl)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.put_if_absent("p", EphemeralKind::SamlReplay, "n", b"2", ttl)
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        s.get("p", EphemeralKind::SamlReplay, "n").await.unwrap(),
-        Some(b"1".to_vec())
-    );
-    s.put(
-        "p",
-        EphemeralKind::Flow,
-        "short",
-        &[0, 255, 1],
-        Duration::from_millis(30),
-    )
-    .await
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        s.get("p", EphemeralKind::Flow, "short").await.unwrap(),
-        None,
-        "expired entries are gone"
-    );
-    assert!(
-        s.put_if_absent("p", EphemeralKind::Flow, "short", b"x", ttl)
-            .await
-            .unwrap()
-    );
-}
-
-#[tokio::test]
-async fn redis_fifty_concurrent_takes_yield_one_value() {
-    let (_server, s) = store().await;
-    s.put(
-        "p",
-        EphemeralKind::Code,
-        "c",
-        b"once",
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let s = s.clone();
-            tokio::spawn(async move { s.take("p", EphemeralKind::Code, "c").await.unwrap() })
-        })
-        .collect();
-    let mut got = 0;
-    for t in tasks {
-        if let Some(v) = t.await.unwrap() {
-            assert_eq!(v, b"once");
-            got += 1;
-        }
-    }
-    assert_eq!(got, 1);
-}
-
-#[tokio::test]
-async fn redis_twenty_concurrent_first_sign_ins_create_one_user() {
-    let (_server, s) = store().await;
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let s = s.clone();
-            tokio::spawn(async move {
-                let id = format!("u{i}");
-                let u = user("p", &id, &format!("name{i}"), Some("a@x.test"), 10 + i);
-                let outcome = s
-                    .create_user_with_identity(&u, &link("p", &id, "Google", "g1"))
-                    .await;
-                (id, outcome.unwrap())
-            })
-        })
-        .collect();
-    let mut created = Vec::new();
-    let mut taken = Vec::new();
-    for t in tasks {
-        match t.await.unwrap() {
-            (id, CreateUserOutcome::Created) => created.push(id),
-            (_, CreateUserOutcome::IdentityTaken(owner)) => taken.push(owner),
-        }
-    }
-    assert_eq!(created.len(), 1);
-    assert_eq!(taken.len(), 19);
-    assert!(taken.iter().all(|owner| *owner == created[0]));
-    assert_eq!(
-        s.find_users_by_email("p", "a@x.test").await.unwrap().len(),
-        1
-    );
-    let page = s
-        .list_users("p", &Default::default(), 60, None)
-        .await
-        .unwrap();
-    assert_eq!(page.items.len(), 1, "losers wrote nothing");
-    assert_eq!(
-        s.find_identity("p", "Google", "g1")
-            .await
-            .unwrap()
-            .unwrap()
-            .user_id,
-        created[0]
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

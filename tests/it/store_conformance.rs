@@ -1,6 +1,7 @@
 //! The store conformance suite: every method's contract, run unchanged against every
-//! backend. Backends may be shared with other runs (one Redis database), so every check
-//! works in fresh pools with random ids and never assumes the store is empty.
+//! backend, one test per (backend, contract) ([`contract_tests`]), each on a store of
+//! its own. Every check still works in fresh pools with random ids and never assumes
+//! the store is empty, so that a backend shared with other runs passes too.
 
 use std::collections::BTreeMap;
 
@@ -10,71 +11,101 @@ use poolgate::model::{
     ProviderType, RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer,
     SigningAlg, SigningKeyRecord, User, VersionedHook,
 };
-use poolgate::store::{EphemeralKind, SharedBackend};
+use poolgate::store::SharedBackend;
 use serde_json::json;
 
-mod credentials;
-mod ephemeral;
-mod groups;
-mod hardening;
-mod listing;
-mod races;
-mod records;
+pub mod credentials;
+pub mod ephemeral;
+pub mod groups;
+pub mod hardening;
+pub mod listing;
+pub mod races;
+pub mod records;
 mod sqlite;
-mod tokens;
-mod users;
+pub mod tokens;
+pub mod users;
 
-/// Runs every contract check against `backend`.
-pub async fn run_all(backend: SharedBackend) {
-    let b = &backend;
-    b.ping().await.expect("ping");
-    super::saml_store::sp_keys(b).await;
-    records::pools(b).await;
-    records::domains(b).await;
-    records::clients(b).await;
-    records::providers(b).await;
-    records::resource_servers(b).await;
-    records::delete_pool_cascades(b).await;
-    users::lookups(b).await;
-    users::update(b).await;
-    users::identity_taken(b).await;
-    users::concurrent_first_sign_in(b).await;
-    users::link_and_unlink(b).await;
-    listing::list_pages_and_filters(b).await;
-    listing::list_limit_clamped(b).await;
-    users::delete_user_cascades(b).await;
-    races::patch_user_keeps_what_it_does_not_name(b).await;
-    races::concurrent_patches_all_land(b).await;
-    races::replace_provider_is_compare_and_set(b).await;
-    races::sign_in_races_admin_writes(b).await;
-    groups::groups(b).await;
-    hardening::disabled_user_gains_no_link(b).await;
-    hardening::provider_delete_unlinks(b).await;
-    credentials::create_and_read(b).await;
-    credentials::compare_and_set(b).await;
-    credentials::concurrent_writers(b).await;
-    credentials::deleted_with_user_and_pool(b).await;
-    tokens::keys(b).await;
-    tokens::concurrent_initial_key(b).await;
-    tokens::refresh_rotation(b).await;
-    tokens::refresh_expired_and_unknown(b).await;
-    tokens::concurrent_rotation(b).await;
-    tokens::revoke_family_and_user(b).await;
-    ephemeral::put_get_take(b).await;
-    ephemeral::namespaces(b).await;
-    ephemeral::concurrent_take(b).await;
-    ephemeral::put_if_absent(b).await;
-    // Each twice: with the kinds sign-ins use (which the SQLite backend keeps in
-    // memory) and with other kinds (kept in its file).
-    for kinds in [ephemeral::SIGN_IN_KINDS, ephemeral::FILE_KINDS] {
-        ephemeral::take_and_put_marks_once(b, kinds).await;
-        ephemeral::redeem_code(b, kinds).await;
-    }
-    ephemeral::take_and_put(b, (EphemeralKind::Flow, EphemeralKind::Code)).await;
-    ephemeral::take_and_put(b, ephemeral::FILE_KINDS).await;
-    ephemeral::revocation_during_redemption(b).await;
-    ephemeral::ttl_expiry(b).await;
+/// A fresh, empty backend for one test, and what keeps it alive (its SQLite file's
+/// folder, its `redis-server`). The backend is dropped first.
+pub struct Fresh {
+    pub backend: SharedBackend,
+    pub _keep: Box<dyn std::any::Any + Send>,
 }
+
+/// One `#[tokio::test]` per contract against the backend `$open` makes (an async fn
+/// returning a [`Fresh`] store for each test), in a module named `$module`: the first
+/// failure hides no other contract.
+macro_rules! contract_tests {
+    ($module:ident, $open:path) => {
+        $crate::store_conformance::contract_tests!(@each $module, $open;
+            ping => records::ping;
+            sp_keys => $crate::saml_store::sp_keys;
+            pools => records::pools;
+            domains => records::domains;
+            clients => records::clients;
+            providers => records::providers;
+            resource_servers => records::resource_servers;
+            delete_pool_cascades => records::delete_pool_cascades;
+            user_lookups => users::lookups;
+            user_update => users::update;
+            identity_taken => users::identity_taken;
+            concurrent_first_sign_in => users::concurrent_first_sign_in;
+            link_and_unlink => users::link_and_unlink;
+            list_pages_and_filters => listing::list_pages_and_filters;
+            list_limit_clamped => listing::list_limit_clamped;
+            delete_user_cascades => users::delete_user_cascades;
+            patch_user_keeps_what_it_does_not_name => races::patch_user_keeps_what_it_does_not_name;
+            concurrent_patches_all_land => races::concurrent_patches_all_land;
+            replace_provider_is_compare_and_set => races::replace_provider_is_compare_and_set;
+            sign_in_races_admin_writes => races::sign_in_races_admin_writes;
+            groups => groups::groups;
+            disabled_user_gains_no_link => hardening::disabled_user_gains_no_link;
+            provider_delete_unlinks => hardening::provider_delete_unlinks;
+            credentials_create_and_read => credentials::create_and_read;
+            credentials_compare_and_set => credentials::compare_and_set;
+            credentials_concurrent_writers => credentials::concurrent_writers;
+            credentials_deleted_with_user_and_pool => credentials::deleted_with_user_and_pool;
+            signing_keys => tokens::keys;
+            concurrent_initial_key => tokens::concurrent_initial_key;
+            refresh_rotation => tokens::refresh_rotation;
+            refresh_expired_and_unknown => tokens::refresh_expired_and_unknown;
+            concurrent_refresh_rotation => tokens::concurrent_rotation;
+            revoke_family_and_user => tokens::revoke_family_and_user;
+            ephemeral_put_get_take => ephemeral::put_get_take;
+            ephemeral_namespaces => ephemeral::namespaces;
+            ephemeral_concurrent_take => ephemeral::concurrent_take;
+            ephemeral_put_if_absent => ephemeral::put_if_absent;
+            // Twice: with the kinds sign-ins use (which the SQLite backend keeps in
+            // memory) and with other kinds (kept in its file).
+            take_and_put_marks_once_sign_in_kinds => ephemeral::take_and_put_marks_once, ephemeral::SIGN_IN_KINDS;
+            take_and_put_marks_once_file_kinds => ephemeral::take_and_put_marks_once, ephemeral::FILE_KINDS;
+            redeem_code_sign_in_kinds => ephemeral::redeem_code, ephemeral::SIGN_IN_KINDS;
+            redeem_code_file_kinds => ephemeral::redeem_code, ephemeral::FILE_KINDS;
+            take_and_put_sign_in_kinds => ephemeral::take_and_put, (EphemeralKind::Flow, EphemeralKind::Code);
+            take_and_put_file_kinds => ephemeral::take_and_put, ephemeral::FILE_KINDS;
+            revocation_during_redemption => ephemeral::revocation_during_redemption;
+            ephemeral_ttl_expiry => ephemeral::ttl_expiry;
+        );
+    };
+    (@each $module:ident, $open:path; $($name:ident => $f:path $(, $arg:expr)?;)*) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use poolgate::store::EphemeralKind;
+            #[allow(unused_imports)]
+            use $crate::store_conformance::{
+                credentials, ephemeral, groups, hardening, listing, races, records, tokens, users,
+            };
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let fresh = $open().await;
+                    $f(&fresh.backend $(, $arg)?).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use contract_tests;
 
 /// A random id, unique across runs sharing one backend.
 pub fn uid() -> String {

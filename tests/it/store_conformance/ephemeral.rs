@@ -497,4 +497,10 @@ pub async fn ttl_expiry(b: &SharedBackend) {
         b.take(&p, EphemeralKind::Flow, &long).await.unwrap(),
         Some(b"long".to_vec())
     );
+    // An expired sign-in's key is free again (Redis counts sign-ins in progress apart).
+    assert!(
+        b.put_if_absent(&p, EphemeralKind::Flow, &short, b"x", MINUTE)
+            .await
+            .unwrap()
+    );
 }

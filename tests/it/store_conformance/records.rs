@@ -8,6 +8,11 @@ use poolgate::store::{EphemeralKind, SharedBackend, StoreError};
 
 use super::*;
 
+/// The backend answers.
+pub async fn ping(b: &SharedBackend) {
+    b.ping().await.expect("ping");
+}
+
 pub async fn pools(b: &SharedBackend) {
     let missing = format!("conf-missing-{}", uid());
     assert_eq!(b.get_pool(&missing).await.unwrap(), None);

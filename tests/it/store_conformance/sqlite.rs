@@ -20,15 +20,20 @@ fn db_path(dir: &tempfile::TempDir) -> String {
         .into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_conformance() {
+/// A fresh SQLite file in its own folder, opened by its `POOLGATE_STORE` URL.
+async fn fresh_sqlite() -> Fresh {
     let dir = tempfile::tempdir().unwrap();
     let backend = poolgate::store::open(&format!("sqlite://{}", db_path(&dir)))
         .await
         .unwrap();
     assert_eq!(backend.kind(), "sqlite");
-    run_all(backend).await;
+    Fresh {
+        backend,
+        _keep: Box::new(dir),
+    }
 }
+
+contract_tests!(sqlite_contracts, super::fresh_sqlite);
 
 #[tokio::test]
 async fn bad_store_urls_are_refused() {

@@ -145,7 +145,7 @@ pub async fn concurrent_first_sign_in(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let subject = uid();
     let users: Vec<User> = (0..20)
-        .map(|i| user(&p, &format!("racer{i}"), None, i))
+        .map(|i| user(&p, &format!("racer{i}"), Some("racer@example.test"), i))
         .collect();
     let tasks: Vec<_> = users
         .iter()
@@ -178,6 +178,19 @@ pub async fn concurrent_first_sign_in(b: &SharedBackend) {
         .unwrap()
         .unwrap();
     assert_eq!(found.user_id, winner.id);
+    // The losers wrote nothing, not even to the indexes.
+    assert_eq!(
+        b.find_users_by_email(&p, "racer@example.test")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = b
+        .list_users(&p, &Default::default(), 60, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "losers wrote nothing");
 }
 
 pub async fn link_and_unlink(b: &SharedBackend) {
