@@ -186,6 +186,22 @@ async fn console_in_chromium() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     b.switch_to(&first).await;
 
+    // A confidential client's page, with a second secret just added (shown once).
+    let (client, _) = gw
+        .client(crate::harness::app_client_body(
+            "http://127.0.0.1:9/cb",
+            &["Corp"],
+            true,
+        ))
+        .await;
+    b.goto(&gw.url(&format!("/console/pools/default/clients/{client}")))
+        .await;
+    let add = b.find_all("form[action$='/secrets'] button").await;
+    b.click(&add[0]).await;
+    wait_for(&b, "#client-secret").await;
+    assert_eq!(b.find_all("#secrets tbody tr").await.len(), 2);
+    check_page(&b, "console-client").await;
+
     // Groups: the list with its form, a group made from it, its page.
     b.goto(&gw.url("/console/pools/default/groups")).await;
     check_page(&b, "console-groups").await;

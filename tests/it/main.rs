@@ -13,6 +13,7 @@ mod compose;
 mod console;
 mod console_browser;
 mod console_groups;
+mod console_secrets;
 mod console_test_signin;
 mod e2e;
 mod e2e_exchange;

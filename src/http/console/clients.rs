@@ -1,5 +1,6 @@
 //! Console pages of app clients: the list, creation (the secret is shown once, on the
-//! page that answers the creation, never again), settings and deletion.
+//! page that answers the creation, never again), settings and deletion. Its secrets
+//! (rotation) are in `client_secrets`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -12,7 +13,7 @@ use super::{Form, Posted, Signed, admin_error, domain_base, notice, page, see_ot
 use crate::admin::bodies::STANDARD_SCOPES;
 use crate::admin::{ClientBody, ClientPatch};
 use crate::http::SharedState;
-use crate::model::{AppClient, Branding, OAuthFlow};
+use crate::model::{AppClient, Branding, MAX_CLIENT_SECRETS, OAuthFlow, TEST_CLIENT_ID};
 
 /// What the client form offers: the pool's providers and every scope a client may get.
 async fn choices(
@@ -37,7 +38,7 @@ async fn choices(
 
 /// The form's values (typed, or of a stored client).
 #[derive(Serialize)]
-struct Values {
+pub(super) struct Values {
     name: String,
     callback_urls: String,
     logout_urls: String,
@@ -103,6 +104,8 @@ struct Row {
     client_id: String,
     name: String,
     confidential: bool,
+    /// The pool's built-in test client (the providers' "Test sign-in").
+    test: bool,
 }
 
 async fn list_page(
@@ -125,6 +128,7 @@ async fn list_page(
             client_id: c.client_id.clone(),
             name: c.name.clone(),
             confidential: c.secret_hash.is_some(),
+            test: c.client_id == TEST_CLIENT_ID,
         })
         .collect();
     page(
@@ -193,8 +197,16 @@ pub async fn create(State(s): State<SharedState>, Path(pool): Path<String>, p: P
     }
 }
 
+/// One secret of a client, as its page lists it (never the value).
+#[derive(Serialize)]
+struct SecretRow {
+    id: String,
+    created_at: i64,
+    masked: String,
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn client_page(
+pub(super) async fn client_page(
     s: &SharedState,
     pool: &str,
     csrf: &str,
@@ -207,6 +219,17 @@ async fn client_page(
 ) -> Response {
     let (providers, scopes) = match choices(s, pool).await {
         Ok(ch) => ch,
+        Err(e) => return admin_error(e, csrf),
+    };
+    let secrets: Vec<SecretRow> = match s.admin.list_client_secrets(pool, &c.client_id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|i| SecretRow {
+                id: i.id,
+                created_at: i.created_at,
+                masked: i.masked,
+            })
+            .collect(),
         Err(e) => return admin_error(e, csrf),
     };
     let issuer = s
@@ -222,6 +245,8 @@ async fn client_page(
             csrf, pool, nav => "clients", client_id => c.client_id, confidential => c.secret_hash.is_some(),
             secret, providers, scopes, v => values.unwrap_or_else(|| values_of(c)), problems,
             notice => notice(note), issuer, created_at => c.created_at,
+            can_add_secret => c.secret_hash.is_some() && secrets.len() < MAX_CLIENT_SECRETS,
+            secrets, test_client => c.client_id == TEST_CLIENT_ID,
         },
     )
 }

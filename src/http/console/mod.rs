@@ -3,6 +3,7 @@
 //! Signed in with the admin token, exchanged for a session cookie; every form carries
 //! the session's CSRF token and its Origin is checked. No script: plain forms.
 
+mod client_secrets;
 mod clients;
 mod groups;
 mod kinds;
@@ -87,6 +88,14 @@ pub fn routes() -> Router<SharedState> {
         .route(
             "/console/pools/{pool}/clients/{client}/delete",
             post(clients::delete),
+        )
+        .route(
+            "/console/pools/{pool}/clients/{client}/secrets",
+            post(client_secrets::add),
+        )
+        .route(
+            "/console/pools/{pool}/clients/{client}/secrets/{secret}/delete",
+            post(client_secrets::delete),
         )
         .route(
             "/console/pools/{pool}/groups",
@@ -296,6 +305,8 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "test-user-removed" => "The test user was removed.",
         "identity-linked" => "The identity is linked: signing in with it signs in as this user.",
         "group-created" => "The group was created.",
+        "secret-added" => "A second secret was added: both work until you delete one.",
+        "secret-deleted" => "The secret was deleted: it no longer authenticates the client.",
         "group-deleted" => "The group was deleted.",
         "member-added" => "The user was added to the group.",
         "member-removed" => "The user was removed from the group.",
