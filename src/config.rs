@@ -29,6 +29,7 @@ struct FileSettings {
     metrics_listen: Option<String>,
     rate_limit_ip: Option<u32>,
     rate_limit_client: Option<u32>,
+    import_max_bytes: Option<u64>,
     log: Option<String>,
 }
 
@@ -36,6 +37,8 @@ struct FileSettings {
 /// above what one browser or one app's users send, far below a flood.
 pub const DEFAULT_RATE_LIMIT_IP: u32 = 200;
 pub const DEFAULT_RATE_LIMIT_CLIENT: u32 = 1000;
+/// Largest CSV a user import job's `PreSignedUrl` takes (Cognito: 100 MB).
+pub const DEFAULT_IMPORT_MAX_BYTES: u64 = 100 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Settings {
@@ -60,6 +63,8 @@ pub struct Settings {
     pub rate_limit_ip: u32,
     /// Requests per second per app client on each rate-limited endpoint group (0: off).
     pub rate_limit_client: u32,
+    /// Largest CSV upload to an import job's `PreSignedUrl`, in bytes.
+    pub import_max_bytes: u64,
     pub log: String,
 }
 
@@ -78,6 +83,7 @@ impl fmt::Debug for Settings {
             .field("metrics_listen", &self.metrics_listen)
             .field("rate_limit_ip", &self.rate_limit_ip)
             .field("rate_limit_client", &self.rate_limit_client)
+            .field("import_max_bytes", &self.import_max_bytes)
             .finish()
     }
 }
@@ -304,6 +310,23 @@ impl Settings {
             fs.rate_limit_client,
             DEFAULT_RATE_LIMIT_CLIENT,
         );
+        let import_max_bytes = match env
+            .get("POOLGATE_IMPORT_MAX_BYTES")
+            .filter(|v| !v.is_empty())
+        {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or_else(|| {
+                    errors.push(format!(
+                        "POOLGATE_IMPORT_MAX_BYTES: not a positive number of bytes: {v:?}"
+                    ));
+                    DEFAULT_IMPORT_MAX_BYTES
+                }),
+            None => fs.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
+        };
         let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
@@ -320,6 +343,7 @@ impl Settings {
                 metrics_listen,
                 rate_limit_ip,
                 rate_limit_client,
+                import_max_bytes,
                 log,
             }),
             _ => Err(ConfigErrors(errors)),

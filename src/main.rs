@@ -1,4 +1,5 @@
-//! The `poolgate` binary: `poolgate serve [--config poolgate.toml]`.
+//! The `poolgate` binary: `poolgate serve [--config poolgate.toml]`, and
+//! `poolgate import-users --pool ID FILE.csv` (Cognito's CSV user import, offline).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +26,19 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Import users from a CSV file in Cognito's format (GetCSVHeader's columns) into
+    /// a pool of the configured store, each in RESET_REQUIRED. Run it while no gateway
+    /// holds a SQLite store.
+    ImportUsers {
+        /// TOML settings file; POOLGATE_* variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The pool's id.
+        #[arg(long)]
+        pool: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +47,72 @@ async fn main() -> std::process::ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     match cli.command {
         Command::Serve { config } => serve(config, env).await,
+        Command::ImportUsers { config, pool, file } => {
+            import_users(config, &pool, &file, env).await
+        }
+    }
+}
+
+/// `poolgate import-users`: exit 0 when every row was imported, 1 when some were
+/// refused (each printed), 2 when nothing could be imported.
+async fn import_users(
+    config: Option<PathBuf>,
+    pool: &str,
+    file: &std::path::Path,
+    env: BTreeMap<String, String>,
+) -> std::process::ExitCode {
+    let fail = |m: String| {
+        eprintln!("poolgate import-users: {m}");
+        std::process::ExitCode::from(2)
+    };
+    let settings = match poolgate::config::Settings::load(config.as_deref(), &env) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    let store = match poolgate::store::open(&settings.store).await {
+        Ok(s) => s,
+        Err(e) => return fail(with_sources(&e)),
+    };
+    let pool = match store.get_pool(pool).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return fail(format!("no pool {pool:?} in the store")),
+        Err(e) => return fail(with_sources(&e)),
+    };
+    let clock: poolgate::clock::SharedClock = std::sync::Arc::new(poolgate::clock::SystemClock);
+    let bar = indicatif::ProgressBar::new(bytes.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = poolgate::admin::imports::import_csv(
+        &store,
+        &clock,
+        &pool,
+        &bytes,
+        &mut |done| bar.set_position(done),
+        &mut poolgate::admin::imports::futures_stop::never,
+    )
+    .await;
+    bar.finish_and_clear();
+    let report = match report {
+        Ok(r) => r,
+        Err(m) => return fail(format!("nothing imported: {m}")),
+    };
+    println!(
+        "imported {}, skipped {}, failed {}",
+        report.imported, report.skipped, report.failed
+    );
+    for r in &report.refusals {
+        println!("refused line {}: {}: {}", r.line, r.user, r.reason);
+    }
+    if report.failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
     }
 }
 

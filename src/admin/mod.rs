@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 pub mod groups;
 pub mod hooks;
+pub mod imports;
 pub mod keys;
 pub mod links;
 pub mod native_users;

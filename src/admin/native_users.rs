@@ -200,3 +200,18 @@ impl Admin {
             .await
     }
 }
+
+impl Admin {
+    /// A native user's Cognito status (`None`: a federated user, no credential).
+    pub async fn native_status(
+        &self,
+        pool: &str,
+        user_id: &str,
+    ) -> Result<Option<UserStatus>, NativeError> {
+        Ok(self
+            .store
+            .get_credential(pool, user_id)
+            .await?
+            .map(|c| c.status))
+    }
+}

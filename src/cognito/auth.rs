@@ -87,6 +87,11 @@ fn render(outcome: AuthOutcome) -> Value {
             }
             v
         }
+        // Only the hosted page's sign-ins end this way; the API never begins one.
+        AuthOutcome::Authenticated { .. } => {
+            tracing::error!("a hosted sign-in's outcome reached the Cognito API");
+            json!({"ChallengeParameters": {}})
+        }
     }
 }
 

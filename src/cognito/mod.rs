@@ -11,6 +11,7 @@ pub mod client_secrets;
 pub mod clients;
 pub mod error;
 pub mod groups;
+pub mod imports;
 pub mod introspect;
 pub mod native_users;
 pub mod pools;
@@ -341,6 +342,21 @@ pub static OPERATIONS: &[Operation] = &[
         signed,
         native_users::admin_confirm_sign_up
     ),
+    // User import jobs.
+    op!("GetCSVHeader", signed, imports::get_csv_header),
+    op!(
+        "CreateUserImportJob",
+        signed,
+        imports::create_user_import_job
+    ),
+    op!("StartUserImportJob", signed, imports::start_user_import_job),
+    op!(
+        "DescribeUserImportJob",
+        signed,
+        imports::describe_user_import_job
+    ),
+    op!("ListUserImportJobs", signed, imports::list_user_import_jobs),
+    op!("StopUserImportJob", signed, imports::stop_user_import_job),
 ];
 
 /// The operation a target names (`AWSCognitoIdentityProviderService.{Op}`).

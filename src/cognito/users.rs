@@ -231,13 +231,18 @@ pub async fn admin_get_user(ctx: Ctx, input: UserRef) -> OpResult {
         .admin()
         .get_user(&input.user_pool_id, &input.username)
         .await?;
+    // A native user's status is its credential's (FORCE_CHANGE_PASSWORD, RESET_REQUIRED...).
+    let native = ctx
+        .admin()
+        .native_status(&input.user_pool_id, &u.user.id)
+        .await?;
     Ok(json!({
         "Username": u.user.username,
         "UserAttributes": attributes(&u),
         "UserCreateDate": epoch(u.user.created_at),
         "UserLastModifiedDate": epoch(u.user.updated_at),
         "Enabled": u.user.enabled,
-        "UserStatus": status(&u),
+        "UserStatus": native.map_or_else(|| status(&u), |s| s.as_str()),
     }))
 }
 

@@ -84,11 +84,14 @@ impl Flow {
         Ok((client, redirect.to_owned()))
     }
 
-    pub async fn authorize(
+    /// Checks an authorize request (client, redirect URI, response type, scope, PKCE,
+    /// lengths); returns the client, the redirect URI and the granted scope. The
+    /// hosted password form checks its request with the same rules.
+    pub async fn validate_authorize(
         &self,
         ctx: &PoolCtx,
         p: &AuthorizeParams,
-    ) -> Result<AuthorizeOutcome, FlowError> {
+    ) -> Result<(AppClient, String, String), FlowError> {
         let (client, redirect) = self
             .validated_client(ctx, p.client_id.as_deref(), p.redirect_uri.as_deref())
             .await?;
@@ -133,6 +136,17 @@ impl Flow {
         {
             return Err(fail("invalid_request", "nonce or state too long"));
         }
+        Ok((client, redirect, scope))
+    }
+
+    pub async fn authorize(
+        &self,
+        ctx: &PoolCtx,
+        p: &AuthorizeParams,
+    ) -> Result<AuthorizeOutcome, FlowError> {
+        let (client, redirect, scope) = self.validate_authorize(ctx, p).await?;
+        let state = p.state.as_deref();
+        let fail = |code: &str, desc: &str| FlowError::redirect(&redirect, code, desc, state);
 
         // `identity_provider=COGNITO` (native users) is the hosted page's own form, for
         // a client that lists `COGNITO`.
@@ -503,11 +517,34 @@ impl Flow {
             }
             Err(IdentityError::Store(e)) => return Err(e.into()),
         };
+        self.issue_code(ctx, flow, &user, consume, ptype, self.clock.now(), trace)
+            .await
+    }
+
+    /// Issues the single-use code of a sign-in whose user is known (a federated one
+    /// resolved, or a native one whose password and challenges passed): the
+    /// pre-token-generation hook, the code stored (in one step with taking the
+    /// sign-in under `consume`), and the redirect back to the app with `code`, `state`
+    /// and `iss`. `trace`: the built-in test client's record of the sign-in.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn issue_code(
+        &self,
+        ctx: &PoolCtx,
+        flow: &FlowRecord,
+        user: &crate::model::User,
+        consume: Option<&str>,
+        ptype: &str,
+        auth_time: i64,
+        mut trace: Option<TestTrace>,
+    ) -> Result<Url, FlowError> {
+        let app_state = flow.app_state.as_deref();
+        let fail =
+            |code: &str, desc: &str| FlowError::redirect(&flow.redirect_uri, code, desc, app_state);
         let token_overrides = match self
             .after_sign_in(
                 ctx,
                 &flow.client_id,
-                &user,
+                user,
                 &flow.scope,
                 crate::hooks::TokenSource::HostedAuth,
             )
@@ -539,7 +576,7 @@ impl Flow {
             scope: flow.scope.clone(),
             nonce: flow.nonce.clone(),
             code_challenge: flow.code_challenge.clone(),
-            auth_time: self.clock.now(),
+            auth_time,
             token_overrides,
         };
         let bytes = serde_json::to_vec(&rec)

@@ -34,7 +34,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/oauth2/revoke", post(revoke))
         .route("/oauth2/introspect", post(introspect))
         .route("/logout", get(logout))
-        .route("/login", get(super::pages_login::login))
+        .route(
+            "/login",
+            get(super::pages_login::login).post(super::pages_native::submit),
+        )
         .route(
             "/login/assets/login.css",
             get(super::pages_login::stylesheet),

@@ -8,9 +8,11 @@ pub mod cognito_issuer;
 pub mod console;
 pub mod error;
 pub mod hosted;
+pub mod imports;
 pub mod ops;
 pub mod pages;
 pub mod pages_login;
+pub mod pages_native;
 pub mod ratelimit;
 pub mod repost;
 pub mod saml;
@@ -185,6 +187,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(console::routes())
         .merge(hosted::routes())
         .route("/", axum::routing::post(cognito::serve))
+        .route("/import/{job}", axum::routing::put(imports::upload))
         .nest("/admin/v1", admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

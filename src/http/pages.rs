@@ -44,6 +44,10 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("base.html", include_str!("templates/base.html"))?;
     env.add_template("login.html", include_str!("templates/login.html"))?;
+    env.add_template(
+        "native_step.html",
+        include_str!("templates/native_step.html"),
+    )?;
     env.add_template("error.html", include_str!("templates/error.html"))?;
     env.add_template("form_post.html", include_str!("templates/form_post.html"))?;
     Ok(env)

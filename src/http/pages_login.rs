@@ -15,7 +15,7 @@ use super::pages::{Field, html_with_csp, page_csp, render};
 use super::{ApiError, HostPool, SharedState};
 use crate::flow::FlowError;
 use crate::flow::authorize::AuthorizeParams;
-use crate::model::{AppClient, ProviderType};
+use crate::model::{AppClient, NATIVE_PROVIDER, ProviderType};
 
 /// The button text: each social provider's usual wording, OIDC and SAML by name.
 fn label(name: &str, t: ProviderType) -> String {
@@ -47,16 +47,9 @@ pub async fn login(
         .flow
         .validated_client(&ctx, p.client_id.as_deref(), p.redirect_uri.as_deref())
         .await?;
-    let providers = s.flow.pool_providers(&ctx.pool.id).await?;
     let mut hidden = vec![
-        Field {
-            name: "client_id".into(),
-            value: client.client_id.clone(),
-        },
-        Field {
-            name: "redirect_uri".into(),
-            value: redirect.clone(),
-        },
+        ("client_id".to_owned(), client.client_id.clone()),
+        ("redirect_uri".to_owned(), redirect.clone()),
     ];
     for (k, v) in [
         ("response_type", &p.response_type),
@@ -68,12 +61,65 @@ pub async fn login(
         ("login_hint", &p.login_hint),
     ] {
         if let Some(v) = v {
-            hidden.push(Field {
-                name: k.into(),
-                value: v.clone(),
-            });
+            hidden.push((k.to_owned(), v.clone()));
         }
     }
+    // A client that lists `COGNITO` gets the username and password form, bound to
+    // this browser as a federated sign-in is.
+    let native_ok = client
+        .supported_identity_providers
+        .iter()
+        .any(|n| n == NATIVE_PROVIDER);
+    let (native, cookie) = if native_ok {
+        let begun = s.flow.hosted_begin(&ctx, &p).await?;
+        let form = NativeForm {
+            csrf_token: begun.csrf_token,
+            error: None,
+            username: p.login_hint.clone().unwrap_or_default(),
+        };
+        (Some(form), Some(begun.cookie))
+    } else {
+        (None, None)
+    };
+    let body = login_body(&s, &ctx, &client, hidden, p.login_hint.clone(), native).await?;
+    let mut r = html_with_csp(StatusCode::OK, body, &page_csp(&redirect));
+    if let Some(c) = cookie {
+        let v = crate::flow::binding::set_cookie(
+            &ctx,
+            &c.name,
+            &c.value,
+            crate::flow::FLOW_TTL.as_secs(),
+        );
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(r)
+}
+
+/// The password form of the page, with the token of its sign-in.
+#[derive(Serialize)]
+pub(super) struct NativeForm {
+    pub csrf_token: String,
+    pub error: Option<String>,
+    pub username: String,
+}
+
+/// The sign-in page: the password form (when given), one button per provider of the
+/// client, the email field; `hidden` is the app's authorize request.
+pub(super) async fn login_body(
+    s: &SharedState,
+    ctx: &crate::flow::PoolCtx,
+    client: &AppClient,
+    hidden: Vec<(String, String)>,
+    login_hint: Option<String>,
+    native: Option<NativeForm>,
+) -> Result<String, FlowError> {
+    let providers = s.flow.pool_providers(&ctx.pool.id).await?;
+    let hidden: Vec<Field> = hidden
+        .into_iter()
+        .map(|(name, value)| Field { name, value })
+        .collect();
     // In the order the client lists them: the admin's order is the page's order.
     let mut buttons = Vec::new();
     let mut identifier = false;
@@ -87,26 +133,24 @@ pub async fn login(
             });
         }
     }
-    let body = render(
+    render(
         "login.html",
         context! {
             app_name => client.name,
             logo_url => client.branding.logo_url,
-            branding_css => branding_href(&client),
+            branding_css => branding_href(client),
             providers => buttons,
             identifier,
             hidden,
-            login_hint => p.login_hint,
+            login_hint,
+            native,
         },
     )
-    .ok_or_else(|| {
-        FlowError::internal("render the sign-in page", "see the template error above")
-    })?;
-    Ok(html_with_csp(StatusCode::OK, body, &page_csp(&redirect)))
+    .ok_or_else(|| FlowError::internal("render the sign-in page", "see the template error above"))
 }
 
 /// The branding stylesheet's path, when the client has any branding to apply.
-fn branding_href(c: &AppClient) -> Option<String> {
+pub(super) fn branding_href(c: &AppClient) -> Option<String> {
     if c.branding.primary_color.is_none() && c.branding.css.is_none() {
         return None;
     }

@@ -40,11 +40,13 @@ pub enum EphemeralKind {
     ConsoleTestUser,
     /// What a console test sign-in saw, step by step, for the console to show.
     TestTrace,
+    /// The CSV uploaded to an import job's `PreSignedUrl`, until the job starts.
+    ImportCsv,
 }
 
 impl EphemeralKind {
     /// Every kind.
-    pub const ALL: [EphemeralKind; 14] = [
+    pub const ALL: [EphemeralKind; 15] = [
         EphemeralKind::Flow,
         EphemeralKind::Code,
         EphemeralKind::CodeUsed,
@@ -59,6 +61,7 @@ impl EphemeralKind {
         EphemeralKind::ConsoleTest,
         EphemeralKind::ConsoleTestUser,
         EphemeralKind::TestTrace,
+        EphemeralKind::ImportCsv,
     ];
 
     /// The stored name.
@@ -78,6 +81,7 @@ impl EphemeralKind {
             EphemeralKind::ConsoleTest => "console-test",
             EphemeralKind::ConsoleTestUser => "console-test-user",
             EphemeralKind::TestTrace => "test-trace",
+            EphemeralKind::ImportCsv => "import-csv",
         }
     }
 

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 pub use credentials::CredentialStore;
 pub use ephemeral::{Ephemeral, EphemeralKind};
 pub use groups::{GroupStore, MembershipOutcome};
+pub use imports::ImportJobStore;
 pub use records::{ClientStore, PoolStore, ProviderStore, ResourceServerStore};
 pub use tokens::{KeyStore, RefreshStore, RotateOutcome};
 pub use users::{CreateUserOutcome, LinkOutcome, UserStore};
@@ -25,7 +26,7 @@ use crate::model::RefreshTokenRecord;
 pub mod prelude {
     pub use super::{
         Backend as _, ClientStore as _, CredentialStore as _, Ephemeral as _, GroupStore as _,
-        KeyStore as _, PoolStore as _, ProviderStore as _, RefreshStore as _,
+        ImportJobStore as _, KeyStore as _, PoolStore as _, ProviderStore as _, RefreshStore as _,
         ResourceServerStore as _, UserStore as _,
     };
 }
@@ -33,6 +34,7 @@ pub mod prelude {
 pub mod credentials;
 pub mod ephemeral;
 pub mod groups;
+pub mod imports;
 pub mod memory;
 pub mod paging;
 pub mod patch;
@@ -116,6 +118,7 @@ pub trait Backend:
     + RefreshStore
     + GroupStore
     + CredentialStore
+    + ImportJobStore
     + Ephemeral
 {
     /// Short name for logs and metrics (`sqlite`, `redis`).

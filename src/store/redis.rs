@@ -19,6 +19,7 @@ mod cache;
 mod credentials;
 mod flows;
 mod groups;
+mod imports;
 mod invalidate;
 mod keys;
 mod listing;

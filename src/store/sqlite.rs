@@ -23,6 +23,7 @@ mod cache;
 mod credentials;
 mod ephemeral;
 mod groups;
+mod imports;
 mod records;
 mod schema;
 mod store_impl;

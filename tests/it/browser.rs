@@ -22,10 +22,10 @@ use crate::harness::{Gw, app_client_body, authorize_url, claims, json_str, pkce}
 use crate::login_page::seed_providers;
 use crate::webdriver::Browser;
 
-type Seen = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 
 /// The app: a callback page that records what it was given.
-async fn app_server() -> (Url, Seen) {
+pub(crate) async fn app_server() -> (Url, Seen) {
     let seen: Seen = Arc::default();
     async fn cb(
         State(seen): State<Seen>,

@@ -78,6 +78,27 @@ impl Gw {
         public: Option<&str>,
         clock: SharedClock,
     ) -> Self {
+        Self::start_full(store, dir, port, public, clock, &[]).await
+    }
+
+    /// A fresh gateway over a fresh SQLite file, with the settings `extra` added.
+    pub async fn start_env(extra: &[(&str, &str)]) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = format!("sqlite://{}/poolgate.db", tmp.path().display());
+        let mut gw =
+            Self::start_full(&store, tmp.path(), None, None, Arc::new(SystemClock), extra).await;
+        gw._tmp = Some(tmp);
+        gw
+    }
+
+    async fn start_full(
+        store: &str,
+        dir: &Path,
+        port: Option<u16>,
+        public: Option<&str>,
+        clock: SharedClock,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
             .await
             .unwrap();
@@ -85,6 +106,9 @@ impl Gw {
         let providers = dir.join("providers");
         std::fs::create_dir_all(&providers).unwrap();
         let mut env = env_for(port, store, &providers);
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
         let mut builder = reqwest::Client::builder().redirect(Policy::none());
         if let Some(public) = public {
             env.insert("POOLGATE_PUBLIC_URL".into(), public.to_owned());

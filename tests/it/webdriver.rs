@@ -167,6 +167,17 @@ impl Browser {
         self.post("/actions", actions).await;
     }
 
+    /// Types `text` on the keyboard, into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        let mut keys = Vec::new();
+        for c in text.chars() {
+            keys.push(json!({"type": "keyDown", "value": c.to_string()}));
+            keys.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]});
+        self.post("/actions", actions).await;
+    }
+
     pub async fn execute(&self, script: &str, args: Value) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": args}))
             .await

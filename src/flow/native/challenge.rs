@@ -33,11 +33,11 @@ impl Flow {
         match challenge {
             "PASSWORD_VERIFIER" => self.password_verifier(ctx, client, responses, caller).await,
             "NEW_PASSWORD_REQUIRED" => {
-                self.new_password_required(ctx, client, session, responses, caller)
+                self.new_password_required(ctx, client, session, responses, caller, false)
                     .await
             }
             "SOFTWARE_TOKEN_MFA" => {
-                self.software_token_mfa(ctx, client, session, responses, caller)
+                self.software_token_mfa(ctx, client, session, responses, caller, false)
                     .await
             }
             _ => Err(NativeError::InvalidParameter(
@@ -46,21 +46,24 @@ impl Flow {
         }
     }
 
-    async fn new_password_required(
+    pub(super) async fn new_password_required(
         &self,
         ctx: &PoolCtx,
         client: &AppClient,
         session: Option<&str>,
         responses: &BTreeMap<String, String>,
         caller: &Caller,
+        hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
         let new_password = required(responses, "NEW_PASSWORD")?;
         let username = required(responses, "USERNAME")?;
-        self.check_secret_hash(
-            client,
-            username,
-            responses.get("SECRET_HASH").map(String::as_str),
-        )?;
+        if !hosted {
+            self.check_secret_hash(
+                client,
+                username,
+                responses.get("SECRET_HASH").map(String::as_str),
+            )?;
+        }
         let pool = &ctx.pool.id;
         // Checked before the session is consumed: a password the policy refuses can be
         // retried within the same session.
@@ -70,7 +73,7 @@ impl Flow {
             )));
         }
         let (_, rec) = self
-            .take_session(pool, session, "NEW_PASSWORD_REQUIRED", client)
+            .take_session(pool, session, "NEW_PASSWORD_REQUIRED", client, hosted)
             .await?;
         if !rec.username.eq_ignore_ascii_case(username) {
             return Err(NativeError::NotAuthorized(
@@ -93,22 +96,32 @@ impl Flow {
             })
             .await?;
         let (user, _) = self.active_user(pool, &rec.user_id).await?;
-        self.mfa_or_tokens(ctx, client, &user, &cred, rec.auth_time, true, caller)
-            .await
+        self.mfa_or_tokens(
+            ctx,
+            client,
+            &user,
+            &cred,
+            rec.auth_time,
+            true,
+            caller,
+            hosted,
+        )
+        .await
     }
 
-    async fn software_token_mfa(
+    pub(super) async fn software_token_mfa(
         &self,
         ctx: &PoolCtx,
         client: &AppClient,
         session: Option<&str>,
         responses: &BTreeMap<String, String>,
         caller: &Caller,
+        hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
         let code = required(responses, "SOFTWARE_TOKEN_MFA_CODE")?.to_owned();
         let pool = &ctx.pool.id;
         let (key, mut rec) = self
-            .take_session(pool, session, "SOFTWARE_TOKEN_MFA", client)
+            .take_session(pool, session, "SOFTWARE_TOKEN_MFA", client, hosted)
             .await?;
         let now = self.clock.now();
         let accepted = self
@@ -147,6 +160,12 @@ impl Flow {
         };
         let _ = cred;
         let (user, _) = self.active_user(pool, &rec.user_id).await?;
+        if hosted {
+            return Ok(AuthOutcome::Authenticated {
+                user: Box::new(user),
+                auth_time: rec.auth_time,
+            });
+        }
         let source = if rec.new_password {
             TokenSource::NewPasswordChallenge
         } else {

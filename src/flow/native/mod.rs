@@ -9,6 +9,7 @@ mod api;
 mod challenge;
 pub mod create;
 mod hooks;
+pub mod hosted;
 mod srp_auth;
 
 use std::collections::BTreeMap;
@@ -114,6 +115,12 @@ impl std::fmt::Debug for AuthResult {
 #[derive(Clone, Debug)]
 pub enum AuthOutcome {
     Tokens(AuthResult),
+    /// A hosted sign-in passed every step: the flow issues its authorization code
+    /// (whose hooks run as a federated sign-in's do).
+    Authenticated {
+        user: Box<User>,
+        auth_time: i64,
+    },
     Challenge {
         name: &'static str,
         session: Option<String>,
@@ -143,6 +150,10 @@ struct SessionRecord {
     /// The sign-in replaced a temporary password (`TokenGeneration_NewPasswordChallenge`).
     #[serde(default)]
     new_password: bool,
+    /// Begun on the hosted page: it ends with a code, and only that page (which keeps
+    /// the session server-side) may continue it.
+    #[serde(default)]
+    hosted: bool,
 }
 
 /// The password a request presents, never logged.
@@ -218,6 +229,7 @@ impl Flow {
         session: Option<&str>,
         challenge: &str,
         client: &AppClient,
+        hosted: bool,
     ) -> Result<(String, SessionRecord), NativeError> {
         let invalid = || NativeError::NotAuthorized("Invalid session for the user.".into());
         let session = session
@@ -230,7 +242,7 @@ impl Flow {
             .await?
             .ok_or_else(invalid)?;
         let rec: SessionRecord = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if rec.challenge != challenge || rec.client_id != client.client_id {
+        if rec.challenge != challenge || rec.client_id != client.client_id || rec.hosted != hosted {
             return Err(invalid());
         }
         Ok((key, rec))
@@ -245,6 +257,7 @@ impl Flow {
         user: &User,
         cred: &Credential,
         caller: &Caller,
+        hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
         if !user.enabled {
             return Err(NativeError::NotAuthorized("User is disabled.".into()));
@@ -274,6 +287,7 @@ impl Flow {
                     auth_time: now,
                     attempts: 0,
                     new_password: true,
+                    hosted,
                 };
                 let session = self.new_session(&ctx.pool.id, &rec).await?;
                 let mut parameters = BTreeMap::new();
@@ -288,7 +302,7 @@ impl Flow {
             }
             UserStatus::Confirmed => {}
         }
-        self.mfa_or_tokens(ctx, client, user, cred, now, false, caller)
+        self.mfa_or_tokens(ctx, client, user, cred, now, false, caller, hosted)
             .await
     }
 
@@ -303,6 +317,7 @@ impl Flow {
         auth_time: i64,
         new_password: bool,
         caller: &Caller,
+        hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
         if cred.totp_enabled && cred.totp.as_ref().is_some_and(|t| t.verified) {
             let rec = SessionRecord {
@@ -313,6 +328,7 @@ impl Flow {
                 auth_time,
                 attempts: 0,
                 new_password,
+                hosted,
             };
             let session = self.new_session(&ctx.pool.id, &rec).await?;
             let mut parameters = BTreeMap::new();
@@ -321,6 +337,12 @@ impl Flow {
                 name: "SOFTWARE_TOKEN_MFA",
                 session: Some(session),
                 parameters,
+            });
+        }
+        if hosted {
+            return Ok(AuthOutcome::Authenticated {
+                user: Box::new(user.clone()),
+                auth_time,
             });
         }
         let source = if new_password {
@@ -418,6 +440,22 @@ impl Flow {
             username,
             params.get("SECRET_HASH").map(String::as_str),
         )?;
+        self.password_sign_in(ctx, client, username, password, caller, false)
+            .await
+    }
+
+    /// The password step every interface shares: throttling, the hooks, the same
+    /// answer (and the same work) for an unknown user and a wrong password, then the
+    /// user's status. `hosted`: the hosted page's sign-in, which ends with a code.
+    pub(crate) async fn password_sign_in(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        username: &str,
+        password: &str,
+        caller: &Caller,
+        hosted: bool,
+    ) -> Result<AuthOutcome, NativeError> {
         let pool = &ctx.pool.id;
         let keys = throttle_keys(pool, username, caller);
         self.check_throttle(&keys)?;
@@ -443,7 +481,9 @@ impl Flow {
                         caller.metadata.as_ref(),
                     )
                     .await?;
-                    return self.after_password(ctx, client, &user, &cred, caller).await;
+                    return self
+                        .after_password(ctx, client, &user, &cred, caller, hosted)
+                        .await;
                 }
                 None if Hooks::has(&ctx.pool, Trigger::UserMigration) => {
                     self.record_failure(&keys);
@@ -465,7 +505,8 @@ impl Flow {
         match found {
             Some((user, Some(cred))) if ok => {
                 self.record_success(&keys);
-                self.after_password(ctx, client, &user, &cred, caller).await
+                self.after_password(ctx, client, &user, &cred, caller, hosted)
+                    .await
             }
             _ => {
                 self.record_failure(&keys);

@@ -221,6 +221,7 @@ impl Flow {
         {
             return Err(bad_credentials());
         }
-        self.after_password(ctx, client, &user, &cred, caller).await
+        self.after_password(ctx, client, &user, &cred, caller, false)
+            .await
     }
 }

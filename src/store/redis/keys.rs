@@ -125,6 +125,10 @@ impl PoolKeys {
     }
 
     /// Pool groups: hash, group name -> Group JSON.
+    /// User import jobs: hash, job id -> ImportJob JSON.
+    pub(crate) fn import_jobs(&self) -> String {
+        self.key("import_jobs")
+    }
     pub(crate) fn groups(&self) -> String {
         self.key("groups")
     }

@@ -7,7 +7,7 @@ use super::db_err;
 use crate::store::{StoreError, StoreResult};
 
 /// Ordered migrations. Append only: never edit a script once released.
-const MIGRATIONS: &[&str] = &[V1, V2, V3_GROUPS, V4_CREDENTIALS];
+const MIGRATIONS: &[&str] = &[V1, V2, V3_GROUPS, V4_CREDENTIALS, V5_IMPORT_JOBS];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -129,6 +129,19 @@ CREATE TABLE credentials (
     data TEXT NOT NULL,
     PRIMARY KEY (pool_id, user_id),
     FOREIGN KEY (pool_id, user_id) REFERENCES users (pool_id, id) ON DELETE CASCADE
+);
+";
+
+// User import jobs (Cognito's CreateUserImportJob), removed with their pool.
+const V5_IMPORT_JOBS: &str = "
+CREATE TABLE import_jobs (
+    pool_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (pool_id, job_id),
+    FOREIGN KEY (pool_id) REFERENCES pools (id) ON DELETE CASCADE
 );
 ";
 

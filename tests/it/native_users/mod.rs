@@ -5,6 +5,9 @@
 
 mod clients;
 mod hooks;
+pub mod hosted;
+mod hosted_browser;
+mod import;
 mod password;
 mod totp;
 
