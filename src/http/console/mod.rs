@@ -26,6 +26,11 @@ use crate::admin::AdminError;
 
 pub use session::{Posted, Signed};
 
+/// Largest form the console reads: a pasted SAML metadata document (signed, with
+/// several certificates and endpoints) is often over the gateway's 64 KiB. Every form
+/// but the sign-in is read only after the session is checked.
+pub const CONSOLE_MAX_BODY: usize = 1024 * 1024;
+
 /// The console's CSP: its own stylesheet, forms to itself, nothing else at all.
 pub const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -112,6 +117,8 @@ pub fn routes() -> Router<SharedState> {
             "/console/pools/{pool}/users/{user}/{action}",
             post(users::act),
         )
+        // Inside the gateway's own limit, so it is this one that applies here.
+        .layer(axum::extract::DefaultBodyLimit::max(CONSOLE_MAX_BODY))
 }
 
 static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
