@@ -10,10 +10,16 @@
 //! `LOADGEN_REDIS_URL` when set, else on a throwaway `redis-server` started on a free
 //! loopback port when one is installed.
 //!
+//! Then, against `poolgate serve` as a separate process (its own CPU time per operation
+//! read from /proc), the phases of `bench/phases.rs`: ES256 and EdDSA token grants,
+//! OIDC sign-ins with and without a pre-token hook, SAML sign-ins over HTTP, each again
+//! at half its peak rate, and with Redis two instances pinned to a core each.
+//!
 //! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
 //! Everything runs on 127.0.0.1 only. `LOADGEN_N` sets the operations per phase (3000),
-//! `LOADGEN_STORES=sqlite` skips Redis, and `LOADGEN_PERF_CTL`/`LOADGEN_PERF_PHASE`
-//! profile one phase (see `perf_control`).
+//! `LOADGEN_STORES=sqlite` skips Redis, `LOADGEN_PART=inprocess` or `process` runs only
+//! one of the two parts, and `LOADGEN_PERF_CTL`/`LOADGEN_PERF_PHASE` profile one phase
+//! of the in-process part (see `perf_control`).
 
 /// The allocator of the `poolgate` binary (src/main.rs), so that the in-process
 /// gateway is measured as it ships.
@@ -22,12 +28,22 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/it/fakes/mod.rs"]
 mod fakes;
+#[path = "bench/gateway.rs"]
+mod gateway;
 #[allow(dead_code)]
 #[path = "../tests/it/harness.rs"]
 mod harness;
 #[allow(dead_code)]
+#[path = "hook_server.rs"]
+mod hook_server;
+#[path = "bench/phases.rs"]
+mod phases;
+#[allow(dead_code)]
 #[path = "../tests/it/redis_server.rs"]
 mod redis_server;
+#[allow(dead_code)]
+#[path = "../tests/it/saml_fixtures.rs"]
+mod saml_fixtures;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -656,20 +672,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let part = std::env::var("LOADGEN_PART").unwrap_or_default();
+    let sqlite_only = std::env::var("LOADGEN_STORES").is_ok_and(|v| v == "sqlite");
     rt.block_on(async {
-        run_store("sqlite", None, n).await;
-        if std::env::var("LOADGEN_STORES").is_ok_and(|v| v == "sqlite") {
-            return;
+        if part != "process" {
+            in_process(n, sqlite_only).await;
         }
-        // An explicit Redis wins; otherwise a throwaway redis-server on a free loopback
-        // port, when one is installed, so both stores are measured in the same run.
-        if let Ok(url) = std::env::var("LOADGEN_REDIS_URL") {
-            run_store("redis", Some(&url), n).await;
-        } else if on_path("redis-server") {
-            let server = redis_server::RedisServer::start();
-            run_store("redis", Some(&server.url()), n).await;
-        } else {
-            println!("[redis] skipped: no redis-server on PATH and no LOADGEN_REDIS_URL");
+        if part != "inprocess" {
+            process_part(n, sqlite_only).await;
         }
     });
     match idle_rss_kib() {
@@ -680,4 +690,65 @@ fn main() {
         ),
         None => println!("idle RSS: build the binary first (cargo build --release --bin poolgate)"),
     }
+}
+
+/// The part with the gateway in the driver's process (CPU of the whole process).
+async fn in_process(n: usize, sqlite_only: bool) {
+    run_store("sqlite", None, n).await;
+    if sqlite_only {
+        return;
+    }
+    // An explicit Redis wins; otherwise a throwaway redis-server on a free loopback
+    // port, when one is installed, so both stores are measured in the same run.
+    if let Ok(url) = std::env::var("LOADGEN_REDIS_URL") {
+        run_store("redis", Some(&url), n).await;
+    } else if on_path("redis-server") {
+        let server = redis_server::RedisServer::start();
+        run_store("redis", Some(&server.url()), n).await;
+    } else {
+        println!("[redis] skipped: no redis-server on PATH and no LOADGEN_REDIS_URL");
+    }
+}
+
+/// The part against `poolgate serve` processes (see `bench/phases.rs`).
+async fn process_part(n: usize, sqlite_only: bool) {
+    let Some(bin) = gateway::binary() else {
+        println!(
+            "gateway process phases: build the binary first (cargo build --release --bin poolgate)"
+        );
+        return;
+    };
+    println!("-- against `poolgate serve` processes: gateway CPU per operation from /proc");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sqlite = format!("sqlite://{}/bench.db", tmp.path().display());
+    process_store(&bin, "sqlite", &sqlite, &tmp.path().join("s"), n).await;
+    if sqlite_only || !on_path("redis-server") {
+        return;
+    }
+    let server = redis_server::RedisServer::start();
+    process_store(&bin, "redis", &server.url(), &tmp.path().join("r"), n).await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 2 && on_path("taskset") {
+        // A fresh Redis: the instances start from an empty deployment.
+        let server = redis_server::RedisServer::start();
+        phases::two_instances(&bin, &server.url(), &tmp.path().join("two"), n).await;
+    } else {
+        println!("[redis] two instances: skipped (needs 2 cores and taskset)");
+    }
+}
+
+async fn process_store(
+    bin: &std::path::Path,
+    label: &str,
+    store: &str,
+    dir: &std::path::Path,
+    n: usize,
+) {
+    let gw = gateway::ProcGw::start(bin, store, dir, None, None).await;
+    let env = Arc::new(phases::Env::new(vec![gw]).await);
+    for alg in ["ES256", "EdDSA"] {
+        phases::token_phases(&env, label, alg, n).await;
+    }
+    phases::sign_in_phases(&env, label, n).await;
+    phases::saml_phase(&env, label, n).await;
 }
