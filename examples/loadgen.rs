@@ -167,6 +167,7 @@ fn perf_control(phase: &str, cmd: &str) {
 struct RawConn {
     stream: tokio::net::TcpStream,
     buf: Vec<u8>,
+    port: u16,
 }
 
 impl RawConn {
@@ -178,6 +179,7 @@ impl RawConn {
         Self {
             stream,
             buf: Vec::with_capacity(8192),
+            port,
         }
     }
 
@@ -207,11 +209,24 @@ impl RawConn {
         self.exchange(&req).await
     }
 
-    /// Writes one request and reads its response (Content-Length bodies only).
+    /// Writes one request and reads its response (Content-Length bodies only). A
+    /// connection the server closed while idle (nothing of a response read) is opened
+    /// again and the request sent once more: it was never processed.
     async fn exchange(&mut self, req: &str) -> Option<Reply> {
+        if let Some(r) = self.exchange_once(req).await {
+            return Some(r);
+        }
+        if !self.buf.is_empty() {
+            return None;
+        }
+        *self = Self::connect(self.port).await;
+        self.exchange_once(req).await
+    }
+
+    async fn exchange_once(&mut self, req: &str) -> Option<Reply> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        self.stream.write_all(req.as_bytes()).await.ok()?;
         self.buf.clear();
+        self.stream.write_all(req.as_bytes()).await.ok()?;
         let mut chunk = [0u8; 8192];
         loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {

@@ -19,8 +19,12 @@ pub struct ProcGw {
     http: reqwest::Client,
 }
 
-/// The `poolgate` binary built with the driver (`target/release/poolgate`).
+/// The `poolgate` binary built with the driver (`target/release/poolgate`), or
+/// `LOADGEN_GATEWAY_BIN` (another build, to compare two versions).
 pub fn binary() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("LOADGEN_GATEWAY_BIN") {
+        return Some(PathBuf::from(bin));
+    }
     let exe = std::env::current_exe().ok()?;
     let bin = exe.parent()?.parent()?.join("poolgate");
     bin.exists().then_some(bin)

@@ -63,7 +63,8 @@ where
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(range.start));
     let profiled = std::env::var("LOADGEN_CALLGRIND")
-        .is_ok_and(|want| !want.is_empty() && name.contains(&want) && rate.is_none());
+        .is_ok_and(|want| want.split(',').any(|w| !w.is_empty() && name.contains(w)))
+        && rate.is_none();
     if profiled {
         callgrind_control(gws, "-z");
     }
@@ -122,7 +123,7 @@ where
 }
 
 /// Profiling one phase with callgrind: with `LOADGEN_GATEWAY_WRAP="valgrind
-/// --tool=callgrind ..."`, set `LOADGEN_CALLGRIND=<part of a phase name>`: the counts
+/// --tool=callgrind ..."`, set `LOADGEN_CALLGRIND=<parts of phase names, comma-separated>`: the counts
 /// are zeroed right before the phase and dumped right after it, so that dump holds
 /// exactly the phase's operations.
 fn callgrind_control(gws: &[&ProcGw], arg: &str) {
@@ -228,8 +229,21 @@ impl Env {
             )
             .await;
         assert!(s < 300, "{s} {v}");
-        // Key rings are re-read every 3 s.
-        tokio::time::sleep(Duration::from_millis(3200)).await;
+        // A rotated-in key signs only once every instance has published it (10 s), and
+        // key rings are re-read every 3 s: wait until tokens carry the new algorithm.
+        let start = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (code, verifier) = self.sign_in(0).await.expect("sign-in");
+            let v = self.exchange(0, &code, &verifier).await.expect("exchange");
+            if header_alg(v["id_token"].as_str().unwrap_or_default()).as_deref() == Some(alg) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "tokens never switched to {alg}"
+            );
+        }
     }
 
     /// A federated sign-in up to the code: (code, verifier).
@@ -286,6 +300,17 @@ impl Env {
         ];
         self.token(w, &form).await
     }
+}
+
+/// The `alg` of a JWT's header.
+fn header_alg(jwt: &str) -> Option<String> {
+    use base64::Engine;
+    let head = jwt.split('.').next()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head)
+        .ok()?;
+    let v: Value = serde_json::from_slice(&raw).ok()?;
+    v["alg"].as_str().map(str::to_owned)
 }
 
 fn cookies(headers: &[(String, String)]) -> String {
@@ -431,7 +456,8 @@ pub async fn sign_in_phases(env: &Arc<Env>, label: &str, n: usize) -> (Run, Run)
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, super::hook_server::app(secret)).await;
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Pools are read through a cache of half a second.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let hooked = phase(
         &format!("[{label}] OIDC sign-in + pre-token V2 hook"),
         &env.all(),
@@ -478,6 +504,10 @@ pub async fn saml_phase(env: &Arc<Env>, label: &str, n: usize) -> Run {
         .await;
     assert!(s < 300, "{s} {v}");
     let acs = format!("http://{}/saml2/idpresponse", a.host);
+    // The first sign-in makes the pool's SP keys: not part of the figures.
+    saml_sign_in(env, &idp, &acs, 0, 0)
+        .await
+        .expect("SAML warm-up sign-in");
     let (e, idp2) = (env.clone(), idp.clone());
     phase(
         &format!("[{label}] SAML sign-in (signed AuthnRequest)"),

@@ -13,6 +13,6 @@ impl Admin {
             FlowError::Unavailable => AdminError::unavailable(super::error::STORE_UNAVAILABLE, e),
             other => AdminError::internal("SP keys unavailable", other),
         })?;
-        Ok(keys.current.signing_cert)
+        Ok(keys.current.signing_cert.clone())
     }
 }

@@ -193,6 +193,8 @@ pub struct Flow {
     clock: SharedClock,
     metrics: Arc<Metrics>,
     domains: domains::DomainCache,
+    /// Each pool's SP keys as last parsed, with the stored JSON they came from.
+    sp_keys: saml::SpKeysCache,
     /// Calls the pool's hooks (Lambda triggers) over the upstream HTTP client.
     hooks: Hooks,
     /// Native users' password hashing and throttling.
@@ -224,6 +226,7 @@ impl Flow {
             clock,
             metrics,
             domains: domains::DomainCache::default(),
+            sp_keys: saml::SpKeysCache::default(),
             native: Arc::new(crate::native::NativeKit::default()),
             sealer: Arc::new(crate::secret::Sealer::ephemeral()),
         }

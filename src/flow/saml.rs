@@ -11,6 +11,7 @@
 //! After verification the shared steps of `authorize.rs` (resolve, code, redirect) run.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -44,13 +45,42 @@ fn store_err(e: crate::store::StoreError) -> ProviderError {
     ProviderError::Upstream(format!("SP keys: {e}"))
 }
 
+/// Each pool's SP keys as last parsed, keyed by the stored JSON they came from: a
+/// sign-in neither decodes them nor parses (and so checks) their RSA keys again until
+/// they change.
+#[derive(Default)]
+pub(crate) struct SpKeysCache(
+    std::sync::Mutex<std::collections::HashMap<String, (String, Arc<SpKeys>)>>,
+);
+
+impl SpKeysCache {
+    fn get(&self, pool: &str, json: &str) -> Result<Arc<SpKeys>, FlowError> {
+        if let Ok(map) = self.0.lock()
+            && let Some((seen, keys)) = map.get(pool)
+            && seen == json
+        {
+            return Ok(keys.clone());
+        }
+        let keys: Arc<SpKeys> = Arc::new(
+            serde_json::from_str(json)
+                .map_err(|e| FlowError::internal("decode the stored SP keys", e))?,
+        );
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= 10_000 {
+                map.clear();
+            }
+            map.insert(pool.to_owned(), (json.to_owned(), keys.clone()));
+        }
+        Ok(keys)
+    }
+}
+
 impl Flow {
     /// The pool's SP keys, generated on first use (instances racing agree on one).
-    pub async fn sp_keys(&self, pool: &str) -> Result<SpKeys, FlowError> {
+    pub async fn sp_keys(&self, pool: &str) -> Result<Arc<SpKeys>, FlowError> {
         for _ in 0..3 {
             if let Some(json) = self.store.get_sp_keys(pool).await? {
-                return serde_json::from_str(&json)
-                    .map_err(|e| FlowError::internal("decode the stored SP keys", e));
+                return self.sp_keys.get(pool, &json);
             }
             let keys = SpKeys::generate(pool, self.clock.now())
                 .map_err(|e| FlowError::internal("generate the SP keys", e))?;
@@ -58,7 +88,7 @@ impl Flow {
                 .map_err(|e| FlowError::internal("encode the SP keys", e))?;
             if self.store.put_sp_keys(pool, &json, None).await? {
                 tracing::info!(pool, "generated the pool's SAML SP keys");
-                return Ok(keys);
+                return Ok(Arc::new(keys));
             }
         }
         Err(FlowError::internal(
@@ -71,7 +101,7 @@ impl Flow {
     /// decryption until the next rotation.
     pub async fn rotate_sp_keys(&self, pool: &str) -> Result<SpKeys, FlowError> {
         let current = self.sp_keys(pool).await?;
-        let old = serde_json::to_string(&current)
+        let old = serde_json::to_string(&*current)
             .map_err(|e| FlowError::internal("encode the current SP keys", e))?;
         let next = current
             .rotated(pool, self.clock.now())
@@ -193,7 +223,7 @@ impl Flow {
             request_id.as_deref(),
             acs.as_str(),
             &sp_entity_id(&ctx.pool),
-            Some(&keys),
+            Some(&*keys),
         );
         let (login, upstream) = match verified {
             Ok(v) => v,

@@ -74,7 +74,7 @@ fn random_edits_never_forge_a_sign_in() {
         require_encrypted: false,
         clock_skew_s: 120,
         now: now(),
-        decryption_keys: &keys,
+        decryption_keys: keys,
     };
     let mut rng = Rng(0x5EED_5A41_2026_0004);
     let (mut accepted, mut refused) = (0, 0);

@@ -43,7 +43,7 @@ impl Setup {
             require_encrypted: false,
             clock_skew_s: 120,
             now: now(),
-            decryption_keys: &keys,
+            decryption_keys: keys,
         };
         verify_response(b64(xml).as_bytes(), req, &ctx)
     }
@@ -110,7 +110,7 @@ fn base64_wrapped_at_76_columns_is_accepted() {
         require_encrypted: false,
         clock_skew_s: 120,
         now: now(),
-        decryption_keys: &keys,
+        decryption_keys: keys,
     };
     verify_response(wrapped.as_bytes(), Some(REQ), &ctx).unwrap();
 }
@@ -328,7 +328,7 @@ fn oversized_and_malformed_inputs_are_refused() {
         require_encrypted: false,
         clock_skew_s: 120,
         now: now(),
-        decryption_keys: &keys,
+        decryption_keys: keys,
     };
     let big = vec![b'A'; 2_000_000];
     assert!(matches!(

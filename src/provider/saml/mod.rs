@@ -174,7 +174,7 @@ impl SamlSp for SamlProvider {
             "SAMLRequest",
             &payload,
             Some(relay_state),
-            key.as_ref(),
+            key.as_deref(),
         )
         .map_err(rejected)?;
         let mut state = UpstreamState::default();
@@ -194,7 +194,7 @@ impl SamlSp for SamlProvider {
         sp_entity_id: &str,
         keys: Option<&SpKeys>,
     ) -> Result<(VerifiedLogin, UpstreamIdentity), ProviderError> {
-        let decryption: Vec<DecryptionKey> = keys.map(SpKeys::decryption_keys).unwrap_or_default();
+        let decryption: &[DecryptionKey] = keys.map(SpKeys::decryption_keys).unwrap_or(&[]);
         let ctx = SamlVerifyContext {
             idp: &self.settings.idp,
             sp_entity_id,
@@ -203,7 +203,7 @@ impl SamlSp for SamlProvider {
             require_encrypted: self.settings.encrypted_responses,
             clock_skew_s: self.settings.clock_skew_s,
             now: self.ctx.clock.now(),
-            decryption_keys: &decryption,
+            decryption_keys: decryption,
         };
         let login =
             verify_response(saml_response.as_bytes(), request_id, &ctx).map_err(rejected)?;
@@ -237,7 +237,7 @@ impl SamlSp for SamlProvider {
         });
         let key = signer.signing_key().map_err(rejected)?;
         let payload = redirect::deflate_b64(&xml).map_err(rejected)?;
-        redirect::redirect_url(slo, "SAMLRequest", &payload, Some(relay_state), Some(&key))
+        redirect::redirect_url(slo, "SAMLRequest", &payload, Some(relay_state), Some(&*key))
             .map_err(rejected)
     }
 }

@@ -180,6 +180,7 @@ pub(super) fn parse(record: &ProviderRecord, need_metadata: bool) -> Result<Sett
             signing_certs: Vec::new(),
             sso_redirect: String::new(),
             slo_redirect: None,
+            engine_md: Default::default(),
         },
         None => return Err(vec!["details.metadata_xml: missing".to_owned()]),
     };

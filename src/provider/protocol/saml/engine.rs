@@ -3,10 +3,7 @@
 //! is applied here: entity ID and ACS always set, an algorithm allowlist, metadata
 //! holding only vetted signing keys, and its non-`Send` error converted at the call.
 
-use std::str::FromStr;
-
 use samael::crypto::AllowedSignatureAlgorithm;
-use samael::metadata::EntityDescriptor;
 use samael::service_provider::ServiceProviderBuilder;
 
 use super::SamlError;
@@ -33,8 +30,7 @@ pub struct EngineInput<'a> {
 /// engine's own checks; the result is only compared, never trusted alone.
 pub fn verify(xml: &str, x: &EngineInput<'_>) -> Result<EngineView, SamlError> {
     x.idp.require_keys()?;
-    let md = EntityDescriptor::from_str(&x.idp.engine_xml())
-        .map_err(|e| SamlError::Config(format!("engine metadata: {e}")))?;
+    let md = x.idp.engine_descriptor()?;
     let sp = ServiceProviderBuilder::default()
         .entity_id(x.sp_entity_id.to_owned())
         .acs_url(x.acs_url.to_owned())

@@ -31,6 +31,10 @@ pub struct IdpMetadata {
     pub signing_certs: Vec<SigningCert>,
     pub sso_redirect: String,
     pub slo_redirect: Option<String>,
+    /// [`IdpMetadata::engine_xml`] as the engine parsed it: once per registration
+    /// version (the adapter holding it is rebuilt when the registration changes).
+    #[serde(skip)]
+    pub engine_md: super::sp::Memo<(String, samael::metadata::EntityDescriptor)>,
 }
 
 /// Escapes text for an XML attribute or element.
@@ -146,6 +150,7 @@ pub fn parse_metadata(text: &str) -> Result<IdpMetadata, SamlError> {
         signing_certs,
         sso_redirect,
         slo_redirect,
+        engine_md: Default::default(),
     })
 }
 
@@ -174,6 +179,26 @@ impl IdpMetadata {
             return Err(SamlError::NoSigningKey);
         }
         Ok(())
+    }
+
+    /// The engine's reading of [`IdpMetadata::engine_xml`], parsed on first use. The
+    /// document it came from is kept beside it and compared: a copy made with other
+    /// certificates (struct update) never uses its origin's reading.
+    pub fn engine_descriptor(&self) -> Result<samael::metadata::EntityDescriptor, SamlError> {
+        let xml = self.engine_xml();
+        if let Some((from, md)) = self.engine_md.get()
+            && *from == xml
+        {
+            return Ok(md.clone());
+        }
+        let md: samael::metadata::EntityDescriptor = std::str::FromStr::from_str(&xml)
+            .map_err(|e| SamlError::Config(format!("engine metadata: {e}")))?;
+        let (from, kept) = self.engine_md.get_or_init((xml, md.clone()));
+        Ok(if *from == self.engine_xml() {
+            kept.clone()
+        } else {
+            md
+        })
     }
 
     /// A minimal metadata document holding only the vetted signing certificates, for
