@@ -14,6 +14,7 @@ pub mod groups;
 pub mod imports;
 pub mod introspect;
 pub mod native_users;
+pub mod pool_update;
 pub mod pools;
 pub mod providers;
 pub mod resource_servers;
@@ -120,6 +121,12 @@ pub static OPERATIONS: &[Operation] = &[
     op!("DescribeUserPool", signed, pools::describe_user_pool),
     op!("DeleteUserPool", signed, pools::delete_user_pool),
     op!("ListUserPools", signed, pools::list_user_pools),
+    op!("UpdateUserPool", signed, pool_update::update_user_pool),
+    op!(
+        "UpdateUserPoolDomain",
+        signed,
+        pool_update::update_user_pool_domain
+    ),
     op!("TagResource", signed, tags::tag_resource),
     op!("UntagResource", signed, tags::untag_resource),
     op!("ListTagsForResource", signed, tags::list_tags_for_resource),

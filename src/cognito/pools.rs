@@ -48,6 +48,7 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
     if let Some(d) = p.domains.first() {
         v["Domain"] = json!(d);
     }
+    v["Policies"] = json!({"PasswordPolicy": p.pool.settings.password_policy});
     if !p.pool.settings.tags.is_empty() {
         v["UserPoolTags"] = json!(p.pool.settings.tags);
     }

@@ -3,6 +3,7 @@
 
 mod errors;
 mod model;
+mod pool_update;
 mod resources;
 mod scenario;
 mod secrets;
