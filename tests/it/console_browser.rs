@@ -76,6 +76,8 @@ async fn console_in_chromium() {
     let fake = oidc::start(OidcOpts::default()).await;
     seed_user(&gw, "ada").await;
     let b = Browser::start().await;
+    // 1024 px wide: the README's screenshots are taken at this size.
+    b.set_window(1024, 768).await;
 
     // Keyboard only: the token field has the focus; Enter submits.
     b.goto(&gw.url("/console")).await;
