@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 use super::shapes::epoch;
 use super::{CognitoError, Ctx, OpResult};
-use crate::admin::imports::CSV_HEADER;
-use crate::store::imports::ImportJob;
+use crate::admin::imports::{CSV_HEADER, ImportJob};
 
 /// `UserImportJobType`; `PreSignedUrl` only where the job was just created (poolgate
 /// keeps the upload token's hash, not the token).

@@ -17,7 +17,7 @@ use crate::model::Pool;
 use crate::secret::{constant_time_eq, random_token, sha256_hex};
 use crate::store::EphemeralKind;
 use crate::store::SharedBackend;
-use crate::store::imports::{ImportJob, ImportStatus};
+pub use crate::store::imports::{ImportJob, ImportStatus};
 
 /// How long an uploaded CSV waits for `StartUserImportJob`.
 const CSV_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);

@@ -75,9 +75,9 @@ async fn hosted_password_form_by_keyboard_in_chromium() {
     let gw = Gw::start().await;
     let (app, seen) = app_server().await;
     let redirect = app.join("/cb").unwrap().to_string();
-    let (client, _) = gw
-        .client(app_client_body(&redirect, &["COGNITO"], false))
-        .await;
+    let mut body = app_client_body(&redirect, &["COGNITO"], false);
+    body["explicit_auth_flows"] = json!(FLOWS);
+    let (client, _) = gw.client(body).await;
     confirmed_user(&gw, "rita").await;
     create_user(&gw, "sam", "Temporary-Pass-9").await;
 

@@ -324,13 +324,7 @@ async fn the_command_line_imports_a_file_and_reports_refused_rows() {
         std::sync::Arc::new(poolgate::clock::SystemClock),
     )
     .await;
-    let (client_id, _) = gw
-        .client(crate::harness::app_client_body(
-            "http://127.0.0.1:9/cb",
-            &["COGNITO"],
-            false,
-        ))
-        .await;
+    let (client_id, _) = gw.client(native_client_body(false)).await;
     gw.running.take().unwrap().shutdown().await;
 
     let file = tmp.path().join("users.csv");
