@@ -134,7 +134,7 @@ pub(crate) enum Conn {
 /// node hears every message (a Cluster broadcasts PUBLISH; replicas get their master's).
 #[derive(Clone)]
 pub(crate) enum PubSubSource {
-    Single(redis::Client),
+    Single(Box<redis::Client>),
     /// The seed nodes, tried in turn.
     Cluster(Arc<Vec<String>>, Arc<AtomicUsize>),
     /// The master the sentinels name now.
@@ -144,7 +144,7 @@ pub(crate) enum PubSubSource {
 impl PubSubSource {
     pub(crate) async fn client(&self) -> RedisResult<redis::Client> {
         match self {
-            PubSubSource::Single(c) => Ok(c.clone()),
+            PubSubSource::Single(c) => Ok((**c).clone()),
             PubSubSource::Cluster(nodes, next) => {
                 let i = next.fetch_add(1, Ordering::Relaxed) % nodes.len().max(1);
                 match nodes.get(i) {
@@ -179,7 +179,11 @@ impl Conn {
                 let conn =
                     ConnectionManager::new_with_config(client.clone(), manager_config(op_timeout))
                         .await?;
-                Ok((Conn::Single(conn), PubSubSource::Single(client), db))
+                Ok((
+                    Conn::Single(conn),
+                    PubSubSource::Single(Box::new(client)),
+                    db,
+                ))
             }
             Target::Cluster(nodes) => {
                 // Few quick retries: a failover takes about the node timeout, and the
