@@ -60,6 +60,8 @@ fn kill_with_this_process(nodes: &[&Node]) {
         "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {} 2>/dev/null",
         pids.join(" ")
     );
+    // Never waited on: it outlives this process by design (init reaps it).
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
