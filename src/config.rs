@@ -88,14 +88,20 @@ impl fmt::Debug for Settings {
     }
 }
 
-/// Hides a password in a store URL (`redis://:secret@host`).
+/// Hides a password in a store URL (`redis://:secret@host`, also the multi-host
+/// `redis+cluster://u:secret@h1:p1,h2:p2` that no URL parser takes).
 pub fn redact_url(u: &str) -> String {
-    match Url::parse(u) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => u.to_owned(),
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return u.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{hosts}{tail}"),
+            None => u.to_owned(),
+        },
+        None => u.to_owned(),
     }
 }
 
@@ -204,11 +210,19 @@ impl Settings {
         )
         .unwrap_or_default();
         if !(store.starts_with("sqlite://") && store.len() > 9
-            || store.starts_with("redis://")
-            || store.starts_with("rediss://"))
+            || [
+                "redis://",
+                "rediss://",
+                "redis+cluster://",
+                "rediss+cluster://",
+            ]
+            .iter()
+            .chain(&["redis+sentinel://", "rediss+sentinel://"])
+            .any(|p| store.starts_with(p)))
         {
             errors.push(format!(
-                "POOLGATE_STORE: expected sqlite://PATH or redis://HOST:PORT/DB, got {:?}",
+                "POOLGATE_STORE: expected sqlite://PATH, redis://HOST:PORT/DB, \
+                 redis+cluster://H1:P1,H2:P2 or redis+sentinel://S1:P1,S2:P2/MASTER, got {:?}",
                 redact_url(&store)
             ));
         }
@@ -372,6 +386,39 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_url_passwords_are_redacted_in_every_form() {
+        assert_eq!(
+            redact_url("redis://:s3cret@h:6379/0"),
+            "redis://:***@h:6379/0"
+        );
+        assert_eq!(
+            redact_url("rediss+cluster://u:s3cr@t@a:1,b:2"),
+            "rediss+cluster://u:***@a:1,b:2"
+        );
+        assert_eq!(
+            redact_url("redis+sentinel://:s3cret@s1:1,s2:2/m/1"),
+            "redis+sentinel://:***@s1:1,s2:2/m/1"
+        );
+        assert_eq!(redact_url("redis://h:1/0"), "redis://h:1/0");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        let e = Settings::load(
+            None,
+            &env(&[("POOLGATE_STORE", "redis+x://:s3cret@a:1,b:2")]),
+        )
+        .map(drop)
+        .expect_err("unknown scheme");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        for ok in ["redis+cluster://a:1,b:2", "redis+sentinel://a:1,b:2/m"] {
+            assert!(
+                Settings::load(None, &env(&[("POOLGATE_STORE", ok)]))
+                    .err()
+                    .is_none_or(|e| !e.to_string().contains("POOLGATE_STORE")),
+                "{ok}"
+            );
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -37,7 +37,7 @@ impl Flow {
         let pool = &ctx.pool.id;
         let current = self
             .store
-            .get_refresh(&hash)
+            .get_refresh(pool, &hash)
             .await?
             .filter(|r| r.pool_id == *pool)
             .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;

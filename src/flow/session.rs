@@ -117,7 +117,10 @@ impl Flow {
             .ok_or_else(|| FlowError::oauth(400, "invalid_request", "token is required"))?;
         let pool = &ctx.pool.id;
         if token.len() <= 256
-            && let Some(r) = self.store.get_refresh(&sha256_hex(token)).await?
+            && let Some(r) = self
+                .store
+                .get_refresh(&ctx.pool.id, &sha256_hex(token))
+                .await?
         {
             if r.pool_id == *pool && r.client_id == client.client_id {
                 self.store.revoke_refresh_family(pool, &r.family_id).await?;
@@ -163,7 +166,11 @@ impl Flow {
             if token.len() > 256 {
                 return Ok::<_, FlowError>(None);
             }
-            let Some(r) = self.store.get_refresh(&sha256_hex(token)).await? else {
+            let Some(r) = self
+                .store
+                .get_refresh(&ctx.pool.id, &sha256_hex(token))
+                .await?
+            else {
                 return Ok(None);
             };
             let now = self.clock.now();

@@ -175,11 +175,14 @@ pub async fn open(url: &str) -> StoreResult<SharedBackend> {
         // `sqlite:///var/lib/poolgate.db` is absolute.
         return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
     }
-    if url.starts_with("redis://") || url.starts_with("rediss://") {
+    if ["redis://", "rediss://", "redis+", "rediss+"]
+        .iter()
+        .any(|p| url.starts_with(p))
+    {
         return Ok(Arc::new(redis::RedisStore::open(url).await?));
     }
     Err(StoreError::Invalid(format!(
-        "unsupported store URL scheme (expected sqlite:// or redis://): {}",
+        "unsupported store URL scheme (expected sqlite://, redis://, redis+cluster:// or redis+sentinel://): {}",
         url.split("://").next().unwrap_or("")
     )))
 }

@@ -1,14 +1,13 @@
 //! The Redis backend of the store traits, shared by many stateless gateway instances.
-//! One multiplexed connection with automatic reconnect (`ConnectionManager`); every
-//! command is bounded by a timeout, so an unreachable Redis is `Unavailable` quickly.
-//! Multi-key invariants are kept by Lua scripts over keys of one pool (one hash tag, one
-//! Cluster slot). The key layout is documented in docs/redis.md.
+//! One node, a Cluster or a Sentinel-managed master ([`conn`]), reconnected
+//! automatically; every command is bounded by a timeout, so an unreachable Redis is
+//! `Unavailable` quickly. Multi-key invariants are kept by Lua scripts over keys of one
+//! pool (one hash tag, one Cluster slot). The key layout is documented in docs/redis.md.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError, Script, ScriptInvocation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::{StoreError, StoreResult};
 
 mod cache;
+mod conn;
 mod credentials;
 mod flows;
 mod groups;
@@ -24,6 +24,7 @@ mod invalidate;
 mod keys;
 mod listing;
 mod records;
+mod redeem;
 mod store_impl;
 mod tokens;
 mod users;
@@ -41,7 +42,7 @@ const CACHE_TTL_PARAM: &str = "cache_ttl_ms";
 /// The Redis backend. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: conn::Conn,
     op_timeout: Duration,
     /// Sign-ins in progress per pool at most.
     flow_cap: usize,
@@ -71,8 +72,10 @@ struct TimedOut(Duration);
 pub(crate) struct UnexpectedReply(String);
 
 impl RedisStore {
-    /// Connects to `redis://HOST:PORT/DB` or `rediss://...` (TLS) and pings, so that a
-    /// wrong or unreachable URL fails at start. `?cache_ttl_ms=N` bounds how long a
+    /// Connects to `redis://HOST:PORT/DB` or `rediss://...` (TLS), a Cluster
+    /// (`redis+cluster://H1:P1,H2:P2`) or a Sentinel-managed master
+    /// (`redis+sentinel://S1:P1,S2:P2/MASTER`) and pings, so that a wrong or unreachable
+    /// URL fails at start. `?cache_ttl_ms=N` bounds how long a
     /// cached record can outlive a missed invalidation (default 5000; 0: no copies).
     pub async fn open(url: &str) -> StoreResult<Self> {
         Self::open_with_timeout(url, DEFAULT_OP_TIMEOUT).await
@@ -82,29 +85,21 @@ impl RedisStore {
     pub async fn open_with_timeout(url: &str, op_timeout: Duration) -> StoreResult<Self> {
         let (url, cache_ttl) = split_cache_ttl(url)?;
         // The parse error can quote the URL, password included: keep only its kind.
-        let client = redis::Client::open(url.as_str()).map_err(|e| {
-            StoreError::Conflict(format!("invalid redis store URL ({:?})", e.kind()))
-        })?;
-        // Reconnection: a few quick attempts per outage detection; a command arriving
-        // after they failed starts a new round, so service resumes once Redis is back.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(op_timeout))
-            .set_response_timeout(Some(op_timeout))
-            .set_number_of_retries(3)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = match tokio::time::timeout(
-            OPEN_TIMEOUT,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        {
-            Ok(Ok(conn)) => conn,
+        let target = conn::parse(&url)
+            .map_err(|what| StoreError::Conflict(format!("invalid redis store URL ({what})")))?;
+        let opened = tokio::time::timeout(OPEN_TIMEOUT, conn::Conn::open(&target, op_timeout));
+        let (conn, source, db) = match opened.await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(e)) if e.kind() == redis::ErrorKind::InvalidClientConfig => {
+                return Err(StoreError::Conflict(format!(
+                    "invalid redis store URL ({:?})",
+                    e.kind()
+                )));
+            }
             Ok(Err(e)) => return Err(map_err(e)),
             Err(_) => return Err(StoreError::unavailable(TimedOut(OPEN_TIMEOUT))),
         };
-        let channel: Arc<str> =
-            invalidate::channel(client.get_connection_info().redis_settings().db()).into();
+        let channel: Arc<str> = invalidate::channel(db).into();
         let cache = Arc::new(cache::ConfigCache::new(cache_ttl));
         let store = Self {
             conn,
@@ -115,7 +110,7 @@ impl RedisStore {
         };
         store.ping_once().await?;
         if !cache_ttl.is_zero() {
-            invalidate::spawn(client, &store.cache, channel, op_timeout);
+            invalidate::spawn(source, &store.cache, channel, op_timeout);
         }
         Ok(store)
     }
@@ -140,8 +135,23 @@ impl RedisStore {
         match tokio::time::timeout(self.op_timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(map_err(e)),
-            Err(_) => Err(StoreError::unavailable(TimedOut(self.op_timeout))),
+            Err(_) => {
+                self.conn.timed_out();
+                Err(StoreError::unavailable(TimedOut(self.op_timeout)))
+            }
         }
+    }
+
+    /// Runs one command on the node owning `key`'s slot (on a Cluster; elsewhere as
+    /// [`RedisStore::query`]): a `SCAN` over the keys of one pool.
+    pub(crate) async fn query_on_node_of<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        key: &str,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn.clone();
+        let value = self.bounded(conn.query_on_node_of(cmd, key)).await?;
+        T::from_redis_value(value).map_err(|e| map_err(e.into()))
     }
 
     /// Runs one command.

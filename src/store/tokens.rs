@@ -54,9 +54,15 @@ pub trait KeyStore: Send + Sync + 'static {
 #[async_trait]
 pub trait RefreshStore: Send + Sync + 'static {
     async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
-    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// The pool's refresh token with this hash (a token of another pool is `None`).
+    async fn get_refresh(
+        &self,
+        pool: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Atomically: an active, unexpired token becomes `Used` and `new` is stored;
-    /// a `Used` token revokes its family (reuse detection).
+    /// a `Used` token revokes its family (reuse detection). The presented token is
+    /// looked for in `new`'s pool: a token of another pool is `Invalid`.
     async fn rotate_refresh(
         &self,
         token_hash: &str,

@@ -110,3 +110,45 @@ fn dockerfile_is_multi_stage_non_root_and_serves() {
     assert!(lines.contains(&r#"CMD ["serve"]"#));
     assert!(read(".dockerignore").lines().any(|l| l.trim() == "target"));
 }
+
+#[test]
+fn compose_cluster_profile_has_six_nodes_an_init_and_a_gateway() {
+    let doc: Value = serde_yaml_ng::from_str(&read("docker-compose.yml")).expect("valid YAML");
+    let services = &doc["services"];
+    let in_profile = |name: &str| strings(&services[name]["profiles"]) == ["cluster"];
+    for i in 1..=6 {
+        let name = format!("redis-c{i}");
+        assert!(in_profile(&name), "{name} only in the cluster profile");
+        let cmd = strings(&services[name.as_str()]["command"]);
+        assert_eq!(flag(&cmd, "--cluster-enabled"), Some("yes"), "{name}");
+        assert_eq!(flag(&cmd, "--appendonly"), Some("yes"), "{name}");
+        assert_eq!(flag(&cmd, "--maxmemory-policy"), Some("noeviction"));
+        assert_eq!(
+            flag(&cmd, "--cluster-announce-hostname"),
+            Some(name.as_str())
+        );
+        assert!(
+            strings(&services[name.as_str()]["volumes"])
+                .iter()
+                .any(|v| v == &format!("{name}-data:/data")),
+            "{name}: AOF on its own volume"
+        );
+    }
+    assert!(in_profile("redis-cluster-init"));
+    let init = strings(&services["redis-cluster-init"]["command"]).join(" ");
+    assert!(init.contains("--cluster create") && init.contains("--cluster-replicas 1"));
+    assert!(in_profile("poolgate-cluster"));
+    let gw = &services["poolgate-cluster"];
+    let store = gw["environment"]["POOLGATE_STORE"].as_str().unwrap();
+    assert!(
+        store.starts_with("redis+cluster://redis-c1:6379,"),
+        "{store}"
+    );
+    assert_eq!(
+        gw["depends_on"]["redis-cluster-init"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
+    // The default set-up is unchanged: no profile on the single Redis and its gateways.
+    assert!(services["redis"].get("profiles").is_none());
+    assert!(services["poolgate"].get("profiles").is_none());
+}

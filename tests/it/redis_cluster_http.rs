@@ -20,17 +20,22 @@ use crate::harness::{
 use crate::redis_server::RedisServer;
 
 /// Two instances on one Redis; both serve the default pool at A's URL.
-struct Pair {
-    a: Arc<Gw>,
-    b: Arc<Gw>,
-    fake: FakeHandle,
-    client: String,
+pub struct Pair {
+    pub a: Arc<Gw>,
+    pub b: Arc<Gw>,
+    pub fake: FakeHandle,
+    pub client: String,
     _tmp: tempfile::TempDir,
 }
 
 async fn pair(server: &RedisServer) -> Pair {
+    pair_on(&server.url()).await
+}
+
+/// Two instances on the store at `url` (a single node, a Cluster or a Sentinel set).
+pub async fn pair_on(url: &str) -> Pair {
     let tmp = tempfile::tempdir().unwrap();
-    let url = server.url();
+    let url = url.to_owned();
     let clock = || Arc::new(SystemClock);
     let a = Gw::start_with(&url, &tmp.path().join("a"), None, clock()).await;
     let b = Gw::start_as(&url, &tmp.path().join("b"), None, Some(&a.base), clock()).await;
@@ -52,7 +57,12 @@ async fn pair(server: &RedisServer) -> Pair {
 /// A sign-in whose authorize request goes to `start_on` and whose upstream callback
 /// (addressed to the public URL, A's) is delivered to `finish_on` with the public Host.
 /// Returns where the browser landed and the PKCE verifier.
-async fn sign_in(p: &Pair, browser: &Browser, start_on: &Gw, finish_on: &Gw) -> (Landing, String) {
+pub async fn sign_in(
+    p: &Pair,
+    browser: &Browser,
+    start_on: &Gw,
+    finish_on: &Gw,
+) -> (Landing, String) {
     let (verifier, challenge) = pkce();
     let mut url = authorize_url(
         &p.a,
@@ -101,7 +111,7 @@ async fn sign_in(p: &Pair, browser: &Browser, start_on: &Gw, finish_on: &Gw) -> 
     panic!("too many redirects");
 }
 
-async fn exchange(gw: &Gw, client: &str, code: &str, verifier: &str) -> (StatusCode, Value) {
+pub async fn exchange(gw: &Gw, client: &str, code: &str, verifier: &str) -> (StatusCode, Value) {
     gw.token(
         &[
             ("grant_type", "authorization_code"),
@@ -115,7 +125,7 @@ async fn exchange(gw: &Gw, client: &str, code: &str, verifier: &str) -> (StatusC
     .await
 }
 
-async fn refresh(gw: &Gw, client: &str, rt: &str) -> (StatusCode, Value) {
+pub async fn refresh(gw: &Gw, client: &str, rt: &str) -> (StatusCode, Value) {
     gw.token(
         &[
             ("grant_type", "refresh_token"),
@@ -128,7 +138,7 @@ async fn refresh(gw: &Gw, client: &str, rt: &str) -> (StatusCode, Value) {
 }
 
 /// Usernames in the default pool, through the admin API of `gw`.
-async fn usernames(gw: &Gw) -> Vec<String> {
+pub async fn usernames(gw: &Gw) -> Vec<String> {
     let (s, v) = gw.admin("GET", "/pools/default/users?limit=60", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["next_cursor"].is_null(), "{v}");

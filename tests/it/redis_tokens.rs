@@ -40,7 +40,7 @@ async fn redis_concurrent_rotations_rotate_once() {
     assert_eq!(rotated, 1);
     assert!(reused >= 1, "the second presentation is a reuse");
     assert_eq!(
-        s.get_refresh("h0").await.unwrap().unwrap().state,
+        s.get_refresh("p", "h0").await.unwrap().unwrap().state,
         RefreshState::Revoked
     );
 }
@@ -48,14 +48,14 @@ async fn redis_concurrent_rotations_rotate_once() {
 #[tokio::test]
 async fn redis_refresh_rotation_reuse_and_revocation() {
     let (_server, s) = store().await;
-    assert_eq!(s.get_refresh("nope").await.unwrap(), None);
+    assert_eq!(s.get_refresh("p", "nope").await.unwrap(), None);
     let first = refresh("p", "a1", "f1", "u1", 1_000);
     s.insert_refresh(&first).await.unwrap();
     assert!(matches!(
         s.insert_refresh(&first).await,
         Err(StoreError::AlreadyExists(_))
     ));
-    assert_eq!(s.get_refresh("a1").await.unwrap(), Some(first.clone()));
+    assert_eq!(s.get_refresh("p", "a1").await.unwrap(), Some(first.clone()));
 
     // Expired: nothing changes.
     let next = refresh("p", "a2", "f1", "u1", 2_000);
@@ -63,7 +63,7 @@ async fn redis_refresh_rotation_reuse_and_revocation() {
         s.rotate_refresh("a1", &next, 1_000).await.unwrap(),
         RotateOutcome::Invalid
     );
-    assert_eq!(s.get_refresh("a2").await.unwrap(), None);
+    assert_eq!(s.get_refresh("p", "a2").await.unwrap(), None);
     assert_eq!(
         s.rotate_refresh("missing", &next, 10).await.unwrap(),
         RotateOutcome::Invalid
@@ -74,11 +74,11 @@ async fn redis_refresh_rotation_reuse_and_revocation() {
     };
     assert_eq!(old.state, RefreshState::Used);
     assert_eq!(
-        s.get_refresh("a1").await.unwrap().unwrap().state,
+        s.get_refresh("p", "a1").await.unwrap().unwrap().state,
         RefreshState::Used
     );
     assert_eq!(
-        s.get_refresh("a2").await.unwrap().unwrap().state,
+        s.get_refresh("p", "a2").await.unwrap().unwrap().state,
         RefreshState::Active
     );
 
@@ -89,10 +89,10 @@ async fn redis_refresh_rotation_reuse_and_revocation() {
         RotateOutcome::Reused(_)
     ));
     assert_eq!(
-        s.get_refresh("a2").await.unwrap().unwrap().state,
+        s.get_refresh("p", "a2").await.unwrap().unwrap().state,
         RefreshState::Revoked
     );
-    assert_eq!(s.get_refresh("a3").await.unwrap(), None);
+    assert_eq!(s.get_refresh("p", "a3").await.unwrap(), None);
     assert_eq!(
         s.rotate_refresh("a2", &third, 600).await.unwrap(),
         RotateOutcome::Invalid
@@ -115,16 +115,16 @@ async fn redis_refresh_rotation_reuse_and_revocation() {
     let mut revoked = refresh("p", "c2", "f3", "u1", 5_000);
     revoked.state = RefreshState::Revoked;
     s.insert_refresh(&revoked).await.unwrap();
-    assert_eq!(s.get_refresh("c2").await.unwrap(), Some(revoked));
+    assert_eq!(s.get_refresh("p", "c2").await.unwrap(), Some(revoked));
     assert_eq!(s.revoke_refresh_family("p", "f2").await.unwrap(), 2);
     assert_eq!(s.revoke_refresh_family("p", "f2").await.unwrap(), 0);
     assert_eq!(s.revoke_user_refresh("p", "u1").await.unwrap(), 1);
     assert_eq!(
-        s.get_refresh("c1").await.unwrap().unwrap().state,
+        s.get_refresh("p", "c1").await.unwrap().unwrap().state,
         RefreshState::Revoked
     );
     assert_eq!(
-        s.get_refresh("d1").await.unwrap().unwrap().state,
+        s.get_refresh("p", "d1").await.unwrap().unwrap().state,
         RefreshState::Active
     );
     assert_eq!(

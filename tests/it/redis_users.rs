@@ -334,8 +334,8 @@ async fn redis_update_and_delete_user_cascade() {
     );
     assert_eq!(s.find_identity("p", "Google", "g").await.unwrap(), None);
     assert_eq!(s.list_identities("p", "id:1").await.unwrap(), vec![]);
-    assert_eq!(s.get_refresh("t1").await.unwrap(), None);
-    assert_eq!(s.get_refresh("t2").await.unwrap(), None);
+    assert_eq!(s.get_refresh("p", "t1").await.unwrap(), None);
+    assert_eq!(s.get_refresh("p", "t2").await.unwrap(), None);
     let google = UserFilter {
         email_norm: None,
         provider: Some("Google".into()),

@@ -69,6 +69,7 @@ macro_rules! contract_tests {
             concurrent_initial_key => tokens::concurrent_initial_key;
             refresh_rotation => tokens::refresh_rotation;
             refresh_expired_and_unknown => tokens::refresh_expired_and_unknown;
+            refresh_is_pool_scoped => tokens::refresh_is_pool_scoped;
             concurrent_refresh_rotation => tokens::concurrent_rotation;
             revoke_family_and_user => tokens::revoke_family_and_user;
             ephemeral_put_get_take => ephemeral::put_get_take;

@@ -101,7 +101,7 @@ impl Drop for Pending<'_> {
 
 /// Starts the subscription of `cache` (ends once every clone of the store is gone).
 pub(crate) fn spawn(
-    client: redis::Client,
+    source: super::conn::PubSubSource,
     cache: &Arc<ConfigCache>,
     channel: Arc<str>,
     op_timeout: Duration,
@@ -110,7 +110,7 @@ pub(crate) fn spawn(
     tokio::spawn(async move {
         let mut wait = RETRY_FIRST;
         loop {
-            match subscribe(&client, &channel, op_timeout).await {
+            match subscribe(&source, &channel, op_timeout).await {
                 Ok(pubsub) => {
                     let Some(cache) = weak.upgrade() else { return };
                     cache.go_live();
@@ -133,10 +133,13 @@ pub(crate) fn spawn(
 }
 
 async fn subscribe(
-    client: &redis::Client,
+    source: &super::conn::PubSubSource,
     channel: &str,
     op_timeout: Duration,
 ) -> Result<redis::aio::PubSub, Box<dyn std::error::Error + Send + Sync>> {
+    // A Cluster broadcasts PUBLISH to every node and a master's reach its replicas:
+    // any node the source names hears every message.
+    let client = tokio::time::timeout(op_timeout, source.client()).await??;
     let mut pubsub = tokio::time::timeout(op_timeout, client.get_async_pubsub()).await??;
     tokio::time::timeout(op_timeout, pubsub.subscribe(channel)).await??;
     Ok(pubsub)

@@ -35,11 +35,6 @@ pub(crate) fn domains() -> String {
     format!("{GLOBAL}domains")
 }
 
-/// Refresh token hash -> pool id, so that a token can be found without knowing its pool.
-pub(crate) fn refresh_pointer(token_hash: &str) -> String {
-    format!("{GLOBAL}rt:{}", enc(token_hash))
-}
-
 /// The keys of one pool: all share the hash tag `{pool}`, hence one Cluster slot.
 #[derive(Clone, Debug)]
 pub(crate) struct PoolKeys {
@@ -185,6 +180,71 @@ mod tests {
         let k = PoolKeys::new("p");
         assert_ne!(k.identity("a:b", "c"), k.identity("a", "b:c"));
         assert_eq!(k.identity("Google", "1"), "poolgate:{p}:ident:Google:1");
+    }
+
+    /// Every key a pool's scripts touch hashes to the pool's slot (Cluster runs a
+    /// multi-key script only when all its keys share a slot), whatever the pool id and
+    /// the values in the key; the global keys share one slot of their own.
+    #[test]
+    fn every_key_of_a_pool_is_in_the_pool_slot() {
+        use redis::cluster_routing::Slot;
+        let odd = ["v", "a:b", "{x}", "}{", "*", "é", ""];
+        for pool in [
+            "default",
+            "a}:x",
+            "{",
+            "}",
+            "#",
+            "{#}",
+            "p{q}r",
+            "é",
+            "us-east-1_Ab",
+        ] {
+            let k = PoolKeys::new(pool);
+            let slot = Slot::for_key(k.users());
+            let mut all = vec![
+                k.clients(),
+                k.providers(),
+                k.resource_servers(),
+                k.sp_keys(),
+                k.flows(),
+                k.users(),
+                k.groups(),
+                k.kids(),
+                k.pattern(),
+            ];
+            for v in odd {
+                let kinds = crate::store::EphemeralKind::ALL;
+                all.extend(kinds.iter().map(|kind| k.ephemeral(*kind, v)));
+                all.extend([
+                    k.user(v),
+                    k.username(v),
+                    k.email(v),
+                    k.provider_users(v),
+                    k.identity(v, v),
+                    k.identity_of_member(&PoolKeys::link_member(v, v)),
+                    k.credential(v),
+                    k.links(v),
+                    k.group_members(v),
+                    k.user_groups(v),
+                    k.refresh(v),
+                    k.family(v),
+                    k.user_families(v),
+                    k.signing_key(v),
+                    k.key_of_member(&enc(v)),
+                    // Keys the scripts derive from the prefix and an escaped member.
+                    format!("{}rt:{}", k.prefix(), enc(v)),
+                    format!("{}rtfam:{}", k.prefix(), enc(v)),
+                    format!("{}ugroups:{}", k.prefix(), enc(v)),
+                ]);
+            }
+            for key in &all {
+                assert_eq!(Slot::for_key(key), slot, "{key} of pool {pool}");
+            }
+            // No pool shares the global slot by construction of its tag.
+            assert!(!k.prefix().starts_with("poolgate:{#}"));
+        }
+        assert_eq!(Slot::for_key(pools()), Slot::for_key(domains()));
     }
 
     #[test]

@@ -118,14 +118,16 @@ pub(super) async fn delete_pool(s: &RedisStore, id: &str) -> StoreResult<bool> {
     let pattern = PoolKeys::new(id).pattern();
     let mut cursor: u64 = 0;
     loop {
+        // On a Cluster, SCAN runs on the node that owns the pool's slot.
         let (next, found): (u64, Vec<String>) = s
-            .query(
+            .query_on_node_of(
                 redis::cmd("SCAN")
                     .arg(cursor)
                     .arg("MATCH")
                     .arg(&pattern)
                     .arg("COUNT")
                     .arg(500),
+                &pattern,
             )
             .await?;
         if !found.is_empty() {
@@ -136,8 +138,6 @@ pub(super) async fn delete_pool(s: &RedisStore, id: &str) -> StoreResult<bool> {
         }
         cursor = next;
     }
-    // Refresh-token pointers of this pool (global keys) are left to expire with their
-    // tokens: they only name the pool, and lookups through them find nothing now.
     let n: i64 = s
         .query(redis::cmd("HDEL").arg(keys::pools()).arg(id))
         .await?;

@@ -328,8 +328,12 @@ impl RefreshStore for RedisStore {
     async fn insert_refresh(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
         tokens::insert_refresh(self, token).await
     }
-    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        tokens::get_refresh(self, token_hash).await
+    async fn get_refresh(
+        &self,
+        pool: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        tokens::get_refresh(self, pool, token_hash).await
     }
     async fn rotate_refresh(
         &self,
@@ -407,8 +411,6 @@ impl Ephemeral for RedisStore {
     }
 }
 
-// `redeem_code`: the trait's stepwise default. The code lives in the pool's slot and the
-// refresh token's lookup pointer in the global one, so one script cannot do both.
 #[async_trait]
 impl Backend for RedisStore {
     fn kind(&self) -> &'static str {
@@ -417,5 +419,14 @@ impl Backend for RedisStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.ping_once().await
+    }
+
+    /// One script in the pool's slot: the code, its used-mark, the refresh token and
+    /// the family's revocation mark are keys of one pool.
+    async fn redeem_code(
+        &self,
+        r: &crate::store::Redemption<'_>,
+    ) -> StoreResult<crate::store::Redeemed> {
+        super::redeem::redeem_code(self, r).await
     }
 }

@@ -10,14 +10,14 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-use super::keys::{self, PoolKeys, enc};
+use super::keys::{PoolKeys, enc};
 use super::users::LUA_ENC;
 use super::{RedisStore, UnexpectedReply, from_json, script, to_json};
 use crate::model::{RefreshState, RefreshTokenRecord, SigningKeyRecord};
 use crate::store::{RotateOutcome, StoreError, StoreResult};
 
 /// Lua helpers: TTL extension of an index set, and revocation of one family.
-const LUA_HELPERS: &str = r"
+pub(super) const LUA_HELPERS: &str = r"
 local function extend(k, ttl)
   if redis.call('TTL', k) < tonumber(ttl) then redis.call('EXPIRE', k, ttl) end
 end
@@ -134,7 +134,7 @@ return 1",
     )
 });
 
-fn state_str(state: RefreshState) -> &'static str {
+pub(super) fn state_str(state: RefreshState) -> &'static str {
     match state {
         RefreshState::Active => "active",
         RefreshState::Used => "used",
@@ -162,7 +162,7 @@ fn record_with_state(rec: &str, state: &str) -> StoreResult<RefreshTokenRecord> 
 
 /// Seconds the token's keys live: its lifetime, at least one second and at most ten
 /// years (Cognito's longest refresh-token validity; Redis refuses huge TTLs).
-fn lifetime(token: &RefreshTokenRecord) -> i64 {
+pub(super) fn lifetime(token: &RefreshTokenRecord) -> i64 {
     const MAX_LIFETIME: i64 = 3650 * 86_400;
     token
         .expires_at
@@ -170,29 +170,8 @@ fn lifetime(token: &RefreshTokenRecord) -> i64 {
         .clamp(1, MAX_LIFETIME)
 }
 
-/// Points the global lookup key at the token's pool; written before the token itself,
-/// so a failure in between leaves only a pointer to nothing, which expires.
-async fn put_pointer(s: &RedisStore, token: &RefreshTokenRecord) -> StoreResult<()> {
-    let _: () = s
-        .query(
-            redis::cmd("SET")
-                .arg(keys::refresh_pointer(&token.token_hash))
-                .arg(&token.pool_id)
-                .arg("EX")
-                .arg(lifetime(token)),
-        )
-        .await?;
-    Ok(())
-}
-
-async fn pool_of(s: &RedisStore, token_hash: &str) -> StoreResult<Option<String>> {
-    s.query(redis::cmd("GET").arg(keys::refresh_pointer(token_hash)))
-        .await
-}
-
 pub(super) async fn insert_refresh(s: &RedisStore, token: &RefreshTokenRecord) -> StoreResult<()> {
     let k = PoolKeys::new(&token.pool_id);
-    put_pointer(s, token).await?;
     let stored: i64 = s
         .eval(
             INSERT
@@ -217,12 +196,10 @@ pub(super) async fn insert_refresh(s: &RedisStore, token: &RefreshTokenRecord) -
 
 pub(super) async fn get_refresh(
     s: &RedisStore,
+    pool: &str,
     token_hash: &str,
 ) -> StoreResult<Option<RefreshTokenRecord>> {
-    let Some(pool) = pool_of(s, token_hash).await? else {
-        return Ok(None);
-    };
-    let k = PoolKeys::new(&pool);
+    let k = PoolKeys::new(pool);
     let (rec, state): (Option<String>, Option<String>) = s
         .query(
             redis::cmd("HMGET")
@@ -243,16 +220,8 @@ pub(super) async fn rotate_refresh(
     new: &RefreshTokenRecord,
     now: i64,
 ) -> StoreResult<RotateOutcome> {
-    let Some(pool) = pool_of(s, token_hash).await? else {
-        return Ok(RotateOutcome::Invalid);
-    };
-    if new.pool_id != pool {
-        return Err(StoreError::Invalid(
-            "the new refresh token names another pool".into(),
-        ));
-    }
-    let k = PoolKeys::new(&pool);
-    put_pointer(s, new).await?;
+    // The presented token is looked for in the new one's pool: one slot, one script.
+    let k = PoolKeys::new(&new.pool_id);
     let reply: Vec<String> = s
         .eval(
             ROTATE

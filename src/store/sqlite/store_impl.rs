@@ -356,9 +356,14 @@ impl RefreshStore for SqliteStore {
         let token = token.clone();
         self.run(move |c| tokens::insert_refresh(c, &token)).await
     }
-    async fn get_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        let hash = token_hash.to_owned();
-        self.read(move |c| tokens::get_refresh(c, &hash)).await
+    async fn get_refresh(
+        &self,
+        pool: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        let (pool, hash) = (pool.to_owned(), token_hash.to_owned());
+        self.read(move |c| tokens::get_refresh(c, &pool, &hash))
+            .await
     }
     async fn rotate_refresh(
         &self,

@@ -92,12 +92,13 @@ pub(super) fn insert_refresh(conn: &Connection, token: &RefreshTokenRecord) -> S
 
 pub(super) fn get_refresh(
     conn: &Connection,
+    pool: &str,
     token_hash: &str,
 ) -> StoreResult<Option<RefreshTokenRecord>> {
     query_one(
         conn,
-        "SELECT data FROM refresh_tokens WHERE token_hash = ?1",
-        [token_hash],
+        "SELECT data FROM refresh_tokens WHERE token_hash = ?1 AND pool_id = ?2",
+        [token_hash, pool],
     )
 }
 
@@ -137,7 +138,7 @@ pub(super) fn rotate_refresh(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_err)?;
-    let Some(mut old) = get_refresh(&tx, token_hash)? else {
+    let Some(mut old) = get_refresh(&tx, &new.pool_id, token_hash)? else {
         return Ok(RotateOutcome::Invalid);
     };
     let outcome = match old.state {

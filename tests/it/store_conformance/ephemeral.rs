@@ -344,7 +344,10 @@ pub async fn redeem_code(b: &SharedBackend, kinds: (EphemeralKind, EphemeralKind
 
     // No such code: nothing stored.
     assert_eq!(redeem(b, kinds, &p, &code, &r1).await, Redeemed::NotFound);
-    assert_eq!(b.get_refresh(&r1.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get_refresh(&r1.pool_id, &r1.token_hash).await.unwrap(),
+        None
+    );
     assert_eq!(b.get(&p, used, &code).await.unwrap(), None);
 
     b.put(&p, code_kind, &code, b"grant", MINUTE).await.unwrap();
@@ -358,14 +361,17 @@ pub async fn redeem_code(b: &SharedBackend, kinds: (EphemeralKind, EphemeralKind
         Some(family.as_bytes().to_vec())
     );
     assert_eq!(
-        b.get_refresh(&r1.token_hash).await.unwrap(),
+        b.get_refresh(&r1.pool_id, &r1.token_hash).await.unwrap(),
         Some(r1.clone())
     );
 
     // Exchanged again: nothing changes, the first mark stays.
     let r2 = refresh(&p, &uid(), &u.id, i64::MAX / 2);
     assert_eq!(redeem(b, kinds, &p, &code, &r2).await, Redeemed::NotFound);
-    assert_eq!(b.get_refresh(&r2.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get_refresh(&r2.pool_id, &r2.token_hash).await.unwrap(),
+        None
+    );
     assert_eq!(
         b.get(&p, used, &code).await.unwrap(),
         Some(family.as_bytes().to_vec())
@@ -393,7 +399,7 @@ pub async fn redeem_code(b: &SharedBackend, kinds: (EphemeralKind, EphemeralKind
     assert_eq!(winners, 1);
     let mut stored = Vec::new();
     for r in &tokens {
-        if let Some(t) = b.get_refresh(&r.token_hash).await.unwrap() {
+        if let Some(t) = b.get_refresh(&r.pool_id, &r.token_hash).await.unwrap() {
             stored.push(t);
         }
     }
@@ -453,7 +459,10 @@ pub async fn revocation_during_redemption(b: &SharedBackend) {
         Redeemed::RevokedMeanwhile
     );
     assert_eq!(
-        b.get_refresh(&r.token_hash).await.unwrap().map(|t| t.state),
+        b.get_refresh(&r.pool_id, &r.token_hash)
+            .await
+            .unwrap()
+            .map(|t| t.state),
         Some(poolgate::model::RefreshState::Revoked)
     );
     assert_eq!(b.get(&p, EphemeralKind::Code, &code).await.unwrap(), None);

@@ -263,7 +263,10 @@ pub async fn delete_pool_cascades(b: &SharedBackend) {
         None
     );
     assert!(b.list_keys(&p).await.unwrap().is_empty());
-    assert_eq!(b.get_refresh(&t.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get_refresh(&t.pool_id, &t.token_hash).await.unwrap(),
+        None
+    );
     assert_eq!(
         b.get(&p, EphemeralKind::Flow, &eph_key).await.unwrap(),
         None
@@ -279,7 +282,10 @@ pub async fn delete_pool_cascades(b: &SharedBackend) {
         Some(lq)
     );
     assert_eq!(b.list_keys(&q).await.unwrap().len(), 1);
-    assert_eq!(b.get_refresh(&tq.token_hash).await.unwrap(), Some(tq));
+    assert_eq!(
+        b.get_refresh(&tq.pool_id, &tq.token_hash).await.unwrap(),
+        Some(tq)
+    );
     assert_eq!(
         b.get(&q, EphemeralKind::Flow, &eph_key).await.unwrap(),
         Some(b"state".to_vec())

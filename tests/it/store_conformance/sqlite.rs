@@ -150,13 +150,16 @@ async fn records_survive_a_restart() {
     assert!(keys_before.iter().any(|k| k.kid == "k2" && k.active));
     assert!(keys_before.iter().any(|k| k.kid == "k1" && !k.active));
     assert_eq!(
-        b.get_refresh(&t1.token_hash)
+        b.get_refresh(&t1.pool_id, &t1.token_hash)
             .await
             .unwrap()
             .map(|t| t.state),
         Some(RefreshState::Used)
     );
-    assert_eq!(b.get_refresh(&t2.token_hash).await.unwrap(), Some(t2));
+    assert_eq!(
+        b.get_refresh(&t2.pool_id, &t2.token_hash).await.unwrap(),
+        Some(t2)
+    );
     // Short-lived state survives too, except sign-ins in progress: those are held in
     // the process's memory (a user mid-sign-in starts again after a restart).
     assert_eq!(
@@ -301,7 +304,12 @@ async fn a_code_exchange_that_fails_to_store_its_token_keeps_the_code() {
         redeem(fresh.clone()).await.unwrap(),
         poolgate::store::Redeemed::Redeemed(b"grant".to_vec())
     );
-    assert_eq!(b.get_refresh(&fresh.token_hash).await.unwrap(), Some(fresh));
+    assert_eq!(
+        b.get_refresh(&fresh.pool_id, &fresh.token_hash)
+            .await
+            .unwrap(),
+        Some(fresh)
+    );
     assert_eq!(
         redeem(refresh(&p, &uid(), &u.id, i64::MAX / 2))
             .await

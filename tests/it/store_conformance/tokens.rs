@@ -80,7 +80,7 @@ pub async fn refresh_rotation(b: &SharedBackend) {
     let t1 = refresh(&p, &family, &user_id, LATER);
     b.insert_refresh(&t1).await.unwrap();
     assert_eq!(
-        b.get_refresh(&t1.token_hash).await.unwrap(),
+        b.get_refresh(&t1.pool_id, &t1.token_hash).await.unwrap(),
         Some(t1.clone())
     );
 
@@ -92,10 +92,14 @@ pub async fn refresh_rotation(b: &SharedBackend) {
         }
         other => panic!("expected Rotated, got {other:?}"),
     }
-    let used = b.get_refresh(&t1.token_hash).await.unwrap().unwrap();
+    let used = b
+        .get_refresh(&t1.pool_id, &t1.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(used.state, RefreshState::Used);
     assert_eq!(
-        b.get_refresh(&t2.token_hash).await.unwrap(),
+        b.get_refresh(&t2.pool_id, &t2.token_hash).await.unwrap(),
         Some(t2.clone())
     );
 
@@ -106,31 +110,45 @@ pub async fn refresh_rotation(b: &SharedBackend) {
         other => panic!("expected Reused, got {other:?}"),
     }
     assert_eq!(
-        b.get_refresh(&t3.token_hash).await.unwrap(),
+        b.get_refresh(&t3.pool_id, &t3.token_hash).await.unwrap(),
         None,
         "nothing new stored"
     );
-    let t2_now = b.get_refresh(&t2.token_hash).await.unwrap().unwrap();
+    let t2_now = b
+        .get_refresh(&t2.pool_id, &t2.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(t2_now.state, RefreshState::Revoked);
-    let t1_now = b.get_refresh(&t1.token_hash).await.unwrap().unwrap();
+    let t1_now = b
+        .get_refresh(&t1.pool_id, &t1.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(t1_now.state, RefreshState::Active);
     // A revoked token cannot be rotated.
     let t4 = refresh(&p, &family, &user_id, LATER);
     let outcome = b.rotate_refresh(&t2.token_hash, &t4, NOW).await.unwrap();
     assert_eq!(outcome, RotateOutcome::Invalid);
-    assert_eq!(b.get_refresh(&t4.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get_refresh(&t4.pool_id, &t4.token_hash).await.unwrap(),
+        None
+    );
 }
 
 pub async fn refresh_expired_and_unknown(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let unknown = format!("{}{}", uid(), uid());
-    assert_eq!(b.get_refresh(&unknown).await.unwrap(), None);
+    assert_eq!(b.get_refresh(&p, &unknown).await.unwrap(), None);
     let new = refresh(&p, &uid(), &uid(), LATER);
     assert_eq!(
         b.rotate_refresh(&unknown, &new, NOW).await.unwrap(),
         RotateOutcome::Invalid
     );
-    assert_eq!(b.get_refresh(&new.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get_refresh(&new.pool_id, &new.token_hash).await.unwrap(),
+        None
+    );
 
     let expired = refresh(&p, &uid(), &uid(), NOW - 1);
     b.insert_refresh(&expired).await.unwrap();
@@ -141,11 +159,41 @@ pub async fn refresh_expired_and_unknown(b: &SharedBackend) {
         .unwrap();
     assert_eq!(outcome, RotateOutcome::Invalid);
     assert_eq!(
-        b.get_refresh(&expired.token_hash).await.unwrap(),
+        b.get_refresh(&expired.pool_id, &expired.token_hash)
+            .await
+            .unwrap(),
         Some(expired),
         "unchanged"
     );
-    assert_eq!(b.get_refresh(&new.token_hash).await.unwrap(), None);
+    assert_eq!(
+        b.get_refresh(&new.pool_id, &new.token_hash).await.unwrap(),
+        None
+    );
+}
+
+/// A refresh token is found only in its own pool: presented to another pool it is
+/// unknown, and rotating it there changes nothing.
+pub async fn refresh_is_pool_scoped(b: &SharedBackend) {
+    let (p, q) = (fresh_pool(b).await, fresh_pool(b).await);
+    let t = refresh(&p, &uid(), &uid(), LATER);
+    b.insert_refresh(&t).await.unwrap();
+    assert_eq!(b.get_refresh(&q, &t.token_hash).await.unwrap(), None);
+    let elsewhere = refresh(&q, &t.family_id, &t.user_id, LATER);
+    assert_eq!(
+        b.rotate_refresh(&t.token_hash, &elsewhere, NOW)
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
+    assert_eq!(
+        b.get_refresh(&q, &elsewhere.token_hash).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        b.get_refresh(&p, &t.token_hash).await.unwrap(),
+        Some(t),
+        "unchanged in its own pool"
+    );
 }
 
 pub async fn concurrent_rotation(b: &SharedBackend) {
@@ -171,7 +219,7 @@ pub async fn concurrent_rotation(b: &SharedBackend) {
     }
     assert_eq!(rotated.len(), 1, "{rotated:?}");
     for (i, n) in news.iter().enumerate() {
-        let stored = b.get_refresh(&n.token_hash).await.unwrap();
+        let stored = b.get_refresh(&n.pool_id, &n.token_hash).await.unwrap();
         assert_eq!(stored.is_some(), i == rotated[0], "new token {i}");
     }
 }
@@ -189,8 +237,8 @@ pub async fn revoke_family_and_user(b: &SharedBackend) {
         b.insert_refresh(t).await.unwrap();
     }
     let state = |t: &RefreshTokenRecord| {
-        let (b, hash) = (b.clone(), t.token_hash.clone());
-        async move { b.get_refresh(&hash).await.unwrap().unwrap().state }
+        let (b, pool, hash) = (b.clone(), t.pool_id.clone(), t.token_hash.clone());
+        async move { b.get_refresh(&pool, &hash).await.unwrap().unwrap().state }
     };
 
     let q = fresh_pool(b).await;
@@ -221,5 +269,8 @@ pub async fn revoke_family_and_user(b: &SharedBackend) {
     // A revoked token's record is otherwise unchanged.
     let mut expected = b1.clone();
     expected.state = RefreshState::Revoked;
-    assert_eq!(b.get_refresh(&b1.token_hash).await.unwrap(), Some(expected));
+    assert_eq!(
+        b.get_refresh(&b1.pool_id, &b1.token_hash).await.unwrap(),
+        Some(expected)
+    );
 }

@@ -330,9 +330,20 @@ pub async fn delete_user_cascades(b: &SharedBackend) {
         None
     );
     assert!(b.list_identities(&p, &u.id).await.unwrap().is_empty());
-    assert_eq!(b.get_refresh(&t1.token_hash).await.unwrap(), None);
-    assert_eq!(b.get_refresh(&t2.token_hash).await.unwrap(), None);
-    assert_eq!(b.get_refresh(&kept.token_hash).await.unwrap(), Some(kept));
+    assert_eq!(
+        b.get_refresh(&t1.pool_id, &t1.token_hash).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        b.get_refresh(&t2.pool_id, &t2.token_hash).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        b.get_refresh(&kept.pool_id, &kept.token_hash)
+            .await
+            .unwrap(),
+        Some(kept)
+    );
     assert_eq!(
         b.find_identity(&p, "Google", &keep_link.subject)
             .await
