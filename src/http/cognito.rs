@@ -110,10 +110,22 @@ async fn dispatch(s: SharedState, req: Request) -> Result<Value, CognitoError> {
     } else {
         None
     };
+    run(s, op, region, &bytes).await
+}
+
+/// Runs `op` on a request body whose signature (if the operation needs one) was
+/// checked: the body must be a JSON object (or empty), read into the operation's
+/// input shape.
+pub async fn run(
+    s: SharedState,
+    op: &cognito::Operation,
+    region: Option<String>,
+    bytes: &[u8],
+) -> Result<Value, CognitoError> {
     let input: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        serde_json::from_slice(&bytes)
+        serde_json::from_slice(bytes)
             .map_err(|_| CognitoError::serialization("The request body is not valid JSON."))?
     };
     if !input.is_object() {
