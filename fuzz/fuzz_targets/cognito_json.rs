@@ -88,6 +88,7 @@ fuzz_target!(|data: &[u8]| {
         f.state.clone(),
         op,
         Some("us-east-1".into()),
+        None,
         body,
     ));
     if let Err(e) = out {

@@ -110,7 +110,11 @@ async fn dispatch(s: SharedState, req: Request) -> Result<Value, CognitoError> {
     } else {
         None
     };
-    run(s, op, region, &bytes).await
+    let client_ip = parts
+        .extensions
+        .get::<crate::http::client_ip::ClientIp>()
+        .map(|c| c.0);
+    run(s, op, region, client_ip, &bytes).await
 }
 
 /// Runs `op` on a request body whose signature (if the operation needs one) was
@@ -120,6 +124,7 @@ pub async fn run(
     s: SharedState,
     op: &cognito::Operation,
     region: Option<String>,
+    client_ip: Option<std::net::IpAddr>,
     bytes: &[u8],
 ) -> Result<Value, CognitoError> {
     let input: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -133,7 +138,11 @@ pub async fn run(
             "The request body must be a JSON object.",
         ));
     }
-    let ctx = Ctx { state: s, region };
+    let ctx = Ctx {
+        state: s,
+        region,
+        client_ip,
+    };
     let out = (op.handler)(ctx, input).await;
     match &out {
         Ok(_) => tracing::info!(operation = op.name, "Cognito API call"),

@@ -373,7 +373,14 @@ mod tests {
         for raw in [&b"app:%FF"[..], b"%C3:secret", b"app:\xff"] {
             let e = basic(raw).unwrap_err();
             assert!(
-                matches!(e, FlowError::OAuth { status: 401, code: "invalid_client", .. }),
+                matches!(
+                    e,
+                    FlowError::OAuth {
+                        status: 401,
+                        code: "invalid_client",
+                        ..
+                    }
+                ),
                 "{raw:?}: {e:?}"
             );
         }
