@@ -346,6 +346,7 @@ impl Settings {
                     DEFAULT_IMPORT_MAX_BYTES
                 }),
             None => fs.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
+        };
         let trusted_proxies = match pick("POOLGATE_TRUSTED_PROXIES", &fs.trusted_proxies, None) {
             None => Vec::new(),
             Some(list) => parse_cidrs(&list).unwrap_or_else(|bad| {
