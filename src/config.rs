@@ -30,6 +30,7 @@ struct FileSettings {
     rate_limit_ip: Option<u32>,
     rate_limit_client: Option<u32>,
     import_max_bytes: Option<u64>,
+    trusted_proxies: Option<String>,
     log: Option<String>,
 }
 
@@ -65,6 +66,9 @@ pub struct Settings {
     pub rate_limit_client: u32,
     /// Largest CSV upload to an import job's `PreSignedUrl`, in bytes.
     pub import_max_bytes: u64,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies);
+    /// empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log: String,
 }
 
@@ -84,6 +88,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit_ip", &self.rate_limit_ip)
             .field("rate_limit_client", &self.rate_limit_client)
             .field("import_max_bytes", &self.import_max_bytes)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -116,6 +121,21 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+/// A list of addresses and CIDR blocks separated by commas or spaces (`10.0.0.0/8,
+/// 192.0.2.7, 2001:db8::/32`); a bare address is a block of one. `Err` names the first
+/// entry that is neither.
+pub fn parse_cidrs(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| s.to_owned())
+        })
+        .collect()
+}
 
 /// True for hosts where plain `http` is allowed (interface.md section 2).
 pub fn is_loopback_host(host: &str) -> bool {
@@ -341,6 +361,15 @@ impl Settings {
                 }),
             None => fs.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
         };
+        let trusted_proxies = match pick("POOLGATE_TRUSTED_PROXIES", &fs.trusted_proxies, None) {
+            None => Vec::new(),
+            Some(list) => parse_cidrs(&list).unwrap_or_else(|bad| {
+                errors.push(format!(
+                    "POOLGATE_TRUSTED_PROXIES: not an address or CIDR block: {bad:?}"
+                ));
+                Vec::new()
+            }),
+        };
         let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
@@ -358,6 +387,7 @@ impl Settings {
                 rate_limit_ip,
                 rate_limit_client,
                 import_max_bytes,
+                trusted_proxies,
                 log,
             }),
             _ => Err(ConfigErrors(errors)),

@@ -359,6 +359,17 @@ pub struct ProviderRecord {
     pub link_by_email: LinkPolicy,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A random generation id written anew with every change of the registration: the
+    /// version compare-and-set compares (`ProviderStore::replace_provider`). Whole-
+    /// second `updated_at` cannot be one: two writes within a second, or a delete and a
+    /// re-creation, may share it. Empty in records written before it existed.
+    #[serde(default)]
+    pub version: String,
+}
+
+/// A fresh [`ProviderRecord::version`].
+pub fn new_provider_version() -> String {
+    crate::secret::random_token(16)
 }
 
 impl fmt::Debug for ProviderRecord {

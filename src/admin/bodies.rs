@@ -420,6 +420,7 @@ impl ProviderBody {
             link_by_email: self.link_by_email,
             created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now.max(previous.map_or(0, |p| p.updated_at + 1)),
+            version: crate::model::new_provider_version(),
         };
         if let Err(mut e) = registry::validate(&record) {
             errors.append(&mut e);

@@ -69,6 +69,8 @@ impl Admin {
     /// and stores it. `Invalid` when the registration cannot work; the registration
     /// files loaded at start take this path too.
     pub async fn install_provider(&self, record: &mut ProviderRecord) -> AdminResult<()> {
+        // Every registration written is a new version (files loaded at start included).
+        record.version = crate::model::new_provider_version();
         registry::prepare(record, self.providers.context())
             .await
             .map_err(|e| refused(record, e))?;

@@ -141,9 +141,11 @@ async fn initiate(
         )));
     }
     let flow = &ctx.state.flow;
+    // The app's users call the public operations from their own addresses; the admin
+    // operations come from the app's backend, whose address is every user's.
     let caller = Caller {
+        ip: if admin { None } else { ctx.client_ip },
         metadata,
-        ..Caller::default()
     };
     let out = match (flow_name, admin) {
         ("USER_PASSWORD_AUTH", false)
@@ -244,9 +246,10 @@ async fn respond(
     metadata: Option<StringMap>,
 ) -> OpResult {
     let (pctx, client) = client_ctx(ctx, client_id, pool).await?;
+    // An admin (naming the pool) answers from the backend: no user's address.
     let caller = Caller {
+        ip: if pool.is_some() { None } else { ctx.client_ip },
         metadata,
-        ..Caller::default()
     };
     let out = ctx
         .state

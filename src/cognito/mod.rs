@@ -42,12 +42,22 @@ pub struct Ctx {
     pub state: SharedState,
     /// The region of the caller's credential scope (`None` for unsigned operations).
     pub region: Option<String>,
+    /// The caller's address (`http::client_ip`), for sign-in throttling.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl Ctx {
     /// The admin service: every rule the operations apply is there.
     pub fn admin(&self) -> &crate::admin::Admin {
         &self.state.admin
+    }
+
+    /// Where the call comes from, for throttling.
+    pub fn caller(&self) -> crate::flow::native::Caller {
+        crate::flow::native::Caller {
+            ip: self.client_ip,
+            ..Default::default()
+        }
     }
 
     /// The region a pool's ARN and descriptions name: the one in its Cognito-shaped id,

@@ -11,7 +11,7 @@ use super::auth::token_ctx;
 use super::shapes::epoch;
 use super::{CognitoError, Ctx, OpResult};
 use crate::admin::native_users::NewNativeUser;
-use crate::flow::native::{Caller, UserView};
+use crate::flow::native::UserView;
 use crate::model::Pool;
 
 /// `AttributeType`.
@@ -103,7 +103,7 @@ pub async fn change_password(ctx: Ctx, input: ChangePasswordRequest) -> OpResult
             &input.access_token,
             &input.previous_password,
             &input.proposed_password,
-            &Caller::default(),
+            &ctx.caller(),
         )
         .await?;
     Ok(json!({}))

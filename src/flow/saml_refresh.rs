@@ -40,13 +40,14 @@ impl Flow {
                 match fetch_metadata(&mut rec, self.providers.context()).await {
                     Ok(true) => {
                         rec.updated_at = now.max(before.updated_at + 1);
+                        rec.version = crate::model::new_provider_version();
                         if let Err(e) = self.providers.get(&rec) {
                             tracing::error!(pool = %pool.id, provider = %rec.name, error = %e, "refreshed SAML metadata unusable; keeping the previous");
                             rec = before;
                         } else {
                             // Only over the version fetched from: an admin change made
                             // during the fetch is kept (the next round refreshes it).
-                            match self.store.replace_provider(&rec, before.updated_at).await {
+                            match self.store.replace_provider(&rec, &before.version).await {
                                 Ok(true) => {
                                     tracing::info!(pool = %pool.id, provider = %rec.name, "SAML metadata refreshed");
                                 }

@@ -110,10 +110,27 @@ async fn dispatch(s: SharedState, req: Request) -> Result<Value, CognitoError> {
     } else {
         None
     };
+    let client_ip = parts
+        .extensions
+        .get::<crate::http::client_ip::ClientIp>()
+        .map(|c| c.0);
+    run(s, op, region, client_ip, &bytes).await
+}
+
+/// Runs `op` on a request body whose signature (if the operation needs one) was
+/// checked: the body must be a JSON object (or empty), read into the operation's
+/// input shape.
+pub async fn run(
+    s: SharedState,
+    op: &cognito::Operation,
+    region: Option<String>,
+    client_ip: Option<std::net::IpAddr>,
+    bytes: &[u8],
+) -> Result<Value, CognitoError> {
     let input: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        serde_json::from_slice(&bytes)
+        serde_json::from_slice(bytes)
             .map_err(|_| CognitoError::serialization("The request body is not valid JSON."))?
     };
     if !input.is_object() {
@@ -121,7 +138,11 @@ async fn dispatch(s: SharedState, req: Request) -> Result<Value, CognitoError> {
             "The request body must be a JSON object.",
         ));
     }
-    let ctx = Ctx { state: s, region };
+    let ctx = Ctx {
+        state: s,
+        region,
+        client_ip,
+    };
     let out = (op.handler)(ctx, input).await;
     match &out {
         Ok(_) => tracing::info!(operation = op.name, "Cognito API call"),

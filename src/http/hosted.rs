@@ -188,7 +188,10 @@ async fn idpresponse_post(
     finish_callback(&s, &ctx, CallbackParams(form), &headers).await
 }
 
-/// HTTP Basic client credentials (RFC 6749 section 2.3.1: each part form-urlencoded).
+/// HTTP Basic client credentials (RFC 6749 section 2.3.1: each part form-urlencoded;
+/// the scheme name is case-insensitive, RFC 9110 section 11.1). Each part is
+/// percent-decoded whole (`+` is a space), and must decode to UTF-8: credentials that
+/// do not are malformed, never read as something else.
 pub fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Ok(ClientAuth::default());
@@ -196,8 +199,9 @@ pub fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
     let bad = || FlowError::oauth(401, "invalid_client", "malformed client credentials");
     let v = v.to_str().map_err(|_| bad())?;
     let Some(b64) = v
-        .strip_prefix("Basic ")
-        .or_else(|| v.strip_prefix("basic "))
+        .split_at_checked(6)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic "))
+        .map(|(_, rest)| rest)
     else {
         return Ok(ClientAuth::default());
     };
@@ -206,14 +210,14 @@ pub fn client_auth(headers: &HeaderMap) -> Result<ClientAuth, FlowError> {
         .map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
-    let dec = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+    let dec = |s: &str| -> Result<String, FlowError> {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|_| bad())
     };
     Ok(ClientAuth {
-        basic: Some((dec(id), dec(secret))),
+        basic: Some((dec(id)?, dec(secret)?)),
     })
 }
 
@@ -335,6 +339,50 @@ async fn healthz(State(s): State<SharedState>) -> Response {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn basic(raw: &[u8]) -> Result<ClientAuth, FlowError> {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("BaSiC {b64}")).unwrap(),
+        );
+        client_auth(&h)
+    }
+
+    #[test]
+    fn basic_credentials_decode_each_part_whole() {
+        let got = basic(b"my%20app:s%26t+x%3Ay%2B").unwrap().basic;
+        assert_eq!(got, Some(("my app".into(), "s&t x:y+".into())));
+        // A raw `&` or `=` is part of the value, never the end of it: a secret with a
+        // tail must not decode to its prefix.
+        let got = basic(b"app:secret&tail=1").unwrap().basic;
+        assert_eq!(got, Some(("app".into(), "secret&tail=1".into())));
+    }
+
+    #[test]
+    fn credentials_that_are_not_utf8_once_decoded_are_malformed() {
+        for raw in [&b"app:%FF"[..], b"%C3:secret", b"app:\xff"] {
+            let e = basic(raw).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    FlowError::OAuth {
+                        status: 401,
+                        code: "invalid_client",
+                        ..
+                    }
+                ),
+                "{raw:?}: {e:?}"
+            );
         }
     }
 }

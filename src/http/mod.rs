@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_users;
+pub mod client_ip;
 pub mod cognito;
 pub mod cognito_issuer;
 pub mod console;
@@ -193,6 +194,12 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             limits,
             ratelimit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(client_ip::TrustedProxies(
+                state.settings.trusted_proxies.clone(),
+            )),
+            client_ip::attach,
         ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(SetResponseHeaderLayer::if_not_present(

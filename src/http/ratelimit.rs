@@ -1,20 +1,21 @@
 //! Rate limits (GCRA, the `governor` crate) on the endpoints a flood aims at:
 //! `/oauth2/authorize`, `/oauth2/token`, the SAML ACS, the admin API and the Cognito API
-//! (`POST /`). Each group has its own budget per client IP (the TCP peer) and, where the
+//! (`POST /`). Each group has its own budget per client IP (`client_ip`: the TCP peer,
+//! or what a trusted proxy forwarded) and, where the
 //! request names one, per app client (`client_id` of the query, the form or HTTP Basic).
 //! Over budget: `429` with `Retry-After`. Budgets are requests per second, bursts twice
 //! that; `POOLGATE_RATE_LIMIT_IP` and `POOLGATE_RATE_LIMIT_CLIENT` set them (0: off).
 //!
-//! Behind a reverse proxy every client shares the proxy's IP: raise the IP budget there
-//! (or set it to 0 and limit in the proxy); the per-client budget still applies.
+//! Behind a reverse proxy, list it in `POOLGATE_TRUSTED_PROXIES` so that each client
+//! is counted under its own address rather than the proxy's.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +23,7 @@ use base64::Engine;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use super::client_ip::ClientIp;
 use super::{ApiError, MAX_BODY};
 
 /// Endpoints with a budget of their own.
@@ -147,12 +149,10 @@ pub async fn limit(State(limits): State<Arc<RateLimits>>, req: Request, next: Ne
         return next.run(req).await;
     };
     limits.housekeeping();
-    if let (Some(l), Some(ConnectInfo(peer))) = (
-        &limits.ip,
-        req.extensions().get::<ConnectInfo<SocketAddr>>(),
-    ) && let Some(wait) = RateLimits::check(l, &(g, peer.ip()))
+    if let (Some(l), Some(ClientIp(ip))) = (&limits.ip, req.extensions().get::<ClientIp>())
+        && let Some(wait) = RateLimits::check(l, &(g, *ip))
     {
-        tracing::info!(ip = %peer.ip(), group = ?g, "rate limited (client IP)");
+        tracing::info!(ip = %ip, group = ?g, "rate limited (client IP)");
         return too_many(wait);
     }
     let Some(l) = &limits.client else {

@@ -12,7 +12,9 @@
 //!   kernel's backlog holds new ones) until one closes;
 //! - HTTP/2 (offered on TLS by ALPN) allows [`H2_MAX_STREAMS`] concurrent streams, a
 //!   bounded header list and a bounded number of reset streams (the "rapid reset"
-//!   flood), and pings idle peers.
+//!   flood), and pings idle peers; a connection with no request in progress for
+//!   [`H2_IDLE_TIMEOUT`] is sent `GOAWAY` and closed ([`H2_CLOSE_GRACE`] later at the
+//!   latest, whether or not the client answers).
 //!
 //! Each request carries the peer's address (`ConnectInfo`) for the rate limits.
 
@@ -51,6 +53,11 @@ pub const H2_MAX_STREAMS: u32 = 100;
 const H2_MAX_HEADER_LIST: u32 = 64 * 1024;
 /// Streams a client may reset before the connection is closed (CVE-2023-44487).
 const H2_MAX_PENDING_RESETS: usize = 20;
+/// Longest time an HTTP/2 connection stays open with no request in progress (as
+/// [`HEADER_READ_TIMEOUT`] bounds an idle HTTP/1.1 keep-alive).
+pub const H2_IDLE_TIMEOUT: Duration = HEADER_READ_TIMEOUT;
+/// After `GOAWAY` for idleness, the connection is dropped this long later at the latest.
+pub const H2_CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// In-flight requests get this long to finish on shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -106,9 +113,10 @@ pub async fn serve(
             }
         };
         let (app, tls, watcher) = (app.clone(), how.tls.clone(), graceful.watcher());
+        let conn_stop = stop.clone();
         tokio::spawn(async move {
             let _slot = permit;
-            connection(tcp, peer, tls, app, watcher).await;
+            connection(tcp, peer, tls, app, watcher, conn_stop).await;
         });
     }
     drop(listener);
@@ -126,16 +134,26 @@ async fn connection(
     tls: Option<TlsAcceptor>,
     app: Router,
     watcher: Watcher,
+    stop: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
     let via_tls = tls.is_some();
-    // The router as a hyper service; each request marked with its peer (and TLS).
+    let idle = Arc::new(Idle::new());
+    let busy = idle.clone();
+    // The router as a hyper service; each request marked with its peer (and TLS), and
+    // counted while in progress (the HTTP/2 idle timer).
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         if via_tls {
             req.extensions_mut().insert(ViaTls);
         }
-        app.clone().oneshot(req)
+        let guard = busy.begin();
+        let call = app.clone().oneshot(req);
+        async move {
+            let r = call.await;
+            drop(guard);
+            r
+        }
     });
     let Some(acceptor) = tls else {
         let conn = http1().serve_connection(TokioIo::new(tcp), svc);
@@ -161,9 +179,9 @@ async fn connection(
             .keep_alive_interval(Some(Duration::from_secs(30)))
             .keep_alive_timeout(Duration::from_secs(10));
         let conn = b.serve_connection(TokioIo::new(stream), svc);
-        if let Err(e) = watcher.watch(conn).await {
-            tracing::debug!(error = %e, "HTTP/2 connection ended with an error");
-        }
+        serve_h2(conn, &idle, stop).await;
+        // Held until the connection ends, so that the shutdown drain waits for it.
+        drop(watcher);
     } else {
         let conn = http1().serve_connection(TokioIo::new(stream), svc);
         if let Err(e) = watcher.watch(conn).await {
@@ -180,4 +198,108 @@ fn http1() -> hyper::server::conn::http1::Builder {
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .keep_alive(true);
     b
+}
+
+/// Requests in progress on one connection, and since when there has been none.
+struct Idle {
+    state: std::sync::Mutex<(usize, tokio::time::Instant)>,
+}
+
+/// Ends one request's count when dropped.
+struct Busy(Arc<Idle>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.state.lock() {
+            st.0 = st.0.saturating_sub(1);
+            if st.0 == 0 {
+                st.1 = tokio::time::Instant::now();
+            }
+        }
+    }
+}
+
+impl Idle {
+    fn new() -> Self {
+        Idle {
+            state: std::sync::Mutex::new((0, tokio::time::Instant::now())),
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        if let Ok(mut st) = self.state.lock() {
+            st.0 += 1;
+        }
+        Busy(self.clone())
+    }
+
+    /// Time left before the connection counts as idle for [`H2_IDLE_TIMEOUT`]; a
+    /// connection with a request in progress gets the whole timeout again.
+    fn remaining(&self) -> Duration {
+        match self.state.lock() {
+            Ok(st) if st.0 == 0 => {
+                (st.1 + H2_IDLE_TIMEOUT).saturating_duration_since(tokio::time::Instant::now())
+            }
+            _ => H2_IDLE_TIMEOUT,
+        }
+    }
+
+    /// Resolves once no request has been in progress for [`H2_IDLE_TIMEOUT`].
+    async fn expired(&self) {
+        loop {
+            let left = self.remaining();
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left).await;
+        }
+    }
+}
+
+/// Serves an HTTP/2 connection until it ends: on idleness or on shutdown it is sent
+/// `GOAWAY` (requests in progress finish) and dropped [`H2_CLOSE_GRACE`] after idleness
+/// or [`DRAIN_TIMEOUT`] after shutdown at the latest.
+async fn serve_h2<F>(conn: F, idle: &Idle, mut stop: watch::Receiver<bool>)
+where
+    F: hyper_util::server::graceful::GracefulConnection,
+    F::Error: std::fmt::Display,
+{
+    let mut conn = std::pin::pin!(conn);
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut stopping = *stop.borrow();
+    if stopping {
+        conn.as_mut().graceful_shutdown();
+        deadline = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
+    }
+    loop {
+        let until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + DRAIN_TIMEOUT);
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "HTTP/2 connection ended with an error");
+                }
+                return;
+            }
+            () = idle.expired(), if deadline.is_none() => {
+                conn.as_mut().graceful_shutdown();
+                deadline = Some(tokio::time::Instant::now() + H2_CLOSE_GRACE);
+            }
+            r = stop.changed(), if !stopping => {
+                stopping = true;
+                if r.is_err() || *stop.borrow() {
+                    if deadline.is_none() {
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    let drain = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+                    deadline = Some(deadline.map_or(drain, |d| d.min(drain)));
+                } else {
+                    stopping = false;
+                }
+            }
+            () = tokio::time::sleep_until(until), if deadline.is_some() => {
+                tracing::debug!("HTTP/2 connection dropped after GOAWAY");
+                return;
+            }
+        }
+    }
 }

@@ -53,14 +53,15 @@ pub trait ResourceServerStore: Send + Sync + 'static {
 #[async_trait]
 pub trait ProviderStore: Send + Sync + 'static {
     async fn put_provider(&self, provider: &ProviderRecord) -> StoreResult<()>;
-    /// Replaces the provider only while the stored one still has `updated_at ==
-    /// expected_updated_at` (compare-and-set on its version), atomically; false, with
-    /// nothing written, when it changed or was deleted meanwhile. A background writer
-    /// (the SAML metadata refresh) thus never reverts an admin change.
+    /// Replaces the provider only while the stored one still has `version ==
+    /// expected_version` (compare-and-set on [`ProviderRecord::version`]), atomically;
+    /// false, with nothing written, when it changed or was deleted meanwhile (even
+    /// within the same second, or deleted and created again). A background writer (the
+    /// SAML metadata refresh) thus never reverts an admin change.
     async fn replace_provider(
         &self,
         provider: &ProviderRecord,
-        expected_updated_at: i64,
+        expected_version: &str,
     ) -> StoreResult<bool>;
     async fn get_provider(&self, pool: &str, name: &str) -> StoreResult<Option<ProviderRecord>>;
     async fn list_providers(&self, pool: &str) -> StoreResult<Vec<ProviderRecord>>;

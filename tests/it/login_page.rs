@@ -24,6 +24,7 @@ pub async fn seed_providers(gw: &Gw, list: &[(&str, ProviderType, &[&str])]) {
             link_by_email: LinkPolicy::Never,
             created_at: 0,
             updated_at: 0,
+            version: String::new(),
         };
         store.put_provider(&rec).await.unwrap();
     }

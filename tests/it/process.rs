@@ -19,7 +19,10 @@ fn free_port() -> u16 {
 /// Starts `poolgate serve` on a port of its own choosing (`127.0.0.1:0`, so no other
 /// test can take it first); returns the child, its port, and its log lines so far and
 /// to come.
-fn spawn(dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, u16, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn spawn(
+    dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> (Child, u16, Arc<Mutex<Vec<String>>>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_poolgate"));
     cmd.arg("serve")
         .current_dir(dir)

@@ -14,7 +14,19 @@ pub struct RedisServer {
     child: Option<Child>,
     /// TLS port, certificate and key, when started with TLS.
     tls: Option<(u16, PathBuf, PathBuf)>,
+    /// Persistence as docker-compose.yml sets it up (AOF), instead of none.
+    durable: bool,
 }
+
+/// docker-compose.yml's `redis-server` persistence and memory settings.
+pub const COMPOSE_ARGS: &[&str] = &[
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+    "--maxmemory-policy",
+    "noeviction",
+];
 
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers PING.
@@ -25,13 +37,34 @@ impl RedisServer {
             dir,
             child: None,
             tls: None,
+            durable: false,
         };
+        server.first_start();
+        server
+    }
+
+    /// Starts a server with docker-compose.yml's persistence ([`COMPOSE_ARGS`]): a
+    /// [`RedisServer::restart`] after a kill finds what it had acknowledged.
+    pub fn start_durable() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Self {
+            port: 0,
+            dir,
+            child: None,
+            tls: None,
+            durable: true,
+        };
+        server.first_start();
+        server
+    }
+
+    fn first_start(&mut self) {
         // Another process may take the port between our probe and redis binding it:
         // try a few ports before giving up.
         for _ in 0..5 {
-            server.port = free_port();
-            if server.spawn_and_wait() {
-                return server;
+            self.port = free_port();
+            if self.spawn_and_wait() {
+                return;
             }
         }
         panic!("redis-server did not start (is it installed? apt-get install redis-server)");
@@ -46,6 +79,7 @@ impl RedisServer {
             dir,
             child: None,
             tls: None,
+            durable: false,
         };
         for _ in 0..5 {
             server.port = free_port();
@@ -132,7 +166,11 @@ impl RedisServer {
         }
         let spawned = cmd
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(if self.durable {
+                COMPOSE_ARGS
+            } else {
+                &["--save", "", "--appendonly", "no"]
+            })
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())

@@ -228,6 +228,7 @@ pub fn provider(pool: &str, name: &str) -> ProviderRecord {
         link_by_email: LinkPolicy::Verified,
         created_at: 1_700_000_003,
         updated_at: 1_700_000_004,
+        version: "v1".into(),
     }
 }
 

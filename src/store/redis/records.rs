@@ -199,19 +199,22 @@ static HSET_IF_VERSION: LazyLock<Script> = LazyLock::new(|| {
         r"
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
-if cjson.decode(cur)['updated_at'] ~= tonumber(ARGV[3]) then return 0 end
+local v = cjson.decode(cur)['version']
+if type(v) ~= 'string' then v = '' end
+if v ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1",
     )
 });
 
-/// Replaces a hash record only while its stored `updated_at` is `expected`.
+/// Replaces a hash record only while its stored `version` is `expected` (a record
+/// without one counts as the empty version).
 pub(super) async fn hash_replace_if_version<T: Serialize>(
     s: &RedisStore,
     key: &str,
     field: &str,
     value: &T,
-    expected: i64,
+    expected: &str,
 ) -> StoreResult<bool> {
     let n: i64 = s
         .eval(

@@ -118,7 +118,7 @@ impl ProviderStore for RedisStore {
     async fn replace_provider(
         &self,
         provider: &ProviderRecord,
-        expected_updated_at: i64,
+        expected_version: &str,
     ) -> StoreResult<bool> {
         let key = PoolKeys::new(&provider.pool_id).providers();
         let changed = Changed::Provider(provider.pool_id.clone(), provider.name.clone());
@@ -127,7 +127,7 @@ impl ProviderStore for RedisStore {
             &key,
             &provider.name,
             provider,
-            expected_updated_at,
+            expected_version,
         );
         self.written(changed, write).await
     }

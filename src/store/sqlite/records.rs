@@ -160,11 +160,12 @@ impl Keyed {
         pool: &str,
         key: &str,
         data: &str,
-        expected: i64,
+        expected: &str,
     ) -> StoreResult<bool> {
         let sql = format!(
             "UPDATE {t} SET data = ?3
-             WHERE pool_id = ?1 AND {k} = ?2 AND json_extract(data, '$.updated_at') = ?4",
+             WHERE pool_id = ?1 AND {k} = ?2
+               AND IFNULL(json_extract(data, '$.version'), '') = ?4",
             t = self.table,
             k = self.key
         );

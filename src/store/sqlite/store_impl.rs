@@ -118,14 +118,15 @@ impl ProviderStore for SqliteStore {
     async fn replace_provider(
         &self,
         provider: &ProviderRecord,
-        expected_updated_at: i64,
+        expected_version: &str,
     ) -> StoreResult<bool> {
+        let expected_version = expected_version.to_owned();
         let data = to_json(provider)?;
         self.write_cached(
             &self.providers,
             &provider.pool_id,
             &provider.name,
-            move |c, p, n| PROVIDERS.replace_if_version(c, p, n, &data, expected_updated_at),
+            move |c, p, n| PROVIDERS.replace_if_version(c, p, n, &data, &expected_version),
         )
         .await
     }

@@ -144,14 +144,9 @@ async fn metrics_need_the_admin_token_unless_on_their_own_listener() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn http2_is_offered_on_tls_with_bounded_streams() {
-    let gw = TlsGw::start().await;
-    let ca = TestCa::new("poolgate test CA");
-    let leaf = ca.leaf(&["login.acme.test"]);
-    create_pool(&gw, "acme").await;
-    let (s, v) = gw.put_domain("acme", "login.acme.test", Some(&leaf)).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+/// A TLS connection to `gw` that negotiated HTTP/2, with the client preface and an
+/// empty SETTINGS frame sent.
+async fn h2_connection(gw: &TlsGw, ca: &TestCa) -> tokio_rustls::client::TlsStream<TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls_pki_types::CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
@@ -167,12 +162,68 @@ async fn http2_is_offered_on_tls_with_bounded_streams() {
     let name = rustls_pki_types::ServerName::try_from("login.acme.test").unwrap();
     let mut tls = connector.connect(name, tcp).await.unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-    // The client preface and an empty SETTINGS frame; the server's first frame is its
-    // SETTINGS, which must bound concurrent streams (id 0x3) to 100.
     tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await
         .unwrap();
     tls.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    tls
+}
+
+async fn tls_gw_with_acme(ca: &TestCa) -> TlsGw {
+    let gw = TlsGw::start().await;
+    let leaf = ca.leaf(&["login.acme.test"]);
+    create_pool(&gw, "acme").await;
+    let (s, v) = gw.put_domain("acme", "login.acme.test", Some(&leaf)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    gw
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_sent_goaway_and_closed() {
+    let ca = TestCa::new("poolgate test CA");
+    let gw = tls_gw_with_acme(&ca).await;
+    let mut tls = h2_connection(&gw, &ca).await;
+    let start = Instant::now();
+    // The client sends nothing more (not even the SETTINGS or PING acks) and reads
+    // frames until the server closes the connection.
+    let mut frame_types = Vec::new();
+    let closed_after = loop {
+        let mut head = [0u8; 9];
+        match tokio::time::timeout(Duration::from_secs(40), tls.read_exact(&mut head)).await {
+            Err(_) => panic!("still open after 40 s; frames: {frame_types:?}"),
+            Ok(Err(_)) => break start.elapsed(),
+            Ok(Ok(_)) => {}
+        }
+        frame_types.push(head[3]);
+        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        if tls.read_exact(&mut payload).await.is_err() {
+            break start.elapsed();
+        }
+    };
+    assert!(
+        frame_types.contains(&7),
+        "a GOAWAY frame before closing: {frame_types:?}"
+    );
+    let idle = poolgate::server::serve::H2_IDLE_TIMEOUT;
+    let grace = poolgate::server::serve::H2_CLOSE_GRACE;
+    assert!(
+        closed_after >= idle - Duration::from_secs(1),
+        "closed too early: {closed_after:?}"
+    );
+    assert!(
+        closed_after <= idle + grace + Duration::from_secs(8),
+        "closed too late: {closed_after:?}"
+    );
+}
+
+#[tokio::test]
+async fn http2_is_offered_on_tls_with_bounded_streams() {
+    let ca = TestCa::new("poolgate test CA");
+    let gw = tls_gw_with_acme(&ca).await;
+    let mut tls = h2_connection(&gw, &ca).await;
+    // The server's first frame is its SETTINGS, which must bound concurrent streams
+    // (id 0x3) to 100.
     let mut head = [0u8; 9];
     tls.read_exact(&mut head).await.unwrap();
     assert_eq!(head[3], 4, "the first frame is SETTINGS");

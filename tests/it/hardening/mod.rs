@@ -2,13 +2,16 @@
 //! on the code before its fix.
 
 mod chromium;
+mod durability;
 mod floods;
 mod instances;
 mod linking;
 mod listeners;
+mod proxies;
 mod ratelimit;
 mod repost;
 mod saml_csrf;
+mod ssrf;
 
 /// A client without cookies that follows no redirect: another browser.
 pub fn no_redirect_client() -> reqwest::Client {

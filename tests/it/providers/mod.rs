@@ -68,6 +68,7 @@ pub fn record(t: ProviderType, name: &str, details: Value) -> ProviderRecord {
         link_by_email: LinkPolicy::Never,
         created_at: 0,
         updated_at: 0,
+        version: String::new(),
     }
 }
 

@@ -115,7 +115,7 @@ pub async fn replace_provider_is_compare_and_set(b: &SharedBackend) {
     let p = fresh_pool(b).await;
     let v1 = provider(&p, "Corp");
     assert!(
-        !b.replace_provider(&v1, v1.updated_at).await.unwrap(),
+        !b.replace_provider(&v1, &v1.version).await.unwrap(),
         "absent"
     );
     assert_eq!(b.get_provider(&p, "Corp").await.unwrap(), None);
@@ -123,17 +123,53 @@ pub async fn replace_provider_is_compare_and_set(b: &SharedBackend) {
 
     let mut v2 = v1.clone();
     v2.idp_identifiers = vec!["v2.example.test".into()];
-    v2.updated_at = v1.updated_at + 1;
-    assert!(b.replace_provider(&v2, v1.updated_at).await.unwrap());
+    v2.version = "v2".into();
+    assert!(b.replace_provider(&v2, &v1.version).await.unwrap());
     assert_eq!(b.get_provider(&p, "Corp").await.unwrap(), Some(v2.clone()));
 
     // A writer that read v1 loses against v2, and changes nothing.
     let mut stale = v1.clone();
     stale.idp_identifiers = vec!["stale.example.test".into()];
-    stale.updated_at = v1.updated_at + 5;
-    assert!(!b.replace_provider(&stale, v1.updated_at).await.unwrap());
+    stale.version = "stale".into();
+    assert!(!b.replace_provider(&stale, &v1.version).await.unwrap());
     assert_eq!(b.get_provider(&p, "Corp").await.unwrap(), Some(v2.clone()));
-    assert_eq!(b.list_providers(&p).await.unwrap(), vec![v2]);
+    assert_eq!(b.list_providers(&p).await.unwrap(), vec![v2.clone()]);
+
+    // Two writes within one second (the same whole-second `updated_at`): the writer
+    // that read the first loses against the second.
+    let mut v3 = v2.clone();
+    v3.idp_identifiers = vec!["v3.example.test".into()];
+    v3.version = "v3".into();
+    b.put_provider(&v3).await.unwrap();
+    let mut late = v2.clone();
+    late.version = "late".into();
+    assert_eq!(late.updated_at, v3.updated_at);
+    assert!(!b.replace_provider(&late, &v2.version).await.unwrap());
+    assert_eq!(b.get_provider(&p, "Corp").await.unwrap(), Some(v3.clone()));
+
+    // Deleted and created again within the second: a writer that read the old one
+    // loses against the new registration.
+    assert!(b.delete_provider(&p, "Corp").await.unwrap());
+    let mut again = v1.clone();
+    again.idp_identifiers = vec!["again.example.test".into()];
+    again.version = "again".into();
+    b.put_provider(&again).await.unwrap();
+    let mut old = v3.clone();
+    old.version = "old-refresh".into();
+    assert!(!b.replace_provider(&old, &v3.version).await.unwrap());
+    assert_eq!(
+        b.get_provider(&p, "Corp").await.unwrap(),
+        Some(again.clone())
+    );
+
+    // A record written before versions existed has the empty version.
+    let mut legacy = v1.clone();
+    legacy.version = String::new();
+    b.put_provider(&legacy).await.unwrap();
+    let mut fresh = legacy.clone();
+    fresh.version = "fresh".into();
+    assert!(b.replace_provider(&fresh, "").await.unwrap());
+    assert_eq!(b.get_provider(&p, "Corp").await.unwrap(), Some(fresh));
 }
 
 /// The admin service over `b`, as the gateway builds it.
