@@ -31,6 +31,8 @@ struct FileSettings {
     rate_limit_client: Option<u32>,
     import_max_bytes: Option<u64>,
     log: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Default budgets of the rate limits, requests per second (bursts twice that): far
@@ -66,6 +68,10 @@ pub struct Settings {
     /// Largest CSV upload to an import job's `PreSignedUrl`, in bytes.
     pub import_max_bytes: u64,
     pub log: String,
+    /// `POOLGATE_SMTP_URL`: where mail to native users goes (`None`: no mail).
+    pub smtp_url: Option<String>,
+    /// `POOLGATE_SMTP_FROM`: the sender of that mail.
+    pub smtp_from: String,
 }
 
 impl fmt::Debug for Settings {
@@ -84,6 +90,8 @@ impl fmt::Debug for Settings {
             .field("rate_limit_ip", &self.rate_limit_ip)
             .field("rate_limit_client", &self.rate_limit_client)
             .field("import_max_bytes", &self.import_max_bytes)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
             .finish()
     }
 }
@@ -328,6 +336,30 @@ impl Settings {
             None => fs.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
         };
         let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
+        let smtp_url = pick("POOLGATE_SMTP_URL", &fs.smtp_url, None);
+        if let Some(u) = &smtp_url {
+            let ok = Url::parse(u).is_ok_and(|p| {
+                matches!(p.scheme(), "smtp" | "smtps")
+                    && p.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if !ok {
+                errors.push(format!(
+                    "POOLGATE_SMTP_URL: not an smtp:// or smtps:// URL with a host: {:?}",
+                    redact_url(u)
+                ));
+            }
+        }
+        let smtp_from = pick(
+            "POOLGATE_SMTP_FROM",
+            &fs.smtp_from,
+            Some("poolgate <no-reply@localhost>"),
+        )
+        .unwrap_or_default();
+        if smtp_url.is_some() && smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            errors.push(format!(
+                "POOLGATE_SMTP_FROM: not a mail address: {smtp_from:?}"
+            ));
+        }
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
                 listen,
@@ -345,6 +377,8 @@ impl Settings {
                 rate_limit_client,
                 import_max_bytes,
                 log,
+                smtp_url,
+                smtp_from,
             }),
             _ => Err(ConfigErrors(errors)),
         }
