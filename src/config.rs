@@ -32,6 +32,8 @@ struct FileSettings {
     import_max_bytes: Option<u64>,
     trusted_proxies: Option<String>,
     log: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Default budgets of the rate limits, requests per second (bursts twice that): far
@@ -70,6 +72,10 @@ pub struct Settings {
     /// empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log: String,
+    /// `POOLGATE_SMTP_URL`: where mail to native users goes (`None`: no mail).
+    pub smtp_url: Option<String>,
+    /// `POOLGATE_SMTP_FROM`: the sender of that mail.
+    pub smtp_from: String,
 }
 
 impl fmt::Debug for Settings {
@@ -89,6 +95,8 @@ impl fmt::Debug for Settings {
             .field("rate_limit_client", &self.rate_limit_client)
             .field("import_max_bytes", &self.import_max_bytes)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
             .finish()
     }
 }
@@ -371,6 +379,30 @@ impl Settings {
             }),
         };
         let log = pick("RUST_LOG", &fs.log, Some("info")).unwrap_or_default();
+        let smtp_url = pick("POOLGATE_SMTP_URL", &fs.smtp_url, None);
+        if let Some(u) = &smtp_url {
+            let ok = Url::parse(u).is_ok_and(|p| {
+                matches!(p.scheme(), "smtp" | "smtps")
+                    && p.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if !ok {
+                errors.push(format!(
+                    "POOLGATE_SMTP_URL: not an smtp:// or smtps:// URL with a host: {:?}",
+                    redact_url(u)
+                ));
+            }
+        }
+        let smtp_from = pick(
+            "POOLGATE_SMTP_FROM",
+            &fs.smtp_from,
+            Some("poolgate <no-reply@localhost>"),
+        )
+        .unwrap_or_default();
+        if smtp_url.is_some() && smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            errors.push(format!(
+                "POOLGATE_SMTP_FROM: not a mail address: {smtp_from:?}"
+            ));
+        }
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
                 listen,
@@ -389,6 +421,8 @@ impl Settings {
                 import_max_bytes,
                 trusted_proxies,
                 log,
+                smtp_url,
+                smtp_from,
             }),
             _ => Err(ConfigErrors(errors)),
         }

@@ -15,6 +15,7 @@ pub mod flow;
 pub mod hooks;
 pub mod http;
 pub mod identity;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod native;

@@ -75,6 +75,12 @@ pub struct PoolSettings {
     /// Cognito's `UserPoolTags`: labels for the operator's tools (Terraform reads them).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The text of mailed codes (Cognito's `VerificationMessageTemplate`).
+    #[serde(skip_serializing_if = "VerificationMessageTemplate::is_empty")]
+    pub verification_message_template: VerificationMessageTemplate,
+    /// Self sign-up and the invitation's text (Cognito's `AdminCreateUserConfig`).
+    #[serde(skip_serializing_if = "AdminCreateUserConfig::is_default")]
+    pub admin_create_user_config: AdminCreateUserConfig,
 }
 
 impl Default for PoolSettings {
@@ -89,7 +95,66 @@ impl Default for PoolSettings {
             hooks: LambdaConfig::default(),
             password_policy: PasswordPolicy::default(),
             tags: BTreeMap::new(),
+            verification_message_template: VerificationMessageTemplate::default(),
+            admin_create_user_config: AdminCreateUserConfig::default(),
         }
+    }
+}
+
+/// Cognito's `VerificationMessageTemplateType`: `{####}` stands for the code. Unset
+/// members take Cognito's default texts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct VerificationMessageTemplate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_message_by_link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_subject_by_link: Option<String>,
+    /// `CONFIRM_WITH_CODE` (the only one poolgate sends) or `CONFIRM_WITH_LINK`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_email_option: Option<String>,
+}
+
+impl VerificationMessageTemplate {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Cognito's `MessageTemplateType` (the invitation: `{username}` and `{####}`, the
+/// temporary password).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct MessageTemplate {
+    #[serde(rename = "SMSMessage", skip_serializing_if = "Option::is_none")]
+    pub sms_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_subject: Option<String>,
+}
+
+/// Cognito's `AdminCreateUserConfigType`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct AdminCreateUserConfig {
+    /// `true`: only administrators create users (`SignUp` is refused).
+    pub allow_admin_create_user_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unused_account_validity_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_message_template: Option<MessageTemplate>,
+}
+
+impl AdminCreateUserConfig {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 

@@ -221,6 +221,12 @@ pub async fn build_state_on(
     }));
     let keys = Arc::new(KeyService::new(backend.clone(), clock.clone()));
     let sealer = crate::secret::Sealer::new(&secret_key(&settings)?);
+    let mailer = match &settings.smtp_url {
+        Some(url) => Some(Arc::new(
+            crate::mail::Mailer::new(url, &settings.smtp_from).map_err(StartError::Setting)?,
+        )),
+        None => None,
+    };
     let flow = Arc::new(
         Flow::new(
             backend.clone(),
@@ -229,7 +235,8 @@ pub async fn build_state_on(
             providers.clone(),
             metrics.clone(),
         )
-        .with_sealer(sealer),
+        .with_sealer(sealer)
+        .with_mailer(mailer),
     );
     let certs = Arc::new(CertStore::new(
         backend.clone(),

@@ -86,6 +86,7 @@ impl Admin {
         }
         super::bodies::validate_settings(&settings).map_err(AdminError::Invalid)?;
         settings.name = Some(name.to_owned());
+        super::bodies::validate_settings(&settings).map_err(AdminError::Invalid)?;
         // A collision of 62^9 ids is retried, never reported.
         for _ in 0..3 {
             let mut pool = Pool {

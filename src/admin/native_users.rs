@@ -35,12 +35,8 @@ impl std::fmt::Debug for NewNativeUser {
 
 pub use crate::flow::native::create::{apply_attributes, valid_username};
 
-fn no_mail() -> NativeError {
-    NativeError::CodeDeliveryFailure(
-        "Email delivery is not configured on this gateway (POOLGATE_SMTP_URL); use MessageAction SUPPRESS."
-            .into(),
-    )
-}
+use crate::flow::native::deliver::no_mail;
+use crate::hooks::MessageSource;
 
 impl Admin {
     /// `AdminCreateUser`: a `FORCE_CHANGE_PASSWORD` user with a temporary password valid
@@ -57,7 +53,15 @@ impl Admin {
             ));
         }
         if !input.suppress_message {
-            return Err(no_mail());
+            if !self.flow.can_mail(pool) {
+                return Err(no_mail());
+            }
+            if !input.attributes.iter().any(|(k, _)| k == "email") {
+                return Err(NativeError::InvalidParameter(
+                    "The invitation needs the user's email attribute (or MessageAction SUPPRESS)."
+                        .into(),
+                ));
+            }
         }
         let policy = &pool.settings.password_policy;
         let temporary = match input.temporary_password {
@@ -107,6 +111,26 @@ impl Admin {
             user.email_verified = true;
         }
         let cred = self.flow.store_native_user(pool, &user, &new).await?;
+        if !input.suppress_message {
+            let temporary = new.password.as_deref().unwrap_or_default();
+            let sent = self
+                .flow
+                .send_code(
+                    pool,
+                    None,
+                    &user,
+                    cred.status.as_str(),
+                    MessageSource::AdminCreateUser,
+                    temporary,
+                    None,
+                )
+                .await;
+            if let Err(e) = sent {
+                // The invitation did not go out: the user is not left behind.
+                self.store.delete_user(&pool.id, &user.id).await?;
+                return Err(e);
+            }
+        }
         Ok((user, cred))
     }
 
@@ -164,8 +188,8 @@ impl Admin {
         pool: &Pool,
         username: &str,
     ) -> Result<(), NativeError> {
-        self.native_by_name(pool, username).await?;
-        Err(no_mail())
+        let user = self.native_by_name(pool, username).await?;
+        self.flow.admin_reset_password(pool, &user).await
     }
 
     /// `AdminConfirmSignUp`: an `UNCONFIRMED` user becomes `CONFIRMED`.

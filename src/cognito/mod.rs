@@ -19,6 +19,7 @@ pub mod pools;
 pub mod providers;
 pub mod resource_servers;
 pub mod shapes;
+pub mod signup;
 pub mod sigv4;
 pub mod tags;
 pub mod users;
@@ -374,6 +375,19 @@ pub static OPERATIONS: &[Operation] = &[
     ),
     op!("ListUserImportJobs", signed, imports::list_user_import_jobs),
     op!("StopUserImportJob", signed, imports::stop_user_import_job),
+    op!("SignUp", unsigned, signup::sign_up),
+    op!("ConfirmSignUp", unsigned, signup::confirm_sign_up),
+    op!(
+        "ResendConfirmationCode",
+        unsigned,
+        signup::resend_confirmation_code
+    ),
+    op!("ForgotPassword", unsigned, signup::forgot_password),
+    op!(
+        "ConfirmForgotPassword",
+        unsigned,
+        signup::confirm_forgot_password
+    ),
 ];
 
 /// The operation a target names (`AWSCognitoIdentityProviderService.{Op}`).

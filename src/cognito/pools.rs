@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use super::shapes::{epoch, max_results, page};
 use super::{CognitoError, Ctx, OpResult};
 use crate::admin::{AdminError, DomainBody, PoolInfo};
-use crate::model::{DEFAULT_POOL, IssuerStyle, LambdaConfig, PoolSettings};
+use crate::model::{
+    AdminCreateUserConfig, DEFAULT_POOL, IssuerStyle, LambdaConfig, PoolSettings,
+    VerificationMessageTemplate,
+};
 
 /// Cognito's (made-up) account id in ARNs: poolgate has no AWS account.
 pub const ACCOUNT_ID: &str = "000000000000";
@@ -44,7 +47,12 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
         "LastModifiedDate": epoch(p.pool.created_at),
         "MfaConfiguration": "OFF",
         "UsernameConfiguration": {"CaseSensitive": false},
+        "AdminCreateUserConfig": p.pool.settings.admin_create_user_config,
     });
+    let t = &p.pool.settings.verification_message_template;
+    if !t.is_empty() {
+        v["VerificationMessageTemplate"] = json!(t);
+    }
     if let Some(d) = p.domains.first() {
         v["Domain"] = json!(d);
     }
@@ -82,6 +90,33 @@ pub struct CreateUserPoolRequest {
     pub lambda_config: Option<LambdaConfig>,
     #[serde(default)]
     pub user_pool_tags: std::collections::BTreeMap<String, String>,
+    /// The text of mailed codes.
+    #[serde(default)]
+    pub verification_message_template: Option<VerificationMessageTemplate>,
+    /// The legacy forms of the verification template's email text and subject.
+    #[serde(default)]
+    pub email_verification_message: Option<String>,
+    #[serde(default)]
+    pub email_verification_subject: Option<String>,
+    /// Self sign-up and the invitation's text.
+    #[serde(default)]
+    pub admin_create_user_config: Option<AdminCreateUserConfig>,
+}
+
+/// The pool's message templates from `CreateUserPool`'s members (the template wins
+/// over the legacy `EmailVerification*` members).
+fn templates(input: &CreateUserPoolRequest) -> VerificationMessageTemplate {
+    let mut t = input
+        .verification_message_template
+        .clone()
+        .unwrap_or_default();
+    if t.email_message.is_none() {
+        t.email_message = input.email_verification_message.clone();
+    }
+    if t.email_subject.is_none() {
+        t.email_subject = input.email_verification_subject.clone();
+    }
+    t
 }
 
 pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResult {
@@ -94,7 +129,12 @@ pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResul
             PoolSettings {
                 // Pools made through the Cognito API issue as Cognito does (section 2).
                 issuer_style: IssuerStyle::Cognito,
-                hooks: input.lambda_config.unwrap_or_default(),
+                hooks: input.lambda_config.clone().unwrap_or_default(),
+                verification_message_template: templates(&input),
+                admin_create_user_config: input
+                    .admin_create_user_config
+                    .clone()
+                    .unwrap_or_default(),
                 tags: input.user_pool_tags,
                 ..PoolSettings::default()
             },

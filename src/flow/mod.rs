@@ -201,6 +201,8 @@ pub struct Flow {
     native: Arc<crate::native::NativeKit>,
     /// Seals and opens app-client secrets (the operator's key; see `with_sealer`).
     sealer: Arc<crate::secret::Sealer>,
+    /// Mail to native users (`POOLGATE_SMTP_URL`); `None`: not configured.
+    mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl Flow {
@@ -229,6 +231,7 @@ impl Flow {
             sp_keys: saml::SpKeysCache::default(),
             native: Arc::new(crate::native::NativeKit::default()),
             sealer: Arc::new(crate::secret::Sealer::ephemeral()),
+            mailer: None,
         }
     }
 
@@ -236,6 +239,12 @@ impl Flow {
     /// it a random key lives as long as the process, for tools and tests).
     pub fn with_sealer(mut self, sealer: crate::secret::Sealer) -> Self {
         self.sealer = Arc::new(sealer);
+        self
+    }
+
+    /// The flow sending mail to native users through `mailer`.
+    pub fn with_mailer(mut self, mailer: Option<Arc<crate::mail::Mailer>>) -> Self {
+        self.mailer = mailer;
         self
     }
 

@@ -42,11 +42,15 @@ pub enum EphemeralKind {
     TestTrace,
     /// The CSV uploaded to an import job's `PreSignedUrl`, until the job starts.
     ImportCsv,
+    /// A mailed sign-up confirmation code (its hash), per user.
+    NativeSignUpCode,
+    /// A mailed password-reset code (its hash), per user.
+    NativeResetCode,
 }
 
 impl EphemeralKind {
     /// Every kind.
-    pub const ALL: [EphemeralKind; 15] = [
+    pub const ALL: [EphemeralKind; 17] = [
         EphemeralKind::Flow,
         EphemeralKind::Code,
         EphemeralKind::CodeUsed,
@@ -62,6 +66,8 @@ impl EphemeralKind {
         EphemeralKind::ConsoleTestUser,
         EphemeralKind::TestTrace,
         EphemeralKind::ImportCsv,
+        EphemeralKind::NativeSignUpCode,
+        EphemeralKind::NativeResetCode,
     ];
 
     /// The stored name.
@@ -82,6 +88,8 @@ impl EphemeralKind {
             EphemeralKind::ConsoleTestUser => "console-test-user",
             EphemeralKind::TestTrace => "test-trace",
             EphemeralKind::ImportCsv => "import-csv",
+            EphemeralKind::NativeSignUpCode => "native-sign-up-code",
+            EphemeralKind::NativeResetCode => "native-reset-code",
         }
     }
 

@@ -21,6 +21,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("hooks", 2),
     // Native users' cryptography and rules (password hashing, SRP, TOTP, policy).
     ("native", 2),
+    // Mail to native users over SMTP (codes, invitations).
+    ("mail", 2),
     ("flow", 3),
     ("admin", 4),
     ("http", 5),

@@ -7,9 +7,12 @@
 mod account;
 mod api;
 mod challenge;
+mod codes;
 pub mod create;
+pub mod deliver;
 mod hooks;
 pub mod hosted;
+pub mod signup;
 mod srp_auth;
 
 use std::collections::BTreeMap;

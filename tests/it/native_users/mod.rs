@@ -9,6 +9,8 @@ pub mod hosted;
 mod hosted_browser;
 mod import;
 mod password;
+mod signup;
+mod smtp_sink;
 mod totp;
 
 use serde_json::{Value, json};
