@@ -6,7 +6,11 @@ use super::error::{AdminError, AdminResult};
 use super::service::{Admin, PoolInfo};
 use super::{valid_domain, valid_pool_id};
 use crate::model::{DEFAULT_POOL, DomainRecord, Pool, PoolSettings};
+use crate::store::CasOutcome;
 use crate::token::KeyError;
+
+/// Tries of one read-change-write of a pool before it is reported as a conflict.
+const POOL_CAS_ATTEMPTS: usize = 8;
 
 /// A domain as stored, with what its certificate says.
 #[derive(Clone, Debug)]
@@ -112,21 +116,26 @@ impl Admin {
         })
     }
 
-    /// Merges `patch.settings` (JSON fields of [`PoolSettings`]) into the pool's.
+    /// Merges `patch.settings` (JSON fields of [`PoolSettings`]) into the pool's. The
+    /// merge is applied to the record as stored at the moment of the write (see
+    /// [`Admin::change_pool`]): a concurrent change of another field is kept.
     pub async fn patch_pool(&self, id: &str, patch: PoolPatch) -> AdminResult<PoolInfo> {
-        let p = self.pool(id).await?;
-        let mut settings = p.settings.clone();
-        if let Some(changes) = patch.settings {
-            let mut merged = serde_json::to_value(&settings)
-                .map_err(|e| AdminError::internal("cannot read the pool's settings", e))?;
-            for (k, v) in changes {
-                merged[k] = v;
+        let changes = patch.settings.unwrap_or_default();
+        self.change_settings(id, |current| {
+            let mut settings = current.clone();
+            if !changes.is_empty() {
+                let mut merged = serde_json::to_value(&settings)
+                    .map_err(|e| AdminError::internal("cannot read the pool's settings", e))?;
+                for (k, v) in &changes {
+                    merged[k.as_str()] = v.clone();
+                }
+                settings = serde_json::from_value(merged)
+                    .map_err(|e| AdminError::invalid(format!("settings: {e}")))?;
+                refuse_retired(&settings).map_err(AdminError::Invalid)?;
             }
-            settings = serde_json::from_value(merged)
-                .map_err(|e| AdminError::invalid(format!("settings: {e}")))?;
-            refuse_retired(&settings).map_err(AdminError::Invalid)?;
-        }
-        self.set_pool_settings(id, settings).await
+            Ok(settings)
+        })
+        .await
     }
 
     /// Replaces the pool's settings; a new signing algorithm rotates its keys. Hooks
@@ -138,16 +147,26 @@ impl Admin {
         settings: PoolSettings,
     ) -> AdminResult<PoolInfo> {
         validate_settings(&settings).map_err(AdminError::Invalid)?;
-        let mut settings = settings;
-        settings.cognito_claims = None;
-        let mut p = self.pool(id).await?;
-        let old_alg = p.settings.signing_alg;
-        p.settings = settings;
-        let new_hook_secret = super::hooks::prepare(&mut p).map_err(AdminError::Invalid)?;
-        if !self.store.update_pool(&p).await? {
-            return Err(AdminError::NotFound("the pool"));
-        }
-        if p.settings.signing_alg != old_alg {
+        self.change_settings(id, |_| Ok(settings.clone())).await
+    }
+
+    /// Writes the settings `make` builds from the stored ones, atomically with respect
+    /// to every other change of the pool; rotates the keys when the algorithm changed.
+    async fn change_settings(
+        &self,
+        id: &str,
+        make: impl Fn(&PoolSettings) -> AdminResult<PoolSettings>,
+    ) -> AdminResult<PoolInfo> {
+        let (old, p, new_hook_secret) = self
+            .change_pool(id, |p| {
+                let mut settings = make(&p.settings)?;
+                validate_settings(&settings).map_err(AdminError::Invalid)?;
+                settings.cognito_claims = None;
+                p.settings = settings;
+                super::hooks::prepare(p).map_err(AdminError::Invalid)
+            })
+            .await?;
+        if p.settings.signing_alg != old.settings.signing_alg {
             self.keys
                 .rotate(&p.id, p.settings.signing_alg, crate::flow::MAX_ACCESS_TTL_S)
                 .await
@@ -164,17 +183,42 @@ impl Admin {
 
     /// Replaces the pool's hook secret; the answer is the only place the new one shows.
     pub async fn rotate_hook_secret(&self, id: &str) -> AdminResult<PoolInfo> {
-        let mut p = self.pool(id).await?;
-        let secret = super::hooks::new_secret();
-        p.hook_secret = Some(secret.clone());
-        if !self.store.update_pool(&p).await? {
-            return Err(AdminError::NotFound("the pool"));
-        }
+        let (_, p, secret) = self
+            .change_pool(id, |p| {
+                let secret = super::hooks::new_secret();
+                p.hook_secret = Some(secret.clone());
+                Ok(secret)
+            })
+            .await?;
         // Pools are cached by domain: drop them so the next call signs with this one.
         self.domains_changed().await;
         let mut info = self.info(p).await?;
         info.new_hook_secret = Some(secret);
         Ok(info)
+    }
+
+    /// Read, change, compare-and-set: `change` is applied to the pool as stored and the
+    /// result written only if nothing changed the pool meanwhile; otherwise it is
+    /// applied again to the newer record, a few times, then the call is a `Conflict`.
+    /// Answers the record replaced, the record written and what `change` answered.
+    async fn change_pool<T>(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut Pool) -> AdminResult<T>,
+    ) -> AdminResult<(Pool, Pool, T)> {
+        let mut current = self.pool(id).await?;
+        for _ in 0..POOL_CAS_ATTEMPTS {
+            let mut next = current.clone();
+            let out = change(&mut next)?;
+            match self.store.update_pool_if(&current, &next).await? {
+                CasOutcome::Written => return Ok((current, next, out)),
+                CasOutcome::Changed(stored) => current = stored,
+                CasOutcome::Missing => return Err(AdminError::NotFound("the pool")),
+            }
+        }
+        Err(AdminError::Conflict(
+            "the pool was changed concurrently; try again".to_owned(),
+        ))
     }
 
     pub async fn delete_pool(&self, id: &str) -> AdminResult<()> {

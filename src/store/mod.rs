@@ -15,7 +15,7 @@ pub use credentials::CredentialStore;
 pub use ephemeral::{Ephemeral, EphemeralKind};
 pub use groups::{GroupStore, MembershipOutcome};
 pub use imports::ImportJobStore;
-pub use records::{ClientStore, PoolStore, ProviderStore, ResourceServerStore};
+pub use records::{CasOutcome, ClientStore, PoolStore, ProviderStore, ResourceServerStore};
 pub use tokens::{KeyStore, RefreshStore, RotateOutcome};
 pub use users::{CreateUserOutcome, LinkOutcome, UserStore};
 

@@ -17,6 +17,10 @@ pub trait PoolStore: Send + Sync + 'static {
     async fn list_pools(&self) -> StoreResult<Vec<Pool>>;
     /// Replaces the pool's settings; false when the pool does not exist.
     async fn update_pool(&self, pool: &Pool) -> StoreResult<bool>;
+    /// Compare-and-set: writes `new` only when the stored record still equals
+    /// `expected`, in one atomic step. The read-modify-write of the admin service uses
+    /// it so that two concurrent changes of one pool cannot undo each other.
+    async fn update_pool_if(&self, expected: &Pool, new: &Pool) -> StoreResult<CasOutcome>;
     /// Deletes the pool and everything in it; false when it does not exist.
     async fn delete_pool(&self, id: &str) -> StoreResult<bool>;
     /// Adds or replaces a domain of a pool; `Conflict` when another pool owns it.
@@ -25,6 +29,18 @@ pub trait PoolStore: Send + Sync + 'static {
     /// Domains of one pool, or of every pool when `pool` is `None`.
     async fn list_domains(&self, pool: Option<&str>) -> StoreResult<Vec<DomainRecord>>;
     async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool>;
+}
+
+/// What [`PoolStore::update_pool_if`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CasOutcome {
+    /// The stored record equalled the expected one and was replaced.
+    Written,
+    /// Another writer came first: nothing was written; this is the record now stored
+    /// (read from the store itself, past any cache), to retry the change on.
+    Changed(Pool),
+    /// The pool does not exist (any more).
+    Missing,
 }
 
 /// A pool's app clients.

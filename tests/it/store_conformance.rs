@@ -19,6 +19,7 @@ pub mod ephemeral;
 pub mod groups;
 pub mod hardening;
 pub mod listing;
+pub mod pool_races;
 pub mod races;
 pub mod records;
 mod sqlite;
@@ -58,6 +59,8 @@ macro_rules! contract_tests {
             concurrent_patches_all_land => races::concurrent_patches_all_land;
             replace_provider_is_compare_and_set => races::replace_provider_is_compare_and_set;
             sign_in_races_admin_writes => races::sign_in_races_admin_writes;
+            update_pool_if => pool_races::update_pool_if;
+            admin_pool_changes_all_land => pool_races::admin_pool_changes_all_land;
             groups => groups::groups;
             disabled_user_gains_no_link => hardening::disabled_user_gains_no_link;
             provider_delete_unlinks => hardening::provider_delete_unlinks;
@@ -94,7 +97,8 @@ macro_rules! contract_tests {
             use poolgate::store::EphemeralKind;
             #[allow(unused_imports)]
             use $crate::store_conformance::{
-                credentials, ephemeral, groups, hardening, listing, races, records, tokens, users,
+                credentials, ephemeral, groups, hardening, listing, pool_races, races, records, tokens,
+                users,
             };
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

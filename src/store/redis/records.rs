@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::keys::{self, PoolKeys};
 use super::{RedisStore, UnexpectedReply, from_json, from_json_all, script, to_json, ttl_ms};
 use crate::model::{DomainRecord, Pool};
-use crate::store::{EphemeralKind, StoreError, StoreResult};
+use crate::store::{CasOutcome, EphemeralKind, StoreError, StoreResult};
 
 /// Replaces a hash field only when it exists. KEYS: hash. ARGV: field, value.
 static HSET_IF_EXISTS: LazyLock<Script> = LazyLock::new(|| {
@@ -20,6 +20,20 @@ static HSET_IF_EXISTS: LazyLock<Script> = LazyLock::new(|| {
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1",
+    )
+});
+
+/// Compare-and-set of a hash field. KEYS: hash. ARGV: field, expected value, new value.
+/// Answers `{1, ''}` when written, `{0, ''}` when the field is missing, `{2, current}`
+/// when it holds another value (nothing written).
+static HSET_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {0, ''} end
+if cur ~= ARGV[2] then return {2, cur} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return {1, ''}",
     )
 });
 
@@ -106,6 +120,45 @@ pub(super) async fn update_pool(s: &RedisStore, pool: &Pool) -> StoreResult<bool
         )
         .await?;
     Ok(n == 1)
+}
+
+/// Compares the stored pool with `expected` as records (not as text: the stored JSON
+/// may have been written by another version), then swaps the exact stored text for
+/// the new record in one script: a write that lands between the two steps is seen.
+pub(super) async fn update_pool_if(
+    s: &RedisStore,
+    expected: &Pool,
+    new: &Pool,
+) -> StoreResult<CasOutcome> {
+    if expected.id != new.id {
+        return Err(StoreError::Invalid(
+            "a compare-and-set cannot change a pool's id".to_owned(),
+        ));
+    }
+    let raw: Option<String> = s
+        .query(redis::cmd("HGET").arg(keys::pools()).arg(&expected.id))
+        .await?;
+    let Some(raw) = raw else {
+        return Ok(CasOutcome::Missing);
+    };
+    let stored: Pool = from_json(&raw)?;
+    if stored != *expected {
+        return Ok(CasOutcome::Changed(stored));
+    }
+    let (status, current): (i64, String) = s
+        .eval(
+            HSET_IF_EQUAL
+                .key(keys::pools())
+                .arg(&expected.id)
+                .arg(&raw)
+                .arg(to_json(new)?),
+        )
+        .await?;
+    match status {
+        1 => Ok(CasOutcome::Written),
+        0 => Ok(CasOutcome::Missing),
+        _ => Ok(CasOutcome::Changed(from_json(&current)?)),
+    }
 }
 
 /// Deletes the pool's domains, then every key of its slot, then the pool record last:

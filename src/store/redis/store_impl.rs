@@ -12,9 +12,9 @@ use crate::model::{
     ResourceServer, SigningKeyRecord, User, UserFilter,
 };
 use crate::store::{
-    Backend, ClientStore, CreateUserOutcome, Ephemeral, EphemeralKind, KeyStore, LinkOutcome,
-    PoolStore, ProviderStore, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult,
-    UserPatch, UserStore,
+    Backend, CasOutcome, ClientStore, CreateUserOutcome, Ephemeral, EphemeralKind, KeyStore,
+    LinkOutcome, PoolStore, ProviderStore, RefreshStore, ResourceServerStore, RotateOutcome,
+    StoreResult, UserPatch, UserStore,
 };
 
 /// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
@@ -46,6 +46,11 @@ impl PoolStore for RedisStore {
     async fn update_pool(&self, pool: &Pool) -> StoreResult<bool> {
         let changed = Changed::Pool(pool.id.clone());
         self.written(changed, records::update_pool(self, pool))
+            .await
+    }
+    async fn update_pool_if(&self, expected: &Pool, new: &Pool) -> StoreResult<CasOutcome> {
+        let changed = Changed::Pool(new.id.clone());
+        self.written(changed, records::update_pool_if(self, expected, new))
             .await
     }
     async fn delete_pool(&self, id: &str) -> StoreResult<bool> {

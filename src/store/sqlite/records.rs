@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{conflict_msg, db_err, exec, query_all, query_one, to_json};
 use crate::model::{DomainRecord, Pool};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{CasOutcome, StoreError, StoreResult};
 
 pub(super) fn create_pool(conn: &Connection, pool: &Pool) -> StoreResult<()> {
     exec(
@@ -32,6 +32,32 @@ pub(super) fn update_pool(conn: &Connection, pool: &Pool) -> StoreResult<bool> {
         params![pool.id, pool.created_at, to_json(pool)?],
     )?;
     Ok(n > 0)
+}
+
+/// Reads, compares and writes in one IMMEDIATE transaction: no writer can come
+/// between the comparison and the write.
+pub(super) fn update_pool_if(
+    conn: &mut Connection,
+    expected: &Pool,
+    new: &Pool,
+) -> StoreResult<CasOutcome> {
+    if expected.id != new.id {
+        return Err(StoreError::Invalid(
+            "a compare-and-set cannot change a pool's id".to_owned(),
+        ));
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let Some(stored) = get_pool(&tx, &expected.id)? else {
+        return Ok(CasOutcome::Missing);
+    };
+    if stored != *expected {
+        return Ok(CasOutcome::Changed(stored));
+    }
+    update_pool(&tx, new)?;
+    tx.commit().map_err(db_err)?;
+    Ok(CasOutcome::Written)
 }
 
 /// Tables whose rows belong to one pool, through their `pool_id` column.

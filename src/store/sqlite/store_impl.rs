@@ -15,9 +15,9 @@ use crate::model::{
 };
 use crate::store::memory::Swap;
 use crate::store::{
-    Backend, ClientStore, CreateUserOutcome, KeyStore, LinkOutcome, PoolStore, ProviderStore,
-    Redeemed, Redemption, RefreshStore, ResourceServerStore, RotateOutcome, StoreResult, UserPatch,
-    UserStore, redeem_stepwise,
+    Backend, CasOutcome, ClientStore, CreateUserOutcome, KeyStore, LinkOutcome, PoolStore,
+    ProviderStore, Redeemed, Redemption, RefreshStore, ResourceServerStore, RotateOutcome,
+    StoreResult, UserPatch, UserStore, redeem_stepwise,
 };
 
 #[async_trait]
@@ -36,6 +36,11 @@ impl PoolStore for SqliteStore {
     async fn update_pool(&self, pool: &Pool) -> StoreResult<bool> {
         let pool = pool.clone();
         self.run(move |c| records::update_pool(c, &pool)).await
+    }
+    async fn update_pool_if(&self, expected: &Pool, new: &Pool) -> StoreResult<CasOutcome> {
+        let (expected, new) = (expected.clone(), new.clone());
+        self.run(move |c| records::update_pool_if(c, &expected, &new))
+            .await
     }
     async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
         let pool = id.to_owned();

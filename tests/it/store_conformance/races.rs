@@ -173,7 +173,7 @@ pub async fn replace_provider_is_compare_and_set(b: &SharedBackend) {
 }
 
 /// The admin service over `b`, as the gateway builds it.
-fn admin_over(b: &SharedBackend) -> Admin {
+pub fn admin_over(b: &SharedBackend) -> Admin {
     let clock: SharedClock = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
     let keys = Arc::new(KeyService::new(b.clone(), clock.clone()));
