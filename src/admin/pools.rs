@@ -212,7 +212,7 @@ impl Admin {
             let out = change(&mut next)?;
             match self.store.update_pool_if(&current, &next).await? {
                 CasOutcome::Written => return Ok((current, next, out)),
-                CasOutcome::Changed(stored) => current = stored,
+                CasOutcome::Changed(stored) => current = *stored,
                 CasOutcome::Missing => return Err(AdminError::NotFound("the pool")),
             }
         }

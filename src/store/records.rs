@@ -38,7 +38,7 @@ pub enum CasOutcome {
     Written,
     /// Another writer came first: nothing was written; this is the record now stored
     /// (read from the store itself, past any cache), to retry the change on.
-    Changed(Pool),
+    Changed(Box<Pool>),
     /// The pool does not exist (any more).
     Missing,
 }

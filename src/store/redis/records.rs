@@ -143,7 +143,7 @@ pub(super) async fn update_pool_if(
     };
     let stored: Pool = from_json(&raw)?;
     if stored != *expected {
-        return Ok(CasOutcome::Changed(stored));
+        return Ok(CasOutcome::Changed(Box::new(stored)));
     }
     let (status, current): (i64, String) = s
         .eval(
@@ -157,7 +157,7 @@ pub(super) async fn update_pool_if(
     match status {
         1 => Ok(CasOutcome::Written),
         0 => Ok(CasOutcome::Missing),
-        _ => Ok(CasOutcome::Changed(from_json(&current)?)),
+        _ => Ok(CasOutcome::Changed(Box::new(from_json(&current)?))),
     }
 }
 

@@ -53,7 +53,7 @@ pub(super) fn update_pool_if(
         return Ok(CasOutcome::Missing);
     };
     if stored != *expected {
-        return Ok(CasOutcome::Changed(stored));
+        return Ok(CasOutcome::Changed(Box::new(stored)));
     }
     update_pool(&tx, new)?;
     tx.commit().map_err(db_err)?;

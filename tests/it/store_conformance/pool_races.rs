@@ -33,7 +33,7 @@ pub async fn update_pool_if(b: &SharedBackend) {
     stale.hook_secret = Some(HookSecret("stale".into()));
     assert_eq!(
         b.update_pool_if(&v1, &stale).await.unwrap(),
-        CasOutcome::Changed(v2.clone())
+        CasOutcome::Changed(Box::new(v2.clone()))
     );
     assert_eq!(b.get_pool(&id).await.unwrap(), Some(v2.clone()));
     assert!(b.list_pools().await.unwrap().contains(&v2));
