@@ -43,6 +43,8 @@ const SAME_LAYER: &[(&str, &str)] = &[
     ("hooks", "token"),
     // Settings read the key that seals client secrets.
     ("config", "secret"),
+    // A provider record's version is a random token.
+    ("model", "secret"),
     // The two interfaces are one layer: the router mounts the Cognito API, which is
     // served with the same state.
     ("cognito", "http"),

@@ -4,7 +4,8 @@ PASSWORD_VERIFIER), as pycognito's Cognito.authenticate does. The tokens are ver
 by the Rust test against the gateway's JWKS (pycognito's own check of an ID token's
 at_hash does not run on Python 3; Cognito's API-issued ID tokens carry none).
 
-Environment: POOLGATE_ENDPOINT, POOL_ID, CLIENT_ID, USERNAME, PASSWORD.
+Environment: POOLGATE_ENDPOINT, POOL_ID, CLIENT_ID, USERNAME, PASSWORD, and
+CLIENT_SECRET for a client with a secret (pycognito then sends SECRET_HASH).
 stdout: {"ok": {"id_token", "access_token", "refresh_token"}}
         or {"error": {"Code", "Message"}}
 """
@@ -23,6 +24,7 @@ srp = AWSSRP(
     password=os.environ["PASSWORD"],
     pool_id=os.environ["POOL_ID"],
     client_id=os.environ["CLIENT_ID"],
+    client_secret=os.environ.get("CLIENT_SECRET"),
     client=client,
 )
 try:

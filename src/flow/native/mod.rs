@@ -194,18 +194,31 @@ impl Flow {
     pub(crate) fn check_secret_hash(
         &self,
         client: &AppClient,
-        _username: &str,
+        username: &str,
         presented: Option<&str>,
     ) -> Result<(), NativeError> {
-        match (&client.secret_hash, presented) {
-            (None, _) => Ok(()),
-            (Some(_), None) => Err(NativeError::NotAuthorized(format!(
+        if client.secret_records().is_empty() {
+            return Ok(());
+        }
+        let Some(presented) = presented else {
+            return Err(NativeError::NotAuthorized(format!(
                 "Client {} is configured with secret but SECRET_HASH was not received",
                 client.client_id
-            ))),
-            (Some(_), Some(_)) => Err(NativeError::NotAuthorized(
-                "Unable to verify secret hash for client".into(),
-            )),
+            )));
+        };
+        // Any current secret proves the client (at most two during a rotation). A client
+        // stored before secrets were sealed has only a digest: it cannot be checked.
+        let proved = self.client_secrets(client).iter().fold(false, |ok, s| {
+            crate::native::secret_hash_matches(s.expose(), username, &client.client_id, presented)
+                | ok
+        });
+        if proved {
+            Ok(())
+        } else {
+            Err(NativeError::NotAuthorized(format!(
+                "Unable to verify secret hash for client {}",
+                client.client_id
+            )))
         }
     }
 

@@ -121,11 +121,11 @@ async fn the_cognito_api_throttles_sign_in_failures_per_forwarded_client_address
     let r = reqwest::Client::new()
         .post(gw.url("/admin/v1/pools/default/clients"))
         .bearer_auth(ADMIN_TOKEN)
-        .json(&app_client_body(
-            "http://127.0.0.1:9/cb",
-            &["COGNITO"],
-            false,
-        ))
+        .json(&{
+            let mut body = app_client_body("http://127.0.0.1:9/cb", &["COGNITO"], false);
+            body["explicit_auth_flows"] = serde_json::json!(["ALLOW_USER_PASSWORD_AUTH"]);
+            body
+        })
         .send()
         .await
         .unwrap();

@@ -16,7 +16,21 @@ pub(super) async fn run_client(
     user: &str,
     pw: &str,
 ) -> Value {
+    run_client_with(gw, program, script, client_id, user, pw, &[]).await
+}
+
+/// [`run_client`] with more environment (`CLIENT_SECRET` for a confidential client).
+pub(super) async fn run_client_with(
+    gw: &Gw,
+    program: &str,
+    script: &str,
+    client_id: &str,
+    user: &str,
+    pw: &str,
+    env: &[(&str, &str)],
+) -> Value {
     let out = tokio::process::Command::new(program)
+        .envs(env.iter().copied())
         .arg(format!("{DIR}/{script}"))
         .current_dir(DIR)
         .env("POOLGATE_ENDPOINT", &gw.base)
@@ -266,6 +280,49 @@ async fn clients_with_a_secret_need_it_proved() {
         .await;
         assert_eq!(code, "NotAuthorizedException");
     }
+    // A hash made with another client's id (the right secret, the wrong message): refused.
+    let foreign = poolgate::native::secret_hash(&secret, "nina", "another-client");
+    let (code, _) = error_of(
+        &gw,
+        "InitiateAuth",
+        json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+               "AuthParameters": {"USERNAME": "nina", "PASSWORD": PASSWORD, "SECRET_HASH": foreign}}),
+    )
+    .await;
+    assert_eq!(code, "NotAuthorizedException");
+    // The right SECRET_HASH (from the secret the client was created with): tokens.
+    let hash = poolgate::native::secret_hash(&secret, "nina", &client_id);
+    let r = ok(
+        &gw,
+        "InitiateAuth",
+        json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+               "AuthParameters": {"USERNAME": "nina", "PASSWORD": PASSWORD, "SECRET_HASH": hash}}),
+    )
+    .await;
+    assert!(r["AuthenticationResult"]["IdToken"].is_string(), "{r}");
+    // pycognito's SRP with the client secret (it sends SECRET_HASH in both steps).
+    let r = run_client_with(
+        &gw,
+        "python3",
+        "srp_pycognito.py",
+        &client_id,
+        "nina",
+        PASSWORD,
+        &[("CLIENT_SECRET", secret.as_str())],
+    )
+    .await;
+    assert!(r["ok"]["id_token"].is_string(), "{r}");
+    // Without the secret pycognito sends no SECRET_HASH: refused.
+    let r = run_client(
+        &gw,
+        "python3",
+        "srp_pycognito.py",
+        &client_id,
+        "nina",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(r["error"]["Code"], "NotAuthorizedException", "{r}");
     // GetTokensFromRefreshToken and RevokeToken check ClientSecret itself.
     let (code, _) = error_of(
         &gw,
@@ -274,5 +331,4 @@ async fn clients_with_a_secret_need_it_proved() {
     )
     .await;
     assert_eq!(code, "NotAuthorizedException");
-    let _ = secret;
 }
