@@ -483,6 +483,26 @@ pub struct User {
     pub tokens_valid_after: i64,
 }
 
+impl User {
+    /// A user not yet stored: enabled, a fresh UUID as `sub`, no email or attributes.
+    pub fn new(pool_id: &str, username: String, now: i64) -> Self {
+        Self {
+            pool_id: pool_id.to_owned(),
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            enabled: true,
+            email: None,
+            email_norm: None,
+            email_verified: false,
+            attributes: BTreeMap::new(),
+            groups: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            tokens_valid_after: 0,
+        }
+    }
+}
+
 /// One upstream identity linked to a pool user.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IdentityLink {

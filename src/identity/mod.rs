@@ -371,20 +371,7 @@ impl Resolver<'_> {
 
 /// A user record not yet stored.
 fn new_user(pool: &Pool, username: String, now: i64) -> User {
-    User {
-        pool_id: pool.id.clone(),
-        id: uuid::Uuid::new_v4().to_string(),
-        username,
-        enabled: true,
-        email: None,
-        email_norm: None,
-        email_verified: false,
-        attributes: BTreeMap::new(),
-        groups: Vec::new(),
-        created_at: now,
-        updated_at: now,
-        tokens_valid_after: 0,
-    }
+    User::new(&pool.id, username, now)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! Cognito's columns (`GetCSVHeader`), each row checked on its own and created whole
 //! (user and credential in one step) in `RESET_REQUIRED`, or refused with its reason.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::Value;
 
@@ -147,20 +147,7 @@ fn row_user(pool: &Pool, header: &[String], row: &[String], now: i64) -> Result<
     if mfa && !phone {
         return Err("cognito:mfa_enabled true needs a phone_number".into());
     }
-    let mut user = User {
-        pool_id: pool.id.clone(),
-        id: uuid::Uuid::new_v4().to_string(),
-        username,
-        enabled: true,
-        email: None,
-        email_norm: None,
-        email_verified: false,
-        attributes: BTreeMap::new(),
-        groups: Vec::new(),
-        created_at: now,
-        updated_at: now,
-        tokens_valid_after: 0,
-    };
+    let mut user = User::new(&pool.id, username, now);
     apply_attributes(pool, &mut user, &attributes).map_err(|e| e.to_string())?;
     if let Some(Value::String(v)) = user.attributes.get("phone_number_verified")
         && v == "false"

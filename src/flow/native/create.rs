@@ -2,8 +2,6 @@
 //! user and its credential written together (`AdminCreateUser`, `SignUp`, a user
 //! brought in by the `UserMigration` hook).
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::NativeError;
@@ -97,20 +95,7 @@ impl Flow {
             ));
         }
         let now = self.clock.now();
-        let mut user = User {
-            pool_id: pool.id.clone(),
-            id: uuid::Uuid::new_v4().to_string(),
-            username: new.username.clone(),
-            enabled: true,
-            email: None,
-            email_norm: None,
-            email_verified: false,
-            attributes: BTreeMap::new(),
-            groups: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            tokens_valid_after: 0,
-        };
+        let mut user = User::new(&pool.id, new.username.clone(), now);
         apply_attributes(pool, &mut user, &new.attributes)?;
         Ok(user)
     }
