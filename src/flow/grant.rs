@@ -32,9 +32,18 @@ pub struct TokenResponse {
 }
 
 /// Client credentials as presented: HTTP Basic (RFC 6749 section 2.3.1) and/or form.
-#[derive(Clone, Debug, Default)]
+/// `Debug` shows the client id only.
+#[derive(Clone, Default)]
 pub struct ClientAuth {
     pub basic: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAuth")
+            .field("basic_client_id", &self.basic.as_ref().map(|(id, _)| id))
+            .finish()
+    }
 }
 
 /// How long a used code is remembered, to revoke what it was exchanged for on a replay:
@@ -479,5 +488,20 @@ fn grant_label(g: &str) -> String {
         "authorization_code" | "refresh_token" | "client_credentials" => g.to_owned(),
         super::exchange::GRANT => "token_exchange".to_owned(),
         _ => "other".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientAuth;
+
+    #[test]
+    fn debug_never_shows_the_client_secret() {
+        let auth = ClientAuth {
+            basic: Some(("app".into(), "s3cr3t-value".into())),
+        };
+        let shown = format!("{auth:?}");
+        assert!(shown.contains("app"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 }
