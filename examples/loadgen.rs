@@ -355,11 +355,17 @@ async fn setup(store: Option<&str>) -> (Bench, fakes::oidc::FakeHandle, Option<t
     let store = store
         .map(str::to_owned)
         .unwrap_or_else(|| format!("sqlite://{}/bench.db", tmp.path().display()));
-    let gw = Gw::start_with(
+    // One driver from one address is the whole load: no rate limit.
+    let gw = Gw::start_full(
         &store,
         tmp.path(),
         None,
+        None,
         Arc::new(poolgate::clock::SystemClock),
+        &[
+            ("POOLGATE_RATE_LIMIT_IP", "0"),
+            ("POOLGATE_RATE_LIMIT_CLIENT", "0"),
+        ],
     )
     .await;
     // The upstream signs with ES256: an RS256 upstream would spend as much CPU on its

@@ -91,7 +91,7 @@ impl Gw {
         gw
     }
 
-    async fn start_full(
+    pub async fn start_full(
         store: &str,
         dir: &Path,
         port: Option<u16>,
