@@ -374,32 +374,35 @@ impl fmt::Debug for AppClient {
     }
 }
 
-/// Kind of an upstream identity provider; the names are Cognito's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ProviderType {
-    Google,
-    Facebook,
-    SignInWithApple,
-    LoginWithAmazon,
-    OIDC,
-    SAML,
-    /// Any OAuth 2.0 provider that is not OpenID Connect (interface.md section 10).
-    OAuth2,
-    GitHub,
+/// The type of a provider registration, as Cognito names it (`Google`, `OIDC`,
+/// `SAML`, ...). This module lists no kinds: `provider::registry` is the one list, and
+/// every name taken from a request or a file goes through it (`registry::type_name`),
+/// so a registration can only name a registered kind. A record read back from the
+/// store keeps the name it was written with; a kind since removed builds no adapter.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProviderTypeName(std::borrow::Cow<'static, str>);
+
+impl ProviderTypeName {
+    /// The name a registered kind declares. Called by `provider::registry` only (this
+    /// layer cannot name it); everything else looks names up there.
+    pub(crate) const fn registered(name: &'static str) -> Self {
+        Self(std::borrow::Cow::Borrowed(name))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-impl ProviderType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderType::Google => "Google",
-            ProviderType::Facebook => "Facebook",
-            ProviderType::SignInWithApple => "SignInWithApple",
-            ProviderType::LoginWithAmazon => "LoginWithAmazon",
-            ProviderType::OIDC => "OIDC",
-            ProviderType::SAML => "SAML",
-            ProviderType::OAuth2 => "OAuth2",
-            ProviderType::GitHub => "GitHub",
-        }
+impl fmt::Debug for ProviderTypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for ProviderTypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -417,7 +420,7 @@ pub enum LinkPolicy {
 pub struct ProviderRecord {
     pub pool_id: String,
     pub name: String,
-    pub provider_type: ProviderType,
+    pub provider_type: ProviderTypeName,
     pub details: serde_json::Map<String, Value>,
     pub attribute_mapping: BTreeMap<String, String>,
     pub idp_identifiers: Vec<String>,
@@ -508,7 +511,7 @@ impl User {
 pub struct IdentityLink {
     pub pool_id: String,
     pub provider_name: String,
-    pub provider_type: ProviderType,
+    pub provider_type: ProviderTypeName,
     pub subject: String,
     pub issuer: Option<String>,
     pub user_id: String,

@@ -9,8 +9,8 @@ use url::Url;
 use super::MASK;
 use crate::config::is_loopback_host;
 use crate::model::{
-    AppClient, Branding, LinkPolicy, OAuthFlow, PoolSettings, ProviderRecord, ProviderType,
-    RefreshRotation, ResourceScope,
+    AppClient, Branding, LinkPolicy, OAuthFlow, PoolSettings, ProviderRecord, RefreshRotation,
+    ResourceScope,
 };
 use crate::provider::registry;
 use crate::token::claims;
@@ -68,7 +68,7 @@ pub struct ClientBody {
 }
 
 /// PATCH of a client: every field optional; the secret cannot be changed here.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
     pub name: Option<String>,
@@ -367,8 +367,9 @@ pub fn validate_settings(s: &PoolSettings) -> Result<(), Vec<String>> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderBody {
+    /// The kind's type name, checked against the registry by `into_record`.
     #[serde(rename = "type")]
-    pub provider_type: ProviderType,
+    pub provider_type: String,
     #[serde(default)]
     pub details: serde_json::Map<String, Value>,
     #[serde(default)]
@@ -389,7 +390,14 @@ impl ProviderBody {
         previous: Option<&ProviderRecord>,
         now: i64,
     ) -> Result<ProviderRecord, Vec<String>> {
-        if let Some(prev) = previous.filter(|p| p.provider_type == self.provider_type) {
+        let Some(provider_type) = registry::type_name(&self.provider_type) else {
+            return Err(vec![format!(
+                "type: {:?} is not a provider type (one of {})",
+                self.provider_type,
+                registry::type_names().join(", ")
+            )]);
+        };
+        if let Some(prev) = previous.filter(|p| p.provider_type == provider_type) {
             for (k, v) in self.details.iter_mut() {
                 if v.as_str() == Some(MASK)
                     && let Some(old) = prev.details.get(k)
@@ -410,7 +418,7 @@ impl ProviderBody {
         let record = ProviderRecord {
             pool_id: pool.to_owned(),
             name: name.to_owned(),
-            provider_type: self.provider_type,
+            provider_type,
             details: self.details,
             attribute_mapping: self.attribute_mapping,
             idp_identifiers: self

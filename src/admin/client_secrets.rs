@@ -109,18 +109,6 @@ impl Admin {
         custom: Option<String>,
     ) -> AdminResult<ClientSecretInfo> {
         self.pool(pool).await?;
-        let mut c = self.get_client(pool, client_id).await?;
-        if c.secret_hash.is_none() {
-            return Err(AdminError::invalid(
-                "the client has no secret: a public client cannot be given one",
-            ));
-        }
-        let mut records = c.secret_records();
-        if records.len() >= MAX_CLIENT_SECRETS {
-            return Err(AdminError::LimitExceeded(format!(
-                "The client already has {MAX_CLIENT_SECRETS} secrets; delete one first."
-            )));
-        }
         let generated = custom.is_none();
         let value = match custom {
             Some(s) if !valid_custom_secret(&s) => {
@@ -132,17 +120,38 @@ impl Admin {
             None => random_token(32),
         };
         let secret = Secret::new(value);
-        if crate::flow::client_secrets::secret_matches(&c, secret.expose()) {
-            return Err(AdminError::invalid(
-                "ClientSecret: the client already has this secret",
-            ));
-        }
         let now = self.clock.now();
-        let mut ms = now.saturating_mul(1000);
-        while records.iter().any(|r| r.id == format!("{client_id}--{ms}")) {
-            ms += 1;
-        }
-        let rec = self.seal_secret(&c, format!("{client_id}--{ms}"), now, &secret)?;
+        // Applied to the client as stored at the write: two additions at once cannot
+        // both pass the limit, and neither undoes the other.
+        let (_, rec) = self
+            .change_client(pool, client_id, |c| {
+                if c.secret_hash.is_none() {
+                    return Err(AdminError::invalid(
+                        "the client has no secret: a public client cannot be given one",
+                    ));
+                }
+                let mut records = c.secret_records();
+                if records.len() >= MAX_CLIENT_SECRETS {
+                    return Err(AdminError::LimitExceeded(format!(
+                        "The client already has {MAX_CLIENT_SECRETS} secrets; delete one first."
+                    )));
+                }
+                if crate::flow::client_secrets::secret_matches(c, secret.expose()) {
+                    return Err(AdminError::invalid(
+                        "ClientSecret: the client already has this secret",
+                    ));
+                }
+                let mut ms = now.saturating_mul(1000);
+                while records.iter().any(|r| r.id == format!("{client_id}--{ms}")) {
+                    ms += 1;
+                }
+                let rec = self.seal_secret(c, format!("{client_id}--{ms}"), now, &secret)?;
+                records.push(rec.clone());
+                c.secret_hash = records.first().map(|r| r.hash.clone());
+                c.secrets = records;
+                Ok(rec)
+            })
+            .await?;
         let info = ClientSecretInfo {
             id: rec.id.clone(),
             created_at: now,
@@ -150,10 +159,6 @@ impl Admin {
             value: Some(secret),
             generated,
         };
-        records.push(rec);
-        c.secret_hash = records.first().map(|r| r.hash.clone());
-        c.secrets = records;
-        self.store.put_client(&c).await?;
         tracing::info!(pool, client_id, secret_id = %info.id, "client secret added");
         Ok(info)
     }
@@ -166,20 +171,24 @@ impl Admin {
         secret_id: &str,
     ) -> AdminResult<()> {
         self.pool(pool).await?;
-        let mut c = self.get_client(pool, client_id).await?;
-        let mut records = c.secret_records();
-        let Some(at) = records.iter().position(|r| r.id == secret_id) else {
-            return Err(AdminError::NotFound("the client secret"));
-        };
-        if records.len() == 1 {
-            return Err(AdminError::invalid(
-                "You cannot delete the last remaining secret of a client.",
-            ));
-        }
-        records.remove(at);
-        c.secret_hash = records.first().map(|r| r.hash.clone());
-        c.secrets = records;
-        self.store.put_client(&c).await?;
+        // Applied to the client as stored at the write: two deletions at once cannot
+        // remove its last secret.
+        self.change_client(pool, client_id, |c| {
+            let mut records = c.secret_records();
+            let Some(at) = records.iter().position(|r| r.id == secret_id) else {
+                return Err(AdminError::NotFound("the client secret"));
+            };
+            if records.len() == 1 {
+                return Err(AdminError::invalid(
+                    "You cannot delete the last remaining secret of a client.",
+                ));
+            }
+            records.remove(at);
+            c.secret_hash = records.first().map(|r| r.hash.clone());
+            c.secrets = records;
+            Ok(())
+        })
+        .await?;
         tracing::info!(pool, client_id, secret_id, "client secret deleted");
         Ok(())
     }

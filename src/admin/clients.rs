@@ -5,6 +5,10 @@ use super::bodies::{ClientBody, ClientPatch, ResourceServerBody, validate_client
 use super::error::{AdminError, AdminResult};
 use super::service::Admin;
 use crate::model::{AppClient, ResourceServer};
+use crate::store::CasOutcome;
+
+/// Attempts of a client's compare-and-set before a `Conflict`.
+const CLIENT_CAS_ATTEMPTS: usize = 8;
 use crate::secret::{Secret, random_token};
 
 /// A client just created, with its secret in clear (stored only as a digest and sealed).
@@ -46,6 +50,31 @@ impl Admin {
             })
             .collect();
         Ok((providers, scopes))
+    }
+
+    /// Read, change, compare-and-set, as [`Admin::change_pool`] does for pools: `change`
+    /// is applied to the client as stored and written only if nothing changed it
+    /// meanwhile (else applied again to the newer record, a few times, then
+    /// `Conflict`); a client deleted meanwhile is `NotFound`, never re-created.
+    pub(super) async fn change_client<T>(
+        &self,
+        pool: &str,
+        client_id: &str,
+        mut change: impl FnMut(&mut AppClient) -> AdminResult<T>,
+    ) -> AdminResult<(AppClient, T)> {
+        let mut current = self.get_client(pool, client_id).await?;
+        for _ in 0..CLIENT_CAS_ATTEMPTS {
+            let mut next = current.clone();
+            let out = change(&mut next)?;
+            match self.store.update_client_if(&current, &next).await? {
+                CasOutcome::Written => return Ok((next, out)),
+                CasOutcome::Changed(stored) => current = *stored,
+                CasOutcome::Missing => return Err(AdminError::NotFound("the client")),
+            }
+        }
+        Err(AdminError::Conflict(
+            "the client was changed concurrently; try again".to_owned(),
+        ))
     }
 
     pub(super) async fn check_and_store_client(&self, c: &AppClient) -> AdminResult<()> {
@@ -95,9 +124,13 @@ impl Admin {
         client_id: &str,
         patch: ClientPatch,
     ) -> AdminResult<AppClient> {
-        let mut c = self.get_client(pool, client_id).await?;
-        patch.apply(&mut c);
-        self.check_and_store_client(&c).await?;
+        let (providers, scopes) = self.client_refs(pool).await?;
+        let (c, ()) = self
+            .change_client(pool, client_id, |c| {
+                patch.clone().apply(c);
+                validate_client(c, &providers, &scopes).map_err(AdminError::Invalid)
+            })
+            .await?;
         Ok(c)
     }
 

@@ -4,7 +4,10 @@
 use super::error::{AdminError, AdminResult};
 use super::service::{Admin, PoolInfo};
 use crate::model::{DomainRecord, Group, Pool, PoolSettings};
-use crate::store::MembershipOutcome;
+use crate::store::{CasOutcome, MembershipOutcome};
+
+/// Attempts of a group's compare-and-set before a `Conflict`.
+const GROUP_CAS_ATTEMPTS: usize = 8;
 
 /// Cognito's rules for a group name: 1 to 128 characters, no control characters.
 pub fn valid_group_name(name: &str) -> bool {
@@ -152,22 +155,30 @@ impl Admin {
 
     /// Changes the given fields; the others keep their values.
     pub async fn update_group(&self, pool: &str, name: &str, g: GroupInput) -> AdminResult<Group> {
-        let mut group = self.get_group(pool, name).await?;
         check_group(name, &g)?;
-        if g.description.is_some() {
-            group.description = g.description;
+        // Compare-and-set, retried: fields another update sets meanwhile are kept.
+        let mut current = self.get_group(pool, name).await?;
+        for _ in 0..GROUP_CAS_ATTEMPTS {
+            let mut group = current.clone();
+            if g.description.is_some() {
+                group.description.clone_from(&g.description);
+            }
+            if g.precedence.is_some() {
+                group.precedence = g.precedence;
+            }
+            if g.role_arn.is_some() {
+                group.role_arn.clone_from(&g.role_arn);
+            }
+            group.updated_at = self.clock.now().max(group.updated_at);
+            match self.store.update_group_if(&current, &group).await? {
+                CasOutcome::Written => return Ok(group),
+                CasOutcome::Changed(stored) => current = *stored,
+                CasOutcome::Missing => return Err(AdminError::NotFound("the group")),
+            }
         }
-        if g.precedence.is_some() {
-            group.precedence = g.precedence;
-        }
-        if g.role_arn.is_some() {
-            group.role_arn = g.role_arn;
-        }
-        group.updated_at = self.clock.now().max(group.updated_at);
-        if !self.store.update_group(&group).await? {
-            return Err(AdminError::NotFound("the group"));
-        }
-        Ok(group)
+        Err(AdminError::Conflict(
+            "the group was changed concurrently; try again".to_owned(),
+        ))
     }
 
     pub async fn delete_group(&self, pool: &str, name: &str) -> AdminResult<()> {

@@ -108,7 +108,7 @@ pub fn client_view(c: &AppClient) -> Value {
 
 /// A provider with its secret details masked.
 pub fn provider_view(p: &ProviderRecord) -> Value {
-    let secrets = registry::kind(p.provider_type).secret_fields();
+    let secrets = registry::kind(&p.provider_type).secret_fields();
     let mut details = p.details.clone();
     for (k, v) in details.iter_mut() {
         if secrets.contains(&k.as_str()) && !v.is_null() {
@@ -127,7 +127,7 @@ pub fn provider_view(p: &ProviderRecord) -> Value {
     });
     // Derived, never stored: the public keys to register at the IdP (private_key_jwt).
     if let (Some(jwks), Value::Object(m)) = (
-        registry::kind(p.provider_type).public_details(&p.details),
+        registry::kind(&p.provider_type).public_details(&p.details),
         &mut view,
     ) {
         m.insert("public_jwks".into(), jwks);

@@ -150,6 +150,22 @@ impl Admin {
         self.change_settings(id, |_| Ok(settings.clone())).await
     }
 
+    /// Changes the pool's settings with `change`, applied to the settings as stored at
+    /// the moment of the write (compare-and-set, retried): a change made meanwhile by
+    /// another writer is kept. Validated as [`Admin::set_pool_settings`].
+    pub async fn update_pool_settings(
+        &self,
+        id: &str,
+        change: impl Fn(&mut PoolSettings) -> AdminResult<()>,
+    ) -> AdminResult<PoolInfo> {
+        self.change_settings(id, |current| {
+            let mut settings = current.clone();
+            change(&mut settings)?;
+            Ok(settings)
+        })
+        .await
+    }
+
     /// Writes the settings `make` builds from the stored ones, atomically with respect
     /// to every other change of the pool; rotates the keys when the algorithm changed.
     async fn change_settings(

@@ -5,7 +5,7 @@
 use super::bodies::ProviderBody;
 use super::error::{AdminError, AdminResult};
 use super::service::Admin;
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 use crate::provider::{ProviderError, registry};
 
 /// A stored registration, and whether this call created it (rather than replaced it).
@@ -23,10 +23,11 @@ fn refused(record: &ProviderRecord, e: ProviderError) -> AdminError {
         ProviderError::Config(m) => AdminError::invalid(m),
         other => {
             tracing::warn!(pool = %record.pool_id, provider = %record.name, error = %other, "provider registration: upstream step failed");
-            let step = if record.provider_type == ProviderType::SAML {
-                "metadata_url: the metadata could not be fetched or was refused; the gateway log has the cause"
-            } else {
-                "details: the provider's endpoints could not be reached; the gateway log has the cause"
+            let step = match registry::kind(&record.provider_type).fetched_details() {
+                Some(fetch) => fetch.failed_message(),
+                None => {
+                    "details: the provider's endpoints could not be reached; the gateway log has the cause"
+                }
             };
             AdminError::invalid(step)
         }

@@ -48,24 +48,27 @@ impl Admin {
         id: &str,
         tags: BTreeMap<String, String>,
     ) -> AdminResult<PoolInfo> {
-        let p = self.pool(id).await?;
-        let mut settings = p.settings;
-        settings.tags.extend(tags);
-        let found = problems(&settings.tags);
-        if !found.is_empty() {
-            return Err(AdminError::Invalid(found));
-        }
-        self.set_pool_settings(id, settings).await
+        self.update_pool_settings(id, |settings| {
+            settings.tags.extend(tags.clone());
+            let found = problems(&settings.tags);
+            if found.is_empty() {
+                Ok(())
+            } else {
+                Err(AdminError::Invalid(found))
+            }
+        })
+        .await
     }
 
     /// Removes the tags with these keys (keys the pool has not are ignored).
     pub async fn untag_pool(&self, id: &str, keys: &[String]) -> AdminResult<PoolInfo> {
-        let p = self.pool(id).await?;
-        let mut settings = p.settings;
-        for k in keys {
-            settings.tags.remove(k);
-        }
-        self.set_pool_settings(id, settings).await
+        self.update_pool_settings(id, |settings| {
+            for k in keys {
+                settings.tags.remove(k);
+            }
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -146,7 +146,7 @@ impl Admin {
         let link = IdentityLink {
             pool_id: pool.to_owned(),
             provider_name: provider.name,
-            provider_type: provider.provider_type,
+            provider_type: provider.provider_type.clone(),
             subject: b.subject,
             issuer: None,
             user_id: u.id.clone(),

@@ -51,23 +51,31 @@ fn password_policy(policies: Option<&Value>) -> Result<PasswordPolicy, CognitoEr
 }
 
 pub async fn update_user_pool(ctx: Ctx, input: UpdateUserPoolRequest) -> OpResult {
-    let p = ctx.admin().pool(&input.user_pool_id).await?;
-    let mut settings = p.settings;
-    if let Some(name) = input.pool_name {
-        if name.trim().is_empty() || name.chars().count() > 128 {
-            return Err(CognitoError::invalid_parameter(
-                "PoolName: 1 to 128 characters",
-            ));
-        }
-        settings.name = Some(name);
+    ctx.admin().pool(&input.user_pool_id).await?;
+    if let Some(name) = &input.pool_name
+        && (name.trim().is_empty() || name.chars().count() > 128)
+    {
+        return Err(CognitoError::invalid_parameter(
+            "PoolName: 1 to 128 characters",
+        ));
     }
-    settings.password_policy = password_policy(input.policies.as_ref())?;
-    settings.hooks = input.lambda_config.unwrap_or_default();
-    if let Some(tags) = input.user_pool_tags {
-        settings.tags = tags;
-    }
+    let policy = password_policy(input.policies.as_ref())?;
+    let hooks = input.lambda_config.unwrap_or_default();
+    // Applied to the settings as stored at the write: a change another writer makes
+    // meanwhile to what this request does not set (the signing algorithm, the
+    // templates) is kept.
     ctx.admin()
-        .set_pool_settings(&input.user_pool_id, settings)
+        .update_pool_settings(&input.user_pool_id, |settings| {
+            if let Some(name) = &input.pool_name {
+                settings.name = Some(name.clone());
+            }
+            settings.password_policy = policy.clone();
+            settings.hooks = hooks.clone();
+            if let Some(tags) = &input.user_pool_tags {
+                settings.tags = tags.clone();
+            }
+            Ok(())
+        })
         .await?;
     Ok(json!({}))
 }

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use super::shapes::{epoch, max_results, page};
 use super::{CognitoError, Ctx, OpResult};
 use crate::admin::{AdminError, ProviderBody};
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::{ProviderRecord, ProviderTypeName};
+use crate::provider::registry;
 
 /// Cognito's detail name -> the admin body's, where they differ.
 const RENAMED: &[(&str, &str)] = &[
@@ -37,31 +38,21 @@ const COGNITO_OUTPUT_ONLY: &[&str] = &[
     "SSORedirectBindingURI",
     "ActiveEncryptionCertificate",
 ];
-/// Endpoints Cognito lists for social providers (poolgate knows them itself).
-const SOCIAL_ENDPOINTS: &[&str] = &[
-    "authorize_url",
-    "token_url",
-    "attributes_url",
-    "oidc_issuer",
-    "jwks_uri",
-];
 /// The admin record's own bookkeeping, never shown.
 const INTERNAL: &[&str] = &["metadata_fetched", "metadata_fetched_at"];
 
-fn provider_type(s: &str) -> Result<ProviderType, CognitoError> {
-    serde_json::from_value(json!(s)).map_err(|_| {
+fn provider_type(s: &str) -> Result<ProviderTypeName, CognitoError> {
+    registry::type_name(s).ok_or_else(|| {
         CognitoError::invalid_parameter(format!("ProviderType {s:?} is not supported."))
     })
 }
 
 /// Cognito's `ProviderDetails` (all strings) -> the admin body's details.
-pub fn details_in(kind: ProviderType, d: &BTreeMap<String, String>) -> Map<String, Value> {
-    let social = !matches!(kind, ProviderType::OIDC | ProviderType::SAML);
+pub fn details_in(kind: &ProviderTypeName, d: &BTreeMap<String, String>) -> Map<String, Value> {
+    let described_only = registry::kind(kind).cognito_described_only();
     let mut out = Map::new();
     for (k, v) in d {
-        if COGNITO_OUTPUT_ONLY.contains(&k.as_str())
-            || (social && SOCIAL_ENDPOINTS.contains(&k.as_str()))
-        {
+        if COGNITO_OUTPUT_ONLY.contains(&k.as_str()) || described_only.contains(&k.as_str()) {
             continue;
         }
         let name = RENAMED
@@ -118,13 +109,13 @@ fn provider_view(p: &ProviderRecord) -> Value {
 }
 
 fn body(
-    kind: ProviderType,
+    kind: &ProviderTypeName,
     details: Map<String, Value>,
     mapping: BTreeMap<String, String>,
     idp_identifiers: Vec<String>,
 ) -> Result<ProviderBody, CognitoError> {
     serde_json::from_value(json!({
-        "type": kind,
+        "type": kind.as_str(),
         "details": details,
         "attribute_mapping": mapping,
         "idp_identifiers": idp_identifiers,
@@ -168,8 +159,8 @@ pub async fn create_identity_provider(ctx: Ctx, input: CreateProviderRequest) ->
         Err(e) => return Err(e.into()),
     }
     let b = body(
-        kind,
-        details_in(kind, &input.provider_details),
+        &kind,
+        details_in(&kind, &input.provider_details),
         input.attribute_mapping,
         input.idp_identifiers,
     )?;
@@ -218,13 +209,13 @@ pub struct UpdateProviderRequest {
 /// Members given replace the provider's; members left out keep their values.
 pub async fn update_identity_provider(ctx: Ctx, input: UpdateProviderRequest) -> OpResult {
     let p = load(&ctx, &input.user_pool_id, &input.provider_name).await?;
-    let kind = p.provider_type;
+    let kind = p.provider_type.clone();
     let details = match &input.provider_details {
-        Some(d) => details_in(kind, d),
+        Some(d) => details_in(&kind, d),
         None => p.details.clone(),
     };
     let b = body(
-        kind,
+        &kind,
         details,
         input.attribute_mapping.unwrap_or(p.attribute_mapping),
         input.idp_identifiers.unwrap_or(p.idp_identifiers),
@@ -310,7 +301,8 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let admin = details_in(ProviderType::OIDC, &cognito);
+        let t = |n: &str| registry::type_name(n).unwrap();
+        let admin = details_in(&t("OIDC"), &cognito);
         assert_eq!(admin["issuer"], "https://idp.example.com");
         assert_eq!(admin["userinfo_url"], "https://idp.example.com/userinfo");
         assert!(admin.get("attributes_url_add_attributes").is_none());
@@ -327,7 +319,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let admin = details_in(ProviderType::SAML, &saml);
+        let admin = details_in(&t("SAML"), &saml);
         assert_eq!(admin["metadata_url"], "https://adfs/x");
         assert_eq!(admin["idp_signout"], true);
         assert_eq!(admin["encrypted_responses"], false);
@@ -344,7 +336,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let admin = details_in(ProviderType::Google, &google);
+        let admin = details_in(&t("Google"), &google);
         assert_eq!(admin.len(), 1, "{admin:?}");
     }
 }

@@ -464,7 +464,7 @@ impl Flow {
         let app_state = flow.app_state.as_deref();
         let fail =
             |code: &str, desc: &str| FlowError::redirect(&flow.redirect_uri, code, desc, app_state);
-        let defaults = registry::kind(record.provider_type).default_mapping();
+        let defaults = registry::kind(&record.provider_type).default_mapping();
         let resolver = Resolver {
             store: &self.store,
             clock: &self.clock,

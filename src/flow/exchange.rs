@@ -164,7 +164,7 @@ impl Flow {
             }
         };
         // The same resolution and linking as a browser sign-in (identity::Resolver).
-        let defaults = registry::kind(record.provider_type).default_mapping();
+        let defaults = registry::kind(&record.provider_type).default_mapping();
         let resolver = Resolver {
             store: &self.store,
             clock: &self.clock,

@@ -308,3 +308,34 @@ pub fn split_scope(scope: &str) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-login state as logged (`{:?}`) shows no upstream secret of the sign-in.
+    #[test]
+    fn flow_record_debug_hides_the_pkce_verifier_and_nonce() {
+        let mut upstream = crate::provider::UpstreamState::default();
+        upstream.set("pkce_verifier", "verifier-value-abc123");
+        upstream.set("nonce", "upstream-nonce-xyz789");
+        let flow = FlowRecord {
+            client_id: "c".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            app_state: None,
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            provider: "Google".into(),
+            upstream,
+            binding_hash: String::new(),
+            created_at: 0,
+        };
+        let shown = format!("{flow:?}");
+        assert!(shown.contains("pkce_verifier"), "{shown}");
+        assert!(
+            !shown.contains("verifier-value-abc123") && !shown.contains("upstream-nonce-xyz789"),
+            "{shown}"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::{Flow, FlowError, FlowRecord, PoolCtx, binding};
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 use crate::provider::protocol::saml::sp::SpKeys;
 use crate::provider::protocol::saml::{MAX_ACS_CHARS, peek_issuer};
 use crate::provider::saml::SamlSp;
@@ -189,10 +189,12 @@ impl Flow {
                 .get_provider(&ctx.pool.id, &flow.provider)
                 .await?;
             let rid = flow.upstream.get("request_id").map(str::to_owned);
-            match (record, rid) {
-                (Some(r), Some(rid)) if r.provider_type == ProviderType::SAML => {
-                    (flow, r, Some(rid))
-                }
+            // Only a SAML registration answers at the ACS: not one whose adapter lacks
+            // the SAML capability (one that does not build is refused below).
+            let saml_record =
+                record.filter(|r| !matches!(self.providers.get(r), Ok(a) if a.saml().is_none()));
+            match (saml_record, rid) {
+                (Some(r), Some(rid)) => (flow, r, Some(rid)),
                 _ => {
                     return Err(FlowError::redirect(
                         &flow.redirect_uri,
@@ -271,7 +273,7 @@ impl Flow {
             .finish_sign_in(ctx, &flow, &record, &upstream, None)
             .await?;
         let session = self
-            .saml_session(ctx, &record, saml.settings().idp_signout, &login)
+            .saml_session(ctx, &record, saml.single_logout(), &login)
             .await?;
         Ok(AcsDone {
             redirect: back,
@@ -320,8 +322,7 @@ impl Flow {
         let issuer = peek_issuer(resp.as_bytes());
         let mut chosen = None;
         for rec in self.store.list_providers(&ctx.pool.id).await? {
-            if rec.provider_type != ProviderType::SAML
-                || !client.supported_identity_providers.contains(&rec.name)
+            if !client.supported_identity_providers.contains(&rec.name)
                 || q.get("identity_provider").is_some_and(|n| *n != rec.name)
             {
                 continue;
@@ -330,9 +331,7 @@ impl Flow {
                 continue;
             };
             let Some(s) = adapter.saml() else { continue };
-            if s.settings().allow_idp_initiated
-                && issuer.as_deref() == Some(s.settings().idp.entity_id.as_str())
-            {
+            if s.accepts_unsolicited(issuer.as_deref()) {
                 chosen = Some(rec);
                 break;
             }

@@ -12,10 +12,8 @@ use url::Url;
 use super::saml::sp_entity_id;
 use super::{Flow, FlowError, PoolCtx};
 use crate::model::ProviderRecord;
-use crate::provider::protocol::saml::checks::{NS_ASSERTION, NS_PROTOCOL, STATUS_SUCCESS};
-use crate::provider::protocol::saml::redirect::{inflate_b64, verify_redirect};
-use crate::provider::protocol::saml::{VerifiedLogin, refuse_declarations, xml};
-use crate::provider::saml::new_request_id;
+use crate::provider::protocol::saml::VerifiedLogin;
+use crate::provider::saml::{LogoutStatus, new_request_id};
 use crate::secret::random_token;
 use crate::store::EphemeralKind;
 
@@ -101,7 +99,7 @@ impl Flow {
         let Ok(adapter) = self.providers.get(&record) else {
             return Ok(return_to);
         };
-        let Some(saml) = adapter.saml().filter(|s| s.settings().idp_signout) else {
+        let Some(saml) = adapter.saml().filter(|s| s.single_logout()) else {
             return Ok(return_to);
         };
         let keys = self.sp_keys(&ctx.pool.id).await?;
@@ -168,33 +166,14 @@ impl Flow {
             .ok_or_else(bad)?;
         let adapter = self.providers.get(&record).map_err(|_| bad())?;
         let saml = adapter.saml().ok_or_else(bad)?;
-        let idp = &saml.settings().idp;
-        let checked = verify_redirect(raw_query, "SAMLResponse", &idp.signing_certs)
-            .and_then(|payload| inflate_b64(&payload));
-        let text = checked.map_err(|e| {
-            tracing::warn!(provider = %record.name, error = %e, "LogoutResponse refused");
-            bad()
-        })?;
-        refuse_declarations(&text).map_err(|_| bad())?;
-        let root = xml::parse(&text).map_err(|_| bad())?;
-        let issuer = root
-            .child(NS_ASSERTION, "Issuer")
-            .and_then(xml::Element::text);
-        let ok = root.is(NS_PROTOCOL, "LogoutResponse")
-            && root.attr("InResponseTo") == Some(pending.request_id.as_str())
-            && issuer.as_deref().map(str::trim) == Some(idp.entity_id.as_str())
-            && root
-                .attr("Destination")
-                .is_none_or(|d| d == ctx.endpoint("/saml2/logout").as_str());
-        if !ok {
-            tracing::warn!(provider = %record.name, "LogoutResponse does not answer our request");
-            return Err(bad());
-        }
-        let status = root
-            .child(NS_PROTOCOL, "Status")
-            .and_then(|s| s.child(NS_PROTOCOL, "StatusCode"))
-            .and_then(|c| c.attr("Value"));
-        if status != Some(STATUS_SUCCESS) {
+        let destination = ctx.endpoint("/saml2/logout");
+        let status = saml
+            .verify_logout_response(raw_query, &pending.request_id, destination.as_str())
+            .map_err(|e| {
+                tracing::warn!(provider = %record.name, error = %e, "LogoutResponse refused");
+                bad()
+            })?;
+        if let LogoutStatus::Other(status) = status {
             // The local sign-out already happened; the IdP session may outlive it.
             tracing::warn!(provider = %record.name, status = ?status, "the IdP reported a partial logout");
         }

@@ -10,8 +10,7 @@ use tokio::sync::watch;
 
 use super::Flow;
 use crate::metrics::DomainLabels;
-use crate::model::ProviderType;
-use crate::provider::saml::fetch_metadata;
+use crate::provider::registry;
 
 pub const REFRESH_EVERY: Duration = Duration::from_secs(6 * 3600);
 const WARN_AHEAD_S: i64 = 30 * 86_400;
@@ -33,11 +32,11 @@ impl Flow {
                 continue;
             };
             for mut rec in records {
-                if rec.provider_type != ProviderType::SAML {
+                let Some(fetch) = registry::kind(&rec.provider_type).fetched_details() else {
                     continue;
-                }
+                };
                 let before = rec.clone();
-                match fetch_metadata(&mut rec, self.providers.context()).await {
+                match fetch.fetch(&mut rec, self.providers.context()).await {
                     Ok(true) => {
                         rec.updated_at = now.max(before.updated_at + 1);
                         rec.version = crate::model::new_provider_version();
@@ -79,14 +78,7 @@ impl Flow {
         };
         let Some(saml) = adapter.saml() else { return };
         // The soonest expiry among the current certificates (a rollover lists several).
-        let Some(left) = saml
-            .settings()
-            .idp
-            .signing_certs
-            .iter()
-            .map(|c| c.not_after - now)
-            .min()
-        else {
+        let Some(left) = saml.signing_cert_expiry().map(|t| t - now) else {
             return;
         };
         self.metrics

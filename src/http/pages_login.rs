@@ -15,19 +15,14 @@ use super::pages::{Field, html_with_csp, page_csp, render};
 use super::{ApiError, HostPool, SharedState};
 use crate::flow::FlowError;
 use crate::flow::authorize::AuthorizeParams;
-use crate::model::{AppClient, NATIVE_PROVIDER, ProviderType};
+use crate::model::{AppClient, NATIVE_PROVIDER, ProviderTypeName};
+use crate::provider::registry;
 
-/// The button text: each social provider's usual wording, OIDC and SAML by name.
-fn label(name: &str, t: ProviderType) -> String {
-    match t {
-        ProviderType::Google => "Continue with Google".into(),
-        ProviderType::Facebook => "Continue with Facebook".into(),
-        ProviderType::SignInWithApple => "Sign in with Apple".into(),
-        ProviderType::LoginWithAmazon => "Login with Amazon".into(),
-        ProviderType::GitHub => "Continue with GitHub".into(),
-        ProviderType::OIDC | ProviderType::SAML | ProviderType::OAuth2 => {
-            format!("Continue with {name}")
-        }
+/// The button text: the kind's usual wording (social providers), else by name.
+fn label(name: &str, t: &ProviderTypeName) -> String {
+    match registry::kind(t).button_label() {
+        Some(l) => l.to_owned(),
+        None => format!("Continue with {name}"),
     }
 }
 
@@ -128,7 +123,7 @@ pub(super) async fn login_body(
             identifier |= !rec.idp_identifiers.is_empty();
             buttons.push(Button {
                 name: rec.name.clone(),
-                label: label(&rec.name, rec.provider_type),
+                label: label(&rec.name, &rec.provider_type),
                 kind: rec.provider_type.as_str().to_ascii_lowercase(),
             });
         }

@@ -192,7 +192,7 @@ impl Resolver<'_> {
         let link = IdentityLink {
             pool_id: pool.id.clone(),
             provider_name: provider.name.clone(),
-            provider_type: provider.provider_type,
+            provider_type: provider.provider_type.clone(),
             subject: upstream.subject.clone(),
             issuer: upstream.issuer.clone(),
             user_id: String::new(),

@@ -4,9 +4,13 @@
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use url::Url;
 
-use super::protocol::config::{self, Endpoints, Problems};
+use super::kind::{
+    self, CLIENT_ID, CLIENT_SECRET, COGNITO_SOCIAL_ENDPOINTS, ConsoleForm, GIVE_REDIRECT_URI,
+};
+use super::protocol::config::{self, EndpointDetails, Endpoints, Flag, Problems, Table, Text};
 use super::protocol::http;
 use super::protocol::identity_from_claims;
 use super::protocol::oauth2;
@@ -14,23 +18,54 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
     ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
 const AUTHORIZE: &str = "https://www.amazon.com/ap/oa";
 const TOKEN: &str = "https://api.amazon.com/auth/o2/token";
 const PROFILE: &str = "https://api.amazon.com/user/profile";
 /// The customer-profile scopes Login with Amazon defines.
 const SCOPES: &[&str] = &["profile", "profile:user_id", "postal_code"];
-const KNOWN: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "authorize_scopes",
-    "trust_email",
-    "endpoints",
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    client_secret: Text,
+    authorize_scopes: Text,
+    trust_email: Flag,
+    endpoints: Table<EndpointDetails>,
+}
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "LoginWithAmazon"
+    }
+    fn button_label(&self) -> Option<&'static str> {
+        Some("Login with Amazon")
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "Login with Amazon",
+            register_at: "Amazon Developer console, Login with Amazon, your security profile, Web Settings",
+            fields: &[CLIENT_ID, CLIENT_SECRET, kind::SCOPES],
+            give: GIVE_REDIRECT_URI,
+        };
+        &FORM
+    }
+    fn cognito_described_only(&self) -> &'static [&'static str] {
+        COGNITO_SOCIAL_ENDPOINTS
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["client_secret"]
     }
@@ -54,16 +89,15 @@ fn fixed(s: &str) -> Result<Url, Vec<String>> {
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let secret = config::required(d, "client_secret", &mut p)
+    let secret = config::required(&c.client_secret, "client_secret", &mut p)
         .unwrap_or("")
         .to_owned();
-    let scopes = config::scopes(d, "profile", &mut p);
+    let scopes = config::scopes(&c.authorize_scopes, "profile", &mut p);
     for s in &scopes {
         if !SCOPES.contains(&s.as_str()) {
             p.add(
@@ -74,8 +108,8 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             );
         }
     }
-    let trust_email = config::optional_bool(d, "trust_email", &mut p);
-    let e = Endpoints::parse(d, &mut p);
+    let trust_email = config::flag(c.trust_email, "trust_email", false, &mut p);
+    let e = Endpoints::parse(&c.endpoints, &mut p);
     p.into_result()?;
     Ok(Settings {
         client_id,
@@ -88,14 +122,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     })
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     Ok(std::sync::Arc::new(Amazon {
         name: record.name.clone(),
@@ -115,8 +142,8 @@ impl Provider for Amazon {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::LoginWithAmazon
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         // Login with Amazon supports PKCE (S256) on the authorization code grant.

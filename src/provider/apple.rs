@@ -9,11 +9,13 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::protocol::config::{self, Endpoints, Problems};
+use super::kind::{COGNITO_SOCIAL_ENDPOINTS, ConsoleForm, FormField, Give, SCOPES};
+use super::protocol::config::{self, EndpointDetails, Endpoints, Problems, Table, Text, Words};
 use super::protocol::oauth2::TokenAuth;
 use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, Verified, merged_claims};
 use super::protocol::{claim_bool, claim_str, identity_from_claims};
@@ -21,7 +23,7 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
     ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
 pub const ISSUER: &str = "https://appleid.apple.com";
 /// Apple's ceiling on a client secret's lifetime (6 months).
@@ -30,18 +32,82 @@ pub const MAX_SECRET_LIFETIME_S: i64 = 15_777_000;
 const SECRET_LIFETIME_S: i64 = 24 * 3600;
 const SECRET_RENEW_BEFORE_S: i64 = 3600;
 const MAX_USER_FIELD: usize = 4096;
-const KNOWN: &[&str] = &[
-    "client_id",
-    "team_id",
-    "key_id",
-    "private_key",
-    "authorize_scopes",
-    "native_client_ids",
-    "endpoints",
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    team_id: Text,
+    key_id: Text,
+    private_key: Text,
+    authorize_scopes: Text,
+    native_client_ids: Words,
+    endpoints: Table<EndpointDetails>,
+}
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "SignInWithApple"
+    }
+    fn button_label(&self) -> Option<&'static str> {
+        Some("Sign in with Apple")
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "Sign in with Apple",
+            register_at: "Apple Developer, Certificates, Identifiers & Profiles, your Services ID",
+            fields: &[
+                FormField::new(
+                    "client_id",
+                    "Services ID",
+                    "The identifier of the Services ID, such as com.example.signin.",
+                    "text",
+                    true,
+                ),
+                FormField::new(
+                    "team_id",
+                    "Team ID",
+                    "Ten characters, shown at the top right of the developer account.",
+                    "text",
+                    true,
+                ),
+                FormField::new(
+                    "key_id",
+                    "Key ID",
+                    "The ID of the Sign in with Apple key.",
+                    "text",
+                    true,
+                ),
+                FormField::new(
+                    "private_key",
+                    "Private key (.p8)",
+                    "The contents of the AuthKey_XXXXXXXXXX.p8 file.",
+                    "area",
+                    true,
+                ),
+                SCOPES,
+            ],
+            give: &[
+                Give::Host("Domain"),
+                Give::Endpoint("Return URL", "/oauth2/idpresponse"),
+            ],
+        };
+        &FORM
+    }
+    fn cognito_described_only(&self) -> &'static [&'static str] {
+        COGNITO_SOCIAL_ENDPOINTS
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["private_key"]
     }
@@ -81,19 +147,18 @@ struct Settings {
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let team_id = config::required(d, "team_id", &mut p)
+    let team_id = config::required(&c.team_id, "team_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let key_id = config::required(d, "key_id", &mut p)
+    let key_id = config::required(&c.key_id, "key_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let key = config::required(d, "private_key", &mut p).and_then(|pem| {
+    let key = config::required(&c.private_key, "private_key", &mut p).and_then(|pem| {
         let key = pem_to_der(pem)
             .and_then(|der| EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).ok());
         if key.is_none() {
@@ -104,7 +169,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         }
         key
     });
-    let scopes = config::scopes(d, "name email", &mut p);
+    let scopes = config::scopes(&c.authorize_scopes, "name email", &mut p);
     for s in &scopes {
         if s != "name" && s != "email" && s != "openid" {
             p.add(
@@ -113,8 +178,8 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             );
         }
     }
-    let native_ids = config::string_list(d, "native_client_ids", &mut p);
-    let e = Endpoints::parse(d, &mut p);
+    let native_ids = config::string_list(&c.native_client_ids, "native_client_ids", &mut p);
+    let e = Endpoints::parse(&c.endpoints, &mut p);
     p.into_result()?;
     let issuer = e
         .issuer
@@ -154,14 +219,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     })
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let mut s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     let key = s
         .key
@@ -229,8 +287,8 @@ impl Provider for Apple {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::SignInWithApple
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     fn native(&self) -> Option<&dyn NativeSignIn> {
         Some(self)

@@ -6,11 +6,15 @@
 use async_trait::async_trait;
 use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
 use super::facebook_limited::{self as limited, LimitedLogin};
-use super::protocol::config::{self, Endpoints, Problems};
+use super::kind::{COGNITO_SOCIAL_ENDPOINTS, ConsoleForm, FormField, GIVE_REDIRECT_URI, SCOPES};
+use super::protocol::config::{
+    self, EndpointDetails, Endpoints, Flag, Problems, Table, Text, Words,
+};
 use super::protocol::http::{self, truncate};
 use super::protocol::oauth2;
 use super::protocol::{claim_str, identity_from_claims};
@@ -18,20 +22,23 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
     ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
 /// The newest Graph API version when this adapter was written.
 pub const DEFAULT_VERSION: &str = "v26.0";
 const FIELDS: &str = "id,name,email,first_name,last_name,picture";
-const KNOWN: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "authorize_scopes",
-    "api_version",
-    "trust_email",
-    "native_client_ids",
-    "endpoints",
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    client_secret: Text,
+    authorize_scopes: Text,
+    api_version: Text,
+    trust_email: Flag,
+    native_client_ids: Words,
+    endpoints: Table<EndpointDetails>,
+}
 
 /// Graph API release dates (Meta's changelog, "Date Introduced"): for the age warning.
 const RELEASES: &[(&str, &str)] = &[
@@ -56,6 +63,45 @@ const RELEASES: &[(&str, &str)] = &[
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "Facebook"
+    }
+    fn button_label(&self) -> Option<&'static str> {
+        Some("Continue with Facebook")
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "Facebook",
+            register_at: "Meta for Developers, your app, Facebook Login, Settings",
+            fields: &[
+                FormField::new("client_id", "App ID", "", "text", true),
+                FormField::new("client_secret", "App secret", "", "secret", true),
+                SCOPES,
+                FormField::new(
+                    "api_version",
+                    "Graph API version",
+                    "For example v19.0.",
+                    "text",
+                    false,
+                ),
+            ],
+            give: GIVE_REDIRECT_URI,
+        };
+        &FORM
+    }
+    fn cognito_described_only(&self) -> &'static [&'static str] {
+        COGNITO_SOCIAL_ENDPOINTS
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["client_secret"]
     }
@@ -116,25 +162,24 @@ struct Settings {
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let secret = config::required(d, "client_secret", &mut p)
+    let secret = config::required(&c.client_secret, "client_secret", &mut p)
         .unwrap_or("")
         .to_owned();
-    let scopes = config::scopes(d, "public_profile,email", &mut p);
-    let version = config::optional(d, "api_version", &mut p)
+    let scopes = config::scopes(&c.authorize_scopes, "public_profile,email", &mut p);
+    let version = config::optional(&c.api_version, "api_version", &mut p)
         .unwrap_or(DEFAULT_VERSION)
         .to_owned();
     if parse_version(&version).is_none() {
         p.add("api_version", "must look like v26.0");
     }
-    let trust_email = config::optional_bool(d, "trust_email", &mut p);
-    let native_ids = config::string_list(d, "native_client_ids", &mut p);
-    let e = Endpoints::parse(d, &mut p);
+    let trust_email = config::flag(c.trust_email, "trust_email", false, &mut p);
+    let native_ids = config::string_list(&c.native_client_ids, "native_client_ids", &mut p);
+    let e = Endpoints::parse(&c.endpoints, &mut p);
     p.into_result()?;
     // The version is validated above, so these URLs parse; a failure is still reported.
     let fixed = |s: String| Url::parse(&s).map_err(|e| vec![format!("details.api_version: {e}")]);
@@ -177,14 +222,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     })
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     if let Some(w) = version_age_warning(&s.version, ctx.clock.now()) {
         tracing::warn!(provider = %record.name, "{w}");
@@ -251,8 +289,8 @@ impl Provider for Facebook {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::Facebook
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     fn native(&self) -> Option<&dyn NativeSignIn> {
         Some(self)

@@ -6,11 +6,16 @@
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::kind::{
+    CLIENT_ID, CLIENT_SECRET, COGNITO_SOCIAL_ENDPOINTS, ConsoleForm, FormField, GIVE_REDIRECT_URI,
+    SCOPES,
+};
 use super::oauth2::USER_AGENT;
-use super::protocol::config::{self, Problems};
+use super::protocol::config::{self, Flag, Problems, Table, Text};
 use super::protocol::http;
 use super::protocol::oauth2::TokenAuth;
 use super::protocol::plain::PlainClient;
@@ -19,23 +24,64 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
     ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
-const KNOWN: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "authorize_scopes",
-    "enterprise_url",
-    "pkce",
-    "endpoints",
-];
-const ENDPOINTS: &[&str] = &["authorize_url", "token_url", "userinfo_url", "emails_url"];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    client_secret: Text,
+    authorize_scopes: Text,
+    enterprise_url: Text,
+    pkce: Flag,
+    endpoints: Table<GitHubEndpoints>,
+}
 /// GitHub's REST media type and the API version these calls were written against.
 const ACCEPT: &str = "application/vnd.github+json";
 const API_VERSION: &str = "2022-11-28";
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "GitHub"
+    }
+    fn button_label(&self) -> Option<&'static str> {
+        Some("Continue with GitHub")
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "GitHub",
+            register_at: "GitHub, Settings, Developer settings, OAuth Apps (Authorization callback URL)",
+            fields: &[
+                CLIENT_ID,
+                CLIENT_SECRET,
+                SCOPES,
+                FormField::new(
+                    "enterprise_url",
+                    "GitHub Enterprise Server URL",
+                    "Only for GitHub Enterprise Server, such as https://github.example.com.",
+                    "text",
+                    false,
+                ),
+            ],
+            give: GIVE_REDIRECT_URI,
+        };
+        &FORM
+    }
+    fn cognito_described_only(&self) -> &'static [&'static str] {
+        COGNITO_SOCIAL_ENDPOINTS
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["client_secret"]
     }
@@ -87,20 +133,19 @@ fn defaults(base: Option<&Url>) -> Result<[Url; 4], String> {
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let secret = config::required(d, "client_secret", &mut p)
+    let secret = config::required(&c.client_secret, "client_secret", &mut p)
         .unwrap_or("")
         .to_owned();
-    let scopes = config::scopes(d, "read:user user:email", &mut p);
-    let base = config::optional_url(d, "enterprise_url", "enterprise_url", &mut p);
+    let scopes = config::scopes(&c.authorize_scopes, "read:user user:email", &mut p);
+    let base = config::optional_url(&c.enterprise_url, "enterprise_url", &mut p);
     // GitHub supports PKCE (S256); an older Enterprise Server may need it off.
-    let pkce = d.get("pkce").is_none() || config::optional_bool(d, "pkce", &mut p);
-    let over = overrides(d, &mut p);
+    let pkce = config::flag(c.pkce, "pkce", true, &mut p);
+    let over = overrides(&c.endpoints, &mut p);
     p.into_result()?;
     let [authorize, token, user, emails] = defaults(base.as_ref()).map_err(|e| vec![e])?;
     let get = |k: &str| {
@@ -127,36 +172,44 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
 }
 
 /// `details.endpoints` of GitHub: the four URLs, each optional.
-fn overrides(d: &Map<String, Value>, p: &mut Problems) -> Vec<(String, Url)> {
-    let obj = match d.get("endpoints") {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Object(o)) => o,
-        Some(_) => {
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GitHubEndpoints {
+    authorize_url: Text,
+    token_url: Text,
+    userinfo_url: Text,
+    emails_url: Text,
+}
+
+/// Checks `details.endpoints`: the URLs given, by key.
+fn overrides(t: &Table<GitHubEndpoints>, p: &mut Problems) -> Vec<(String, Url)> {
+    let e = match t {
+        Table::Absent => return Vec::new(),
+        Table::Given { value, unknown } => {
+            for key in unknown {
+                p.add(&format!("endpoints.{key}"), "is not a known endpoint");
+            }
+            value
+        }
+        Table::NotTable => {
             p.add("endpoints", "must be a table of URLs");
             return Vec::new();
         }
     };
-    for key in obj.keys() {
-        if !ENDPOINTS.contains(&key.as_str()) {
-            p.add(&format!("endpoints.{key}"), "is not a known endpoint");
-        }
-    }
-    ENDPOINTS
-        .iter()
-        .filter_map(|k| {
-            config::optional_url(obj, k, &format!("endpoints.{k}"), p).map(|u| (k.to_string(), u))
-        })
-        .collect()
+    [
+        ("authorize_url", &e.authorize_url),
+        ("token_url", &e.token_url),
+        ("userinfo_url", &e.userinfo_url),
+        ("emails_url", &e.emails_url),
+    ]
+    .into_iter()
+    .filter_map(|(k, t)| {
+        config::optional_url(t, &format!("endpoints.{k}"), p).map(|u| (k.to_owned(), u))
+    })
+    .collect()
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     Ok(std::sync::Arc::new(GitHub {
         name: record.name.clone(),
@@ -200,8 +253,8 @@ impl Provider for GitHub {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::GitHub
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         self.s.client.begin(req.redirect_uri, req.state)

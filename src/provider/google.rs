@@ -4,9 +4,14 @@
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use url::Url;
 
-use super::protocol::config::{self, Endpoints, Problems};
+use super::kind::{
+    CLIENT_ID, CLIENT_SECRET, COGNITO_SOCIAL_ENDPOINTS, ConsoleForm, FormField, GIVE_REDIRECT_URI,
+    SCOPES,
+};
+use super::protocol::config::{self, EndpointDetails, Endpoints, Problems, Table, Text, Words};
 use super::protocol::oauth2::TokenAuth;
 use super::protocol::oidc::{EndpointConfig, RelyingParty, RpConfig, Verified, merged_claims};
 use super::protocol::{claim_str, identity_from_claims};
@@ -14,20 +19,29 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
     ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
 pub const ISSUER: &str = "https://accounts.google.com";
-const KNOWN: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "authorize_scopes",
-    "hosted_domain",
-    "native_client_ids",
-    "endpoints",
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    client_secret: Text,
+    authorize_scopes: Text,
+    hosted_domain: Text,
+    native_client_ids: Words,
+    endpoints: Table<EndpointDetails>,
+}
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "Google"
+    }
+    fn button_label(&self) -> Option<&'static str> {
+        Some("Continue with Google")
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["client_secret"]
     }
@@ -41,6 +55,39 @@ impl ProviderKind for Kind {
             ("picture", "picture"),
         ]
     }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "Google",
+            register_at: "Google Cloud console, APIs & Services, Credentials, OAuth client ID (Web application)",
+            fields: &[
+                CLIENT_ID,
+                CLIENT_SECRET,
+                SCOPES,
+                FormField::new(
+                    "hosted_domain",
+                    "Workspace domain",
+                    "Only accounts of this Google Workspace domain may sign in.",
+                    "text",
+                    false,
+                ),
+            ],
+            give: GIVE_REDIRECT_URI,
+        };
+        &FORM
+    }
+    fn cognito_described_only(&self) -> &'static [&'static str] {
+        COGNITO_SOCIAL_ENDPOINTS
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
 }
 
 struct Settings {
@@ -51,20 +98,20 @@ struct Settings {
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let secret = config::required(d, "client_secret", &mut p)
+    let secret = config::required(&c.client_secret, "client_secret", &mut p)
         .unwrap_or("")
         .to_owned();
-    let scopes = config::scopes(d, "openid email profile", &mut p);
+    let scopes = config::scopes(&c.authorize_scopes, "openid email profile", &mut p);
     if !scopes.iter().any(|s| s == "openid") {
         p.add("authorize_scopes", "must include openid");
     }
-    let hosted_domain = config::optional(d, "hosted_domain", &mut p).map(str::to_ascii_lowercase);
+    let hosted_domain =
+        config::optional(&c.hosted_domain, "hosted_domain", &mut p).map(str::to_ascii_lowercase);
     if let Some(hd) = &hosted_domain {
         let ok = hd == "*"
             || (hd.contains('.')
@@ -78,8 +125,8 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             );
         }
     }
-    let native_ids = config::string_list(d, "native_client_ids", &mut p);
-    let e = Endpoints::parse(d, &mut p);
+    let native_ids = config::string_list(&c.native_client_ids, "native_client_ids", &mut p);
+    let e = Endpoints::parse(&c.endpoints, &mut p);
     p.into_result()?;
     let issuer = e
         .issuer
@@ -116,14 +163,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     })
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     Ok(std::sync::Arc::new(Google {
         name: record.name.clone(),
@@ -184,8 +224,8 @@ impl Provider for Google {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::Google
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     fn native(&self) -> Option<&dyn NativeSignIn> {
         Some(self)

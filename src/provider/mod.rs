@@ -1,5 +1,7 @@
 //! Upstream identity providers. Each kind is one file over the shared protocol code in
-//! `protocol/`; `registry` turns a stored `ProviderRecord` into a live adapter.
+//! `protocol/`, declaring one [`ProviderKind`] (`kind.rs`); `registry` lists the kinds
+//! and turns a stored `ProviderRecord` into a live adapter. docs/adding-a-provider-kind.md
+//! is the recipe.
 //!
 //! Adapters keep no per-login state: `begin` returns what the browser must do plus an
 //! opaque `UpstreamState` (PKCE verifier, nonce, request id), the flow stores it, and
@@ -14,11 +16,13 @@ use serde_json::Value;
 use url::Url;
 
 use crate::clock::SharedClock;
-use crate::model::{ProviderRecord, ProviderType};
 
 pub mod cache;
+pub mod kind;
 pub mod protocol;
 pub mod registry;
+
+pub use kind::{FetchedDetails, ProviderKind};
 
 pub mod amazon;
 pub mod apple;
@@ -141,7 +145,8 @@ pub struct ProviderContext {
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
     fn name(&self) -> &str;
-    fn provider_type(&self) -> ProviderType;
+    /// The kind this adapter was built by (its type name and static facts).
+    fn kind(&self) -> &'static dyn ProviderKind;
     /// Where to send the browser, and the state to keep until the callback.
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError>;
     /// Verifies the callback and returns the identity.
@@ -176,19 +181,6 @@ pub trait NativeSignIn: Send + Sync {
     ) -> Result<UpstreamIdentity, ProviderError>;
 }
 
-/// Static facts about a provider kind, used for validation, masking and mapping.
-pub trait ProviderKind {
-    /// Detail keys whose values are secret: masked on read, never logged.
-    fn secret_fields(&self) -> &'static [&'static str];
-    /// The pool-attribute -> upstream-attribute mapping used when none is given.
-    fn default_mapping(&self) -> &'static [(&'static str, &'static str)];
-    /// Public material derived from the details that an admin registers at the IdP
-    /// (the `private_key_jwt` public keys), shown by the provider view.
-    fn public_details(&self, _details: &serde_json::Map<String, Value>) -> Option<Value> {
-        None
-    }
-}
-
 pub type SharedProvider = Arc<dyn Provider>;
 
 /// Reads a string detail, trimming it; `None` when absent or empty.
@@ -198,21 +190,6 @@ pub fn detail_str<'a>(details: &'a serde_json::Map<String, Value>, key: &str) ->
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-}
-
-/// Reads a boolean detail that may be written as a JSON boolean or as "true"/"false".
-pub fn detail_bool(details: &serde_json::Map<String, Value>, key: &str) -> Option<bool> {
-    match details.get(key)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
-}
-
-/// The record fields the adapters read, gathered.
-pub fn record_summary(record: &ProviderRecord) -> (&str, ProviderType) {
-    (&record.name, record.provider_type)
 }
 
 #[cfg(test)]

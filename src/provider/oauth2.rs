@@ -9,10 +9,15 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::protocol::config::{self, Problems};
+use super::kind::{
+    CLIENT_ID, CLIENT_SECRET, COGNITO_SOCIAL_ENDPOINTS, ConsoleForm, FormField, GIVE_REDIRECT_URI,
+    SCOPES,
+};
+use super::protocol::config::{self, Flag, Problems, Text};
 use super::protocol::http;
 use super::protocol::oauth2::TokenAuth;
 use super::protocol::plain::PlainClient;
@@ -21,25 +26,73 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, Provider, ProviderContext, ProviderError,
     ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
 pub use super::protocol::http::USER_AGENT;
 
-const KNOWN: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "authorize_url",
-    "token_url",
-    "userinfo_url",
-    "authorize_scopes",
-    "subject_attribute",
-    "pkce",
-    "token_endpoint_auth_method",
-    "trust_email",
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    client_secret: Text,
+    authorize_url: Text,
+    token_url: Text,
+    userinfo_url: Text,
+    authorize_scopes: Text,
+    subject_attribute: Text,
+    pkce: Flag,
+    token_endpoint_auth_method: Text,
+    trust_email: Flag,
+}
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "OAuth2"
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "Plain OAuth 2.0",
+            register_at: "the provider's OAuth app registration",
+            fields: &[
+                FormField::new("authorize_url", "Authorization endpoint", "", "text", true),
+                FormField::new("token_url", "Token endpoint", "", "text", true),
+                FormField::new(
+                    "userinfo_url",
+                    "User info endpoint",
+                    "Read with the access token to learn who signed in.",
+                    "text",
+                    true,
+                ),
+                CLIENT_ID,
+                CLIENT_SECRET,
+                SCOPES,
+                FormField::new(
+                    "subject_attribute",
+                    "Subject attribute",
+                    "The user info field that identifies the user for good (such as id).",
+                    "text",
+                    false,
+                ),
+            ],
+            give: GIVE_REDIRECT_URI,
+        };
+        &FORM
+    }
+    fn cognito_described_only(&self) -> &'static [&'static str] {
+        COGNITO_SOCIAL_ENDPOINTS
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["client_secret"]
     }
@@ -60,34 +113,33 @@ pub struct Userinfo {
 }
 
 fn parse(record: &ProviderRecord) -> Result<(PlainClient, SecretString, Userinfo), Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let secret = config::required(d, "client_secret", &mut p)
+    let secret = config::required(&c.client_secret, "client_secret", &mut p)
         .unwrap_or("")
         .to_owned();
-    let url = |key: &str, p: &mut Problems| {
-        config::required(d, key, p)?;
-        config::optional_url(d, key, key, p)
+    let url = |t: &Text, key: &str, p: &mut Problems| {
+        config::required(t, key, p)?;
+        config::optional_url(t, key, p)
     };
-    let authorize_url = url("authorize_url", &mut p);
-    let token_url = url("token_url", &mut p);
-    let userinfo_url = url("userinfo_url", &mut p);
+    let authorize_url = url(&c.authorize_url, "authorize_url", &mut p);
+    let token_url = url(&c.token_url, "token_url", &mut p);
+    let userinfo_url = url(&c.userinfo_url, "userinfo_url", &mut p);
     // Scopes are optional in plain OAuth 2.0 (RFC 6749 3.3): none is sent when unset.
-    let scopes = if d.get("authorize_scopes").is_some() {
-        config::scopes(d, "", &mut p)
+    let scopes = if c.authorize_scopes.is_written() {
+        config::scopes(&c.authorize_scopes, "", &mut p)
     } else {
         Vec::new()
     };
-    let subject_attribute = config::optional(d, "subject_attribute", &mut p)
+    let subject_attribute = config::optional(&c.subject_attribute, "subject_attribute", &mut p)
         .unwrap_or("id")
         .to_owned();
-    let pkce = config::optional_bool(d, "pkce", &mut p);
-    let trust_email = config::optional_bool(d, "trust_email", &mut p);
-    let auth = auth_method(d, &mut p);
+    let pkce = config::flag(c.pkce, "pkce", false, &mut p);
+    let trust_email = config::flag(c.trust_email, "trust_email", false, &mut p);
+    let auth = auth_method(&c.token_endpoint_auth_method, &mut p);
     let (Some(authorize_url), Some(token_url), Some(userinfo_url)) =
         (authorize_url, token_url, userinfo_url)
     else {
@@ -116,8 +168,8 @@ fn parse(record: &ProviderRecord) -> Result<(PlainClient, SecretString, Userinfo
 
 /// `token_endpoint_auth_method`: `client_secret_basic` (the default, RFC 6749 2.3.1) or
 /// `client_secret_post`.
-pub fn auth_method(d: &Map<String, Value>, p: &mut Problems) -> TokenAuth {
-    match config::optional(d, "token_endpoint_auth_method", p) {
+pub fn auth_method(t: &Text, p: &mut Problems) -> TokenAuth {
+    match config::optional(t, "token_endpoint_auth_method", p) {
         None => TokenAuth::Basic,
         Some(m) => TokenAuth::parse(m).unwrap_or_else(|| {
             p.add(
@@ -199,14 +251,7 @@ impl Userinfo {
     }
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let (client, secret, info) = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     Ok(std::sync::Arc::new(OAuth2 {
         name: record.name.clone(),
@@ -230,8 +275,8 @@ impl Provider for OAuth2 {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::OAuth2
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     async fn begin(&self, req: &BeginRequest<'_>) -> Result<BeginResponse, ProviderError> {
         self.client.begin(req.redirect_uri, req.state)

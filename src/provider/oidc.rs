@@ -3,11 +3,15 @@
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::kind::{CLIENT_ID, CLIENT_SECRET, ConsoleForm, FormField, GIVE_REDIRECT_URI, SCOPES};
 use super::protocol::assertion::ClientKey;
-use super::protocol::config::{self, Endpoints, Problems};
+use super::protocol::config::{
+    self, EndpointDetails, Endpoints, Ignored, Problems, Table, Text, Words,
+};
 use super::protocol::oauth2::TokenAuth;
 use super::protocol::oidc::{Credential, EndpointConfig, RelyingParty, RpConfig, merged_claims};
 use super::protocol::{claim_str, identity_from_claims};
@@ -15,33 +19,70 @@ use super::{
     BeginRequest, BeginResponse, CallbackParams, NativeSignIn, Provider, ProviderContext,
     ProviderError, ProviderKind, SharedProvider, UpstreamIdentity, UpstreamState,
 };
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 
-const KNOWN: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "issuer",
-    "authorize_url",
-    "token_url",
-    "userinfo_url",
-    "jwks_uri",
-    "authorize_scopes",
-    "attributes_request_method",
-    "token_endpoint_auth_method",
-    "native_client_ids",
-    "private_key",
-    "private_key_id",
-    "certificate",
-    "next_private_key",
-    "endpoints",
-    // Cognito's spellings, accepted so a Cognito ProviderDetails body registers as is.
-    "oidc_issuer",
-    "attributes_url",
-    "attributes_url_add_attributes",
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    client_id: Text,
+    client_secret: Text,
+    issuer: Text,
+    authorize_url: Text,
+    token_url: Text,
+    userinfo_url: Text,
+    jwks_uri: Text,
+    authorize_scopes: Text,
+    attributes_request_method: Text,
+    token_endpoint_auth_method: Text,
+    native_client_ids: Words,
+    private_key: Text,
+    private_key_id: Text,
+    certificate: Text,
+    next_private_key: Text,
+    endpoints: Table<EndpointDetails>,
+    /// Cognito's spellings, accepted so a Cognito ProviderDetails body registers as is.
+    oidc_issuer: Text,
+    attributes_url: Text,
+    /// Described by Cognito; no setting here.
+    attributes_url_add_attributes: Ignored,
+}
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "OIDC"
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "OpenID Connect",
+            register_at: "your identity provider's app registration (Okta, Entra ID, Keycloak, AD FS, ...)",
+            fields: &[
+                FormField::new(
+                    "issuer",
+                    "Issuer URL",
+                    "The provider's issuer; its /.well-known/openid-configuration is read from there.",
+                    "text",
+                    true,
+                ),
+                CLIENT_ID,
+                CLIENT_SECRET,
+                SCOPES,
+            ],
+            give: GIVE_REDIRECT_URI,
+        };
+        &FORM
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        build(record, ctx)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &["client_secret", "private_key", "next_private_key"]
     }
@@ -68,15 +109,20 @@ struct Settings {
 }
 
 /// `private_key_jwt`: the signing key, and the next one being registered (rotation).
-fn client_key(d: &Map<String, Value>, field: &str, p: &mut Problems) -> Option<ClientKey> {
-    let pem = config::optional(d, field, p)?;
+fn client_key(c: &Config, field: &str, p: &mut Problems) -> Option<ClientKey> {
+    let pem = if field == "private_key" {
+        &c.private_key
+    } else {
+        &c.next_private_key
+    };
+    let pem = config::optional(pem, field, p)?;
     let kid = if field == "private_key" {
-        config::optional(d, "private_key_id", p)
+        config::optional(&c.private_key_id, "private_key_id", p)
     } else {
         None
     };
     let cert = if field == "private_key" {
-        config::optional(d, "certificate", p)
+        config::optional(&c.certificate, "certificate", p)
     } else {
         None
     };
@@ -93,39 +139,42 @@ fn client_key(d: &Map<String, Value>, field: &str, p: &mut Problems) -> Option<C
 /// during a rotation, the next one (shown by the admin API).
 pub fn public_jwks(d: &Map<String, Value>) -> Option<Value> {
     let mut p = Problems::default();
+    let c: Config = config::typed(d, &mut p);
     let keys: Vec<Value> = ["private_key", "next_private_key"]
         .iter()
-        .filter_map(|f| client_key(d, f, &mut p))
+        .filter_map(|f| client_key(&c, f, &mut p))
         .map(|k| k.public_jwk())
         .collect();
     (!keys.is_empty()).then(|| serde_json::json!({ "keys": keys }))
 }
 
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let client_id = config::required(d, "client_id", &mut p)
+    let c: Config = config::typed(&record.details, &mut p);
+    let client_id = config::required(&c.client_id, "client_id", &mut p)
         .unwrap_or("")
         .to_owned();
-    let key_jwt =
-        config::optional(d, "token_endpoint_auth_method", &mut p) == Some("private_key_jwt");
-    let key = client_key(d, "private_key", &mut p);
-    client_key(d, "next_private_key", &mut p);
+    let key_jwt = config::optional(
+        &c.token_endpoint_auth_method,
+        "token_endpoint_auth_method",
+        &mut p,
+    ) == Some("private_key_jwt");
+    let key = client_key(&c, "private_key", &mut p);
+    client_key(&c, "next_private_key", &mut p);
     let secret = if key_jwt {
-        if key.is_none() && !d.contains_key("private_key") {
+        if key.is_none() && !c.private_key.is_written() {
             p.add("private_key", "is required with private_key_jwt");
         }
-        config::optional(d, "client_secret", &mut p).unwrap_or("")
+        config::optional(&c.client_secret, "client_secret", &mut p).unwrap_or("")
     } else {
-        config::required(d, "client_secret", &mut p).unwrap_or("")
+        config::required(&c.client_secret, "client_secret", &mut p).unwrap_or("")
     }
     .to_owned();
-    let over = Endpoints::parse(d, &mut p);
-    let issuer = config::optional_url(d, "issuer", "issuer", &mut p)
-        .or_else(|| config::optional_url(d, "oidc_issuer", "oidc_issuer", &mut p))
+    let over = Endpoints::parse(&c.endpoints, &mut p);
+    let issuer = config::optional_url(&c.issuer, "issuer", &mut p)
+        .or_else(|| config::optional_url(&c.oidc_issuer, "oidc_issuer", &mut p))
         .or(over.issuer);
-    if issuer.is_none() && !d.contains_key("issuer") && !d.contains_key("oidc_issuer") {
+    if issuer.is_none() && !c.issuer.is_written() && !c.oidc_issuer.is_written() {
         p.add(
             "issuer",
             "is required (the id_token's iss, and the discovery base)",
@@ -133,23 +182,27 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     }
     let endpoints = EndpointConfig {
         discover: false,
-        authorize_url: config::optional_url(d, "authorize_url", "authorize_url", &mut p)
+        authorize_url: config::optional_url(&c.authorize_url, "authorize_url", &mut p)
             .or(over.authorize_url),
-        token_url: config::optional_url(d, "token_url", "token_url", &mut p).or(over.token_url),
-        userinfo_url: config::optional_url(d, "userinfo_url", "userinfo_url", &mut p)
-            .or_else(|| config::optional_url(d, "attributes_url", "attributes_url", &mut p))
+        token_url: config::optional_url(&c.token_url, "token_url", &mut p).or(over.token_url),
+        userinfo_url: config::optional_url(&c.userinfo_url, "userinfo_url", &mut p)
+            .or_else(|| config::optional_url(&c.attributes_url, "attributes_url", &mut p))
             .or(over.userinfo_url),
-        jwks_uri: config::optional_url(d, "jwks_uri", "jwks_uri", &mut p).or(over.jwks_uri),
+        jwks_uri: config::optional_url(&c.jwks_uri, "jwks_uri", &mut p).or(over.jwks_uri),
     };
     // Discovery unless every endpoint the flow needs is given explicitly.
     let discover = endpoints.authorize_url.is_none()
         || endpoints.token_url.is_none()
         || endpoints.jwks_uri.is_none();
-    let scopes = config::scopes(d, "openid email profile", &mut p);
+    let scopes = config::scopes(&c.authorize_scopes, "openid email profile", &mut p);
     if !scopes.iter().any(|s| s == "openid") {
         p.add("authorize_scopes", "must include openid");
     }
-    let userinfo_post = match config::optional(d, "attributes_request_method", &mut p) {
+    let userinfo_post = match config::optional(
+        &c.attributes_request_method,
+        "attributes_request_method",
+        &mut p,
+    ) {
         None => false,
         Some(m) if m.eq_ignore_ascii_case("GET") => false,
         Some(m) if m.eq_ignore_ascii_case("POST") => true,
@@ -158,7 +211,11 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             false
         }
     };
-    let auth = match config::optional(d, "token_endpoint_auth_method", &mut p) {
+    let auth = match config::optional(
+        &c.token_endpoint_auth_method,
+        "token_endpoint_auth_method",
+        &mut p,
+    ) {
         None | Some("private_key_jwt") => TokenAuth::Basic,
         Some(m) => TokenAuth::parse(m).unwrap_or_else(|| {
             p.add(
@@ -168,7 +225,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             TokenAuth::Basic
         }),
     };
-    let native_ids = config::string_list(d, "native_client_ids", &mut p);
+    let native_ids = config::string_list(&c.native_client_ids, "native_client_ids", &mut p);
     p.into_result()?;
     // A host-only issuer may be written with or without the trailing slash; the URL
     // parser cannot tell which the provider uses in `iss`, so both are accepted.
@@ -201,14 +258,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     })
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record).map(|_| ())
-}
-
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let s = parse(record).map_err(|v| ProviderError::Config(v.join("; ")))?;
     Ok(std::sync::Arc::new(Oidc {
         name: record.name.clone(),
@@ -248,8 +298,8 @@ impl Provider for Oidc {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::OIDC
+    fn kind(&self) -> &'static dyn ProviderKind {
+        &Kind
     }
     fn native(&self) -> Option<&dyn NativeSignIn> {
         Some(self)

@@ -26,6 +26,14 @@ pub trait GroupStore: Send + Sync + 'static {
     async fn list_groups(&self, pool: &str) -> StoreResult<Vec<Group>>;
     /// Replaces an existing group's record; false when it does not exist.
     async fn update_group(&self, group: &Group) -> StoreResult<bool>;
+    /// Compare-and-set: writes `new` only when the stored group still equals
+    /// `expected`, atomically; never re-creates a deleted group. `UpdateGroup` uses it,
+    /// so that two concurrent updates of different fields both land.
+    async fn update_group_if(
+        &self,
+        expected: &Group,
+        new: &Group,
+    ) -> StoreResult<super::CasOutcome<Group>>;
     /// Deletes the group and its memberships; false when it does not exist.
     async fn delete_group(&self, pool: &str, name: &str) -> StoreResult<bool>;
     /// Adds an existing user to an existing group, atomically checking both.

@@ -1,7 +1,7 @@
 //! The record capabilities of a backend: pools with their domains, app clients,
 //! resource servers and identity providers. Each is written whole by the admin service;
-//! the one writer racing it (the SAML metadata refresh) uses
-//! [`ProviderStore::replace_provider`].
+//! changes made from a record as read are compare-and-set (pools, clients), and the one
+//! background writer (the SAML metadata refresh) uses [`ProviderStore::replace_provider`].
 
 use async_trait::async_trait;
 
@@ -31,15 +31,16 @@ pub trait PoolStore: Send + Sync + 'static {
     async fn delete_domain(&self, pool: &str, domain: &str) -> StoreResult<bool>;
 }
 
-/// What [`PoolStore::update_pool_if`] did.
+/// What a compare-and-set ([`PoolStore::update_pool_if`],
+/// [`ClientStore::update_client_if`]) did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CasOutcome {
+pub enum CasOutcome<T = Pool> {
     /// The stored record equalled the expected one and was replaced.
     Written,
     /// Another writer came first: nothing was written; this is the record now stored
     /// (read from the store itself, past any cache), to retry the change on.
-    Changed(Box<Pool>),
-    /// The pool does not exist (any more).
+    Changed(Box<T>),
+    /// The record does not exist (any more).
     Missing,
 }
 
@@ -47,6 +48,15 @@ pub enum CasOutcome {
 #[async_trait]
 pub trait ClientStore: Send + Sync + 'static {
     async fn put_client(&self, client: &AppClient) -> StoreResult<()>;
+    /// Compare-and-set: writes `new` only when the stored client still equals
+    /// `expected`, in one atomic step; never re-creates a deleted client. The admin
+    /// service's read-modify-writes of a client (its secrets, a patch) use it, so that
+    /// two concurrent changes cannot undo each other.
+    async fn update_client_if(
+        &self,
+        expected: &AppClient,
+        new: &AppClient,
+    ) -> StoreResult<CasOutcome<AppClient>>;
     async fn get_client(&self, pool: &str, client_id: &str) -> StoreResult<Option<AppClient>>;
     async fn list_clients(&self, pool: &str) -> StoreResult<Vec<AppClient>>;
     async fn delete_client(&self, pool: &str, client_id: &str) -> StoreResult<bool>;

@@ -12,13 +12,12 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
-use poolgate::model::ProviderType;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::fakes::oidc::{self, OidcOpts};
-use crate::harness::{Gw, app_client_body, authorize_url, claims, json_str, pkce};
+use crate::harness::{Gw, app_client_body, authorize_url, claims, json_str, pkce, ptype};
 use crate::login_page::seed_providers;
 use crate::webdriver::Browser;
 
@@ -100,9 +99,9 @@ async fn sign_in_through_the_hosted_page_in_chromium() {
     seed_providers(
         &gw,
         &[
-            ("Google", ProviderType::Google, &[]),
-            ("SignInWithApple", ProviderType::SignInWithApple, &[]),
-            ("AcmeAD", ProviderType::SAML, &["acme.example"]),
+            ("Google", ptype("Google"), &[]),
+            ("SignInWithApple", ptype("SignInWithApple"), &[]),
+            ("AcmeAD", ptype("SAML"), &["acme.example"]),
         ],
     )
     .await;

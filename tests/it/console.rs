@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use poolgate::clock::FixedClock;
-use poolgate::model::{IdentityLink, ProviderType, User};
+use poolgate::model::{IdentityLink, User};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
-use crate::harness::{ADMIN_TOKEN, Gw};
+use crate::harness::{ADMIN_TOKEN, Gw, ptype};
 
 /// A console user agent without a cookie store: cookies are handled by hand so their
 /// attributes can be checked.
@@ -141,7 +141,7 @@ pub(crate) async fn seed_user(gw: &Gw, username: &str) {
     let link = IdentityLink {
         pool_id: "default".into(),
         provider_name: "Google".into(),
-        provider_type: ProviderType::Google,
+        provider_type: ptype("Google"),
         subject: format!("g-{username}"),
         issuer: None,
         user_id: user.id.clone(),

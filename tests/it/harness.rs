@@ -344,3 +344,10 @@ pub fn app_client_body(redirect: &str, providers: &[&str], secret: bool) -> Valu
         "supported_identity_providers": providers,
     })
 }
+
+/// The registered provider type `name` (`"Google"`, `"OIDC"`, ...), as the registry
+/// makes it.
+pub fn ptype(name: &str) -> poolgate::model::ProviderTypeName {
+    poolgate::provider::registry::type_name(name)
+        .unwrap_or_else(|| panic!("{name} is not a registered provider type"))
+}

@@ -191,3 +191,51 @@ fn the_check_catches_upward_and_forbidden_imports() {
     assert!(violations("identity", "use crate::provider::UpstreamIdentity;").is_empty());
     assert_eq!(violations("token", "use crate::identity::X;").len(), 1);
 }
+
+/// Lines of `text` that make a `FlowError::Internal` (rather than match on one): only
+/// `FlowError::internal(what, cause)` and the conversions in `flow/mod.rs` may, because
+/// they log the cause inside the request's span (under its request id).
+fn unlogged_internal_errors(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .filter(|(_, l)| {
+            l.match_indices("FlowError::Internal").any(|(at, m)| {
+                let rest = l[at + m.len()..].trim_start();
+                // A pattern (`FlowError::Internal =>`, `A | FlowError::Internal =>`).
+                !(rest.starts_with("=>") || rest.starts_with('|'))
+            })
+        })
+        .map(|(n, _)| n + 1)
+        .collect()
+}
+
+#[test]
+fn internal_flow_errors_log_their_cause() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut problems = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        if rel == Path::new("flow/mod.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for n in unlogged_internal_errors(&text) {
+            problems.push(format!("src/{}:{n}", rel.display()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "FlowError::Internal made without FlowError::internal(what, cause), so without a log line:\n{}",
+        problems.join("\n")
+    );
+    // The check itself.
+    assert_eq!(
+        unlogged_internal_errors(
+            "x.map_err(|_| FlowError::Internal)?;\nFlowError::Internal => a,\nB | FlowError::Internal => b,"
+        ),
+        vec![1]
+    );
+}

@@ -1,23 +1,23 @@
 //! The hosted sign-in page, the error page, security headers and branding,
 //! through real HTTP on 127.0.0.1.
 
-use poolgate::model::{LinkPolicy, ProviderRecord, ProviderType};
+use poolgate::model::{LinkPolicy, ProviderRecord, ProviderTypeName};
 use reqwest::StatusCode;
 use serde_json::{Map, json};
 use url::Url;
 
-use crate::harness::{Gw, app_client_body, authorize_url};
+use crate::harness::{Gw, app_client_body, authorize_url, ptype};
 
 pub const APP: &str = "http://127.0.0.1:9/cb";
 
 /// Registers providers straight in the store (their adapters are not what is tested).
-pub async fn seed_providers(gw: &Gw, list: &[(&str, ProviderType, &[&str])]) {
+pub async fn seed_providers(gw: &Gw, list: &[(&str, ProviderTypeName, &[&str])]) {
     let store = &gw.running.as_ref().unwrap().store;
     for (name, t, idents) in list {
         let rec = ProviderRecord {
             pool_id: "default".into(),
             name: (*name).into(),
-            provider_type: *t,
+            provider_type: t.clone(),
             details: Map::new(),
             attribute_mapping: Default::default(),
             idp_identifiers: idents.iter().map(|s| s.to_string()).collect(),
@@ -34,13 +34,13 @@ async fn all_kinds(gw: &Gw) -> String {
     seed_providers(
         gw,
         &[
-            ("Google", ProviderType::Google, &[]),
-            ("Facebook", ProviderType::Facebook, &[]),
-            ("SignInWithApple", ProviderType::SignInWithApple, &[]),
-            ("LoginWithAmazon", ProviderType::LoginWithAmazon, &[]),
-            ("Okta", ProviderType::OIDC, &[]),
-            ("AcmeAD", ProviderType::SAML, &["acme.example"]),
-            ("Hidden", ProviderType::OIDC, &[]),
+            ("Google", ptype("Google"), &[]),
+            ("Facebook", ptype("Facebook"), &[]),
+            ("SignInWithApple", ptype("SignInWithApple"), &[]),
+            ("LoginWithAmazon", ptype("LoginWithAmazon"), &[]),
+            ("Okta", ptype("OIDC"), &[]),
+            ("AcmeAD", ptype("SAML"), &["acme.example"]),
+            ("Hidden", ptype("OIDC"), &[]),
         ],
     )
     .await;
@@ -236,7 +236,7 @@ async fn email_routing_sends_a_claimed_domain_to_its_provider() {
                "details": {"client_id": o.client_id, "client_secret": o.client_secret, "issuer": fake.issuer()}}),
     )
     .await;
-    seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
+    seed_providers(&gw, &[("Google", ptype("Google"), &[])]).await;
     let client = gw
         .client(app_client_body(APP, &["Google", "Corp"], true))
         .await
@@ -260,7 +260,7 @@ async fn email_routing_sends_a_claimed_domain_to_its_provider() {
 #[tokio::test]
 async fn no_identifier_field_without_idp_identifiers_and_a_note_without_providers() {
     let gw = Gw::start().await;
-    seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
+    seed_providers(&gw, &[("Google", ptype("Google"), &[])]).await;
     let google = gw.client(app_client_body(APP, &["Google"], true)).await.0;
     let page = gw
         .http
@@ -290,7 +290,7 @@ async fn no_identifier_field_without_idp_identifiers_and_a_note_without_provider
 #[tokio::test]
 async fn branding_comes_from_its_own_stylesheet() {
     let gw = Gw::start().await;
-    seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
+    seed_providers(&gw, &[("Google", ptype("Google"), &[])]).await;
     let mut body = app_client_body(APP, &["Google"], true);
     body["branding"] = json!({
         "logo_url": "https://cdn.example/logo.png",

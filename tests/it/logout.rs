@@ -4,14 +4,13 @@
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::harness::{Gw, app_client_body};
+use crate::harness::{Gw, app_client_body, ptype};
 use crate::login_page::{APP, assert_page_headers, seed_providers};
-use poolgate::model::ProviderType;
 
 #[tokio::test]
 async fn logout_redirects_only_to_registered_uris() {
     let gw = Gw::start().await;
-    seed_providers(&gw, &[("Google", ProviderType::Google, &[])]).await;
+    seed_providers(&gw, &[("Google", ptype("Google"), &[])]).await;
     let client = gw.client(app_client_body(APP, &["Google"], true)).await.0;
     let logout = |q: &[(&str, &str)]| {
         let mut u = Url::parse(&gw.url("/logout")).unwrap();

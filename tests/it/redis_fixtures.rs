@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use poolgate::model::{
-    IdentityLink, Pool, PoolSettings, ProviderType, RefreshState, RefreshTokenRecord, SigningAlg,
+    IdentityLink, Pool, PoolSettings, RefreshState, RefreshTokenRecord, SigningAlg,
     SigningKeyRecord, User,
 };
 use poolgate::store::prelude::*;
 use poolgate::store::redis::RedisStore;
 
+use crate::harness::ptype;
 use crate::redis_server::RedisServer;
 
 /// A fresh server and a store connected to it.
@@ -52,7 +53,7 @@ pub fn link(pool: &str, user_id: &str, provider: &str, subject: &str) -> Identit
     IdentityLink {
         pool_id: pool.into(),
         provider_name: provider.into(),
-        provider_type: ProviderType::OIDC,
+        provider_type: ptype("OIDC"),
         subject: subject.into(),
         issuer: Some("https://idp.example".into()),
         user_id: user_id.into(),

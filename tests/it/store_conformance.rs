@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use poolgate::model::{
     AppClient, Branding, ClientSecretRecord, DomainRecord, HookSecret, IdentityLink, IssuerStyle,
     LambdaConfig, LambdaVersion, LinkPolicy, OAuthFlow, Pool, PoolSettings, ProviderRecord,
-    ProviderType, RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer,
-    SigningAlg, SigningKeyRecord, User, VersionedHook,
+    RefreshRotation, RefreshState, RefreshTokenRecord, ResourceScope, ResourceServer, SigningAlg,
+    SigningKeyRecord, User, VersionedHook,
 };
 use poolgate::store::SharedBackend;
 use serde_json::json;
 
+use crate::harness::ptype;
+
+pub mod client_races;
 pub mod credentials;
 pub mod ephemeral;
 pub mod groups;
@@ -61,6 +64,10 @@ macro_rules! contract_tests {
             sign_in_races_admin_writes => races::sign_in_races_admin_writes;
             update_pool_if => pool_races::update_pool_if;
             admin_pool_changes_all_land => pool_races::admin_pool_changes_all_land;
+            admin_tags_keep_concurrent_patches => pool_races::admin_tags_keep_concurrent_patches;
+            update_client_if => client_races::update_client_if;
+            admin_client_changes_all_land => client_races::admin_client_changes_all_land;
+            admin_group_updates_all_land => client_races::admin_group_updates_all_land;
             groups => groups::groups;
             disabled_user_gains_no_link => hardening::disabled_user_gains_no_link;
             provider_delete_unlinks => hardening::provider_delete_unlinks;
@@ -97,8 +104,8 @@ macro_rules! contract_tests {
             use poolgate::store::EphemeralKind;
             #[allow(unused_imports)]
             use $crate::store_conformance::{
-                credentials, ephemeral, groups, hardening, listing, pool_races, races, records, tokens,
-                users,
+                client_races, credentials, ephemeral, groups, hardening, listing, pool_races, races,
+                records, tokens, users,
             };
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +232,7 @@ pub fn provider(pool: &str, name: &str) -> ProviderRecord {
     ProviderRecord {
         pool_id: pool.into(),
         name: name.into(),
-        provider_type: ProviderType::OIDC,
+        provider_type: ptype("OIDC"),
         details: details.as_object().cloned().unwrap_or_default(),
         attribute_mapping: BTreeMap::from([("email".into(), "email".into())]),
         idp_identifiers: vec!["corp.example.test".into()],
@@ -279,7 +286,7 @@ pub fn link(user: &User, provider: &str, subject: &str) -> IdentityLink {
     IdentityLink {
         pool_id: user.pool_id.clone(),
         provider_name: provider.into(),
-        provider_type: ProviderType::Google,
+        provider_type: ptype("Google"),
         subject: subject.into(),
         issuer: Some("https://accounts.google.com".into()),
         user_id: user.id.clone(),

@@ -76,7 +76,12 @@ impl Admin {
         }
         let mut url = public_url.clone();
         url.path_segments_mut()
-            .map_err(|_| crate::flow::FlowError::Internal)?
+            .map_err(|()| {
+                crate::flow::FlowError::internal(
+                    "build the import URL",
+                    "the public URL cannot be a base",
+                )
+            })?
             .pop_if_empty()
             .push("import")
             .push(&job.job_id);

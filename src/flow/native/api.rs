@@ -41,7 +41,8 @@ fn cognito_issuer(public_url: &Url, pool: &str) -> String {
 }
 
 fn ctx_for(pool: Pool, issuer: String) -> Result<PoolCtx, NativeError> {
-    let base = Url::parse(&issuer).map_err(|_| crate::flow::FlowError::Internal)?;
+    let base = Url::parse(&issuer)
+        .map_err(|e| crate::flow::FlowError::internal("parse the pool issuer", e))?;
     Ok(PoolCtx { pool, issuer, base })
 }
 
@@ -89,7 +90,8 @@ impl Flow {
         if pool.settings.issuer_style == IssuerStyle::Cognito {
             // The issuer is `{POOLGATE_PUBLIC_URL}/{pool id}`; endpoints stay on the
             // pool's domain (interface.md section 3).
-            let base = Url::parse(&origin).map_err(|_| crate::flow::FlowError::Internal)?;
+            let base = Url::parse(&origin)
+                .map_err(|e| crate::flow::FlowError::internal("parse the request origin", e))?;
             let issuer = cognito_issuer(public_url, &pool.id);
             return Ok(PoolCtx { pool, issuer, base });
         }

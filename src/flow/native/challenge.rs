@@ -142,8 +142,9 @@ impl Flow {
             Err(NativeError::CodeMismatch) => {
                 rec.attempts += 1;
                 if rec.attempts < MAX_SESSION_ATTEMPTS {
-                    let bytes =
-                        serde_json::to_vec(&rec).map_err(|_| crate::flow::FlowError::Internal)?;
+                    let bytes = serde_json::to_vec(&rec).map_err(|e| {
+                        crate::flow::FlowError::internal("encode the challenge record", e)
+                    })?;
                     self.store
                         .put(
                             pool,
@@ -199,7 +200,7 @@ impl Flow {
             crate::native::srp::verifier(&name, &user, pw.expose_secret(), &s)
         })
         .await
-        .map_err(|_| crate::flow::FlowError::Internal)?;
+        .map_err(|e| crate::flow::FlowError::internal("compute the SRP verifier", e))?;
         Ok(PasswordRecord {
             phc,
             srp_salt_hex: salt,

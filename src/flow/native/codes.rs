@@ -35,7 +35,7 @@ fn code_hash(user_id: &str, code: &str) -> String {
 /// A new 6-digit code.
 fn new_code() -> Result<String, NativeError> {
     let mut b = [0u8; 4];
-    aws_lc_rs::rand::fill(&mut b).map_err(|_| FlowError::Internal)?;
+    aws_lc_rs::rand::fill(&mut b).map_err(|e| FlowError::internal("draw a code", e))?;
     Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
 }
 
@@ -58,7 +58,8 @@ impl Flow {
             expires_at: self.clock.now() + ttl.as_secs() as i64,
             attempts: 0,
         };
-        let bytes = serde_json::to_vec(&rec).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(&rec)
+            .map_err(|e| FlowError::internal("encode the code record", e))?;
         self.store.put(pool, kind, user_id, &bytes, ttl).await?;
         Ok(code)
     }
@@ -93,7 +94,8 @@ impl Flow {
             self.store.take(pool, kind, user_id).await?;
         } else {
             let left = Duration::from_secs((rec.expires_at - now).max(1) as u64);
-            let bytes = serde_json::to_vec(&rec).map_err(|_| FlowError::Internal)?;
+            let bytes = serde_json::to_vec(&rec)
+                .map_err(|e| FlowError::internal("encode the code record", e))?;
             self.store.put(pool, kind, user_id, &bytes, left).await?;
         }
         Err(NativeError::CodeMismatch)

@@ -308,7 +308,9 @@ impl Flow {
                 })
             }
             Ok(AuthOutcome::Challenge { name, session, .. }) => {
-                let next = HostedStep::from_name(name).ok_or(FlowError::Internal)?;
+                let next = HostedStep::from_name(name).ok_or_else(|| {
+                    FlowError::internal("the hosted sign-in step", format!("no form for {name}"))
+                })?;
                 let username = match step {
                     HostedStep::Password => field("username").trim().to_owned(),
                     _ => known_user,
@@ -326,7 +328,10 @@ impl Flow {
                     authorize: authorize_fields(&flow),
                 })))
             }
-            Ok(AuthOutcome::Tokens(_)) => Err(FlowError::Internal),
+            Ok(AuthOutcome::Tokens(_)) => Err(FlowError::internal(
+                "the hosted sign-in step",
+                "tokens answered to a challenge response",
+            )),
             Err(NativeError::Flow(e)) => Err(e),
             Err(e) => match user_message(step, &e) {
                 Some(m) => {

@@ -83,8 +83,7 @@ impl From<crate::store::StoreError> for NativeError {
 
 impl From<crate::native::password::PasswordError> for NativeError {
     fn from(e: crate::native::password::PasswordError) -> Self {
-        tracing::error!(error = %e, "password hashing failed");
-        NativeError::Flow(FlowError::Internal)
+        NativeError::Flow(FlowError::internal("hash the password", e))
     }
 }
 
@@ -225,7 +224,8 @@ impl Flow {
     /// Starts a challenge: a random `Session` whose hash keys the stored record.
     async fn new_session(&self, pool: &str, rec: &SessionRecord) -> Result<String, NativeError> {
         let session = random_token(48);
-        let bytes = serde_json::to_vec(rec).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(rec)
+            .map_err(|e| FlowError::internal("encode the sign-in session", e))?;
         self.store
             .put(
                 pool,

@@ -41,7 +41,12 @@ fn required<'a>(r: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, 
 }
 
 fn hex_int(h: &str) -> Result<BigUint, NativeError> {
-    BigUint::parse_bytes(h.as_bytes(), 16).ok_or(NativeError::Flow(FlowError::Internal))
+    BigUint::parse_bytes(h.as_bytes(), 16).ok_or_else(|| {
+        NativeError::Flow(FlowError::internal(
+            "read a stored SRP number",
+            "not hexadecimal",
+        ))
+    })
 }
 
 impl Flow {
@@ -101,16 +106,17 @@ impl Flow {
                     srp::verifier(&name, &user, &random_token(24), &s)
                 })
                 .await
-                .map_err(|_| FlowError::Internal)?;
+                .map_err(|e| FlowError::internal("compute a decoy SRP verifier", e))?;
                 (None, username.to_owned(), salt, v)
             }
         };
         let v = verifier.clone();
         let eph = tokio::task::spawn_blocking(move || srp::server_ephemeral(&v))
             .await
-            .map_err(|_| FlowError::Internal)?;
+            .map_err(|e| FlowError::internal("compute the SRP server ephemeral", e))?;
         let mut block = [0u8; 48];
-        aws_lc_rs::rand::fill(&mut block).map_err(|_| FlowError::Internal)?;
+        aws_lc_rs::rand::fill(&mut block)
+            .map_err(|e| FlowError::internal("draw the SRP secret block", e))?;
         let secret_block = STANDARD.encode(block);
         let big_b_hex = eph.big_b.to_str_radix(16);
         let state = SrpState {
@@ -122,7 +128,8 @@ impl Flow {
             b_hex: eph.b.to_str_radix(16),
             big_b_hex: big_b_hex.clone(),
         };
-        let bytes = serde_json::to_vec(&state).map_err(|_| FlowError::Internal)?;
+        let bytes = serde_json::to_vec(&state)
+            .map_err(|e| FlowError::internal("encode the SRP state", e))?;
         self.store
             .put(
                 pool,
@@ -173,7 +180,8 @@ impl Flow {
         else {
             return Err(bad_credentials());
         };
-        let state: SrpState = serde_json::from_slice(&bytes).map_err(|_| FlowError::Internal)?;
+        let state: SrpState = serde_json::from_slice(&bytes)
+            .map_err(|e| FlowError::internal("decode the SRP state", e))?;
         if state.client_id != client.client_id || !state.username.eq_ignore_ascii_case(username) {
             return Err(bad_credentials());
         }
@@ -195,7 +203,7 @@ impl Flow {
         let verifier = state.verifier_hex.clone();
         let key = tokio::task::spawn_blocking(move || srp::server_key(&a, &eph, &verifier))
             .await
-            .map_err(|_| FlowError::Internal)?;
+            .map_err(|e| FlowError::internal("compute the SRP session key", e))?;
         let pool_name = srp::pool_name(pool);
         let proved = key.ok().is_some_and(|k| {
             let expected = srp::signature(&k, pool_name, &state.username, &block, timestamp);

@@ -10,12 +10,13 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::kinds::{KINDS, Kind, kind_for, kind_of};
+use super::kinds::{Kind, kind_for, kind_of, kinds};
 use super::pools::{Notice, problems_of};
 use super::{Posted, Signed, admin_error, domain_base, notice, page, see_other};
 use crate::admin::{MASK, ProviderBody};
 use crate::http::SharedState;
-use crate::model::{LinkPolicy, ProviderRecord, ProviderType};
+use crate::model::{LinkPolicy, ProviderRecord};
+use crate::provider::kind::Give as GiveIdp;
 
 #[derive(Serialize)]
 struct Row {
@@ -44,20 +45,20 @@ pub async fn list(
     let mut rows: Vec<Row> = providers
         .into_iter()
         .map(|p| {
-            let k = kind_for(p.provider_type);
+            let k = kind_for(&p.provider_type);
             Row {
                 name: p.name,
-                title: k.map_or("", |k| k.title),
-                slug: k.map_or("", |k| k.slug),
+                title: k.as_ref().map_or("", Kind::title),
+                slug: k.as_ref().map_or("", |k| k.slug),
             }
         })
         .collect();
     rows.sort_by(|a, b| (a.title, &a.name).cmp(&(b.title, &b.name)));
-    let kinds: Vec<KindLink> = KINDS
+    let kinds: Vec<KindLink> = kinds()
         .iter()
         .map(|k| KindLink {
             slug: k.slug,
-            title: k.title,
+            title: k.title(),
         })
         .collect();
     page(
@@ -74,7 +75,7 @@ struct Give {
     value: String,
 }
 
-async fn to_give(s: &SharedState, pool: &str, t: ProviderType) -> Vec<Give> {
+async fn to_give(s: &SharedState, pool: &str, kind: &Kind) -> Vec<Give> {
     let info = s.admin.get_pool(pool).await.ok();
     let sp_entity = info.as_ref().map_or_else(
         || format!("urn:poolgate:sp:{pool}"),
@@ -82,43 +83,30 @@ async fn to_give(s: &SharedState, pool: &str, t: ProviderType) -> Vec<Give> {
     );
     let domains = info.map(|p| p.domains).unwrap_or_default();
     let mut out = Vec::new();
-    for d in &domains {
-        let base = domain_base(s, d);
-        match t {
-            ProviderType::SAML => {
-                out.push(Give {
-                    label: "Assertion consumer service (ACS) URL",
-                    value: format!("{base}/saml2/idpresponse"),
-                });
-                out.push(Give {
-                    label: "SP metadata URL (import this at the IdP)",
-                    value: format!("{base}/saml2/metadata"),
-                });
-            }
-            ProviderType::SignInWithApple => {
-                out.push(Give {
-                    label: "Domain",
-                    value: crate::tls::host_of(d).to_owned(),
-                });
-                out.push(Give {
-                    label: "Return URL",
-                    value: format!("{base}/oauth2/idpresponse"),
-                });
-            }
-            _ => out.push(Give {
-                label: "Redirect URI",
-                value: format!("{base}/oauth2/idpresponse"),
-            }),
+    // Pool-wide values first, then each domain's.
+    for g in kind.form.give {
+        if let GiveIdp::SpEntityId(label) = *g {
+            out.push(Give {
+                label,
+                value: sp_entity.clone(),
+            });
         }
     }
-    if t == ProviderType::SAML {
-        out.insert(
-            0,
-            Give {
-                label: "SP entity ID (audience)",
-                value: sp_entity,
-            },
-        );
+    for d in &domains {
+        let base = domain_base(s, d);
+        for g in kind.form.give {
+            match *g {
+                GiveIdp::SpEntityId(_) => {}
+                GiveIdp::Host(label) => out.push(Give {
+                    label,
+                    value: crate::tls::host_of(d).to_owned(),
+                }),
+                GiveIdp::Endpoint(label, path) => out.push(Give {
+                    label,
+                    value: format!("{base}{path}"),
+                }),
+            }
+        }
     }
     out
 }
@@ -138,19 +126,19 @@ async fn form_page(
     s: &SharedState,
     pool: &str,
     csrf: &str,
-    kind: &'static Kind,
+    kind: &Kind,
     existing: bool,
     values: Values,
     status: StatusCode,
     problems: Vec<String>,
 ) -> Response {
-    let give = to_give(s, pool, kind.t).await;
+    let give = to_give(s, pool, kind).await;
     page(
         status,
         "provider.html",
         context! {
-            csrf, pool, nav => "providers", slug => kind.slug, title => kind.title,
-            console => kind.console, fields => kind.fields, give, existing, v => values,
+            csrf, pool, nav => "providers", slug => kind.slug, title => kind.title(),
+            console => kind.form.register_at, fields => kind.fields(), give, existing, v => values,
             problems, mask => MASK,
         },
     )
@@ -179,7 +167,7 @@ pub async fn new(
         &s,
         &pool,
         me.csrf(),
-        kind,
+        &kind,
         false,
         Values::default(),
         StatusCode::OK,
@@ -214,14 +202,14 @@ pub async fn edit(
         Ok(p) => p,
         Err(e) => return admin_error(e, me.csrf()),
     };
-    let Some(kind) = kind_for(p.provider_type) else {
+    let Some(kind) = kind_for(&p.provider_type) else {
         return super::error(404, "There is no such provider type.", Some(me.csrf()));
     };
     form_page(
         &s,
         &pool,
         me.csrf(),
-        kind,
+        &kind,
         true,
         values_of(&p),
         StatusCode::OK,
@@ -239,12 +227,12 @@ pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Pos
     };
     let name = p.form.get("name").to_owned();
     let mut details = match s.admin.get_provider(&pool, &name).await {
-        Ok(prev) if prev.provider_type == kind.t && p.form.checked("existing") => {
+        Ok(prev) if prev.provider_type == kind.type_name() && p.form.checked("existing") => {
             values_of(&prev).details
         }
         _ => serde_json::Map::new(),
     };
-    for field in kind.fields {
+    for field in kind.fields() {
         match p.form.opt(field.key) {
             Some(v) => {
                 details.insert(field.key.to_owned(), Value::String(v));
@@ -283,7 +271,7 @@ pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Pos
             &s,
             &pool,
             p.csrf(),
-            kind,
+            &kind,
             existing,
             values,
             StatusCode::BAD_REQUEST,
@@ -292,7 +280,7 @@ pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Pos
         .await;
     }
     let body = ProviderBody {
-        provider_type: kind.t,
+        provider_type: kind.slug.to_owned(),
         details,
         attribute_mapping: mapping,
         idp_identifiers: p.form.lines("idp_identifiers"),
@@ -313,7 +301,7 @@ pub async fn save(State(s): State<SharedState>, Path(pool): Path<String>, p: Pos
                 &s,
                 &pool,
                 p.csrf(),
-                kind,
+                &kind,
                 existing,
                 values,
                 status,

@@ -34,7 +34,7 @@ struct Row {
 #[derive(Serialize)]
 struct Link {
     provider: String,
-    kind: &'static str,
+    kind: String,
     subject: String,
     primary: bool,
 }
@@ -105,7 +105,7 @@ pub async fn show(
         .iter()
         .map(|l| Link {
             provider: l.provider_name.clone(),
-            kind: l.provider_type.as_str(),
+            kind: l.provider_type.as_str().to_owned(),
             subject: l.subject.clone(),
             primary: l.primary,
         })

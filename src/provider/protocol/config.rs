@@ -1,22 +1,14 @@
-//! Validation of provider `details`: required keys, endpoint URLs (https, or http on
-//! loopback only), scopes and the `endpoints` overrides every social kind accepts.
-//! Every check reports into a `Problems` list so an admin sees all mistakes at once.
+//! Validation of provider `details`, read through the kind's typed config
+//! (`details.rs`): required keys, endpoint URLs (https, or http on loopback only),
+//! scopes and the `endpoints` overrides every social kind accepts. Every check reports
+//! into a `Problems` list so an admin sees all mistakes at once.
 
 use std::net::IpAddr;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
 use url::{Host, Url};
 
-use crate::provider::detail_str;
-
-/// The override keys of `details.endpoints` (interface.md section 3).
-pub const ENDPOINT_KEYS: &[&str] = &[
-    "issuer",
-    "authorize_url",
-    "token_url",
-    "userinfo_url",
-    "jwks_uri",
-];
+pub use super::details::{Flag, Ignored, Number, Table, Text, Words, typed};
 
 /// Problems found in a registration, each naming its key.
 #[derive(Debug, Default)]
@@ -131,69 +123,53 @@ pub fn discovered_endpoint(value: &str, issuer: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Reads a required string detail.
-pub fn required<'a>(
-    details: &'a Map<String, Value>,
-    key: &str,
-    p: &mut Problems,
-) -> Option<&'a str> {
-    match details.get(key) {
-        None | Some(Value::Null) => {
+/// A required string detail.
+pub fn required<'a>(t: &'a Text, key: &str, p: &mut Problems) -> Option<&'a str> {
+    match t {
+        Text::Absent => {
             p.add(key, "is required");
             None
         }
-        Some(Value::String(_)) => {
-            let v = detail_str(details, key);
+        Text::Given(_) => {
+            let v = t.get();
             if v.is_none() {
                 p.add(key, "must not be empty");
             }
             v
         }
-        Some(_) => {
+        Text::NotText => {
             p.add(key, "must be a string");
             None
         }
     }
 }
 
-/// Reads an optional string detail; a non-string value is a problem.
-pub fn optional<'a>(
-    details: &'a Map<String, Value>,
-    key: &str,
-    p: &mut Problems,
-) -> Option<&'a str> {
-    match details.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(_)) => detail_str(details, key),
-        Some(_) => {
-            p.add(key, "must be a string");
-            None
-        }
+/// An optional string detail; a non-string value is a problem.
+pub fn optional<'a>(t: &'a Text, key: &str, p: &mut Problems) -> Option<&'a str> {
+    if *t == Text::NotText {
+        p.add(key, "must be a string");
     }
+    t.get()
 }
 
-/// Reads an optional boolean detail (JSON boolean or "true"/"false").
-pub fn optional_bool(details: &Map<String, Value>, key: &str, p: &mut Problems) -> bool {
-    match details.get(key) {
-        None | Some(Value::Null) => false,
-        Some(_) => crate::provider::detail_bool(details, key).unwrap_or_else(|| {
+/// An optional boolean detail (JSON boolean or "true"/"false"), `default` when absent.
+pub fn flag(f: Flag, key: &str, default: bool, p: &mut Problems) -> bool {
+    match f {
+        Flag::Absent => default,
+        Flag::Given(b) => b,
+        Flag::Invalid => {
             p.add(key, "must be true or false");
             false
-        }),
+        }
     }
 }
 
-/// Reads an optional endpoint URL detail at `key` (reported as `label`).
-pub fn optional_url(
-    details: &Map<String, Value>,
-    key: &str,
-    label: &str,
-    p: &mut Problems,
-) -> Option<Url> {
-    let value = match details.get(key) {
-        None | Some(Value::Null) => return None,
-        Some(Value::String(s)) => s.trim(),
-        Some(_) => {
+/// An optional endpoint URL detail (reported as `label`).
+pub fn optional_url(t: &Text, label: &str, p: &mut Problems) -> Option<Url> {
+    let value = match t {
+        Text::Absent => return None,
+        Text::Given(s) => s.trim(),
+        Text::NotText => {
             p.add(label, "must be a string");
             return None;
         }
@@ -210,18 +186,13 @@ pub fn optional_url(
     }
 }
 
-/// Reads an optional list of strings: a JSON array, or one string separated by spaces
-/// or commas (`native_client_ids`).
-pub fn string_list(details: &Map<String, Value>, key: &str, p: &mut Problems) -> Vec<String> {
-    let items: Vec<String> = match details.get(key) {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::String(s)) => s.split([' ', ',']).map(str::to_owned).collect(),
-        Some(Value::Array(list)) if list.iter().all(Value::is_string) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        Some(_) => {
+/// An optional list of strings (`native_client_ids`): entries trimmed, empty ones
+/// dropped.
+pub fn string_list(w: &Words, key: &str, p: &mut Problems) -> Vec<String> {
+    let items = match w {
+        Words::Absent => return Vec::new(),
+        Words::Given(items) => items,
+        Words::Invalid => {
             p.add(key, "must be a list of strings");
             return Vec::new();
         }
@@ -243,17 +214,19 @@ pub fn string_list(details: &Map<String, Value>, key: &str, p: &mut Problems) ->
     items
 }
 
-/// Rejects detail keys the kind does not know, so a typo (`hosted_domian`) is not
-/// silently ignored.
-pub fn unknown_keys(details: &Map<String, Value>, known: &[&str], p: &mut Problems) {
-    for key in details.keys() {
-        if !known.contains(&key.as_str()) {
-            p.add(key, "is not a known detail for this provider type");
-        }
-    }
+/// The keys of `details.endpoints`: overrides of a social kind's public endpoints
+/// (interface.md section 3).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EndpointDetails {
+    pub issuer: Text,
+    pub authorize_url: Text,
+    pub token_url: Text,
+    pub userinfo_url: Text,
+    pub jwks_uri: Text,
 }
 
-/// Endpoint overrides of a social kind (`details.endpoints`).
+/// Endpoint overrides of a social kind (`details.endpoints`), parsed.
 #[derive(Clone, Debug, Default)]
 pub struct Endpoints {
     pub issuer: Option<Url>,
@@ -264,28 +237,28 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// Parses `details.endpoints`, reporting bad values as `endpoints.<key>`.
-    pub fn parse(details: &Map<String, Value>, p: &mut Problems) -> Self {
-        let obj = match details.get("endpoints") {
-            None | Some(Value::Null) => return Self::default(),
-            Some(Value::Object(o)) => o,
-            Some(_) => {
+    /// Checks `details.endpoints`, reporting bad values as `endpoints.<key>`.
+    pub fn parse(t: &Table<EndpointDetails>, p: &mut Problems) -> Self {
+        let e = match t {
+            Table::Absent => return Self::default(),
+            Table::Given { value, unknown } => {
+                for key in unknown {
+                    p.add(&format!("endpoints.{key}"), "is not a known endpoint");
+                }
+                value
+            }
+            Table::NotTable => {
                 p.add("endpoints", "must be a table of URLs");
                 return Self::default();
             }
         };
-        for key in obj.keys() {
-            if !ENDPOINT_KEYS.contains(&key.as_str()) {
-                p.add(&format!("endpoints.{key}"), "is not a known endpoint");
-            }
-        }
-        let get = |k: &str, p: &mut Problems| optional_url(obj, k, &format!("endpoints.{k}"), p);
+        let mut get = |t: &Text, k: &str| optional_url(t, &format!("endpoints.{k}"), p);
         Self {
-            issuer: get("issuer", p),
-            authorize_url: get("authorize_url", p),
-            token_url: get("token_url", p),
-            userinfo_url: get("userinfo_url", p),
-            jwks_uri: get("jwks_uri", p),
+            issuer: get(&e.issuer, "issuer"),
+            authorize_url: get(&e.authorize_url, "authorize_url"),
+            token_url: get(&e.token_url, "token_url"),
+            userinfo_url: get(&e.userinfo_url, "userinfo_url"),
+            jwks_uri: get(&e.jwks_uri, "jwks_uri"),
         }
     }
 }
@@ -302,8 +275,8 @@ pub fn issuer_string(url: &Url) -> String {
 }
 
 /// Splits `authorize_scopes` (space or comma separated) into scopes.
-pub fn scopes(details: &Map<String, Value>, default: &str, p: &mut Problems) -> Vec<String> {
-    let raw = optional(details, "authorize_scopes", p).unwrap_or(default);
+pub fn scopes(t: &Text, default: &str, p: &mut Problems) -> Vec<String> {
+    let raw = optional(t, "authorize_scopes", p).unwrap_or(default);
     let list: Vec<String> = raw
         .split([' ', ',', '\t'])
         .filter(|s| !s.is_empty())

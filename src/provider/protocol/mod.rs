@@ -7,6 +7,7 @@ use crate::provider::UpstreamIdentity;
 
 pub mod assertion;
 pub mod config;
+pub mod details;
 pub mod http;
 pub mod idtoken;
 pub mod jwks;

@@ -3,10 +3,12 @@
 //! verification through `protocol::saml::verify_response`. SP key material is handed
 //! in by the flow (adapters never touch the store).
 
+mod logout;
 mod settings;
 
+pub use logout::LogoutStatus;
 use settings::parse;
-pub use settings::{FETCHED, FETCHED_AT, Kind, Settings, TRANSIENT, fetch_metadata, validate};
+pub use settings::{Config, FETCHED, FETCHED_AT, Kind, Settings, TRANSIENT, fetch_metadata};
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use url::Url;
 
-use crate::model::{ProviderRecord, ProviderType};
+use crate::model::ProviderRecord;
 use crate::provider::protocol::saml::redirect::{self, AuthnRequestParams, LogoutRequestParams};
 use crate::provider::protocol::saml::sp::{SpKeyPair, SpKeys};
 use crate::provider::protocol::saml::{
@@ -30,10 +32,7 @@ const GROUP_CLAIMS: &[&str] = &[
     "http://schemas.xmlsoap.org/claims/Group",
     "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
 ];
-pub fn build(
-    record: &ProviderRecord,
-    ctx: &ProviderContext,
-) -> Result<SharedProvider, ProviderError> {
+fn build(record: &ProviderRecord, ctx: &ProviderContext) -> Result<SharedProvider, ProviderError> {
     let settings = parse(record, true).map_err(|e| ProviderError::Config(e.join("; ")))?;
     Ok(std::sync::Arc::new(SamlProvider {
         name: record.name.clone(),
@@ -48,9 +47,25 @@ pub struct SamlProvider {
     ctx: ProviderContext,
 }
 
-/// The SAML-only capability, for the flow's ACS and logout steps.
+/// The SAML-only capability, for the flow's ACS and logout steps: every check of what
+/// the IdP sends lives behind it, the flow keeps only the sign-in's state.
 pub trait SamlSp: Send + Sync {
-    fn settings(&self) -> &Settings;
+    /// Single logout through the IdP (`idp_signout`): the ACS keeps a session handle.
+    fn single_logout(&self) -> bool;
+    /// Whether an unsolicited (IdP-initiated) response whose `Issuer` is `issuer` is
+    /// accepted by this registration (`allow_idp_initiated`, and the IdP's entity ID).
+    fn accepts_unsolicited(&self, issuer: Option<&str>) -> bool;
+    /// The soonest expiry (unix seconds) among the IdP's signing certificates.
+    fn signing_cert_expiry(&self) -> Option<i64>;
+    /// Verifies the IdP's LogoutResponse (HTTP-Redirect) to our request `request_id`:
+    /// the signature over `raw_query` exactly as received, `InResponseTo`, `Issuer`
+    /// and `Destination` (this domain's `/saml2/logout`).
+    fn verify_logout_response(
+        &self,
+        raw_query: &str,
+        request_id: &str,
+        destination: &str,
+    ) -> Result<LogoutStatus, ProviderError>;
     /// The AuthnRequest redirect; `relay_state` is the flow's state. Signed with the
     /// SP key when given and the registration says so.
     fn begin_saml(
@@ -144,8 +159,30 @@ impl SamlProvider {
 }
 
 impl SamlSp for SamlProvider {
-    fn settings(&self) -> &Settings {
-        &self.settings
+    fn single_logout(&self) -> bool {
+        self.settings.idp_signout
+    }
+
+    fn accepts_unsolicited(&self, issuer: Option<&str>) -> bool {
+        self.settings.allow_idp_initiated && issuer == Some(self.settings.idp.entity_id.as_str())
+    }
+
+    fn signing_cert_expiry(&self) -> Option<i64> {
+        self.settings
+            .idp
+            .signing_certs
+            .iter()
+            .map(|c| c.not_after)
+            .min()
+    }
+
+    fn verify_logout_response(
+        &self,
+        raw_query: &str,
+        request_id: &str,
+        destination: &str,
+    ) -> Result<LogoutStatus, ProviderError> {
+        logout::check_logout_response(&self.settings.idp, raw_query, request_id, destination)
     }
 
     fn begin_saml(
@@ -255,8 +292,8 @@ impl Provider for SamlProvider {
     fn name(&self) -> &str {
         &self.name
     }
-    fn provider_type(&self) -> ProviderType {
-        ProviderType::SAML
+    fn kind(&self) -> &'static dyn crate::provider::ProviderKind {
+        &Kind
     }
     fn saml(&self) -> Option<&dyn SamlSp> {
         Some(self)

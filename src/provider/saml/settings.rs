@@ -6,11 +6,17 @@
 use serde_json::Value;
 use url::Url;
 
+use async_trait::async_trait;
+use serde::Deserialize;
+
 use crate::model::ProviderRecord;
-use crate::provider::protocol::config::{self, Problems};
+use crate::provider::kind::{ConsoleForm, FormField, Give};
+use crate::provider::protocol::config::{self, Flag, Number, Problems, Text};
 use crate::provider::protocol::http;
 use crate::provider::protocol::saml::{DEFAULT_SKEW_S, IdpMetadata, parse_metadata};
-use crate::provider::{ProviderContext, ProviderError, ProviderKind, detail_str};
+use crate::provider::{
+    FetchedDetails, ProviderContext, ProviderError, ProviderKind, SharedProvider, detail_str,
+};
 
 pub const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 /// Where a fetched `metadata_url` document is kept in the record (shared by every
@@ -18,22 +24,74 @@ pub const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient
 pub const FETCHED: &str = "metadata_fetched";
 pub const FETCHED_AT: &str = "metadata_fetched_at";
 
-const KNOWN: &[&str] = &[
-    "metadata_xml",
-    "metadata_url",
-    "allow_idp_initiated",
-    "encrypted_responses",
-    "idp_signout",
-    "name_id_format",
-    "clock_skew_s",
-    "subject_attribute",
-    "sign_requests",
-    FETCHED,
-    FETCHED_AT,
-];
+/// The registration's details.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    metadata_xml: Text,
+    metadata_url: Text,
+    allow_idp_initiated: Flag,
+    encrypted_responses: Flag,
+    idp_signout: Flag,
+    name_id_format: Text,
+    clock_skew_s: Number,
+    subject_attribute: Text,
+    sign_requests: Flag,
+    /// The fetched `metadata_url` document and when it was fetched (bookkeeping the
+    /// gateway writes; never shown).
+    metadata_fetched: Text,
+    metadata_fetched_at: Number,
+}
 
 pub struct Kind;
 impl ProviderKind for Kind {
+    fn type_name(&self) -> &'static str {
+        "SAML"
+    }
+    fn console(&self) -> &'static ConsoleForm {
+        static FORM: ConsoleForm = ConsoleForm {
+            title: "SAML 2.0",
+            register_at: "your identity provider's relying party trust / SAML app",
+            fields: &[
+                FormField::new(
+                    "metadata_url",
+                    "IdP metadata URL",
+                    "Fetched and checked on save. Give this or the metadata document.",
+                    "text",
+                    false,
+                ),
+                FormField::new(
+                    "metadata_xml",
+                    "IdP metadata document",
+                    "The XML the IdP exports, pasted here.",
+                    "area",
+                    false,
+                ),
+            ],
+            give: &[
+                Give::SpEntityId("SP entity ID (audience)"),
+                Give::Endpoint("Assertion consumer service (ACS) URL", "/saml2/idpresponse"),
+                Give::Endpoint(
+                    "SP metadata URL (import this at the IdP)",
+                    "/saml2/metadata",
+                ),
+            ],
+        };
+        &FORM
+    }
+    fn validate(&self, record: &ProviderRecord) -> Result<(), Vec<String>> {
+        parse(record, false).map(|_| ())
+    }
+    fn build(
+        &self,
+        record: &ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<SharedProvider, ProviderError> {
+        super::build(record, ctx)
+    }
+    fn fetched_details(&self) -> Option<&dyn FetchedDetails> {
+        Some(&MetadataUrl)
+    }
     fn secret_fields(&self) -> &'static [&'static str] {
         &[]
     }
@@ -95,13 +153,12 @@ pub struct Settings {
 }
 
 pub(super) fn parse(record: &ProviderRecord, need_metadata: bool) -> Result<Settings, Vec<String>> {
-    let d = &record.details;
     let mut p = Problems::default();
-    config::unknown_keys(d, KNOWN, &mut p);
-    let metadata_url = config::optional_url(d, "metadata_url", "metadata_url", &mut p);
-    let xml = match (detail_str(d, "metadata_xml"), &metadata_url) {
+    let c: Config = config::typed(&record.details, &mut p);
+    let metadata_url = config::optional_url(&c.metadata_url, "metadata_url", &mut p);
+    let xml = match (c.metadata_xml.get(), &metadata_url) {
         (Some(x), None) => Some(x),
-        (None, Some(_)) => detail_str(d, FETCHED),
+        (None, Some(_)) => c.metadata_fetched.get(),
         (Some(_), Some(_)) => {
             p.add(
                 "metadata_xml",
@@ -126,7 +183,7 @@ pub(super) fn parse(record: &ProviderRecord, need_metadata: bool) -> Result<Sett
         }
         None => None,
     };
-    let name_id_format = match detail_str(d, "name_id_format") {
+    let name_id_format = match c.name_id_format.get() {
         None => None,
         Some(v) => {
             let urn = name_id_urn(v);
@@ -139,32 +196,30 @@ pub(super) fn parse(record: &ProviderRecord, need_metadata: bool) -> Result<Sett
             urn
         }
     };
-    let subject_attribute = detail_str(d, "subject_attribute").map(str::to_owned);
+    let subject_attribute = c.subject_attribute.get().map(str::to_owned);
     if name_id_format == Some(TRANSIENT) && subject_attribute.is_none() {
         p.add(
             "subject_attribute",
             "is required with a transient NameID (a transient NameID is not a stable subject)",
         );
     }
-    let clock_skew_s = match d.get("clock_skew_s") {
-        None | Some(Value::Null) => DEFAULT_SKEW_S,
-        Some(v) => match v.as_i64().filter(|s| (0..=600).contains(s)) {
-            Some(s) => s,
-            None => {
-                p.add(
-                    "clock_skew_s",
-                    "must be a whole number of seconds, 0 to 600",
-                );
-                DEFAULT_SKEW_S
-            }
-        },
+    let clock_skew_s = match c.clock_skew_s {
+        Number::Absent => DEFAULT_SKEW_S,
+        Number::Given(s) if (0..=600).contains(&s) => s,
+        _ => {
+            p.add(
+                "clock_skew_s",
+                "must be a whole number of seconds, 0 to 600",
+            );
+            DEFAULT_SKEW_S
+        }
     };
-    let allow_idp_initiated = config::optional_bool(d, "allow_idp_initiated", &mut p);
-    let encrypted_responses = config::optional_bool(d, "encrypted_responses", &mut p);
-    let idp_signout = config::optional_bool(d, "idp_signout", &mut p);
-    let sign_requests = d
-        .get("sign_requests")
-        .is_none_or(|_| config::optional_bool(d, "sign_requests", &mut p));
+    let allow_idp_initiated =
+        config::flag(c.allow_idp_initiated, "allow_idp_initiated", false, &mut p);
+    let encrypted_responses =
+        config::flag(c.encrypted_responses, "encrypted_responses", false, &mut p);
+    let idp_signout = config::flag(c.idp_signout, "idp_signout", false, &mut p);
+    let sign_requests = config::flag(c.sign_requests, "sign_requests", true, &mut p);
     if idp_signout && idp.as_ref().is_some_and(|m| m.slo_redirect.is_none()) {
         p.add(
             "idp_signout",
@@ -197,13 +252,26 @@ pub(super) fn parse(record: &ProviderRecord, need_metadata: bool) -> Result<Sett
     })
 }
 
-pub fn validate(record: &ProviderRecord) -> Result<(), Vec<String>> {
-    parse(record, false).map(|_| ())
-}
-
 /// Largest metadata document fetched (one IdP's metadata is tens of kilobytes; a
 /// federation's aggregate is not what a registration names). Read as it streams in.
 pub const MAX_METADATA: usize = 2 * 1024 * 1024;
+
+/// The fetch of `metadata_url`: SAML's fetched details.
+struct MetadataUrl;
+
+#[async_trait]
+impl FetchedDetails for MetadataUrl {
+    async fn fetch(
+        &self,
+        record: &mut ProviderRecord,
+        ctx: &ProviderContext,
+    ) -> Result<bool, ProviderError> {
+        fetch_metadata(record, ctx).await
+    }
+    fn failed_message(&self) -> &'static str {
+        "metadata_url: the metadata could not be fetched or was refused; the gateway log has the cause"
+    }
+}
 
 /// Fetches `metadata_url` into the record (at registration and on refresh). Refuses
 /// metadata that cannot be used (no signing certificate, not parseable).

@@ -9,7 +9,7 @@ use redis::Script;
 use super::keys::{PoolKeys, enc};
 use super::{RedisStore, UnexpectedReply, from_json, from_json_all, script, to_json};
 use crate::model::Group;
-use crate::store::{GroupStore, MembershipOutcome, StoreError, StoreResult};
+use crate::store::{CasOutcome, GroupStore, MembershipOutcome, StoreError, StoreResult};
 
 /// KEYS: groups, user, group members, user's groups. ARGV: name, user id.
 static ADD: LazyLock<Script> = LazyLock::new(|| {
@@ -101,6 +101,19 @@ impl GroupStore for RedisStore {
             .eval(UPDATE.key(k.groups()).arg(&group.name).arg(to_json(group)?))
             .await?;
         Ok(n == 1)
+    }
+    async fn update_group_if(
+        &self,
+        expected: &Group,
+        new: &Group,
+    ) -> StoreResult<CasOutcome<Group>> {
+        if (&expected.pool_id, &expected.name) != (&new.pool_id, &new.name) {
+            return Err(StoreError::Invalid(
+                "a compare-and-set cannot change a group's name".to_owned(),
+            ));
+        }
+        let k = PoolKeys::new(&new.pool_id);
+        super::records::hash_replace_if_equal(self, &k.groups(), &new.name, expected, new).await
     }
     async fn delete_group(&self, pool: &str, name: &str) -> StoreResult<bool> {
         let k = PoolKeys::new(pool);

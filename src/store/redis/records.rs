@@ -281,6 +281,40 @@ pub(super) async fn hash_replace_if_version<T: Serialize>(
     Ok(n == 1)
 }
 
+/// Compare-and-set of a hash record: compared with `expected` as a record (the stored
+/// text may come from another version), then the exact stored text swapped for `new`
+/// in one script, so a write landing between the two steps is seen.
+pub(super) async fn hash_replace_if_equal<T: Serialize + DeserializeOwned + PartialEq>(
+    s: &RedisStore,
+    key: &str,
+    field: &str,
+    expected: &T,
+    new: &T,
+) -> StoreResult<CasOutcome<T>> {
+    let raw: Option<String> = s.query(redis::cmd("HGET").arg(key).arg(field)).await?;
+    let Some(raw) = raw else {
+        return Ok(CasOutcome::Missing);
+    };
+    let stored: T = from_json(&raw)?;
+    if stored != *expected {
+        return Ok(CasOutcome::Changed(Box::new(stored)));
+    }
+    let (status, current): (i64, String) = s
+        .eval(
+            HSET_IF_EQUAL
+                .key(key)
+                .arg(field)
+                .arg(&raw)
+                .arg(to_json(new)?),
+        )
+        .await?;
+    match status {
+        1 => Ok(CasOutcome::Written),
+        0 => Ok(CasOutcome::Missing),
+        _ => Ok(CasOutcome::Changed(Box::new(from_json(&current)?))),
+    }
+}
+
 pub(super) async fn hash_put<T: Serialize>(
     s: &RedisStore,
     key: &str,

@@ -14,7 +14,7 @@ use crate::model::{
 use crate::store::{
     Backend, CasOutcome, ClientStore, CreateUserOutcome, Ephemeral, EphemeralKind, KeyStore,
     LinkOutcome, PoolStore, ProviderStore, RefreshStore, ResourceServerStore, RotateOutcome,
-    StoreResult, UserPatch, UserStore,
+    StoreError, StoreResult, UserPatch, UserStore,
 };
 
 /// Compare-and-swap of the SP keys. KEYS: sp-keys. ARGV: expected, new.
@@ -84,6 +84,24 @@ impl ClientStore for RedisStore {
         self.written(
             changed,
             records::hash_put(self, &key, &client.client_id, client),
+        )
+        .await
+    }
+    async fn update_client_if(
+        &self,
+        expected: &AppClient,
+        new: &AppClient,
+    ) -> StoreResult<CasOutcome<AppClient>> {
+        if (&expected.pool_id, &expected.client_id) != (&new.pool_id, &new.client_id) {
+            return Err(StoreError::Invalid(
+                "a compare-and-set cannot change a client's id".to_owned(),
+            ));
+        }
+        let key = PoolKeys::new(&new.pool_id).clients();
+        let changed = Changed::Client(new.pool_id.clone(), new.client_id.clone());
+        self.written(
+            changed,
+            records::hash_replace_if_equal(self, &key, &new.client_id, expected, new),
         )
         .await
     }

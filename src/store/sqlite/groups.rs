@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, TransactionBehavior, params};
 
+use super::records::GROUPS;
 use super::{SqliteStore, conflict_msg, db_err, exec, query_all, query_one, to_json};
 use crate::model::Group;
-use crate::store::{GroupStore, MembershipOutcome, StoreResult};
+use crate::store::{CasOutcome, GroupStore, MembershipOutcome, StoreError, StoreResult};
 
 fn create(conn: &Connection, g: &Group) -> StoreResult<()> {
     exec(
@@ -124,6 +125,22 @@ impl GroupStore for SqliteStore {
                 params![g.pool_id, g.name, to_json(&g)?],
             )?;
             Ok(n > 0)
+        })
+        .await
+    }
+    async fn update_group_if(
+        &self,
+        expected: &Group,
+        new: &Group,
+    ) -> StoreResult<CasOutcome<Group>> {
+        if (&expected.pool_id, &expected.name) != (&new.pool_id, &new.name) {
+            return Err(StoreError::Invalid(
+                "a compare-and-set cannot change a group's name".to_owned(),
+            ));
+        }
+        let (expected, new) = (expected.clone(), new.clone());
+        self.run(move |c| {
+            GROUPS.replace_if_equal(c, &new.pool_id, &new.name, &expected, &to_json(&new)?)
         })
         .await
     }

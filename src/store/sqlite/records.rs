@@ -1,9 +1,9 @@
 //! Pool-level records in SQLite: pools, domains, app clients, identity providers and
 //! resource servers. Blocking functions, called through `SqliteStore::run`.
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{conflict_msg, db_err, exec, query_all, query_one, to_json};
+use super::{conflict_msg, db_err, exec, from_json, query_all, query_one, to_json};
 use crate::model::{DomainRecord, Pool};
 use crate::store::{CasOutcome, StoreError, StoreResult};
 
@@ -154,6 +154,10 @@ pub(super) const PROVIDERS: Keyed = Keyed {
     table: "providers",
     key: "name",
 };
+pub(super) const GROUPS: Keyed = Keyed {
+    table: "groups",
+    key: "name",
+};
 pub(super) const RESOURCE_SERVERS: Keyed = Keyed {
     table: "resource_servers",
     key: "identifier",
@@ -196,6 +200,48 @@ impl Keyed {
             k = self.key
         );
         Ok(exec(conn, &sql, params![pool, key, data, expected])? > 0)
+    }
+
+    /// Compare-and-set: the stored record is compared with `expected` as a record (its
+    /// text may come from another version), then replaced by `data` only while its
+    /// stored text is still the one compared, in one statement.
+    pub(super) fn replace_if_equal<T: serde::de::DeserializeOwned + PartialEq>(
+        self,
+        conn: &Connection,
+        pool: &str,
+        key: &str,
+        expected: &T,
+        data: &str,
+    ) -> StoreResult<CasOutcome<T>> {
+        let select = format!(
+            "SELECT data FROM {} WHERE pool_id = ?1 AND {} = ?2",
+            self.table, self.key
+        );
+        let update = format!(
+            "UPDATE {} SET data = ?3 WHERE pool_id = ?1 AND {} = ?2 AND data = ?4",
+            self.table, self.key
+        );
+        for _ in 0..3 {
+            let raw: Option<String> = conn
+                .query_row(&select, [pool, key], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            let Some(raw) = raw else {
+                return Ok(CasOutcome::Missing);
+            };
+            let stored: T = from_json(&raw)?;
+            if stored != *expected {
+                return Ok(CasOutcome::Changed(Box::new(stored)));
+            }
+            if exec(conn, &update, params![pool, key, data, raw])? > 0 {
+                return Ok(CasOutcome::Written);
+            }
+            // Rewritten between the two statements (another process): compare again.
+        }
+        Err(StoreError::Conflict(format!(
+            "the {} record keeps changing",
+            self.table
+        )))
     }
 
     pub(super) fn get<T: serde::de::DeserializeOwned>(

@@ -17,7 +17,7 @@ use crate::store::memory::Swap;
 use crate::store::{
     Backend, CasOutcome, ClientStore, CreateUserOutcome, KeyStore, LinkOutcome, PoolStore,
     ProviderStore, Redeemed, Redemption, RefreshStore, ResourceServerStore, RotateOutcome,
-    StoreResult, UserPatch, UserStore, redeem_stepwise,
+    StoreError, StoreResult, UserPatch, UserStore, redeem_stepwise,
 };
 
 #[async_trait]
@@ -89,6 +89,25 @@ impl ClientStore for SqliteStore {
             &client.pool_id,
             &client.client_id,
             move |c, p, id| CLIENTS.put(c, p, id, &data),
+        )
+        .await
+    }
+    async fn update_client_if(
+        &self,
+        expected: &AppClient,
+        new: &AppClient,
+    ) -> StoreResult<CasOutcome<AppClient>> {
+        if (&expected.pool_id, &expected.client_id) != (&new.pool_id, &new.client_id) {
+            return Err(StoreError::Invalid(
+                "a compare-and-set cannot change a client's id".to_owned(),
+            ));
+        }
+        let (expected, data) = (expected.clone(), to_json(new)?);
+        self.write_cached(
+            &self.clients,
+            &new.pool_id,
+            &new.client_id,
+            move |c, p, id| CLIENTS.replace_if_equal(c, p, id, &expected, &data),
         )
         .await
     }

@@ -118,3 +118,70 @@ async fn providers_validated_masked_and_secret_kept_on_masked_put() {
         Landing::Page(s, b) => assert!(s.is_client_error(), "{s} {b}"),
     }
 }
+
+/// An upstream step that fails (a SAML `metadata_url` nothing answers at) is a 400
+/// naming the detail, never the upstream's error: that may name internal hosts.
+#[tokio::test]
+async fn upstream_fetch_errors_name_no_internal_host() {
+    let gw = crate::harness::Gw::start().await;
+    // A port just freed: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/federationmetadata.xml");
+    let (s, v) = gw
+        .admin(
+            "PUT",
+            "/pools/default/providers/Corp",
+            Some(json!({"type": "SAML", "details": {"metadata_url": url}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(message.contains("metadata_url"), "{v}");
+    assert!(
+        !message.contains("127.0.0.1") && !message.contains(&port.to_string()),
+        "the upstream error reached the caller: {v}"
+    );
+    let (s, _) = gw.admin("GET", "/pools/default/providers/Corp", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// Every unknown detail key is named at once, and an unknown type names the type.
+#[tokio::test]
+async fn unknown_keys_and_types_are_named() {
+    let gw = crate::harness::Gw::start().await;
+    let (s, v) = gw
+        .admin(
+            "PUT",
+            "/pools/default/providers/G",
+            Some(json!({"type": "Google", "details": {
+                "client_id": "c", "client_secret": "s",
+                "hosted_domian": "example.com", "clientid": "x",
+                "endpoints": {"jwks": "https://x.example"},
+            }})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let message = v.to_string();
+    for key in [
+        "details.hosted_domian",
+        "details.clientid",
+        "details.endpoints.jwks",
+    ] {
+        assert!(message.contains(key), "{key} not named: {v}");
+    }
+    let (s, v) = gw
+        .admin(
+            "PUT",
+            "/pools/default/providers/G",
+            Some(json!({"type": "google", "details": {}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("\\\"google\\\""), "{v}");
+    let (s, _) = gw.admin("GET", "/pools/default/providers/G", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

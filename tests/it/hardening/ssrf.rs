@@ -15,13 +15,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use poolgate::clock::SystemClock;
-use poolgate::model::ProviderType;
 use poolgate::provider::{BeginRequest, BrowserAction, ProviderContext, ProviderError, registry};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::harness::ptype;
 use crate::providers::{record, redirect_uri};
 use crate::tls::TestCa;
 
@@ -145,7 +145,7 @@ async fn discovery_naming_internal_endpoints_is_refused_before_any_request_goes_
         let details = json!({
             "issuer": issuer, "client_id": "rp", "client_secret": "s3cret-never-sent",
         });
-        let mut rec = record(ProviderType::OIDC, &format!("Ssrf{n}"), details);
+        let mut rec = record(ptype("OIDC"), &format!("Ssrf{n}"), details);
         registry::prepare(&mut rec, &ctx).await.unwrap();
         let p = registry::build(&rec, &ctx).unwrap();
         let ru = redirect_uri();
@@ -177,7 +177,7 @@ async fn discovery_naming_internal_endpoints_is_refused_before_any_request_goes_
     // The control: the same upstream with outside endpoints is used.
     *doc.lock().unwrap() = good;
     let details = json!({"issuer": issuer, "client_id": "rp", "client_secret": "s"});
-    let p = registry::build(&record(ProviderType::OIDC, "Fine", details), &ctx).unwrap();
+    let p = registry::build(&record(ptype("OIDC"), "Fine", details), &ctx).unwrap();
     let ru = redirect_uri();
     let begun = p
         .begin(&BeginRequest {

@@ -1,11 +1,11 @@
 //! The Login with Amazon adapter against the fake Amazon.
 
-use poolgate::model::ProviderType;
 use poolgate::provider::{BeginRequest, BrowserAction, ProviderError};
 use serde_json::json;
 
 use super::*;
 use crate::fakes::amazon::{self, AmazonOpts, FakeHandle};
+use crate::harness::ptype;
 
 fn details(f: &FakeHandle) -> Value {
     f.details()
@@ -14,7 +14,7 @@ fn details(f: &FakeHandle) -> Value {
 #[tokio::test]
 async fn sign_in_reads_the_profile() {
     let f = amazon::start(AmazonOpts::default()).await;
-    let p = build(ProviderType::LoginWithAmazon, details(&f));
+    let p = build(ptype("LoginWithAmazon"), details(&f));
     let q = authorize_query(&p).await;
     assert_eq!(q["scope"], "profile");
     assert_eq!(q["code_challenge_method"], "S256");
@@ -37,7 +37,7 @@ async fn trust_email_and_postal_code_scope() {
     let mut d = details(&f);
     d["trust_email"] = json!("true");
     d["authorize_scopes"] = json!("profile postal_code");
-    let p = build(ProviderType::LoginWithAmazon, d);
+    let p = build(ptype("LoginWithAmazon"), d);
     let id = sign_in(&p).await.unwrap();
     assert!(id.email_verified);
     assert_eq!(id.raw["postal_code"], "98109");
@@ -48,7 +48,7 @@ async fn user_id_only_scope_still_gives_the_subject() {
     let f = amazon::start(AmazonOpts::default()).await;
     let mut d = details(&f);
     d["authorize_scopes"] = json!("profile:user_id");
-    let p = build(ProviderType::LoginWithAmazon, d);
+    let p = build(ptype("LoginWithAmazon"), d);
     let id = sign_in(&p).await.unwrap();
     assert_eq!(id.subject, "amzn1.account.AF2EXAMPLEUSERID");
     assert_eq!(id.email, None);
@@ -61,19 +61,19 @@ async fn cancel_is_denied_and_a_wrong_secret_fails() {
         ..AmazonOpts::default()
     })
     .await;
-    let p = build(ProviderType::LoginWithAmazon, details(&f));
+    let p = build(ptype("LoginWithAmazon"), details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
     f.set(|o| o.deny = false);
     let mut d = details(&f);
     d["client_secret"] = json!("wrong");
-    let p = build(ProviderType::LoginWithAmazon, d);
+    let p = build(ptype("LoginWithAmazon"), d);
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Upstream(_))));
 }
 
 #[tokio::test]
 async fn default_endpoints_are_amazons() {
     let p = build(
-        ProviderType::LoginWithAmazon,
+        ptype("LoginWithAmazon"),
         json!({"client_id": "c", "client_secret": "s"}),
     );
     let ru = redirect_uri();

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use poolgate::clock::FixedClock;
-use poolgate::model::ProviderType;
 use poolgate::provider::{ProviderError, registry};
 use serde_json::json;
 
 use super::*;
 use crate::fakes::apple::{self, AppleOpts, FakeHandle};
 use crate::fakes::jwt;
+use crate::harness::ptype;
 
 async fn setup() -> (FakeHandle, Value) {
     let (o, pem) = AppleOpts::generate();
@@ -22,7 +22,7 @@ async fn setup() -> (FakeHandle, Value) {
 #[tokio::test]
 async fn first_sign_in_carries_the_name_later_ones_do_not() {
     let (f, d) = setup().await;
-    let p = build(ProviderType::SignInWithApple, d);
+    let p = build(ptype("SignInWithApple"), d);
     let ru = redirect_uri();
     let begun = p
         .begin(&poolgate::provider::BeginRequest {
@@ -81,7 +81,7 @@ async fn first_sign_in_carries_the_name_later_ones_do_not() {
 async fn boolean_email_verified_is_verified_too() {
     let (f, d) = setup().await;
     f.set(|o| o.bools_as_strings = false);
-    let p = build(ProviderType::SignInWithApple, d);
+    let p = build(ptype("SignInWithApple"), d);
     let id = sign_in(&p).await.unwrap();
     assert!(id.email_verified);
     assert_eq!(id.raw["is_private_email"], json!(true));
@@ -99,7 +99,7 @@ async fn client_secret_signed_with_a_wrong_key_is_refused_by_the_fake() {
     let (f, mut d) = setup().await;
     let (other_pem, _) = jwt::generate_p8();
     d["private_key"] = json!(other_pem);
-    let p = build(ProviderType::SignInWithApple, d);
+    let p = build(ptype("SignInWithApple"), d);
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Upstream(_))));
     let seen = f.seen();
     assert_eq!(seen.accepted_secrets, 0);
@@ -112,7 +112,7 @@ async fn client_secret_is_regenerated_before_it_expires() {
     // Start the adapter's clock 23.5 h in the past: its first secret expires in 30 min.
     let clock = FixedClock::at((now() - 23 * 3600 - 1800) * 1000);
     let ctx = ctx_with_clock(Arc::new(clock.clone()));
-    let p = registry::build(&record(ProviderType::SignInWithApple, "Apple", d), &ctx).unwrap();
+    let p = registry::build(&record(ptype("SignInWithApple"), "Apple", d), &ctx).unwrap();
     // The id_token (issued "in the future" for that clock) is refused, but the fake saw
     // and accepted the secret.
     assert_rejected(
@@ -132,7 +132,7 @@ async fn client_secret_is_regenerated_before_it_expires() {
 #[tokio::test]
 async fn cancel_wrong_nonce_and_forged_tokens() {
     let (f, d) = setup().await;
-    let p = build(ProviderType::SignInWithApple, d);
+    let p = build(ptype("SignInWithApple"), d);
     f.set(|o| o.deny = true);
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
     f.set(|o| {
@@ -156,7 +156,7 @@ async fn cancel_wrong_nonce_and_forged_tokens() {
 async fn without_name_or_email_scope_the_callback_is_a_redirect() {
     let (_f, mut d) = setup().await;
     d["authorize_scopes"] = json!("openid");
-    let p = build(ProviderType::SignInWithApple, d);
+    let p = build(ptype("SignInWithApple"), d);
     let q = authorize_query(&p).await;
     assert!(!q.contains_key("response_mode"));
 }

@@ -1,11 +1,11 @@
 //! The Facebook adapter against the fake Facebook (which verifies `appsecret_proof`).
 
-use poolgate::model::ProviderType;
 use poolgate::provider::ProviderError;
 use serde_json::json;
 
 use super::*;
 use crate::fakes::facebook::{self, FacebookOpts, FakeHandle};
+use crate::harness::ptype;
 
 fn details(f: &FakeHandle) -> Value {
     f.details()
@@ -14,7 +14,7 @@ fn details(f: &FakeHandle) -> Value {
 #[tokio::test]
 async fn sign_in_reads_graph_me_with_appsecret_proof() {
     let f = facebook::start(FacebookOpts::default()).await;
-    let p = build(ProviderType::Facebook, details(&f));
+    let p = build(ptype("Facebook"), details(&f));
     let q = authorize_query(&p).await;
     assert_eq!(q["scope"], "public_profile,email");
     assert_eq!(q["code_challenge_method"], "S256");
@@ -49,7 +49,7 @@ async fn trust_email_marks_the_email_verified() {
     let f = facebook::start(FacebookOpts::default()).await;
     let mut d = details(&f);
     d["trust_email"] = json!(true);
-    let p = build(ProviderType::Facebook, d);
+    let p = build(ptype("Facebook"), d);
     assert!(sign_in(&p).await.unwrap().email_verified);
     // No email, nothing verified.
     f.set(|o| o.email = None);
@@ -119,18 +119,18 @@ async fn a_wrong_app_secret_fails_and_cancel_is_denied() {
     let f = facebook::start(FacebookOpts::default()).await;
     let mut d = details(&f);
     d["client_secret"] = json!("not-the-secret");
-    let p = build(ProviderType::Facebook, d);
+    let p = build(ptype("Facebook"), d);
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Upstream(_))));
 
     f.set(|o| o.deny = true);
-    let p = build(ProviderType::Facebook, details(&f));
+    let p = build(ptype("Facebook"), details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
 }
 
 #[tokio::test]
 async fn api_version_picks_the_public_endpoints() {
     let p = build(
-        ProviderType::Facebook,
+        ptype("Facebook"),
         json!({"client_id": "1", "client_secret": "s", "api_version": "v25.0"}),
     );
     let ru = redirect_uri();
@@ -151,7 +151,7 @@ async fn api_version_picks_the_public_endpoints() {
         "https://www.facebook.com/v25.0/dialog/oauth"
     );
     let p = build(
-        ProviderType::Facebook,
+        ptype("Facebook"),
         json!({"client_id": "1", "client_secret": "s"}),
     );
     let begun = p
@@ -195,7 +195,7 @@ fn logs_of_build(version: &str, now_s: i64) -> String {
         .finish();
     let clock = std::sync::Arc::new(poolgate::clock::FixedClock::at(now_s * 1000));
     let rec = record(
-        ProviderType::Facebook,
+        ptype("Facebook"),
         "Facebook",
         json!({"client_id": "1", "client_secret": "fb-secret-xyz", "api_version": version}),
     );

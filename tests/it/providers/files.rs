@@ -1,11 +1,11 @@
 //! The example registrations in the top-level `providers/` are valid bodies of their
 //! type once their `${VAR}`s are filled in.
 
-use poolgate::model::ProviderType;
 use poolgate::provider::registry;
 
 use super::*;
 use crate::fakes::jwt;
+use crate::harness::ptype;
 
 /// Fills every `${VAR}` outside comments (TOML-escaped, as the loader does).
 fn fill(text: &str, pem: &str) -> String {
@@ -43,12 +43,16 @@ fn example_files_validate() {
         );
         let table: toml::Table = toml::from_str(&fill(&text, &pem)).unwrap();
         let body = serde_json::to_value(&table).unwrap();
-        let t: ProviderType = serde_json::from_value(body["type"].clone()).unwrap();
-        let mut rec = record(t, body["name"].as_str().unwrap(), body["details"].clone());
+        let t = ptype(body["type"].as_str().unwrap());
+        let mut rec = record(
+            t.clone(),
+            body["name"].as_str().unwrap(),
+            body["details"].clone(),
+        );
         rec.attribute_mapping = serde_json::from_value(body["attribute_mapping"].clone()).unwrap();
         registry::validate(&rec).unwrap_or_else(|e| panic!("{name}.toml: {e:?}"));
         // The file's mapping is the kind's default mapping, written out.
-        let defaults: std::collections::BTreeMap<String, String> = registry::kind(t)
+        let defaults: std::collections::BTreeMap<String, String> = registry::kind(&t)
             .default_mapping()
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -1,18 +1,18 @@
 //! The GitHub and generic OAuth2 adapters against their fakes.
 
-use poolgate::model::ProviderType;
 use poolgate::provider::ProviderError;
 use serde_json::json;
 
 use super::*;
 use crate::fakes::github::{self, GitHubOpts};
 use crate::fakes::oauth2::{self as plain, OAuth2Opts};
+use crate::harness::ptype;
 
 #[tokio::test]
 async fn github_subject_is_the_numeric_id_and_email_the_verified_primary() {
     let f = github::start(GitHubOpts::default()).await;
-    let p = build(ProviderType::GitHub, f.details());
-    assert_eq!(p.provider_type(), ProviderType::GitHub);
+    let p = build(ptype("GitHub"), f.details());
+    assert_eq!(p.kind().type_name(), "GitHub");
     let q = authorize_query(&p).await;
     assert_eq!(q["scope"], "read:user user:email");
     assert_eq!(q["code_challenge_method"], "S256");
@@ -47,7 +47,7 @@ async fn github_unverified_primary_is_kept_unverified_and_missing_primary_gives_
             {"email": "fresh@example.com", "primary": true, "verified": false},
         ])
     });
-    let p = build(ProviderType::GitHub, f.details());
+    let p = build(ptype("GitHub"), f.details());
     let id = sign_in(&p).await.unwrap();
     assert_eq!(id.email.as_deref(), Some("fresh@example.com"));
     assert!(!id.email_verified);
@@ -62,7 +62,7 @@ async fn github_without_the_email_scope_does_not_ask_for_emails() {
     let f = github::start(GitHubOpts::default()).await;
     let mut d = f.details();
     d["authorize_scopes"] = json!("read:user");
-    let id = sign_in(&build(ProviderType::GitHub, d)).await.unwrap();
+    let id = sign_in(&build(ptype("GitHub"), d)).await.unwrap();
     assert_eq!(id.email, None);
     assert_eq!(f.seen().api_calls.len(), 1);
 }
@@ -101,13 +101,13 @@ async fn github_errors_sent_with_status_200_fail_the_sign_in() {
     let f = github::start(GitHubOpts::default()).await;
     let mut d = f.details();
     d["client_secret"] = json!("wrong");
-    let r = sign_in(&build(ProviderType::GitHub, d)).await;
+    let r = sign_in(&build(ptype("GitHub"), d)).await;
     assert!(
         matches!(r, Err(ProviderError::Upstream(ref m)) if m.contains("incorrect_client_credentials")),
         "{r:?}"
     );
     f.set(|o| o.deny = true);
-    let r = sign_in(&build(ProviderType::GitHub, f.details())).await;
+    let r = sign_in(&build(ptype("GitHub"), f.details())).await;
     assert!(matches!(r, Err(ProviderError::Denied)), "{r:?}");
 }
 
@@ -116,7 +116,7 @@ async fn github_enterprise_server_by_base_url() {
     let f = github::start(GitHubOpts::default()).await;
     let d = json!({"client_id": "Iv1.0123456789abcdef", "client_secret": "gh-secret-0123456789",
         "enterprise_url": f.url("/")});
-    let id = sign_in(&build(ProviderType::GitHub, d)).await.unwrap();
+    let id = sign_in(&build(ptype("GitHub"), d)).await.unwrap();
     assert_eq!(id.subject, "583231");
     let paths: Vec<String> = f.seen().api_calls.into_iter().map(|c| c.0).collect();
     assert_eq!(paths, ["/user", "/user/emails"]);
@@ -125,7 +125,7 @@ async fn github_enterprise_server_by_base_url() {
 #[tokio::test]
 async fn github_details_are_validated() {
     let r = poolgate::provider::registry::validate(&record(
-        ProviderType::GitHub,
+        ptype("GitHub"),
         "GitHub",
         json!({"client_id": "a", "client_secret": "b", "endpoints": {"jwks_uri": "https://x/"}, "enterprise_url": "http://ghe.example.com"}),
     ));
@@ -137,8 +137,8 @@ async fn github_details_are_validated() {
 #[tokio::test]
 async fn generic_oauth2_basic_auth_dotted_subject_and_unverified_email() {
     let f = plain::start(OAuth2Opts::default()).await;
-    let p = build(ProviderType::OAuth2, f.details());
-    assert_eq!(p.provider_type(), ProviderType::OAuth2);
+    let p = build(ptype("OAuth2"), f.details());
+    assert_eq!(p.kind().type_name(), "OAuth2");
     let q = authorize_query(&p).await;
     assert_eq!(q["scope"], "identify email");
     assert!(
@@ -164,7 +164,7 @@ async fn generic_oauth2_email_verified_only_from_a_mapped_attribute_or_trust() {
     .await;
     let mut d = f.details();
     d["pkce"] = json!(true);
-    let mut rec = record(ProviderType::OAuth2, "Plain", d.clone());
+    let mut rec = record(ptype("OAuth2"), "Plain", d.clone());
     rec.attribute_mapping
         .insert("email".into(), "data.mail".into());
     let p = poolgate::provider::registry::build(&rec, &ctx()).unwrap();
@@ -190,18 +190,15 @@ async fn generic_oauth2_refusals() {
     // Wrong authentication method: the fake accepts only Basic.
     let mut d = f.details();
     d["token_endpoint_auth_method"] = json!("client_secret_post");
-    let r = sign_in(&build(ProviderType::OAuth2, d)).await;
+    let r = sign_in(&build(ptype("OAuth2"), d)).await;
     assert!(matches!(r, Err(ProviderError::Upstream(_))), "{r:?}");
     // A subject attribute the userinfo lacks.
     let mut d = f.details();
     d["subject_attribute"] = json!("data.nope");
-    assert_rejected(
-        sign_in(&build(ProviderType::OAuth2, d)).await,
-        "missing subject",
-    );
+    assert_rejected(sign_in(&build(ptype("OAuth2"), d)).await, "missing subject");
     // Missing URLs are reported by key.
     let errs = poolgate::provider::registry::validate(&record(
-        ProviderType::OAuth2,
+        ptype("OAuth2"),
         "P",
         json!({"client_id": "a", "client_secret": "b", "token_url": "http://example.com/t"}),
     ))

@@ -1,11 +1,11 @@
 //! The Google adapter against the fake Google.
 
-use poolgate::model::ProviderType;
 use serde_json::json;
 
 use super::*;
 use crate::fakes::google::{self, GoogleOpts};
 use crate::fakes::oidc::FakeHandle;
+use crate::harness::ptype;
 
 fn details(f: &FakeHandle, hosted_domain: Option<&str>) -> Value {
     let mut d = google::details(f);
@@ -18,7 +18,7 @@ fn details(f: &FakeHandle, hosted_domain: Option<&str>) -> Value {
 #[tokio::test]
 async fn sign_in_maps_google_claims() {
     let f = google::start(GoogleOpts::default()).await;
-    let p = build(ProviderType::Google, details(&f, None));
+    let p = build(ptype("Google"), details(&f, None));
     let q = authorize_query(&p).await;
     assert_eq!(q["scope"], "openid email profile");
     assert!(!q.contains_key("hd"));
@@ -41,7 +41,7 @@ async fn both_issuer_spellings_are_accepted() {
         ..GoogleOpts::default()
     })
     .await;
-    let p = build(ProviderType::Google, details(&f, None));
+    let p = build(ptype("Google"), details(&f, None));
     let id = sign_in(&p).await.expect("legacy issuer accepted");
     // The identity carries the canonical spelling either way.
     assert_eq!(id.issuer.as_deref(), Some(f.issuer().as_str()));
@@ -59,7 +59,7 @@ async fn hosted_domain_is_sent_and_enforced() {
         ..GoogleOpts::default()
     })
     .await;
-    let p = build(ProviderType::Google, details(&f, Some("example.com")));
+    let p = build(ptype("Google"), details(&f, Some("example.com")));
     assert_eq!(authorize_query(&p).await["hd"], "example.com");
     let id = sign_in(&p).await.unwrap();
     assert_eq!(id.raw["hd"], "example.com");
@@ -80,7 +80,7 @@ async fn hosted_domain_is_sent_and_enforced() {
 #[tokio::test]
 async fn google_negative_tokens_are_rejected() {
     let f = google::start(GoogleOpts::default()).await;
-    let p = build(ProviderType::Google, details(&f, None));
+    let p = build(ptype("Google"), details(&f, None));
     f.set(|o| o.token.nonce = Some("replayed".into()));
     assert_rejected(sign_in(&p).await, "wrong nonce");
     f.set(|o| {
@@ -97,7 +97,7 @@ async fn any_workspace_domain_with_star() {
         ..GoogleOpts::default()
     })
     .await;
-    let p = build(ProviderType::Google, details(&f, Some("*")));
+    let p = build(ptype("Google"), details(&f, Some("*")));
     assert_eq!(authorize_query(&p).await["hd"], "*");
     sign_in(&p).await.expect("any Workspace domain");
     google::set_hd(&f, None);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poolgate::clock::{Clock, SharedClock, SystemClock};
-use poolgate::model::{LinkPolicy, ProviderRecord, ProviderType};
+use poolgate::model::{LinkPolicy, ProviderRecord, ProviderTypeName};
 use poolgate::provider::{
     BeginRequest, BrowserAction, CallbackParams, ProviderContext, ProviderError, SharedProvider,
     UpstreamIdentity,
@@ -57,7 +57,7 @@ pub fn ctx_with_clock(clock: SharedClock) -> ProviderContext {
     }
 }
 
-pub fn record(t: ProviderType, name: &str, details: Value) -> ProviderRecord {
+pub fn record(t: ProviderTypeName, name: &str, details: Value) -> ProviderRecord {
     ProviderRecord {
         pool_id: "default".into(),
         name: name.into(),
@@ -72,7 +72,7 @@ pub fn record(t: ProviderType, name: &str, details: Value) -> ProviderRecord {
     }
 }
 
-pub fn build(t: ProviderType, details: Value) -> SharedProvider {
+pub fn build(t: ProviderTypeName, details: Value) -> SharedProvider {
     poolgate::provider::registry::build(&record(t, "Upstream", details), &ctx()).unwrap()
 }
 

@@ -2,7 +2,6 @@
 //! id_token from the provider's own native SDK, verified as strictly as a browser
 //! sign-in's, with the native client ids as accepted audiences; and the refusals.
 
-use poolgate::model::ProviderType;
 use poolgate::provider::SharedProvider;
 use serde_json::json;
 
@@ -11,6 +10,7 @@ use crate::fakes::apple::{self, AppleOpts};
 use crate::fakes::google::{self, GoogleOpts};
 use crate::fakes::oidc::{self, OidcOpts};
 use crate::fakes::{SignMode, TokenKnobs};
+use crate::harness::ptype;
 
 pub const ANDROID: &str = "123-android.apps.googleusercontent.com";
 pub const IOS: &str = "123-ios.apps.googleusercontent.com";
@@ -30,7 +30,7 @@ async fn google_setup() -> (oidc::FakeHandle, SharedProvider) {
     let f = google::start(GoogleOpts::default()).await;
     let mut d = google::details(&f);
     d["native_client_ids"] = json!([ANDROID, IOS]);
-    (f.clone(), build(ProviderType::Google, d))
+    (f.clone(), build(ptype("Google"), d))
 }
 
 fn knobs(f: impl FnOnce(&mut TokenKnobs)) -> TokenKnobs {
@@ -158,12 +158,12 @@ async fn an_alg_the_provider_does_not_publish_is_refused() {
     .await;
     let mut d = f.details();
     d["native_client_ids"] = json!(["native-app"]);
-    let p = build(ProviderType::OIDC, d);
+    let p = build(ptype("OIDC"), d);
     let t = f.mint("native-app", None, &TokenKnobs::default());
     assert_rejected_because(verify(&p, &t, None).await, "ES256 token", "alg");
     // With ES256 published the same kind of token passes: the refusal is the alg's.
     f.set(|o| o.algs = Some(vec!["ES256".into()]));
-    let p = build(ProviderType::OIDC, f.details());
+    let p = build(ptype("OIDC"), f.details());
     let t = f.mint(&f.opts().client_id, None, &TokenKnobs::default());
     assert_eq!(verify(&p, &t, None).await.unwrap().subject, "user-1");
 }
@@ -174,7 +174,7 @@ async fn google_hosted_domain_applies_to_exchanged_tokens() {
     let mut d = google::details(&f);
     d["native_client_ids"] = json!([ANDROID]);
     d["hosted_domain"] = json!("example.com");
-    let p = build(ProviderType::Google, d);
+    let p = build(ptype("Google"), d);
     let t = f.mint(ANDROID, None, &TokenKnobs::default());
     assert_rejected_because(verify(&p, &t, None).await, "consumer account", "hd");
     let t = f.mint(
@@ -193,7 +193,7 @@ async fn apple_native_bundle_id_and_hashed_nonce() {
     let f = apple::start(opts).await;
     let mut d = f.details(&pem);
     d["native_client_ids"] = json!(["com.example.app"]);
-    let p = build(ProviderType::SignInWithApple, d);
+    let p = build(ptype("SignInWithApple"), d);
     let raw_nonce = "raw-nonce-from-the-app";
     let hashed = poolgate::secret::sha256_hex(raw_nonce);
     let t = f.mint("com.example.app", Some(&hashed));
@@ -214,7 +214,7 @@ async fn facebook_limited_login_with_overridden_keys() {
     let jwks = oidc::start(OidcOpts::default()).await;
     let d = json!({"client_id": "1234567890", "client_secret": "fb-secret",
         "endpoints": {"issuer": jwks.issuer(), "jwks_uri": jwks.url("/jwks")}});
-    let p = build(ProviderType::Facebook, d);
+    let p = build(ptype("Facebook"), d);
     let t = jwks.mint(
         "1234567890",
         Some("fb-nonce"),
@@ -233,12 +233,12 @@ async fn facebook_limited_login_with_overridden_keys() {
 #[tokio::test]
 async fn kinds_without_id_tokens_cannot_exchange() {
     let p = build(
-        ProviderType::LoginWithAmazon,
+        ptype("LoginWithAmazon"),
         json!({"client_id": "c", "client_secret": "s"}),
     );
     assert!(p.native().is_none());
     let p = build(
-        ProviderType::GitHub,
+        ptype("GitHub"),
         json!({"client_id": "c", "client_secret": "s"}),
     );
     assert!(p.native().is_none());

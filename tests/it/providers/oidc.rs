@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use poolgate::clock::FixedClock;
-use poolgate::model::ProviderType;
 use poolgate::provider::{BeginRequest, CallbackParams, ProviderError, registry};
 use serde_json::json;
 
 use super::*;
 use crate::fakes::oidc::{self, FakeHandle, OidcOpts};
 use crate::fakes::{SignMode, TokenKnobs};
+use crate::harness::ptype;
 
 fn details(f: &FakeHandle) -> Value {
     f.details()
@@ -22,7 +22,7 @@ async fn happy_path_with_discovery_pkce_nonce_and_userinfo() {
         o.userinfo_extra
             .insert("groups".into(), json!(["admins", "staff"]));
     });
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     let q = authorize_query(&p).await;
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["code_challenge_method"], "S256");
@@ -69,7 +69,7 @@ async fn client_secret_post_and_userinfo_post() {
     let mut d = details(&f);
     d["token_endpoint_auth_method"] = json!("client_secret_post");
     d["attributes_request_method"] = json!("POST");
-    let p = build(ProviderType::OIDC, d);
+    let p = build(ptype("OIDC"), d);
     sign_in(&p).await.unwrap();
     let seen = f.seen();
     assert_eq!(seen.token_auth, vec!["client_secret_post"]);
@@ -84,7 +84,7 @@ async fn explicit_endpoints_skip_discovery() {
     d["token_url"] = json!(f.url("/token"));
     d["userinfo_url"] = json!(f.url("/userinfo"));
     d["jwks_uri"] = json!(f.url("/jwks"));
-    let p = build(ProviderType::OIDC, d);
+    let p = build(ptype("OIDC"), d);
     let id = sign_in(&p).await.unwrap();
     assert_eq!(id.subject, "user-1");
     assert_eq!(f.seen().discovery_fetches, 0);
@@ -93,7 +93,7 @@ async fn explicit_endpoints_skip_discovery() {
 #[tokio::test]
 async fn negative_catalogue_each_rejected() {
     let f = oidc::start(OidcOpts::default()).await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     sign_in(&p).await.unwrap();
     let now = now();
     let extra = |v: Value| v.as_object().cloned().unwrap();
@@ -241,7 +241,7 @@ async fn only_published_algorithms_are_accepted() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     assert_rejected(
         sign_in(&p).await,
         "RS256 token while the provider publishes ES256 only",
@@ -252,7 +252,7 @@ async fn only_published_algorithms_are_accepted() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     sign_in(&p).await.unwrap();
     // HMAC and none are never accepted, even when discovery lists them.
     let f = oidc::start(OidcOpts {
@@ -260,7 +260,7 @@ async fn only_published_algorithms_are_accepted() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     f.set(|o| o.token.sign = SignMode::Hs256WithPublicKey);
     assert_rejected_because(
         sign_in(&p).await,
@@ -282,14 +282,14 @@ async fn userinfo_for_another_subject_is_rejected() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     assert_rejected(sign_in(&p).await, "userinfo sub differs");
 }
 
 #[tokio::test]
 async fn rfc9207_iss_parameter() {
     let f = oidc::start(OidcOpts::default()).await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     f.set(|o| o.callback_iss = Some("https://evil.example".into()));
     assert_rejected(sign_in(&p).await, "callback iss of another issuer");
     let iss = f.issuer();
@@ -302,7 +302,7 @@ async fn rfc9207_iss_parameter() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     assert_rejected(sign_in(&p).await, "advertised iss parameter missing");
     let iss = f.issuer();
     f.set(|o| o.callback_iss = Some(iss));
@@ -316,7 +316,7 @@ async fn access_denied_is_denied_and_other_errors_are_upstream() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Denied)));
     let ru = redirect_uri();
     let begun = p
@@ -344,7 +344,7 @@ async fn access_denied_is_denied_and_other_errors_are_upstream() {
 #[tokio::test]
 async fn tampered_state_and_replayed_code_fail() {
     let f = oidc::start(OidcOpts::default()).await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     let ru = redirect_uri();
     let begun = p
         .begin(&BeginRequest {
@@ -380,7 +380,7 @@ async fn missing_id_token_is_an_upstream_error() {
         ..OidcOpts::default()
     })
     .await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     assert!(matches!(sign_in(&p).await, Err(ProviderError::Upstream(_))));
 }
 
@@ -389,7 +389,7 @@ async fn jwks_is_refetched_on_rotation_at_most_once_per_ten_seconds() {
     let f = oidc::start(OidcOpts::default()).await;
     let clock = FixedClock::at(now() * 1000);
     let ctx = ctx_with_clock(Arc::new(clock.clone()));
-    let p = registry::build(&record(ProviderType::OIDC, "Upstream", details(&f)), &ctx).unwrap();
+    let p = registry::build(&record(ptype("OIDC"), "Upstream", details(&f)), &ctx).unwrap();
     sign_in(&p).await.unwrap();
     assert_eq!(f.seen().jwks_fetches, 1);
 
@@ -418,7 +418,7 @@ async fn oversized_upstream_answers_are_refused() {
         o.userinfo_extra
             .insert("blob".into(), json!("x".repeat(300 * 1024)));
     });
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     match sign_in(&p).await {
         Err(ProviderError::Upstream(m)) => assert!(m.contains("larger than"), "{m}"),
         other => panic!("expected Upstream, got {other:?}"),
@@ -450,7 +450,7 @@ async fn a_silent_token_endpoint_times_out() {
         http,
         clock: Arc::new(poolgate::clock::SystemClock),
     };
-    let p = registry::build(&record(ProviderType::OIDC, "Upstream", d), &ctx).unwrap();
+    let p = registry::build(&record(ptype("OIDC"), "Upstream", d), &ctx).unwrap();
     match sign_in(&p).await {
         Err(ProviderError::Upstream(m)) => assert!(m.contains("timed out"), "{m}"),
         other => panic!("expected Upstream, got {other:?}"),
@@ -465,7 +465,7 @@ async fn redirects_from_the_token_endpoint_are_not_followed() {
     // 307 to the real token endpoint: followed, it would succeed.
     d["token_url"] = json!(f.url("/moved-token"));
     d["jwks_uri"] = json!(f.url("/jwks"));
-    let p = build(ProviderType::OIDC, d);
+    let p = build(ptype("OIDC"), d);
     match sign_in(&p).await {
         Err(ProviderError::Upstream(m)) => assert!(m.contains("status 307"), "{m}"),
         other => panic!("expected Upstream, got {other:?}"),
@@ -475,7 +475,7 @@ async fn redirects_from_the_token_endpoint_are_not_followed() {
 #[tokio::test]
 async fn a_host_only_issuer_matches_with_or_without_trailing_slash() {
     let f = oidc::start(OidcOpts::default()).await;
-    let p = build(ProviderType::OIDC, details(&f));
+    let p = build(ptype("OIDC"), details(&f));
     let slash = format!("{}/", f.issuer());
     f.set(|o| o.token.iss = Some(slash));
     sign_in(&p).await.unwrap();

@@ -3,12 +3,12 @@
 //! the admin API shows), `iss`/`sub`, `aud` = its token endpoint, `exp` and a single-use
 //! `jti`.
 
-use poolgate::model::ProviderType;
 use serde_json::json;
 
 use super::*;
 use crate::fakes::jwt;
 use crate::fakes::oidc::{self, OidcOpts};
+use crate::harness::ptype;
 
 fn shown_jwk(details: &Value, index: usize) -> Value {
     let jwks = poolgate::provider::oidc::public_jwks(details.as_object().unwrap())
@@ -32,7 +32,7 @@ async fn sign_in_with_rs256_and_es256_client_keys() {
             "public part only"
         );
         f.set(|o| o.client_jwk = Some(jwk));
-        let p = build(ProviderType::OIDC, d.clone());
+        let p = build(ptype("OIDC"), d.clone());
         let id = sign_in(&p).await.unwrap();
         assert_eq!(id.subject, "user-1", "{alg}");
         // A second sign-in makes a fresh assertion (new jti).
@@ -56,7 +56,7 @@ async fn a_key_the_idp_does_not_know_is_refused() {
     // The IdP holds another key.
     let other = json!({"private_key": jwt::generate_rsa_pem()});
     f.set(|o| o.client_jwk = Some(shown_jwk(&other, 0)));
-    let r = sign_in(&build(ProviderType::OIDC, d)).await;
+    let r = sign_in(&build(ptype("OIDC"), d)).await;
     assert!(matches!(r, Err(ProviderError::Upstream(_))), "{r:?}");
     assert_eq!(f.seen().assertion_errors, ["bad signature"]);
 }
@@ -114,7 +114,7 @@ async fn rotation_shows_both_keys_and_validation_names_the_key() {
     assert_ne!(shown_jwk(&d, 0)["kid"], shown_jwk(&d, 1)["kid"]);
     assert_eq!(shown_jwk(&d, 1)["alg"], "ES256");
     let errs = poolgate::provider::registry::validate(&record(
-        ProviderType::OIDC,
+        ptype("OIDC"),
         "Entra",
         json!({"client_id": "c", "issuer": "https://idp.example", "token_endpoint_auth_method": "private_key_jwt"}),
     ))
@@ -122,7 +122,7 @@ async fn rotation_shows_both_keys_and_validation_names_the_key() {
     .join("\n");
     assert!(errs.contains("details.private_key"), "{errs}");
     let errs = poolgate::provider::registry::validate(&record(
-        ProviderType::OIDC,
+        ptype("OIDC"),
         "Entra",
         json!({"client_id": "c", "issuer": "https://idp.example", "token_endpoint_auth_method": "private_key_jwt", "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
     ))

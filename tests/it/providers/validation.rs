@@ -1,14 +1,15 @@
 //! Registry: validation reports every problem with its key (no network), `build`
 //! validates too, and each kind's static facts.
 
-use poolgate::model::ProviderType;
+use poolgate::model::ProviderTypeName;
 use poolgate::provider::{ProviderError, registry};
 use serde_json::json;
 
 use super::*;
 use crate::fakes::jwt;
+use crate::harness::ptype;
 
-fn problems(t: ProviderType, details: Value) -> Vec<String> {
+fn problems(t: ProviderTypeName, details: Value) -> Vec<String> {
     registry::validate(&record(t, "P", details))
         .err()
         .unwrap_or_default()
@@ -20,7 +21,7 @@ fn has(problems: &[String], needle: &str) -> bool {
 
 #[test]
 fn oidc_reports_every_missing_key() {
-    let p = problems(ProviderType::OIDC, json!({}));
+    let p = problems(ptype("OIDC"), json!({}));
     for key in [
         "details.client_id",
         "details.client_secret",
@@ -29,7 +30,7 @@ fn oidc_reports_every_missing_key() {
         assert!(has(&p, key), "{key} not reported in {p:?}");
     }
     let p = problems(
-        ProviderType::OIDC,
+        ptype("OIDC"),
         json!({
             "client_id": "c", "client_secret": "s",
             "issuer": "http://idp.example.com",
@@ -52,7 +53,7 @@ fn oidc_reports_every_missing_key() {
 #[test]
 fn oidc_accepts_cognito_spellings() {
     let p = problems(
-        ProviderType::OIDC,
+        ptype("OIDC"),
         json!({
             "client_id": "c", "client_secret": "s",
             "oidc_issuer": "https://idp.example.com",
@@ -62,7 +63,7 @@ fn oidc_accepts_cognito_spellings() {
     );
     assert!(p.is_empty(), "{p:?}");
     let p = problems(
-        ProviderType::OIDC,
+        ptype("OIDC"),
         json!({"client_id": "c", "client_secret": "s", "oidc_issuer": "http://idp.example.com"}),
     );
     assert!(has(&p, "details.oidc_issuer: must use https"), "{p:?}");
@@ -79,7 +80,7 @@ fn http_is_allowed_on_loopback_only_and_validate_makes_no_call() {
     ] {
         assert!(
             problems(
-                ProviderType::OIDC,
+                ptype("OIDC"),
                 json!({"client_id": "c", "client_secret": "s", "issuer": issuer})
             )
             .is_empty(),
@@ -87,7 +88,7 @@ fn http_is_allowed_on_loopback_only_and_validate_makes_no_call() {
         );
     }
     let p = problems(
-        ProviderType::Google,
+        ptype("Google"),
         json!({"client_id": "c", "client_secret": "s", "endpoints": {"issuer": "http://10.0.0.1", "jwks": "https://x"}}),
     );
     assert!(has(&p, "details.endpoints.issuer: must use https"), "{p:?}");
@@ -97,7 +98,7 @@ fn http_is_allowed_on_loopback_only_and_validate_makes_no_call() {
 #[test]
 fn social_kinds_validate_their_keys() {
     let p = problems(
-        ProviderType::Google,
+        ptype("Google"),
         json!({"client_id": "c", "hosted_domain": "not a domain"}),
     );
     assert!(
@@ -106,7 +107,7 @@ fn social_kinds_validate_their_keys() {
     );
 
     let p = problems(
-        ProviderType::Facebook,
+        ptype("Facebook"),
         json!({"client_id": "c", "client_secret": "s", "api_version": "26", "trust_email": "maybe"}),
     );
     assert!(
@@ -115,13 +116,13 @@ fn social_kinds_validate_their_keys() {
     );
 
     let p = problems(
-        ProviderType::LoginWithAmazon,
+        ptype("LoginWithAmazon"),
         json!({"client_id": "c", "client_secret": "s", "authorize_scopes": "profile openid"}),
     );
     assert!(has(&p, "details.authorize_scopes") && p.len() == 1, "{p:?}");
 
     let p = problems(
-        ProviderType::SignInWithApple,
+        ptype("SignInWithApple"),
         json!({"client_id": "c", "team_id": "T", "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
     );
     assert!(
@@ -131,19 +132,19 @@ fn social_kinds_validate_their_keys() {
     let (pem, _) = jwt::generate_p8();
     assert!(
         problems(
-            ProviderType::SignInWithApple,
+            ptype("SignInWithApple"),
             json!({"client_id": "c", "team_id": "T", "key_id": "K", "private_key": pem})
         )
         .is_empty()
     );
 
-    assert!(!problems(ProviderType::SAML, json!({})).is_empty());
+    assert!(!problems(ptype("SAML"), json!({})).is_empty());
 }
 
 #[test]
 fn build_validates_too() {
     let err = registry::build(
-        &record(ProviderType::OIDC, "P", json!({"client_id": "c"})),
+        &record(ptype("OIDC"), "P", json!({"client_id": "c"})),
         &ctx(),
     )
     .err()
@@ -157,7 +158,7 @@ fn build_validates_too() {
     }
     let p = registry::build(
         &record(
-            ProviderType::Google,
+            ptype("Google"),
             "Google",
             json!({"client_id": "c", "client_secret": "s"}),
         ),
@@ -165,51 +166,42 @@ fn build_validates_too() {
     )
     .unwrap();
     assert_eq!(p.name(), "Google");
-    assert_eq!(p.provider_type(), ProviderType::Google);
+    assert_eq!(p.kind().type_name(), "Google");
 }
 
 #[test]
 fn kinds_expose_secrets_and_default_mappings() {
     let map = |t| {
-        registry::kind(t)
+        registry::kind(&t)
             .default_mapping()
             .iter()
             .copied()
             .collect::<std::collections::BTreeMap<_, _>>()
     };
-    assert_eq!(map(ProviderType::Facebook)["given_name"], "first_name");
-    assert_eq!(map(ProviderType::Facebook)["family_name"], "last_name");
+    assert_eq!(map(ptype("Facebook"))["given_name"], "first_name");
+    assert_eq!(map(ptype("Facebook"))["family_name"], "last_name");
+    assert_eq!(map(ptype("SignInWithApple"))["given_name"], "firstName");
+    assert_eq!(map(ptype("SignInWithApple"))["family_name"], "lastName");
+    assert_eq!(map(ptype("LoginWithAmazon"))["email"], "email");
+    assert_eq!(map(ptype("LoginWithAmazon"))["name"], "name");
+    assert_eq!(map(ptype("Google"))["email_verified"], "email_verified");
+    assert_eq!(map(ptype("OIDC"))["picture"], "picture");
     assert_eq!(
-        map(ProviderType::SignInWithApple)["given_name"],
-        "firstName"
-    );
-    assert_eq!(
-        map(ProviderType::SignInWithApple)["family_name"],
-        "lastName"
-    );
-    assert_eq!(map(ProviderType::LoginWithAmazon)["email"], "email");
-    assert_eq!(map(ProviderType::LoginWithAmazon)["name"], "name");
-    assert_eq!(
-        map(ProviderType::Google)["email_verified"],
-        "email_verified"
-    );
-    assert_eq!(map(ProviderType::OIDC)["picture"], "picture");
-    assert_eq!(
-        registry::kind(ProviderType::SignInWithApple).secret_fields(),
+        registry::kind(&ptype("SignInWithApple")).secret_fields(),
         &["private_key"]
     );
     for t in [
-        ProviderType::Google,
-        ProviderType::Facebook,
-        ProviderType::LoginWithAmazon,
-        ProviderType::OAuth2,
-        ProviderType::GitHub,
+        ptype("Google"),
+        ptype("Facebook"),
+        ptype("LoginWithAmazon"),
+        ptype("OAuth2"),
+        ptype("GitHub"),
     ] {
-        assert_eq!(registry::kind(t).secret_fields(), &["client_secret"]);
+        assert_eq!(registry::kind(&t).secret_fields(), &["client_secret"]);
     }
     // OIDC's private_key_jwt keys are secrets too.
     assert_eq!(
-        registry::kind(ProviderType::OIDC).secret_fields(),
+        registry::kind(&ptype("OIDC")).secret_fields(),
         &["client_secret", "private_key", "next_private_key"]
     );
 }

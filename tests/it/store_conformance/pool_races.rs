@@ -117,3 +117,54 @@ pub async fn admin_pool_changes_all_land(b: &SharedBackend) {
         );
     }
 }
+
+/// Rounds of a tag change (`TagResource` / `UntagResource`) racing a PATCH of another
+/// setting: the tag change is applied to the settings as stored at the write, so the
+/// PATCH is never reverted, and the tags land too.
+pub async fn admin_tags_keep_concurrent_patches(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    let admin = Arc::new(admin_over(b));
+    for round in 0..30u32 {
+        let name = format!("round {round}");
+        let key = format!("k{round}");
+        let by_name = {
+            let (admin, p, name) = (admin.clone(), p.clone(), name.clone());
+            tokio::spawn(async move { admin.patch_pool(&p, patch("name", &name)).await })
+        };
+        let tagging = {
+            let (admin, p, key) = (admin.clone(), p.clone(), key.clone());
+            tokio::spawn(async move {
+                let tags = [(key, "v".to_owned())].into_iter().collect();
+                admin.tag_pool(&p, tags).await
+            })
+        };
+        let untagging = {
+            let (admin, p) = (admin.clone(), p.clone());
+            let old = round.checked_sub(1).map(|r| format!("k{r}"));
+            tokio::spawn(async move {
+                let keys: Vec<String> = old.into_iter().collect();
+                admin.untag_pool(&p, &keys).await
+            })
+        };
+        by_name.await.unwrap().unwrap();
+        tagging.await.unwrap().unwrap();
+        untagging.await.unwrap().unwrap();
+        let end = b.get_pool(&p).await.unwrap().unwrap();
+        assert_eq!(
+            end.settings.name.as_deref(),
+            Some(name.as_str()),
+            "round {round}: the name PATCH was reverted by a tag change"
+        );
+        assert_eq!(
+            end.settings.tags.get(&key).map(String::as_str),
+            Some("v"),
+            "round {round}: the tag was lost"
+        );
+        if round > 0 {
+            assert!(
+                !end.settings.tags.contains_key(&format!("k{}", round - 1)),
+                "round {round}: the untag was lost"
+            );
+        }
+    }
+}
