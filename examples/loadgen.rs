@@ -18,8 +18,9 @@
 //! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
 //! Everything runs on 127.0.0.1 only. `LOADGEN_N` sets the operations per phase (3000),
 //! `LOADGEN_STORES=sqlite` skips Redis, `LOADGEN_PART=inprocess` or `process` runs only
-//! one of the two parts, and `LOADGEN_PERF_CTL`/`LOADGEN_PERF_PHASE` profile one phase
-//! of the in-process part (see `perf_control`).
+//! one of the two parts, `LOADGEN_PHASES=es256,eddsa,oidc,saml` (any of them) only
+//! those phases of the process part, and `LOADGEN_PERF_CTL`/`LOADGEN_PERF_PHASE`
+//! profile one phase of the in-process part (see `perf_control`).
 
 /// The allocator of the `poolgate` binary (src/main.rs), so that the in-process
 /// gateway is measured as it ships.
@@ -767,9 +768,19 @@ async fn process_store(
 ) {
     let gw = gateway::ProcGw::start(bin, store, dir, None, None).await;
     let env = Arc::new(phases::Env::new(vec![gw]).await);
+    // `LOADGEN_PHASES=es256,eddsa,oidc,saml` (any of them) runs only those, e.g. to
+    // profile one phase under `LOADGEN_GATEWAY_WRAP`.
+    let only = std::env::var("LOADGEN_PHASES").unwrap_or_default();
+    let wanted = |p: &str| only.is_empty() || only.split(',').any(|w| w.eq_ignore_ascii_case(p));
     for alg in ["ES256", "EdDSA"] {
-        phases::token_phases(&env, label, alg, n).await;
+        if wanted(alg) {
+            phases::token_phases(&env, label, alg, n).await;
+        }
     }
-    phases::sign_in_phases(&env, label, n).await;
-    phases::saml_phase(&env, label, n).await;
+    if wanted("oidc") {
+        phases::sign_in_phases(&env, label, n).await;
+    }
+    if wanted("saml") {
+        phases::saml_phase(&env, label, n).await;
+    }
 }

@@ -484,6 +484,9 @@ pub async fn sign_in_phases(env: &Arc<Env>, label: &str, n: usize) -> (Run, Run)
 
 /// Complete SAML sign-ins over HTTP with signed AuthnRequests.
 pub async fn saml_phase(env: &Arc<Env>, label: &str, n: usize) -> Run {
+    // Pool tokens as in the OIDC sign-ins (already so after them; a run of this phase
+    // alone would otherwise sign with the pool's default RS256).
+    env.set_alg("ES256").await;
     let a = &env.gws[0];
     let idp = Arc::new(Idp::new("http://adfs.corp.example/adfs/services/trust"));
     let details = json!({"metadata_xml": idp.metadata(SAML_SSO, None, &[]), "sign_requests": true});
