@@ -439,6 +439,14 @@ pub async fn start_on(
         tracing::info!(addr = %addr, "metrics listening");
     }
     crate::flow::saml_refresh::spawn_refresh(state.flow.clone(), stop.subscribe());
+    // Import jobs a stopped gateway left running end now (a SQLite file has one
+    // gateway, so all of them), or once their heartbeat ages (a shared store).
+    crate::admin::imports::spawn_recovery(
+        state.admin.clone(),
+        store.kind() == "sqlite",
+        stop.subscribe(),
+    )
+    .await;
     let task = tokio::spawn(serve::serve(listener, plain, app, rx));
     tracing::info!(addr = %local, public_url = %state.settings.public_url, store = store.kind(), "poolgate listening");
     Ok(Running {

@@ -232,7 +232,16 @@ impl Admin {
         let mut out = Vec::new();
         for id in self.store.group_members(pool, group).await? {
             if let Some((user, links)) = self.store.get_user_with_identities(pool, &id).await? {
-                out.push(super::UserInfo { user, links });
+                let status = self
+                    .store
+                    .get_credential(pool, &id)
+                    .await?
+                    .map(|c| c.status);
+                out.push(super::UserInfo {
+                    user,
+                    links,
+                    status,
+                });
             }
         }
         Ok(out)

@@ -43,6 +43,8 @@ pub struct PoolInfo {
 pub struct UserInfo {
     pub user: User,
     pub links: Vec<IdentityLink>,
+    /// A native user's Cognito status (its credential's); `None` for a federated user.
+    pub status: Option<crate::store::credentials::UserStatus>,
 }
 
 impl Admin {

@@ -29,9 +29,26 @@ impl Admin {
             .ok_or(AdminError::NotFound("the user"))
     }
 
+    /// The user with its links and, for a native user, its status.
     async fn with_links(&self, user: User) -> AdminResult<UserInfo> {
         let links = self.store.list_identities(&user.pool_id, &user.id).await?;
-        Ok(UserInfo { user, links })
+        let status = self.status_of(&user).await?;
+        Ok(UserInfo {
+            user,
+            links,
+            status,
+        })
+    }
+
+    async fn status_of(
+        &self,
+        user: &User,
+    ) -> AdminResult<Option<crate::store::credentials::UserStatus>> {
+        Ok(self
+            .store
+            .get_credential(&user.pool_id, &user.id)
+            .await?
+            .map(|c| c.status))
     }
 
     pub async fn list_users(&self, pool: &str, q: UserQuery) -> AdminResult<Page<UserInfo>> {

@@ -31,12 +31,14 @@ pub fn attributes(u: &UserInfo) -> Vec<Value> {
     out
 }
 
-/// A federated user's status, as Cognito shows it.
+/// A user's status, as Cognito shows it: a native user's is its credential's
+/// (`FORCE_CHANGE_PASSWORD`, `RESET_REQUIRED`, ...); a federated user is
+/// `EXTERNAL_PROVIDER` (`CONFIRMED` while it has no link left).
 fn status(u: &UserInfo) -> &'static str {
-    if u.links.is_empty() {
-        "CONFIRMED"
-    } else {
-        "EXTERNAL_PROVIDER"
+    match u.status {
+        Some(s) => s.as_str(),
+        None if u.links.is_empty() => "CONFIRMED",
+        None => "EXTERNAL_PROVIDER",
     }
 }
 
@@ -231,18 +233,13 @@ pub async fn admin_get_user(ctx: Ctx, input: UserRef) -> OpResult {
         .admin()
         .get_user(&input.user_pool_id, &input.username)
         .await?;
-    // A native user's status is its credential's (FORCE_CHANGE_PASSWORD, RESET_REQUIRED...).
-    let native = ctx
-        .admin()
-        .native_status(&input.user_pool_id, &u.user.id)
-        .await?;
     Ok(json!({
         "Username": u.user.username,
         "UserAttributes": attributes(&u),
         "UserCreateDate": epoch(u.user.created_at),
         "UserLastModifiedDate": epoch(u.user.updated_at),
         "Enabled": u.user.enabled,
-        "UserStatus": native.map_or_else(|| status(&u), |s| s.as_str()),
+        "UserStatus": status(&u),
     }))
 }
 

@@ -56,6 +56,17 @@ pub struct ImportJob {
     pub failed: u64,
     pub completion_message: Option<String>,
     pub version: u64,
+    /// The last sign of life of the gateway running the job (set when it starts,
+    /// renewed while it runs): a job whose runner stopped is found by its age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_at: Option<i64>,
+}
+
+impl ImportStatus {
+    /// Whether a job in this status still waits for, or is in, a run.
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, Self::Pending | Self::InProgress | Self::Stopping)
+    }
 }
 
 #[async_trait]

@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod ephemeral;
 pub mod groups;
 pub mod hardening;
+pub mod imports;
 pub mod listing;
 pub mod pool_races;
 pub mod races;
@@ -75,6 +76,7 @@ macro_rules! contract_tests {
             credentials_compare_and_set => credentials::compare_and_set;
             credentials_concurrent_writers => credentials::concurrent_writers;
             credentials_deleted_with_user_and_pool => credentials::deleted_with_user_and_pool;
+            import_jobs => imports::import_jobs;
             signing_keys => tokens::keys;
             concurrent_initial_key => tokens::concurrent_initial_key;
             refresh_rotation => tokens::refresh_rotation;
@@ -104,8 +106,8 @@ macro_rules! contract_tests {
             use poolgate::store::EphemeralKind;
             #[allow(unused_imports)]
             use $crate::store_conformance::{
-                client_races, credentials, ephemeral, groups, hardening, listing, pool_races, races,
-                records, tokens, users,
+                client_races, credentials, ephemeral, groups, hardening, imports, listing,
+                pool_races, races, records, tokens, users,
             };
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,9 +4,13 @@
 //! each row checked on its own and created whole (user and credential in one step) in
 //! `RESET_REQUIRED`, or refused with its reason; never half a row.
 
+mod recovery;
 mod rows;
 
+pub use recovery::{HEARTBEAT_EVERY_S, STALE_AFTER_S, orphaned_outcome, spawn_recovery};
 pub use rows::{CSV_HEADER, ImportReport, Refusal, futures_stop, import_csv, masked};
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use url::Url;
 
@@ -70,6 +74,7 @@ impl Admin {
             failed: 0,
             completion_message: None,
             version: 1,
+            heartbeat_at: None,
         };
         if !self.store.create_import_job(&job).await? {
             return Err(NativeError::Flow(crate::flow::FlowError::Unavailable));
@@ -240,11 +245,13 @@ async fn run_job(
     pool: &Pool,
     job_id: &str,
 ) -> Result<(), NativeError> {
+    let started = clock.now();
     let job = update_job(store, &pool.id, job_id, |j| {
         if j.status != ImportStatus::Pending {
             return Err(NativeError::InvalidParameter("not pending".into()));
         }
         j.status = ImportStatus::InProgress;
+        j.heartbeat_at = Some(started);
         Ok(())
     })
     .await;
@@ -259,9 +266,25 @@ async fn run_job(
         None => Err("the uploaded file expired".to_owned()),
         Some(bytes) => {
             let (s, p, id) = (store.clone(), pool.id.clone(), job_id.to_owned());
+            let (c, beat) = (clock.clone(), std::sync::Arc::new(AtomicI64::new(started)));
             let mut stop = move || -> futures_stop::StopCheck {
-                let (s, p, id) = (s.clone(), p.clone(), id.clone());
+                let (s, p, id, c, beat) =
+                    (s.clone(), p.clone(), id.clone(), c.clone(), beat.clone());
                 Box::pin(async move {
+                    // Between rows: a sign of life now and then (see `recovery`), and
+                    // whether a stop was asked for.
+                    let now = c.now();
+                    if now - beat.load(Ordering::Relaxed) >= HEARTBEAT_EVERY_S {
+                        beat.store(now, Ordering::Relaxed);
+                        let renewed = update_job(&s, &p, &id, |j| {
+                            j.heartbeat_at = Some(now);
+                            Ok(())
+                        })
+                        .await;
+                        if let Err(e) = renewed {
+                            tracing::warn!(job = %id, error = %e, "import job heartbeat not written");
+                        }
+                    }
                     matches!(
                         s.get_import_job(&p, &id).await,
                         Ok(Some(j)) if j.status == ImportStatus::Stopping

@@ -200,6 +200,33 @@ async fn a_csv_import_job_creates_reset_required_users_row_by_row() {
         "an existing user is untouched"
     );
 
+    // ListUsers shows each user's real status, and filters on it.
+    let listed = ok(&gw, "ListUsers", json!({"UserPoolId": "default"})).await;
+    let status = |name: &str| {
+        listed["Users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["Username"] == name)
+            .map(|u| u["UserStatus"].clone())
+    };
+    assert_eq!(status("ann"), Some(json!("RESET_REQUIRED")), "{listed}");
+    assert_eq!(status("olga"), Some(json!("CONFIRMED")), "{listed}");
+    let reset = ok(
+        &gw,
+        "ListUsers",
+        json!({"UserPoolId": "default", "Filter": "cognito:user_status = \"RESET_REQUIRED\""}),
+    )
+    .await;
+    let mut names: Vec<&str> = reset["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["Username"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ann", "bob"], "{reset}");
+
     // No sign-in until the password is reset: an imported user has none (the answer is
     // the same as for a wrong password).
     let r = password_auth(&gw, &client_id, "ann", "Anything-1").await;
@@ -391,4 +418,88 @@ async fn the_command_line_imports_a_file_and_reports_refused_rows() {
     assert_eq!(hugo["ok"]["UserStatus"], "RESET_REQUIRED", "{hugo}");
     let r = password_auth(&gw, &client_id, "hugo", "Whatever-1").await;
     assert_eq!(r["error"]["Code"], "NotAuthorizedException", "{r}");
+}
+
+async fn describe(gw: &Gw, id: &str) -> Value {
+    ok(
+        gw,
+        "DescribeUserImportJob",
+        json!({"UserPoolId": "default", "JobId": id}),
+    )
+    .await["UserImportJob"]
+        .clone()
+}
+
+/// A job whose gateway stopped mid-run is never `InProgress` for ever: the restarted
+/// gateway (alone on its SQLite file) ends it `Failed` with a message, a stopping one
+/// `Stopped`; finished and not-yet-started jobs are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cut_short_by_a_restart_ends_failed() {
+    use poolgate::store::imports::ImportStatus;
+
+    let mut gw = Gw::start().await;
+    let running = create_job(&gw, "cut-short").await["JobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stopping = create_job(&gw, "was-stopping").await["JobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let waiting = create_job(&gw, "not-started").await["JobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The state a gateway leaves when it dies mid-run (with a fresh heartbeat).
+    let store = gw.running.as_ref().unwrap().store.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for (id, status) in [
+        (&running, ImportStatus::InProgress),
+        (&stopping, ImportStatus::Stopping),
+    ] {
+        let mut j = store.get_import_job("default", id).await.unwrap().unwrap();
+        let v = j.version;
+        j.status = status;
+        j.uploaded = true;
+        j.started_at = Some(now);
+        j.heartbeat_at = Some(now);
+        j.imported = 3;
+        assert!(store.update_import_job(&j, v).await.unwrap());
+    }
+    drop(store);
+    assert_eq!(describe(&gw, &running).await["Status"], "InProgress");
+
+    gw.restart().await;
+    let j = describe(&gw, &running).await;
+    assert_eq!(j["Status"], "Failed", "{j}");
+    assert!(
+        j["CompletionMessage"]
+            .as_str()
+            .unwrap()
+            .contains("stopped before the end of the file"),
+        "{j}"
+    );
+    assert!(j["CompletionDate"].is_number(), "{j}");
+    assert_eq!(j["ImportedUsers"], 3, "what was imported is still counted");
+    let j = describe(&gw, &stopping).await;
+    assert_eq!(j["Status"], "Stopped", "{j}");
+    let j = describe(&gw, &waiting).await;
+    assert_eq!(
+        j["Status"], "Created",
+        "a job not started is untouched: {j}"
+    );
+    // A failed job cannot be started again.
+    let again = crate::cognito_api::boto3(
+        &gw,
+        &[(
+            "StartUserImportJob",
+            json!({"UserPoolId": "default", "JobId": running}),
+        )],
+    )
+    .await
+    .remove(0);
+    assert_eq!(again["status"], 400, "{again}");
 }
