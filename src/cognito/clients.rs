@@ -201,6 +201,8 @@ pub fn client_type(c: &AppClient) -> Value {
         "AllowedOAuthScopes": c.allowed_scopes,
         "EnableTokenRevocation": true,
         "AuthSessionValidity": 3,
+        // An unknown user gets the answer of a wrong password, always.
+        "PreventUserExistenceErrors": "ENABLED",
     })
 }
 

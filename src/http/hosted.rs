@@ -46,6 +46,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/login/branding/{file}", get(super::pages_login::branding))
         .route("/healthz", get(healthz))
         .route("/metrics", get(super::ops::metrics))
+        .merge(super::pages_account::routes())
         .merge(super::saml::routes())
         .merge(super::cognito_issuer::routes())
         .fallback(not_found)

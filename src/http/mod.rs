@@ -12,6 +12,7 @@ pub mod hosted;
 pub mod imports;
 pub mod ops;
 pub mod pages;
+pub mod pages_account;
 pub mod pages_login;
 pub mod pages_native;
 pub mod ratelimit;

@@ -48,6 +48,7 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
         "native_step.html",
         include_str!("templates/native_step.html"),
     )?;
+    env.add_template("account.html", include_str!("templates/account.html"))?;
     env.add_template("error.html", include_str!("templates/error.html"))?;
     env.add_template("form_post.html", include_str!("templates/form_post.html"))?;
     Ok(env)

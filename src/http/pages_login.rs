@@ -15,6 +15,7 @@ use super::pages::{Field, html_with_csp, page_csp, render};
 use super::{ApiError, HostPool, SharedState};
 use crate::flow::FlowError;
 use crate::flow::authorize::AuthorizeParams;
+use crate::flow::native::hosted_account::AccountStep;
 use crate::model::{AppClient, NATIVE_PROVIDER, ProviderTypeName};
 use crate::provider::registry;
 
@@ -71,6 +72,7 @@ pub async fn login(
             csrf_token: begun.csrf_token,
             error: None,
             username: p.login_hint.clone().unwrap_or_default(),
+            notice: None,
         };
         (Some(form), Some(begun.cookie))
     } else {
@@ -98,6 +100,8 @@ pub(super) struct NativeForm {
     pub csrf_token: String,
     pub error: Option<String>,
     pub username: String,
+    /// What the user should know first (a password just reset, ...).
+    pub notice: Option<String>,
 }
 
 /// The sign-in page: the password form (when given), one button per provider of the
@@ -111,6 +115,21 @@ pub(super) async fn login_body(
     native: Option<NativeForm>,
 ) -> Result<String, FlowError> {
     let providers = s.flow.pool_providers(&ctx.pool.id).await?;
+    // The sign-up and password-reset links carry the app's authorize request, as
+    // Cognito's hosted UI does.
+    let links = s.flow.account_links(ctx, client);
+    let (signup_href, forgot_href) = if native.is_some() {
+        (
+            links
+                .sign_up
+                .then(|| super::pages_account::href(AccountStep::SignUp, &hidden)),
+            links
+                .forgot_password
+                .then(|| super::pages_account::href(AccountStep::Forgot, &hidden)),
+        )
+    } else {
+        (None, None)
+    };
     let hidden: Vec<Field> = hidden
         .into_iter()
         .map(|(name, value)| Field { name, value })
@@ -139,6 +158,8 @@ pub(super) async fn login_body(
             hidden,
             login_hint,
             native,
+            signup_href,
+            forgot_href,
         },
     )
     .ok_or_else(|| FlowError::internal("render the sign-in page", "see the template error above"))

@@ -31,20 +31,32 @@ pub async fn submit(
         metadata: None,
     };
     let token = form.get("csrf_token").cloned().unwrap_or_default();
-    match s
+    let outcome = s
         .flow
         .hosted_submit(&ctx, &form, &cookies(&headers), caller)
-        .await?
-    {
+        .await?;
+    Ok(outcome_response(&s, &ctx, outcome, token).await?)
+}
+
+/// The page a submitted step leads to: the app with its code (the binding cookie
+/// ends), or the next form (of the sign-in, the sign-up or the password reset).
+pub(super) async fn outcome_response(
+    s: &SharedState,
+    ctx: &PoolCtx,
+    outcome: HostedOutcome,
+    token: String,
+) -> Result<Response, FlowError> {
+    match outcome {
         HostedOutcome::Done { url, cookie_name } => {
             let mut r = redirect(url.as_str());
-            let c = crate::flow::binding::set_cookie(&ctx, &cookie_name, "", 0);
+            let c = crate::flow::binding::set_cookie(ctx, &cookie_name, "", 0);
             if let Ok(v) = HeaderValue::from_str(&c) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }
             Ok(r)
         }
-        HostedOutcome::Form(f) => Ok(form_page(&s, &ctx, *f, token).await?),
+        HostedOutcome::Form(f) => form_page(s, ctx, *f, token).await,
+        HostedOutcome::Account(f) => super::pages_account::account_page(ctx, *f, token),
     }
 }
 
@@ -62,6 +74,7 @@ async fn form_page(
                 csrf_token,
                 error: f.error,
                 username: f.username,
+                notice: f.notice,
             };
             login_body(s, ctx, &f.client, f.authorize, None, Some(native)).await?
         }

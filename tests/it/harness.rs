@@ -91,6 +91,15 @@ impl Gw {
         gw
     }
 
+    /// Like [`Gw::start_env`], on `clock` (a test may move it).
+    pub async fn start_env_clock(extra: &[(&str, &str)], clock: SharedClock) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = format!("sqlite://{}/poolgate.db", tmp.path().display());
+        let mut gw = Self::start_full(&store, tmp.path(), None, None, clock, extra).await;
+        gw._tmp = Some(tmp);
+        gw
+    }
+
     pub async fn start_full(
         store: &str,
         dir: &Path,

@@ -49,6 +49,35 @@ impl Flow {
         Ok(())
     }
 
+    /// `PreAuthentication_Authentication` for a username that no user has: poolgate
+    /// answers as Cognito with `PreventUserExistenceErrors: ENABLED` does (the same
+    /// refusal as a wrong password), and Cognito then calls the trigger with
+    /// `request.userNotFound: true` and no attributes.
+    pub(crate) async fn pre_authentication_unknown(
+        &self,
+        ctx: &PoolCtx,
+        client: &AppClient,
+        username: &str,
+        validation_data: Option<&StringMap>,
+    ) -> Result<(), NativeError> {
+        if !Hooks::has(&ctx.pool, Trigger::PreAuthentication) || username.is_empty() {
+            return Ok(());
+        }
+        let request = PreAuthenticationRequest {
+            user_attributes: StringMap::new(),
+            validation_data: validation_data.cloned(),
+            user_not_found: true,
+        };
+        self.hooks
+            .pre_authentication(
+                &hook_caller(&ctx.pool, Some(&client.client_id)),
+                username,
+                request,
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn links_of(&self, pool: &str, user_id: &str) -> Result<Vec<IdentityLink>, NativeError> {
         Ok(self
             .store

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
+use super::hosted_account::{AccountForm, AccountStep};
 use super::{AuthOutcome, Caller, NativeError};
 use crate::flow::authorize::{AuthorizeParams, BindingCookie, NATIVE_PROVIDER};
 use crate::flow::{FLOW_TTL, Flow, FlowError, FlowRecord, PoolCtx, binding};
@@ -19,11 +20,11 @@ use crate::secret::{random_token, sha256_hex};
 use crate::store::EphemeralKind;
 
 /// Keys of the sign-in record's state.
-const STEP: &str = "native_step";
+pub(super) const STEP: &str = "native_step";
 const SESSION: &str = "native_session";
-const USERNAME: &str = "native_username";
+pub(super) const USERNAME: &str = "native_username";
 /// The first step.
-const PASSWORD: &str = "PASSWORD";
+pub(super) const PASSWORD: &str = "PASSWORD";
 
 /// Which form the page shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,10 +65,12 @@ pub struct HostedForm {
     pub username: String,
     /// The app's authorize request, for the page's other sign-in buttons.
     pub authorize: Vec<(String, String)>,
+    /// What the user should know before this step (a password just reset, ...).
+    pub notice: Option<String>,
 }
 
 /// The authorize request a sign-in record holds, as query fields.
-fn authorize_fields(flow: &FlowRecord) -> Vec<(String, String)> {
+pub(super) fn authorize_fields(flow: &FlowRecord) -> Vec<(String, String)> {
     let mut out = vec![
         ("response_type".to_owned(), "code".to_owned()),
         ("client_id".to_owned(), flow.client_id.clone()),
@@ -98,6 +101,8 @@ pub enum HostedOutcome {
         url: Url,
         cookie_name: String,
     },
+    /// A step of the hosted sign-up or password reset (see [`super::hosted_account`]).
+    Account(Box<AccountForm>),
 }
 
 /// The rules of `policy`, in words, for the new-password form.
@@ -148,6 +153,19 @@ impl Flow {
         ctx: &PoolCtx,
         p: &AuthorizeParams,
     ) -> Result<HostedBegin, FlowError> {
+        self.hosted_begin_at(ctx, p, PASSWORD)
+            .await
+            .map(|(b, _, _)| b)
+    }
+
+    /// Begins a hosted sign-in record whose first form is `step` (the password, or
+    /// the sign-up and reset forms of [`super::hosted_account`]); also the client.
+    pub(super) async fn hosted_begin_at(
+        &self,
+        ctx: &PoolCtx,
+        p: &AuthorizeParams,
+        step: &str,
+    ) -> Result<(HostedBegin, AppClient, FlowRecord), FlowError> {
         let (client, redirect, scope) = self.validate_authorize(ctx, p).await?;
         if !client
             .supported_identity_providers
@@ -162,7 +180,7 @@ impl Flow {
         let csrf_token = random_token(32);
         let binding = random_token(32);
         let mut upstream = UpstreamState::default();
-        upstream.set(STEP, PASSWORD);
+        upstream.set(STEP, step);
         let record = FlowRecord {
             client_id: client.client_id.clone(),
             redirect_uri: redirect,
@@ -176,16 +194,17 @@ impl Flow {
             created_at: self.clock.now(),
         };
         self.put_hosted(ctx, &csrf_token, &record).await?;
-        Ok(HostedBegin {
+        let begun = HostedBegin {
             cookie: BindingCookie {
                 name: binding::cookie_name(ctx, &csrf_token),
                 value: binding,
             },
             csrf_token,
-        })
+        };
+        Ok((begun, client, record))
     }
 
-    async fn put_hosted(
+    pub(super) async fn put_hosted(
         &self,
         ctx: &PoolCtx,
         key: &str,
@@ -199,15 +218,14 @@ impl Flow {
         Ok(())
     }
 
-    /// A submitted step of the hosted password sign-in. `form` is the posted form,
-    /// `cookies` the request's. A form without this browser's token changes nothing.
-    pub async fn hosted_submit(
+    /// The sign-in record a posted form names by its `csrf_token`, when this browser
+    /// carries its binding cookie; anything else is refused and changes nothing.
+    pub(super) async fn load_hosted(
         &self,
         ctx: &PoolCtx,
         form: &BTreeMap<String, String>,
         cookies: &BTreeMap<String, String>,
-        caller: Caller,
-    ) -> Result<HostedOutcome, FlowError> {
+    ) -> Result<(String, FlowRecord), FlowError> {
         let token = form
             .get("csrf_token")
             .filter(|t| !t.is_empty() && t.len() <= 128)
@@ -217,7 +235,7 @@ impl Flow {
             .get(&ctx.pool.id, EphemeralKind::Flow, token)
             .await?
             .ok_or_else(forbidden)?;
-        let mut flow: FlowRecord = serde_json::from_slice(&bytes)
+        let flow: FlowRecord = serde_json::from_slice(&bytes)
             .map_err(|e| FlowError::internal("decode the sign-in record", e))?;
         if flow.provider != NATIVE_PROVIDER
             || !binding::is_bound(ctx, token, &flow.binding_hash, cookies)
@@ -225,6 +243,20 @@ impl Flow {
             tracing::warn!(pool = %ctx.pool.id, "hosted sign-in form posted without its browser binding");
             return Err(forbidden());
         }
+        Ok((token.clone(), flow))
+    }
+
+    /// A submitted step of the hosted password sign-in. `form` is the posted form,
+    /// `cookies` the request's. A form without this browser's token changes nothing.
+    pub async fn hosted_submit(
+        &self,
+        ctx: &PoolCtx,
+        form: &BTreeMap<String, String>,
+        cookies: &BTreeMap<String, String>,
+        caller: Caller,
+    ) -> Result<HostedOutcome, FlowError> {
+        let (token, mut flow) = self.load_hosted(ctx, form, cookies).await?;
+        let token = token.as_str();
         let step = flow
             .upstream
             .get(STEP)
@@ -246,6 +278,7 @@ impl Flow {
                 error,
                 username,
                 authorize: authorize_fields(&flow),
+                notice: None,
             }))
         };
         let result = match step {
@@ -326,6 +359,7 @@ impl Flow {
                     error: None,
                     username,
                     authorize: authorize_fields(&flow),
+                    notice: None,
                 })))
             }
             Ok(AuthOutcome::Tokens(_)) => Err(FlowError::internal(
@@ -333,6 +367,22 @@ impl Flow {
                 "tokens answered to a challenge response",
             )),
             Err(NativeError::Flow(e)) => Err(e),
+            // A user who must reset the password (imported, or reset by an admin) is
+            // taken to the reset form, their name filled in.
+            Err(NativeError::PasswordResetRequired)
+                if step == HostedStep::Password && self.can_mail(&ctx.pool) =>
+            {
+                let username = field("username").trim().to_owned();
+                flow.upstream.set(STEP, AccountStep::Forgot.name());
+                flow.upstream.set(USERNAME, username.clone());
+                self.put_hosted(ctx, token, &flow).await?;
+                let mut f = AccountForm::new(AccountStep::Forgot, client, &flow, username);
+                f.notice = Some(
+                    "You must reset your password before you can sign in. Send yourself a code to set a new one."
+                        .into(),
+                );
+                Ok(HostedOutcome::Account(Box::new(f)))
+            }
             Err(e) => match user_message(step, &e) {
                 Some(m) => {
                     let username = match step {

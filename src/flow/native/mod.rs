@@ -12,6 +12,7 @@ pub mod create;
 pub mod deliver;
 mod hooks;
 pub mod hosted;
+pub mod hosted_account;
 pub mod signup;
 mod srp_auth;
 
@@ -502,15 +503,34 @@ impl Flow {
                         .await;
                 }
                 None if Hooks::has(&ctx.pool, Trigger::UserMigration) => {
+                    self.pre_authentication_unknown(
+                        ctx,
+                        client,
+                        username,
+                        caller.metadata.as_ref(),
+                    )
+                    .await?;
                     self.record_failure(&keys);
                     return Err(bad_credentials());
                 }
                 None => {}
             }
         }
-        if let Some((user, Some(cred))) = &found {
-            self.pre_authentication(ctx, client, user, cred.status, caller.metadata.as_ref())
-                .await?;
+        match &found {
+            Some((user, Some(cred))) => {
+                self.pre_authentication(ctx, client, user, cred.status, caller.metadata.as_ref())
+                    .await?;
+                // An imported user, or one an admin reset, must first set a new password
+                // by a mailed code, whatever password is presented (as Cognito answers).
+                if cred.status == UserStatus::ResetRequired && user.enabled {
+                    return Err(NativeError::PasswordResetRequired);
+                }
+            }
+            Some((_, None)) => {}
+            None => {
+                self.pre_authentication_unknown(ctx, client, username, caller.metadata.as_ref())
+                    .await?;
+            }
         }
         let phc = found
             .as_ref()

@@ -17,6 +17,7 @@ use crate::model::AppClient;
 use crate::native::srp;
 use crate::secret::{random_token, sha256_hex};
 use crate::store::EphemeralKind;
+use crate::store::credentials::UserStatus;
 
 /// How far the client's `TIMESTAMP` may be from the gateway's clock.
 const MAX_SKEW_S: i64 = 300;
@@ -70,9 +71,20 @@ impl Flow {
         let pool = &ctx.pool.id;
         self.check_throttle(&throttle_keys(pool, username, caller))?;
         let found = self.native_user(pool, username).await?;
-        if let Some((user, Some(cred))) = &found {
-            self.pre_authentication(ctx, client, user, cred.status, caller.metadata.as_ref())
-                .await?;
+        match &found {
+            Some((user, Some(cred))) => {
+                self.pre_authentication(ctx, client, user, cred.status, caller.metadata.as_ref())
+                    .await?;
+                // As for a password: a user who must reset it gets no challenge.
+                if cred.status == UserStatus::ResetRequired && user.enabled {
+                    return Err(NativeError::PasswordResetRequired);
+                }
+            }
+            Some((_, None)) => {}
+            None => {
+                self.pre_authentication_unknown(ctx, client, username, caller.metadata.as_ref())
+                    .await?;
+            }
         }
         let real = found.and_then(|(user, cred)| {
             let p = cred?.password?;

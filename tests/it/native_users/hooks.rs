@@ -377,3 +377,49 @@ async fn explicit_auth_flows_are_enforced() {
     let r = run_client_srp(&gw, &client_id, "fred").await;
     assert!(r["ok"].is_object(), "{r}");
 }
+
+/// poolgate answers as Cognito with `PreventUserExistenceErrors: ENABLED`: an unknown
+/// user meets `PreAuthentication` too, with `request.userNotFound: true` and no
+/// attributes, and then gets the answer of a wrong password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_authentication_hears_of_unknown_users() {
+    let (gw, client_id) = setup().await;
+    confirmed_user(&gw, "anna").await;
+    let hook = HookServer::start(echo).await;
+    set_hooks(&gw, json!({"PreAuthentication": hook.url("/pre-auth")})).await;
+
+    let r = password_auth(&gw, &client_id, "nobody", "Wrong-Horse-1").await;
+    assert_eq!(r["error"]["Code"], "NotAuthorizedException", "{r}");
+    assert_eq!(r["error"]["Message"], "Incorrect username or password.");
+    let r = password_auth(&gw, &client_id, "anna", "Wrong-Horse-1").await;
+    assert_eq!(r["error"]["Code"], "NotAuthorizedException", "{r}");
+    assert_eq!(r["error"]["Message"], "Incorrect username or password.");
+    // SRP: an unknown user gets a challenge like anyone's (it fails at the proof).
+    let r = boto3(
+        &gw,
+        &[(
+            "InitiateAuth",
+            json!({"ClientId": client_id, "AuthFlow": "USER_SRP_AUTH",
+                   "AuthParameters": {"USERNAME": "ghost", "SRP_A": "ab12"}}),
+        )],
+    )
+    .await
+    .remove(0);
+    assert_eq!(r["ok"]["ChallengeName"], "PASSWORD_VERIFIER", "{r}");
+
+    let calls = hook.calls();
+    assert_eq!(sources(&calls), ["PreAuthentication_Authentication"; 3]);
+    let unknown = &calls[0].event;
+    assert_eq!(unknown["userName"], "nobody");
+    assert_eq!(unknown["request"]["userNotFound"], true, "{unknown}");
+    assert_eq!(unknown["request"]["userAttributes"], json!({}));
+    assert_eq!(unknown["callerContext"]["clientId"], client_id.as_str());
+    let known = &calls[1].event;
+    assert_eq!(known["request"]["userNotFound"], false, "{known}");
+    assert_eq!(
+        known["request"]["userAttributes"]["email"],
+        "anna@example.test"
+    );
+    assert_eq!(calls[2].event["userName"], "ghost");
+    assert_eq!(calls[2].event["request"]["userNotFound"], true);
+}

@@ -13,11 +13,11 @@ use crate::cognito_api::ok;
 use crate::harness::{Gw, app_client_body, authorize_url, pkce};
 use crate::webdriver::Browser;
 
-const TAB: &str = "\u{E004}";
-const ENTER: &str = "\u{E007}";
+pub(super) const TAB: &str = "\u{E004}";
+pub(super) const ENTER: &str = "\u{E007}";
 
 /// No serious or critical axe violation, nothing scrolls sideways, no script.
-async fn check_step(b: &Browser, name: &str) {
+pub(super) async fn check_step(b: &Browser, name: &str) {
     let violations = axe(b).await;
     assert!(
         serious(&violations).is_empty(),
@@ -34,7 +34,7 @@ async fn check_step(b: &Browser, name: &str) {
 }
 
 /// The focused element's id and what describes it.
-async fn focused(b: &Browser) -> serde_json::Value {
+pub(super) async fn focused(b: &Browser) -> serde_json::Value {
     b.execute(
         "const e = document.activeElement;
          return {id: e.id, described: e.getAttribute('aria-describedby'), invalid: e.getAttribute('aria-invalid')};",
@@ -44,7 +44,7 @@ async fn focused(b: &Browser) -> serde_json::Value {
 }
 
 /// Waits for an element matching `css`.
-async fn wait_for(b: &Browser, css: &str) {
+pub(super) async fn wait_for(b: &Browser, css: &str) {
     for _ in 0..100 {
         if !b.find_all(css).await.is_empty() {
             return;
@@ -54,7 +54,7 @@ async fn wait_for(b: &Browser, css: &str) {
     panic!("{css} never appeared at {}", b.url().await);
 }
 
-async fn start(b: &Browser, gw: &Gw, client: &str, redirect: &str) {
+pub(super) async fn start(b: &Browser, gw: &Gw, client: &str, redirect: &str) {
     let (_, challenge) = pkce();
     b.goto(&authorize_url(
         gw,

@@ -227,10 +227,20 @@ async fn a_csv_import_job_creates_reset_required_users_row_by_row() {
     names.sort_unstable();
     assert_eq!(names, ["ann", "bob"], "{reset}");
 
-    // No sign-in until the password is reset: an imported user has none (the answer is
-    // the same as for a wrong password).
-    let r = password_auth(&gw, &client_id, "ann", "Anything-1").await;
-    assert_eq!(r["error"]["Code"], "NotAuthorizedException", "{r}");
+    // No sign-in until the password is reset: Cognito's PasswordResetRequiredException,
+    // whatever password is presented, by password and by SRP.
+    for pw in ["Anything-1", PASSWORD] {
+        let r = password_auth(&gw, &client_id, "ann", pw).await;
+        assert_eq!(r["error"]["Code"], "PasswordResetRequiredException", "{r}");
+    }
+    let (code, _) = error_of(
+        &gw,
+        "InitiateAuth",
+        json!({"ClientId": client_id, "AuthFlow": "USER_SRP_AUTH",
+               "AuthParameters": {"USERNAME": "ann", "SRP_A": "ab12"}}),
+    )
+    .await;
+    assert_eq!(code, "PasswordResetRequiredException");
     ok(
         &gw,
         "AdminSetUserPassword",
@@ -417,7 +427,7 @@ async fn the_command_line_imports_a_file_and_reports_refused_rows() {
     let hugo = status_of(&gw, "hugo").await;
     assert_eq!(hugo["ok"]["UserStatus"], "RESET_REQUIRED", "{hugo}");
     let r = password_auth(&gw, &client_id, "hugo", "Whatever-1").await;
-    assert_eq!(r["error"]["Code"], "NotAuthorizedException", "{r}");
+    assert_eq!(r["error"]["Code"], "PasswordResetRequiredException", "{r}");
 }
 
 async fn describe(gw: &Gw, id: &str) -> Value {

@@ -6,11 +6,13 @@
 mod clients;
 mod hooks;
 pub mod hosted;
+mod hosted_account;
+mod hosted_account_browser;
 mod hosted_browser;
 mod import;
 mod password;
 mod signup;
-mod smtp_sink;
+pub mod smtp_sink;
 mod totp;
 
 use serde_json::{Value, json};
