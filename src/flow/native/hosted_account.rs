@@ -260,7 +260,7 @@ impl Flow {
             Some((field, m)) => Ok(HostedOutcome::Account(Box::new(f.with_error(field, m)))),
             None => match e {
                 NativeError::Flow(fe) => Err(fe),
-                _ => Err(FlowError::Internal),
+                other => Err(FlowError::internal("the hosted account step", other)),
             },
         };
         match posted {
@@ -494,7 +494,7 @@ impl Flow {
 fn native_fault(e: NativeError) -> FlowError {
     match e {
         NativeError::Flow(fe) => fe,
-        _ => FlowError::Internal,
+        other => FlowError::internal("the hosted account step", other),
     }
 }
 
@@ -545,7 +545,11 @@ mod tests {
             account_message(AccountStep::ConfirmSignUp, &NativeError::ExpiredCode).unwrap();
         assert_eq!(f, "code");
         assert!(
-            account_message(AccountStep::SignUp, &NativeError::Flow(FlowError::Internal)).is_none()
+            account_message(
+                AccountStep::SignUp,
+                &NativeError::Flow(FlowError::Unavailable)
+            )
+            .is_none()
         );
         assert!(is_code("012345") && !is_code("12345") && !is_code("12345a"));
     }
