@@ -10,6 +10,11 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use url::Url;
 
+mod console;
+
+pub use console::ConsoleAccess;
+use console::console_access;
+
 /// The settings file as written (every key optional).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +39,8 @@ struct FileSettings {
     log: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    console_pool: Option<String>,
+    console_group: Option<String>,
 }
 
 /// Default budgets of the rate limits, requests per second (bursts twice that): far
@@ -76,6 +83,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// `POOLGATE_SMTP_FROM`: the sender of that mail.
     pub smtp_from: String,
+    /// `POOLGATE_CONSOLE_POOL` and `POOLGATE_CONSOLE_GROUP`: the console's second
+    /// sign-in, through that pool's own sign-in, for members of that group.
+    pub console_access: Option<ConsoleAccess>,
 }
 
 impl fmt::Debug for Settings {
@@ -97,6 +107,7 @@ impl fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
+            .field("console_access", &self.console_access)
             .finish()
     }
 }
@@ -403,6 +414,11 @@ impl Settings {
                 "POOLGATE_SMTP_FROM: not a mail address: {smtp_from:?}"
             ));
         }
+        let console_access = console_access(
+            pick("POOLGATE_CONSOLE_POOL", &fs.console_pool, None),
+            pick("POOLGATE_CONSOLE_GROUP", &fs.console_group, None),
+            &mut errors,
+        );
         match (listen, tls_listen, public_url, errors.is_empty()) {
             (Ok(listen), Ok(tls_listen), Ok(public_url), true) => Ok(Settings {
                 listen,
@@ -423,6 +439,7 @@ impl Settings {
                 log,
                 smtp_url,
                 smtp_from,
+                console_access,
             }),
             _ => Err(ConfigErrors(errors)),
         }

@@ -16,6 +16,9 @@ pub const MAX_LINKS_PER_USER: usize = 5;
 /// The app client id of a pool's built-in test client (the console's "Test sign-in"):
 /// not a generated id (those are 26 lower-case alphanumerics), so no app's collides.
 pub const TEST_CLIENT_ID: &str = "poolgate-test-sign-in";
+/// The app client id of the console's sign-in through a pool (`POOLGATE_CONSOLE_POOL`):
+/// made and kept up to date by poolgate in that pool, not a generated id either.
+pub const CONSOLE_CLIENT_ID: &str = "poolgate-console";
 /// The attribute marking a user made by a console test sign-in (removable as such).
 /// `poolgate:` attributes are the gateway's own: never released in a token.
 pub const TEST_USER_ATTRIBUTE: &str = "poolgate:test_user";

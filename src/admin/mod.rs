@@ -7,6 +7,7 @@ pub mod bodies;
 pub mod certs;
 pub mod client_secrets;
 pub mod clients;
+pub mod console_signin;
 pub mod domains;
 pub mod error;
 pub mod files;
@@ -34,7 +35,7 @@ pub use error::{AdminError, AdminResult};
 pub use pools::DomainInfo;
 pub use providers::PutProvider;
 pub use service::{Admin, PoolInfo, UserInfo};
-pub use sessions::ConsoleSession;
+pub use sessions::{ConsoleMember, ConsoleSession};
 pub use users::UserQuery;
 
 use serde_json::{Value, json};

@@ -1,6 +1,10 @@
-//! Sessions of the admin console: opened after the admin token was checked, kept in
-//! the store's ephemeral area (so every instance sees them), ended by sign-out, by
-//! idleness or by age. Each carries the synchronizer CSRF token of its forms.
+//! Sessions of the admin console: opened after the admin token was checked (or a
+//! member of the console group signed in through the console's pool), kept in the
+//! store's ephemeral area (so every instance sees them), ended by sign-out, by
+//! idleness or by age. Each carries the synchronizer CSRF token of its forms. A
+//! member's session is re-checked on every request: it ends as soon as the user is
+//! disabled, deleted, signed out everywhere or out of the group, or the console's
+//! pool or group setting changed.
 
 use std::time::Duration;
 
@@ -8,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AdminResult;
 use super::service::Admin;
+use crate::config::ConsoleAccess;
 use crate::secret::{constant_time_eq, random_token, sha256_hex};
 use crate::store::EphemeralKind;
 
@@ -30,6 +35,24 @@ pub struct ConsoleSession {
     pub csrf: String,
     pub created_at: i64,
     pub last_seen: i64,
+    /// Who signed in through the console's pool; `None`: with the admin token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<ConsoleMember>,
+}
+
+/// A pool user signed in to the console as a member of the console group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleMember {
+    pub pool: String,
+    pub group: String,
+    /// The user's `sub` (its id in the pool) and username when it signed in.
+    pub sub: String,
+    pub username: String,
+    /// A global sign-out of the user after this instant (its `tokens_valid_after`
+    /// past it) ends the session: the sign-in time, or the user's last global sign-out
+    /// if later (whole seconds: a sign-in within the second of a sign-out is after it).
+    #[serde(default)]
+    pub valid_from: i64,
 }
 
 impl std::fmt::Debug for ConsoleSession {
@@ -37,6 +60,7 @@ impl std::fmt::Debug for ConsoleSession {
         f.debug_struct("ConsoleSession")
             .field("created_at", &self.created_at)
             .field("last_seen", &self.last_seen)
+            .field("member", &self.member)
             .finish_non_exhaustive()
     }
 }
@@ -56,12 +80,21 @@ impl Admin {
     /// Opens a session (the caller has checked the admin token); returns the cookie
     /// value and the session.
     pub async fn open_console_session(&self) -> AdminResult<(String, ConsoleSession)> {
+        self.open_console_session_for(None).await
+    }
+
+    /// Opens a session for `member` (`None`: the admin token was checked).
+    pub(super) async fn open_console_session_for(
+        &self,
+        member: Option<ConsoleMember>,
+    ) -> AdminResult<(String, ConsoleSession)> {
         let id = random_token(32);
         let now = self.clock.now();
         let s = ConsoleSession {
             csrf: random_token(32),
             created_at: now,
             last_seen: now,
+            member,
         };
         self.save_session(&id, &s).await?;
         Ok((id, s))
@@ -84,8 +117,14 @@ impl Admin {
     }
 
     /// The live session of cookie value `id`, its use recorded; `None` when unknown,
-    /// idle too long or too old (an expired one is removed).
-    pub async fn console_session(&self, id: &str) -> AdminResult<Option<ConsoleSession>> {
+    /// idle too long or too old, or a member's who may no longer sign in under
+    /// `access` (the console's pool and group as now configured): such a session is
+    /// removed.
+    pub async fn console_session(
+        &self,
+        id: &str,
+        access: Option<&ConsoleAccess>,
+    ) -> AdminResult<Option<ConsoleSession>> {
         if id.is_empty() || id.len() > 128 {
             return Ok(None);
         }
@@ -101,7 +140,14 @@ impl Admin {
             return Ok(None);
         };
         let now = self.clock.now();
-        if now - s.last_seen >= IDLE_TIMEOUT_S || now - s.created_at >= ABSOLUTE_TIMEOUT_S {
+        let member_ok = match &s.member {
+            None => true,
+            Some(m) => self.member_may_use_console(m, access).await?,
+        };
+        if !member_ok
+            || now - s.last_seen >= IDLE_TIMEOUT_S
+            || now - s.created_at >= ABSOLUTE_TIMEOUT_S
+        {
             self.store
                 .take(NAMESPACE, EphemeralKind::ConsoleSession, &key)
                 .await?;
@@ -112,6 +158,27 @@ impl Admin {
             self.save_session(id, &s).await?;
         }
         Ok(Some(s))
+    }
+
+    /// Whether member `m` still may use the console: the console still signs in
+    /// through its pool and group, and the user still exists, is enabled, was not
+    /// signed out everywhere since `m.valid_from`, and is in the group.
+    pub(super) async fn member_may_use_console(
+        &self,
+        m: &ConsoleMember,
+        access: Option<&ConsoleAccess>,
+    ) -> AdminResult<bool> {
+        if access.is_none_or(|a| a.pool != m.pool || a.group != m.group) {
+            return Ok(false);
+        }
+        let Some(user) = self.store.get_user(&m.pool, &m.sub).await? else {
+            return Ok(false);
+        };
+        if !user.enabled || user.tokens_valid_after > m.valid_from {
+            return Ok(false);
+        }
+        let groups = self.store.groups_of_user(&m.pool, &m.sub).await?;
+        Ok(groups.iter().any(|g| g.name == m.group))
     }
 
     /// Ends the session of cookie value `id` (nothing happens when there is none).

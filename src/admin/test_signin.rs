@@ -28,7 +28,7 @@ pub const RUN_TTL_S: u64 = 600;
 /// How long the result page's "Remove test user" works.
 const REMOVAL_TTL_S: u64 = 3600;
 /// What the test client asks for: what a typical app asks for.
-const TEST_SCOPE: &str = "openid email profile";
+pub(super) const TEST_SCOPE: &str = "openid email profile";
 
 /// Where the browser goes to begin a test, and the value of the cookie binding the
 /// test to it.
@@ -171,7 +171,28 @@ impl Admin {
             .into_iter()
             .map(|p| p.name)
             .collect();
-        let existing = self.store.get_client(pool, TEST_CLIENT_ID).await?;
+        self.builtin_client(
+            pool,
+            TEST_CLIENT_ID,
+            "poolgate test sign-in (built-in)",
+            redirect_uri,
+            providers,
+        )
+        .await
+    }
+
+    /// A built-in client of the gateway's own (`client_id`), made or brought up to
+    /// date: public (PKCE), code flow, [`TEST_SCOPE`], short-lived tokens, exactly
+    /// `providers`, `redirect_uri` added to the callback URLs it already has.
+    pub(super) async fn builtin_client(
+        &self,
+        pool: &str,
+        client_id: &str,
+        name: &str,
+        redirect_uri: &str,
+        providers: Vec<String>,
+    ) -> AdminResult<AppClient> {
+        let existing = self.store.get_client(pool, client_id).await?;
         let mut callbacks = existing
             .as_ref()
             .map(|c| c.callback_urls.clone())
@@ -181,8 +202,8 @@ impl Admin {
         }
         let c = AppClient {
             pool_id: pool.to_owned(),
-            client_id: TEST_CLIENT_ID.to_owned(),
-            name: "poolgate test sign-in (built-in)".to_owned(),
+            client_id: client_id.to_owned(),
+            name: name.to_owned(),
             secret_hash: None,
             secrets: Vec::new(),
             callback_urls: callbacks,

@@ -46,11 +46,13 @@ pub enum EphemeralKind {
     NativeSignUpCode,
     /// A mailed password-reset code (its hash), per user.
     NativeResetCode,
+    /// A console sign-in through a pool between its start and its callback.
+    ConsoleSignIn,
 }
 
 impl EphemeralKind {
     /// Every kind.
-    pub const ALL: [EphemeralKind; 17] = [
+    pub const ALL: [EphemeralKind; 18] = [
         EphemeralKind::Flow,
         EphemeralKind::Code,
         EphemeralKind::CodeUsed,
@@ -68,6 +70,7 @@ impl EphemeralKind {
         EphemeralKind::ImportCsv,
         EphemeralKind::NativeSignUpCode,
         EphemeralKind::NativeResetCode,
+        EphemeralKind::ConsoleSignIn,
     ];
 
     /// The stored name.
@@ -90,6 +93,7 @@ impl EphemeralKind {
             EphemeralKind::ImportCsv => "import-csv",
             EphemeralKind::NativeSignUpCode => "native-sign-up-code",
             EphemeralKind::NativeResetCode => "native-reset-code",
+            EphemeralKind::ConsoleSignIn => "console-sign-in",
         }
     }
 

@@ -25,7 +25,7 @@ fn artifacts() -> PathBuf {
 
 /// Checks the page has no serious or critical axe violation and no sideways scroll;
 /// saves a screenshot as `name`.
-async fn check_page(b: &Browser, name: &str) {
+pub(crate) async fn check_page(b: &Browser, name: &str) {
     let violations = axe(b).await;
     assert!(
         serious(&violations).is_empty(),
@@ -47,7 +47,7 @@ async fn check_page(b: &Browser, name: &str) {
 }
 
 /// Waits until an element matching `css` is on the page.
-async fn wait_for(b: &Browser, css: &str) {
+pub(crate) async fn wait_for(b: &Browser, css: &str) {
     for _ in 0..100 {
         if !b.find_all(css).await.is_empty() {
             return;
@@ -62,7 +62,7 @@ async fn wait_for(b: &Browser, css: &str) {
 
 /// Sets the value of the input with `id` (what typing would do; WebDriver typing of
 /// long values is slow and adds nothing here).
-async fn fill(b: &Browser, id: &str, value: &str) {
+pub(crate) async fn fill(b: &Browser, id: &str, value: &str) {
     b.execute(
         "document.getElementById(arguments[0]).value = arguments[1];",
         json!([id, value]),

@@ -13,6 +13,8 @@ mod compose;
 mod console;
 mod console_browser;
 mod console_groups;
+mod console_pool_browser;
+mod console_pool_signin;
 mod console_secrets;
 mod console_test_signin;
 mod e2e;

@@ -234,6 +234,16 @@ impl Browser {
         }
     }
 
+    /// Every cookie the browser keeps for the current page (`HttpOnly` ones too), as
+    /// WebDriver's cookie objects (`name`, `value`, `sameSite`, ...).
+    pub async fn cookies(&self) -> Vec<Value> {
+        self.get("/cookie")
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub async fn quit(self) {
         let _ = self
             .http

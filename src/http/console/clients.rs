@@ -13,7 +13,9 @@ use super::{Form, Posted, Signed, admin_error, domain_base, notice, page, see_ot
 use crate::admin::bodies::STANDARD_SCOPES;
 use crate::admin::{ClientBody, ClientPatch};
 use crate::http::SharedState;
-use crate::model::{AppClient, Branding, MAX_CLIENT_SECRETS, OAuthFlow, TEST_CLIENT_ID};
+use crate::model::{
+    AppClient, Branding, CONSOLE_CLIENT_ID, MAX_CLIENT_SECRETS, OAuthFlow, TEST_CLIENT_ID,
+};
 
 /// What the client form offers: the pool's providers and every scope a client may get.
 async fn choices(
@@ -104,7 +106,8 @@ struct Row {
     client_id: String,
     name: String,
     confidential: bool,
-    /// The pool's built-in test client (the providers' "Test sign-in").
+    /// The pool's built-in test client (the providers' "Test sign-in") or the
+    /// console's own (its sign-in through the pool).
     test: bool,
 }
 
@@ -128,7 +131,7 @@ async fn list_page(
             client_id: c.client_id.clone(),
             name: c.name.clone(),
             confidential: c.secret_hash.is_some(),
-            test: c.client_id == TEST_CLIENT_ID,
+            test: c.client_id == TEST_CLIENT_ID || c.client_id == CONSOLE_CLIENT_ID,
         })
         .collect();
     page(
@@ -247,6 +250,7 @@ pub(super) async fn client_page(
             notice => notice(note), issuer, created_at => c.created_at,
             can_add_secret => c.secret_hash.is_some() && secrets.len() < MAX_CLIENT_SECRETS,
             secrets, test_client => c.client_id == TEST_CLIENT_ID,
+            console_client => c.client_id == CONSOLE_CLIENT_ID,
         },
     )
 }

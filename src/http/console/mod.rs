@@ -1,22 +1,27 @@
 //! `/console`: the admin console, server-rendered HTML over the admin service (every
 //! rule lives there; these handlers parse a form, call one method, render a page).
-//! Signed in with the admin token, exchanged for a session cookie; every form carries
-//! the session's CSRF token and its Origin is checked. No script: plain forms.
+//! Signed in with the admin token, exchanged for a session cookie, or through the
+//! console's pool (`pool_signin`); every form carries the session's CSRF token and its
+//! Origin is checked. No script: plain forms.
 
 mod client_secrets;
 mod clients;
 mod groups;
 mod kinds;
+mod pool_signin;
 mod pools;
 mod providers;
 mod session;
 mod test_signin;
 mod users;
 
+use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::{AutoEscape, Environment, Value, context};
@@ -41,6 +46,8 @@ pub fn routes() -> Router<SharedState> {
             "/console/signin",
             get(session::signin_page).post(session::signin),
         )
+        .route("/console/signin/pool", post(pool_signin::start))
+        .route("/console/callback", get(pool_signin::callback))
         .route("/console/signout", post(session::signout))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/pools", get(pools::list).post(pools::create))
@@ -119,6 +126,27 @@ pub fn routes() -> Router<SharedState> {
         )
         // Inside the gateway's own limit, so it is this one that applies here.
         .layer(axum::extract::DefaultBodyLimit::max(CONSOLE_MAX_BODY))
+        .layer(axum::middleware::from_fn(who_scope))
+}
+
+tokio::task_local! {
+    /// The username of the pool user signed in to the console, set by the session
+    /// guard of the request being served, for the header of the pages it renders.
+    static WHO: RefCell<Option<String>>;
+}
+
+/// Serves a console request with its own (empty) [`WHO`].
+async fn who_scope(req: Request, next: Next) -> Response {
+    WHO.scope(RefCell::new(None), next.run(req)).await
+}
+
+/// Records who the request's session belongs to (`None`: the admin token).
+fn set_who(who: Option<String>) {
+    let _ = WHO.try_with(|w| *w.borrow_mut() = who);
+}
+
+fn who() -> Option<String> {
+    WHO.try_with(|w| w.borrow().clone()).ok().flatten()
 }
 
 static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
@@ -174,6 +202,18 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, minijinja::Error>> = Laz
             include_str!("../templates/console/group.html"),
         ),
         (
+            "signin_pool.html",
+            include_str!("../templates/console/signin_pool.html"),
+        ),
+        (
+            "signed_in.html",
+            include_str!("../templates/console/signed_in.html"),
+        ),
+        (
+            "signin_refused.html",
+            include_str!("../templates/console/signin_refused.html"),
+        ),
+        (
             "test_start.html",
             include_str!("../templates/console/test_start.html"),
         ),
@@ -211,7 +251,12 @@ fn seg(v: String) -> String {
 }
 
 /// A console page with `status`; a template fault is logged and shown as a 500 page.
+/// The header names the pool user signed in, if the session is one's.
 pub fn page(status: StatusCode, name: &str, ctx: Value) -> Response {
+    let ctx = match who() {
+        Some(who) => context! { who, ..ctx },
+        None => ctx,
+    };
     let rendered = match &*TEMPLATES {
         Ok(env) => env.get_template(name).and_then(|t| t.render(ctx)),
         Err(e) => Err(minijinja::Error::new(

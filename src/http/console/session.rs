@@ -1,5 +1,6 @@
 //! Console sign-in, sign-out, and the two request guards: [`Signed`] (a live session)
 //! and [`Posted`] (a live session, a same-origin request and the session's CSRF token).
+//! The sign-in through a pool is in `pool_signin`; its sessions are the same.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -26,13 +27,13 @@ const PRE_TLS: &str = "__Host-poolgate-console-pre";
 const PRE_PLAIN: &str = "poolgate-console-pre";
 
 /// Whether the request arrived over HTTPS (directly or through a TLS front).
-struct Origin {
-    https: bool,
+pub(super) struct Origin {
+    pub https: bool,
     /// `scheme://host[:port]`, what a same-origin form's `Origin` header says.
-    origin: String,
+    pub origin: String,
 }
 
-async fn origin(parts: &mut Parts, s: &SharedState) -> Result<Origin, Response> {
+pub(super) async fn origin(parts: &mut Parts, s: &SharedState) -> Result<Origin, Response> {
     let HostPool(ctx) = HostPool::from_request_parts(parts, s)
         .await
         .map_err(IntoResponse::into_response)?;
@@ -42,7 +43,7 @@ async fn origin(parts: &mut Parts, s: &SharedState) -> Result<Origin, Response> 
     })
 }
 
-fn names(https: bool) -> (&'static str, &'static str) {
+pub(super) fn names(https: bool) -> (&'static str, &'static str) {
     if https {
         (SESSION_TLS, PRE_TLS)
     } else {
@@ -60,7 +61,7 @@ pub fn session_cookie(https: bool, name: &str, value: &str, max_age: i64) -> Str
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
-fn set_cookie(r: &mut Response, cookie: &str) {
+pub(super) fn set_cookie(r: &mut Response, cookie: &str) {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -81,8 +82,15 @@ async fn signed(parts: &mut Parts, s: &SharedState) -> Result<(Signed, Origin), 
     let o = origin(parts, s).await?;
     let jar = cookies(&parts.headers);
     let id = jar.get(names(o.https).0).map_or("", String::as_str);
-    match s.admin.console_session(id).await {
-        Ok(Some(session)) => Ok((Signed { session }, o)),
+    match s
+        .admin
+        .console_session(id, s.settings.console_access.as_ref())
+        .await
+    {
+        Ok(Some(session)) => {
+            super::set_who(session.member.as_ref().map(|m| m.username.clone()));
+            Ok((Signed { session }, o))
+        }
         Ok(None) => Err(see_other("/console/signin", "")),
         Err(e) => Err(super::admin_error(e, "")),
     }
@@ -110,7 +118,7 @@ fn same_origin(headers: &HeaderMap, own: &str) -> bool {
         .is_none_or(|v| v.as_bytes() == b"same-origin" || v.as_bytes() == b"none")
 }
 
-const FORGED: &str = "This form was not accepted: it did not come from this console's own page, or the page was too old. Nothing was changed; reload the page and try again.";
+pub(super) const FORGED: &str = "This form was not accepted: it did not come from this console's own page, or the page was too old. Nothing was changed; reload the page and try again.";
 
 /// A form POST of a signed-in admin, same-origin, with the session's CSRF token.
 pub struct Posted {
@@ -207,13 +215,22 @@ pub async fn home(State(s): State<SharedState>, req: Request) -> Response {
     }
 }
 
-fn signin_form(https: bool, problem: Option<&str>) -> Response {
+/// The sign-in page: the admin token form, and "Sign in with <pool>" when the console
+/// signs in through a pool too.
+async fn signin_form(s: &SharedState, https: bool, problem: Option<&str>) -> Response {
     let pre = random_token(24);
     let status = if problem.is_some() { 401 } else { 200 };
+    let pool_label = match &s.settings.console_access {
+        Some(a) => Some(match s.admin.pool(&a.pool).await {
+            Ok(p) => p.settings.name.unwrap_or(p.id),
+            Err(_) => a.pool.clone(),
+        }),
+        None => None,
+    };
     let mut r = page(
         axum::http::StatusCode::from_u16(status).unwrap_or_default(),
         "signin.html",
-        context! { pre => pre, problem },
+        context! { pre => pre, problem, pool_label },
     );
     set_cookie(&mut r, &session_cookie(https, names(https).1, &pre, 600));
     r
@@ -223,46 +240,56 @@ fn signin_form(https: bool, problem: Option<&str>) -> Response {
 pub async fn signin_page(State(s): State<SharedState>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
     match origin(&mut parts, &s).await {
-        Ok(o) => signin_form(o.https, None),
+        Ok(o) => signin_form(&s, o.https, None).await,
         Err(r) => r,
     }
 }
 
-/// `POST /console/signin`: the admin token (compared in constant time) for a session.
-pub async fn signin(State(s): State<SharedState>, req: Request) -> Response {
+/// A POST of the sign-in page's forms: same-origin, with the pre-session CSRF token
+/// (double-submit: its cookie and its field agree). Its origin and form.
+pub(super) async fn signin_post(s: &SharedState, req: Request) -> Result<(Origin, Form), Response> {
     let (mut parts, body) = req.into_parts();
-    let o = match origin(&mut parts, &s).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let (session_name, pre_name) = names(o.https);
+    let o = origin(&mut parts, s).await?;
     let jar = cookies(&parts.headers);
     if !same_origin(&parts.headers, &o.origin) {
-        return error(403, FORGED, None);
+        return Err(error(403, FORGED, None));
     }
-    let Ok(bytes) = Bytes::from_request(Request::from_parts(parts, body), &s).await else {
-        return error(400, "The form could not be read.", None);
+    let Ok(bytes) = Bytes::from_request(Request::from_parts(parts, body), s).await else {
+        return Err(error(400, "The form could not be read.", None));
     };
     let form = Form::parse(&bytes).unwrap_or_default();
-    let pre = jar.get(pre_name).map_or("", String::as_str);
+    let pre = jar.get(names(o.https).1).map_or("", String::as_str);
     if pre.is_empty() || !constant_time_eq(pre.as_bytes(), form.get("csrf").as_bytes()) {
-        return error(403, FORGED, None);
+        return Err(error(403, FORGED, None));
     }
+    Ok((o, form))
+}
+
+/// The answer that opens session `id`: `r` with the session cookie set and the sign-in
+/// form's cookie removed.
+pub(super) fn with_session(mut r: Response, https: bool, id: &str) -> Response {
+    let (session_name, pre_name) = names(https);
+    set_cookie(
+        &mut r,
+        &session_cookie(https, session_name, id, ABSOLUTE_TIMEOUT_S),
+    );
+    set_cookie(&mut r, &session_cookie(https, pre_name, "", 0));
+    r
+}
+
+/// `POST /console/signin`: the admin token (compared in constant time) for a session.
+pub async fn signin(State(s): State<SharedState>, req: Request) -> Response {
+    let (o, form) = match signin_post(&s, req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let token = form.get("token");
     if !constant_time_eq(token.as_bytes(), s.admin_token.as_bytes()) {
         tracing::warn!("console: sign-in with a wrong admin token");
-        return signin_form(o.https, Some("That is not the admin token."));
+        return signin_form(&s, o.https, Some("That is not the admin token.")).await;
     }
     match s.admin.open_console_session().await {
-        Ok((id, _)) => {
-            let mut r = see_other("/console/pools", "");
-            set_cookie(
-                &mut r,
-                &session_cookie(o.https, session_name, &id, ABSOLUTE_TIMEOUT_S),
-            );
-            set_cookie(&mut r, &session_cookie(o.https, pre_name, "", 0));
-            r
-        }
+        Ok((id, _)) => with_session(see_other("/console/pools", ""), o.https, &id),
         Err(e) => super::admin_error(e, ""),
     }
 }
