@@ -13,12 +13,14 @@
 //! Then, against `poolgate serve` as a separate process (its own CPU time per operation
 //! read from /proc), the phases of `bench/phases.rs`: ES256 and EdDSA token grants,
 //! OIDC sign-ins with and without a pre-token hook, SAML sign-ins over HTTP, each again
-//! at half its peak rate, and with Redis two instances pinned to a core each.
+//! at half its peak rate, and with Redis two instances pinned to a core each; and those
+//! of `bench/native.rs`: native users' password and SRP sign-ins (the Argon2id cost
+//! printed), and refresh grants alone and while password hashing runs.
 //!
 //! Run: `make bench` (builds in release mode). Bounded: every phase stops by itself.
 //! Everything runs on 127.0.0.1 only. `LOADGEN_N` sets the operations per phase (3000),
 //! `LOADGEN_STORES=sqlite` skips Redis, `LOADGEN_PART=inprocess` or `process` runs only
-//! one of the two parts, `LOADGEN_PHASES=es256,eddsa,oidc,saml` (any of them) only
+//! one of the two parts, `LOADGEN_PHASES=es256,eddsa,oidc,native,saml` (any of them) only
 //! those phases of the process part, and `LOADGEN_PERF_CTL`/`LOADGEN_PERF_PHASE`
 //! profile one phase of the in-process part (see `perf_control`).
 
@@ -37,6 +39,8 @@ mod harness;
 #[allow(dead_code)]
 #[path = "hook_server.rs"]
 mod hook_server;
+#[path = "bench/native.rs"]
+mod native;
 #[path = "bench/phases.rs"]
 mod phases;
 #[allow(dead_code)]
@@ -768,7 +772,7 @@ async fn process_store(
 ) {
     let gw = gateway::ProcGw::start(bin, store, dir, None, None).await;
     let env = Arc::new(phases::Env::new(vec![gw]).await);
-    // `LOADGEN_PHASES=es256,eddsa,oidc,saml` (any of them) runs only those, e.g. to
+    // `LOADGEN_PHASES=es256,eddsa,oidc,native,saml` (any of them) runs only those, e.g. to
     // profile one phase under `LOADGEN_GATEWAY_WRAP`.
     let only = std::env::var("LOADGEN_PHASES").unwrap_or_default();
     let wanted = |p: &str| only.is_empty() || only.split(',').any(|w| w.eq_ignore_ascii_case(p));
@@ -779,6 +783,9 @@ async fn process_store(
     }
     if wanted("oidc") {
         phases::sign_in_phases(&env, label, n).await;
+    }
+    if wanted("native") {
+        native::native_phases(&env, label, n).await;
     }
     if wanted("saml") {
         phases::saml_phase(&env, label, n).await;

@@ -84,6 +84,9 @@ pub struct PoolSettings {
     /// Self sign-up and the invitation's text (Cognito's `AdminCreateUserConfig`).
     #[serde(skip_serializing_if = "AdminCreateUserConfig::is_default")]
     pub admin_create_user_config: AdminCreateUserConfig,
+    /// Cognito's `MfaConfiguration`: `SMS_MFA` is offered only when it is not `OFF`.
+    #[serde(skip_serializing_if = "MfaConfiguration::is_off")]
+    pub mfa_configuration: MfaConfiguration,
 }
 
 impl Default for PoolSettings {
@@ -100,6 +103,32 @@ impl Default for PoolSettings {
             tags: BTreeMap::new(),
             verification_message_template: VerificationMessageTemplate::default(),
             admin_create_user_config: AdminCreateUserConfig::default(),
+            mfa_configuration: MfaConfiguration::Off,
+        }
+    }
+}
+
+/// Cognito's `UserPoolMfaType`. `ON` (every user must have a second factor, set up
+/// during the sign-in) is not served: the admin interfaces refuse it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MfaConfiguration {
+    #[default]
+    Off,
+    Optional,
+    On,
+}
+
+impl MfaConfiguration {
+    pub fn is_off(&self) -> bool {
+        *self == Self::Off
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "OFF",
+            Self::Optional => "OPTIONAL",
+            Self::On => "ON",
         }
     }
 }

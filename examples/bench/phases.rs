@@ -48,7 +48,7 @@ impl Run {
 
 /// Runs `op(worker, i)` for every `i` of `range` from WORKERS tasks; at `rate`
 /// operations per second when given (each starts at its slot), else as fast as they go.
-async fn drive<F, Fut>(
+pub(super) async fn drive<F, Fut>(
     name: &str,
     gws: &[&ProcGw],
     range: Range<usize>,
@@ -137,7 +137,7 @@ fn callgrind_control(gws: &[&ProcGw], arg: &str) {
 }
 
 /// A phase: `n` operations as fast as they go, then `n / 2` more at half that rate.
-async fn phase<F, Fut>(name: &str, gws: &[&ProcGw], n: usize, op: F) -> Run
+pub(super) async fn phase<F, Fut>(name: &str, gws: &[&ProcGw], n: usize, op: F) -> Run
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -216,7 +216,7 @@ impl Env {
         }
     }
 
-    fn all(&self) -> Vec<&ProcGw> {
+    pub(super) fn all(&self) -> Vec<&ProcGw> {
         self.gws.iter().collect()
     }
 
@@ -392,7 +392,7 @@ pub async fn token_phases(env: &Arc<Env>, label: &str, alg: &str, n: usize) -> (
     (code, rt)
 }
 
-async fn refresh_once(e: &Env, w: usize, slot: &std::sync::Mutex<String>) -> bool {
+pub(super) async fn refresh_once(e: &Env, w: usize, slot: &std::sync::Mutex<String>) -> bool {
     let rt = slot.lock().expect("lock").clone();
     let Some(v) = e
         .token(
@@ -630,7 +630,10 @@ pub async fn two_instances(
 }
 
 /// `count` refresh tokens, one per sign-in (not timed).
-async fn refresh_chains(env: &Arc<Env>, count: usize) -> Arc<Vec<std::sync::Mutex<String>>> {
+pub(super) async fn refresh_chains(
+    env: &Arc<Env>,
+    count: usize,
+) -> Arc<Vec<std::sync::Mutex<String>>> {
     let codes = codes(env, count).await;
     let mut out = Vec::new();
     for (i, (code, verifier)) in codes.iter().enumerate() {

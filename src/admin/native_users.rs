@@ -6,6 +6,7 @@
 use super::service::Admin;
 use crate::flow::native::NativeError;
 use crate::flow::native::create::NewUser;
+use crate::flow::native::sms::MfaChoice;
 use crate::hooks::{PreSignUpSource, StringMap};
 use crate::model::{Pool, User};
 use crate::native::policy;
@@ -210,18 +211,16 @@ impl Admin {
         Ok(())
     }
 
-    /// `AdminSetUserMFAPreference` for TOTP.
+    /// `AdminSetUserMFAPreference` (TOTP and SMS).
     pub async fn set_user_mfa_preference(
         &self,
         pool: &Pool,
         username: &str,
-        enabled: Option<bool>,
-        preferred: Option<bool>,
+        totp: MfaChoice,
+        sms: MfaChoice,
     ) -> Result<(), NativeError> {
         let user = self.native_by_name(pool, username).await?;
-        self.flow
-            .set_totp_preference(&pool.id, &user.id, enabled, preferred)
-            .await
+        self.flow.set_mfa_preference(pool, &user, totp, sms).await
     }
 }
 

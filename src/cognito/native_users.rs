@@ -1,8 +1,9 @@
 //! Native users through the Cognito API: the user's own operations with its access
 //! token (`GetUser`, `GlobalSignOut`, `ChangePassword`, `AssociateSoftwareToken`,
-//! `VerifySoftwareToken`, `SetUserMFAPreference`) and the admin ones (`AdminCreateUser`,
-//! `AdminSetUserPassword`, `AdminResetUserPassword`, `AdminConfirmSignUp`,
-//! `AdminSetUserMFAPreference`). Rules live in the flow and the admin service.
+//! `VerifySoftwareToken`, `SetUserMFAPreference` for TOTP and SMS) and the admin ones
+//! (`AdminCreateUser`, `AdminSetUserPassword`, `AdminResetUserPassword`,
+//! `AdminConfirmSignUp`, `AdminSetUserMFAPreference`). Rules live in the flow and the
+//! admin service.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,6 +13,7 @@ use super::shapes::epoch;
 use super::{CognitoError, Ctx, OpResult};
 use crate::admin::native_users::NewNativeUser;
 use crate::flow::native::UserView;
+use crate::flow::native::sms::MfaChoice;
 use crate::model::Pool;
 
 /// `AttributeType`.
@@ -31,8 +33,15 @@ fn attributes_json(attrs: &[(String, String)]) -> Vec<Value> {
 }
 
 fn mfa_json(view: &UserView, out: &mut Value) {
+    let mut list = Vec::new();
+    if view.mfa_sms {
+        list.push("SMS_MFA");
+    }
     if view.mfa_totp {
-        out["UserMFASettingList"] = json!(["SOFTWARE_TOKEN_MFA"]);
+        list.push("SOFTWARE_TOKEN_MFA");
+    }
+    if !list.is_empty() {
+        out["UserMFASettingList"] = json!(list);
     }
     if let Some(p) = view.preferred_mfa {
         out["PreferredMfaSetting"] = json!(p);
@@ -153,7 +162,7 @@ pub async fn verify_software_token(ctx: Ctx, input: VerifySoftwareTokenRequest) 
     Ok(json!({ "Status": "SUCCESS" }))
 }
 
-/// `SoftwareTokenMfaSettingsType`.
+/// `SoftwareTokenMfaSettingsType` and `SMSMfaSettingsType`.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MfaSettings {
@@ -161,14 +170,21 @@ pub struct MfaSettings {
     pub preferred_mfa: Option<bool>,
 }
 
-fn refuse_other_mfa(sms: &Option<Value>, email: &Option<Value>) -> Result<(), CognitoError> {
-    let on = |v: &Option<Value>| {
-        v.as_ref()
-            .is_some_and(|v| v["Enabled"] == json!(true) || v["PreferredMfa"] == json!(true))
-    };
-    if on(sms) || on(email) {
+fn choice(s: Option<&MfaSettings>) -> MfaChoice {
+    MfaChoice {
+        enabled: s.and_then(|s| s.enabled),
+        preferred: s.and_then(|s| s.preferred_mfa),
+    }
+}
+
+/// Email MFA (a code by mail at sign-in) is not served.
+fn refuse_email_mfa(email: &Option<Value>) -> Result<(), CognitoError> {
+    let on = email
+        .as_ref()
+        .is_some_and(|v| v["Enabled"] == json!(true) || v["PreferredMfa"] == json!(true));
+    if on {
         return Err(CognitoError::invalid_parameter(
-            "Only software-token (TOTP) MFA is available on this gateway.",
+            "Email MFA is not available on this gateway (TOTP and SMS are).",
         ));
     }
     Ok(())
@@ -178,23 +194,22 @@ fn refuse_other_mfa(sms: &Option<Value>, email: &Option<Value>) -> Result<(), Co
 #[serde(rename_all = "PascalCase")]
 pub struct SetUserMfaPreferenceRequest {
     #[serde(rename = "SMSMfaSettings")]
-    pub sms_mfa_settings: Option<Value>,
+    pub sms_mfa_settings: Option<MfaSettings>,
     pub software_token_mfa_settings: Option<MfaSettings>,
     pub email_mfa_settings: Option<Value>,
     pub access_token: String,
 }
 
 pub async fn set_user_mfa_preference(ctx: Ctx, input: SetUserMfaPreferenceRequest) -> OpResult {
-    refuse_other_mfa(&input.sms_mfa_settings, &input.email_mfa_settings)?;
+    refuse_email_mfa(&input.email_mfa_settings)?;
     let pctx = token_ctx(&ctx, &input.access_token).await?;
-    let s = input.software_token_mfa_settings;
     ctx.state
         .flow
         .set_own_mfa_preference(
             &pctx,
             &input.access_token,
-            s.as_ref().and_then(|s| s.enabled),
-            s.as_ref().and_then(|s| s.preferred_mfa),
+            choice(input.software_token_mfa_settings.as_ref()),
+            choice(input.sms_mfa_settings.as_ref()),
         )
         .await?;
     Ok(json!({}))
@@ -204,7 +219,7 @@ pub async fn set_user_mfa_preference(ctx: Ctx, input: SetUserMfaPreferenceReques
 #[serde(rename_all = "PascalCase")]
 pub struct AdminSetUserMfaPreferenceRequest {
     #[serde(rename = "SMSMfaSettings")]
-    pub sms_mfa_settings: Option<Value>,
+    pub sms_mfa_settings: Option<MfaSettings>,
     pub software_token_mfa_settings: Option<MfaSettings>,
     pub email_mfa_settings: Option<Value>,
     pub username: String,
@@ -215,16 +230,15 @@ pub async fn admin_set_user_mfa_preference(
     ctx: Ctx,
     input: AdminSetUserMfaPreferenceRequest,
 ) -> OpResult {
-    refuse_other_mfa(&input.sms_mfa_settings, &input.email_mfa_settings)?;
+    refuse_email_mfa(&input.email_mfa_settings)?;
     let pool = pool(&ctx, &input.user_pool_id).await?;
-    let s = input.software_token_mfa_settings;
     ctx.state
         .admin
         .set_user_mfa_preference(
             &pool,
             &input.username,
-            s.as_ref().and_then(|s| s.enabled),
-            s.as_ref().and_then(|s| s.preferred_mfa),
+            choice(input.software_token_mfa_settings.as_ref()),
+            choice(input.sms_mfa_settings.as_ref()),
         )
         .await?;
     Ok(json!({}))

@@ -1,6 +1,7 @@
 //! `UpdateUserPool` and `UpdateUserPoolDomain`. Cognito's update replaces the pool's
 //! configuration: a member poolgate models that is left out takes its default
-//! (`LambdaConfig`: no hooks; `Policies.PasswordPolicy`: Cognito's default policy).
+//! (`LambdaConfig`: no hooks; `Policies.PasswordPolicy`: Cognito's default policy;
+//! `MfaConfiguration`: `OFF`).
 //! `PoolName` left out keeps the name, and `UserPoolTags` left out keeps the tags (tags
 //! are also managed by `TagResource`, which is how Terraform changes them).
 
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{CognitoError, Ctx, OpResult};
-use crate::model::{LambdaConfig, PasswordPolicy};
+use crate::model::{LambdaConfig, MfaConfiguration, PasswordPolicy};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -23,6 +24,9 @@ pub struct UpdateUserPoolRequest {
     #[serde(default)]
     pub policies: Option<Value>,
     pub user_pool_tags: Option<BTreeMap<String, String>>,
+    /// `OFF` (left out) or `OPTIONAL`.
+    #[serde(default)]
+    pub mfa_configuration: Option<MfaConfiguration>,
 }
 
 /// `PasswordPolicyType` as poolgate applies it (`PasswordHistorySize` is not modelled
@@ -61,6 +65,7 @@ pub async fn update_user_pool(ctx: Ctx, input: UpdateUserPoolRequest) -> OpResul
     }
     let policy = password_policy(input.policies.as_ref())?;
     let hooks = input.lambda_config.unwrap_or_default();
+    let mfa = input.mfa_configuration.unwrap_or_default();
     // Applied to the settings as stored at the write: a change another writer makes
     // meanwhile to what this request does not set (the signing algorithm, the
     // templates) is kept.
@@ -71,6 +76,7 @@ pub async fn update_user_pool(ctx: Ctx, input: UpdateUserPoolRequest) -> OpResul
             }
             settings.password_policy = policy.clone();
             settings.hooks = hooks.clone();
+            settings.mfa_configuration = mfa;
             if let Some(tags) = &input.user_pool_tags {
                 settings.tags = tags.clone();
             }

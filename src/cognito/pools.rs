@@ -9,7 +9,7 @@ use super::shapes::{epoch, max_results, page};
 use super::{CognitoError, Ctx, OpResult};
 use crate::admin::{AdminError, DomainBody, PoolInfo};
 use crate::model::{
-    AdminCreateUserConfig, DEFAULT_POOL, IssuerStyle, LambdaConfig, PoolSettings,
+    AdminCreateUserConfig, DEFAULT_POOL, IssuerStyle, LambdaConfig, MfaConfiguration, PoolSettings,
     VerificationMessageTemplate,
 };
 
@@ -45,7 +45,7 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
         "LambdaConfig": lambda_config(p),
         "CreationDate": epoch(p.pool.created_at),
         "LastModifiedDate": epoch(p.pool.created_at),
-        "MfaConfiguration": "OFF",
+        "MfaConfiguration": p.pool.settings.mfa_configuration.as_str(),
         "UsernameConfiguration": {"CaseSensitive": false},
         "AdminCreateUserConfig": p.pool.settings.admin_create_user_config,
     });
@@ -101,6 +101,9 @@ pub struct CreateUserPoolRequest {
     /// Self sign-up and the invitation's text.
     #[serde(default)]
     pub admin_create_user_config: Option<AdminCreateUserConfig>,
+    /// `OFF` or `OPTIONAL` (`SMS_MFA` needs it not `OFF`).
+    #[serde(default)]
+    pub mfa_configuration: Option<MfaConfiguration>,
 }
 
 /// The pool's message templates from `CreateUserPool`'s members (the template wins
@@ -136,6 +139,7 @@ pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResul
                     .clone()
                     .unwrap_or_default(),
                 tags: input.user_pool_tags,
+                mfa_configuration: input.mfa_configuration.unwrap_or_default(),
                 ..PoolSettings::default()
             },
         )

@@ -1,7 +1,7 @@
 //! `POST /login`: a step of the hosted username-and-password sign-in (the password,
-//! then a new password or a TOTP code when challenged). Renders the form again with
-//! the error, or redirects to the app with its code; the rules live in
-//! `flow::native::hosted`.
+//! then a new password, a TOTP or SMS code, or the choice between them when
+//! challenged). Renders the form again with the error, or redirects to the app with
+//! its code; the rules live in `flow::native::hosted`.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -81,6 +81,8 @@ async fn form_page(
         step => {
             let (title, step) = match step {
                 HostedStep::NewPassword => ("Set a new password", "new_password"),
+                HostedStep::Sms => ("Enter the code we sent you", "sms"),
+                HostedStep::SelectMfa => ("Choose how to verify it is you", "select_mfa"),
                 _ => ("Enter your authentication code", "totp"),
             };
             render(
@@ -94,6 +96,7 @@ async fn form_page(
                     csrf_token,
                     error => f.error,
                     username => f.username,
+                    destination => f.destination,
                     rules => policy_rules(&ctx.pool.settings.password_policy),
                 },
             )

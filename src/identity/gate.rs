@@ -1,13 +1,17 @@
 //! The hooks that run while a federated sign-in's user is resolved:
 //! `PreSignUp_ExternalProvider` before a new user is created, and
-//! `PreAuthentication_Authentication` before the user's record is touched. Both run
-//! before any write, so a refusal leaves nothing behind.
+//! `PreAuthentication_Authentication` before the user's record is touched: both run
+//! before any write, so a refusal leaves nothing behind. `PostConfirmation_ConfirmSignUp`
+//! runs just after a first sign-in created its user (a federated user's confirmation
+//! is its creation, as Cognito's): its failure fails that sign-in, and the user stays,
+//! as in Cognito (its next sign-in is not a first one).
 
 use crate::hooks::{
-    Caller, HookError, Hooks, PreAuthenticationRequest, PreSignUpRequest, PreSignUpResponse,
-    PreSignUpSource, StringMap, user_attributes,
+    Caller, HookError, Hooks, PostConfirmationRequest, PostConfirmationSource,
+    PreAuthenticationRequest, PreSignUpRequest, PreSignUpResponse, PreSignUpSource, StringMap,
+    user_attributes,
 };
-use crate::model::User;
+use crate::model::{IdentityLink, User};
 
 /// Federated users' `cognito:user_status`, as Cognito reports it.
 pub const EXTERNAL_PROVIDER: &str = "EXTERNAL_PROVIDER";
@@ -50,6 +54,30 @@ impl Gate<'_> {
                     user_attributes: user_attributes(user, &[], EXTERNAL_PROVIDER),
                     validation_data: None,
                     user_not_found: false,
+                },
+            )
+            .await
+    }
+
+    /// Tells the post-confirmation hook that `user` was just created from its first
+    /// federated sign-in through `link`.
+    pub async fn post_confirmation(
+        &self,
+        user: &User,
+        link: &IdentityLink,
+    ) -> Result<(), HookError> {
+        self.hooks
+            .post_confirmation(
+                &self.caller,
+                PostConfirmationSource::ConfirmSignUp,
+                &user.username,
+                PostConfirmationRequest {
+                    user_attributes: user_attributes(
+                        user,
+                        std::slice::from_ref(link),
+                        EXTERNAL_PROVIDER,
+                    ),
+                    client_metadata: None,
                 },
             )
             .await

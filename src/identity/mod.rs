@@ -173,8 +173,9 @@ impl Resolver<'_> {
 
     /// [`Resolver::resolve`] running the pool's hooks through `gate`: pre-sign-up before
     /// a new user is created (it may refuse, verify the email, or link the identity
-    /// onto an existing user through the admin API before answering), and
-    /// pre-authentication before the user's record is written.
+    /// onto an existing user through the admin API before answering),
+    /// pre-authentication before the user's record is written, and post-confirmation
+    /// just after a new user is created.
     pub async fn resolve_gated(
         &self,
         pool: &Pool,
@@ -292,7 +293,14 @@ impl Resolver<'_> {
             l.user_id = user.id.clone();
             l.primary = true;
             match self.store.create_user_with_identity(&user, &l).await {
-                Ok(CreateUserOutcome::Created) => return Ok(user),
+                Ok(CreateUserOutcome::Created) => {
+                    // Cognito's post-confirmation of a federated user, just after it
+                    // is created: a failure fails this sign-in; the user stays.
+                    if let Some(g) = gate {
+                        g.post_confirmation(&user, &l).await?;
+                    }
+                    return Ok(user);
+                }
                 Ok(CreateUserOutcome::IdentityTaken(uid)) => {
                     return self.load_and_finish(pool, &uid, &mapped, now, gate).await;
                 }

@@ -248,8 +248,7 @@ pub fn format_timestamp(unix: i64) -> String {
 }
 
 /// The client's side of the exchange, as the libraries compute it. Used by the tests
-/// and by nothing in the server.
-#[cfg(test)]
+/// and the load driver (`examples/loadgen.rs`), by nothing in the server.
 pub mod client {
     use super::*;
 

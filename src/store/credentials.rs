@@ -93,6 +93,12 @@ pub struct Credential {
     pub totp_enabled: bool,
     #[serde(default)]
     pub totp_preferred: bool,
+    /// `SMS_MFA` enabled and preferred (`SMSMfaSettings`); the code goes out through
+    /// the pool's `CustomSMSSender` hook.
+    #[serde(default)]
+    pub sms_enabled: bool,
+    #[serde(default)]
+    pub sms_preferred: bool,
     pub version: u64,
     pub updated_at: i64,
 }

@@ -108,8 +108,14 @@ fn check_header(header: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The user a row describes, or why it is refused.
-fn row_user(pool: &Pool, header: &[String], row: &[String], now: i64) -> Result<User, String> {
+/// The user a row describes and whether its `cognito:mfa_enabled` is true (SMS MFA,
+/// as in Cognito's import), or why it is refused.
+fn row_user(
+    pool: &Pool,
+    header: &[String],
+    row: &[String],
+    now: i64,
+) -> Result<(User, bool), String> {
     let mut username = String::new();
     let mut attributes = Vec::new();
     let mut phone = false;
@@ -154,7 +160,7 @@ fn row_user(pool: &Pool, header: &[String], row: &[String], now: i64) -> Result<
     {
         user.attributes.remove("phone_number_verified");
     }
-    Ok(user)
+    Ok((user, mfa))
 }
 
 /// Imports the CSV `bytes` into `pool`: users in `RESET_REQUIRED`, each created whole or
@@ -221,7 +227,7 @@ pub async fn import_csv(
             );
             continue;
         }
-        let user = match row_user(pool, &header, &row, clock.now()) {
+        let (user, sms_mfa) = match row_user(pool, &header, &row, clock.now()) {
             Ok(u) => u,
             Err(reason) => {
                 let name = header
@@ -250,6 +256,8 @@ pub async fn import_csv(
             totp: None,
             totp_enabled: false,
             totp_preferred: false,
+            sms_enabled: sms_mfa,
+            sms_preferred: false,
             version: 1,
             updated_at: user.created_at,
         };

@@ -25,6 +25,8 @@ pub struct UserView {
     pub created_at: i64,
     pub updated_at: i64,
     pub mfa_totp: bool,
+    /// `SMS_MFA` on.
+    pub mfa_sms: bool,
     pub preferred_mfa: Option<&'static str>,
 }
 
@@ -100,6 +102,12 @@ impl Flow {
     pub async fn user_view(&self, pool: &str, user: &User) -> Result<UserView, NativeError> {
         let cred = self.store.get_credential(pool, &user.id).await?;
         let mfa_totp = cred.as_ref().is_some_and(|c| c.totp_enabled);
+        let mfa_sms = cred.as_ref().is_some_and(|c| c.sms_enabled);
+        let preferred_mfa = match &cred {
+            Some(c) if mfa_totp && c.totp_preferred => Some("SOFTWARE_TOKEN_MFA"),
+            Some(c) if mfa_sms && c.sms_preferred => Some("SMS_MFA"),
+            _ => None,
+        };
         Ok(UserView {
             username: user.username.clone(),
             attributes: user_attributes(user),
@@ -110,8 +118,8 @@ impl Flow {
             created_at: user.created_at,
             updated_at: user.updated_at,
             mfa_totp,
-            preferred_mfa: (mfa_totp && cred.as_ref().is_some_and(|c| c.totp_preferred))
-                .then_some("SOFTWARE_TOKEN_MFA"),
+            mfa_sms,
+            preferred_mfa,
         })
     }
 
@@ -341,49 +349,16 @@ impl Flow {
         Ok(())
     }
 
-    /// `SetUserMFAPreference` / `AdminSetUserMFAPreference` for TOTP.
-    pub async fn set_totp_preference(
-        &self,
-        pool: &str,
-        user_id: &str,
-        enabled: Option<bool>,
-        preferred: Option<bool>,
-    ) -> Result<(), NativeError> {
-        self.update_credential(pool, user_id, |c| {
-            let verified = c.totp.as_ref().is_some_and(|t| t.verified);
-            if (enabled == Some(true) || preferred == Some(true)) && !verified {
-                return Err(NativeError::InvalidParameter(
-                    "User has not verified software token mfa".into(),
-                ));
-            }
-            if let Some(e) = enabled {
-                c.totp_enabled = e;
-                if !e {
-                    c.totp_preferred = false;
-                }
-            }
-            if let Some(p) = preferred {
-                c.totp_preferred = p;
-                if p {
-                    c.totp_enabled = true;
-                }
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// `SetUserMFAPreference` with an access token.
+    /// `SetUserMFAPreference` with an access token (TOTP and SMS, see
+    /// [`Flow::set_mfa_preference`]).
     pub async fn set_own_mfa_preference(
         &self,
         ctx: &PoolCtx,
         token: &str,
-        enabled: Option<bool>,
-        preferred: Option<bool>,
+        totp: super::sms::MfaChoice,
+        sms: super::sms::MfaChoice,
     ) -> Result<(), NativeError> {
         let (_, user) = self.user_access(ctx, token).await?;
-        self.set_totp_preference(&ctx.pool.id, &user.id, enabled, preferred)
-            .await
+        self.set_mfa_preference(&ctx.pool, &user, totp, sms).await
     }
 }

@@ -1,12 +1,12 @@
 //! `RespondToAuthChallenge`: `NEW_PASSWORD_REQUIRED` (a temporary password replaced)
 //! and `SOFTWARE_TOKEN_MFA` (a TOTP code, each time step good once); the
-//! `PASSWORD_VERIFIER` step of SRP is in `srp_auth.rs`.
+//! `PASSWORD_VERIFIER` step of SRP is in `srp_auth.rs`, `SMS_MFA` and
+//! `SELECT_MFA_TYPE` in `sms.rs`.
 
 use std::collections::BTreeMap;
 
 use super::{AuthOutcome, Caller, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL};
 use crate::flow::{Flow, PoolCtx};
-use crate::hooks::TokenSource;
 use crate::model::AppClient;
 use crate::native::{policy, totp};
 use crate::store::EphemeralKind;
@@ -38,6 +38,14 @@ impl Flow {
             }
             "SOFTWARE_TOKEN_MFA" => {
                 self.software_token_mfa(ctx, client, session, responses, caller, false)
+                    .await
+            }
+            "SMS_MFA" => {
+                self.sms_mfa(ctx, client, session, responses, caller, false)
+                    .await
+            }
+            "SELECT_MFA_TYPE" => {
+                self.select_mfa_type(ctx, client, session, responses, caller, false)
                     .await
             }
             _ => Err(NativeError::InvalidParameter(
@@ -160,22 +168,7 @@ impl Flow {
             Err(e) => return Err(e),
         };
         let _ = cred;
-        let (user, _) = self.active_user(pool, &rec.user_id).await?;
-        if hosted {
-            return Ok(AuthOutcome::Authenticated {
-                user: Box::new(user),
-                auth_time: rec.auth_time,
-            });
-        }
-        let source = if rec.new_password {
-            TokenSource::NewPasswordChallenge
-        } else {
-            TokenSource::Authentication
-        };
-        Ok(AuthOutcome::Tokens(
-            self.native_tokens(ctx, client, &user, rec.auth_time, source, caller)
-                .await?,
-        ))
+        self.finish_mfa(ctx, client, &rec, caller, hosted).await
     }
 
     /// The stored form of a new password: its Argon2id hash and the SRP salt and

@@ -33,7 +33,7 @@ fn code_hash(user_id: &str, code: &str) -> String {
 }
 
 /// A new 6-digit code.
-fn new_code() -> Result<String, NativeError> {
+pub(super) fn new_code() -> Result<String, NativeError> {
     let mut b = [0u8; 4];
     aws_lc_rs::rand::fill(&mut b).map_err(|e| FlowError::internal("draw a code", e))?;
     Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))

@@ -122,6 +122,8 @@ impl Flow {
             totp: None,
             totp_enabled: false,
             totp_preferred: false,
+            sms_enabled: false,
+            sms_preferred: false,
             version: 1,
             updated_at: self.clock.now(),
         };

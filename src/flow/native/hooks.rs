@@ -78,7 +78,11 @@ impl Flow {
         Ok(())
     }
 
-    async fn links_of(&self, pool: &str, user_id: &str) -> Result<Vec<IdentityLink>, NativeError> {
+    pub(super) async fn links_of(
+        &self,
+        pool: &str,
+        user_id: &str,
+    ) -> Result<Vec<IdentityLink>, NativeError> {
         Ok(self
             .store
             .get_user_with_identities(pool, user_id)

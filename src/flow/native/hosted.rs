@@ -2,9 +2,11 @@
 //! lists `COGNITO`): a sign-in record as a federated one's, bound to the browser by the
 //! same cookie, whose key is also the form's CSRF token; the password step through the
 //! native core the Cognito API uses (throttling, one answer for an unknown user and a
-//! wrong password, disabled users refused); the `NEW_PASSWORD_REQUIRED` and
-//! `SOFTWARE_TOKEN_MFA` steps with the challenge's `Session` kept server-side; then a
-//! single-use code back to the app exactly as a federated sign-in ends.
+//! wrong password, disabled users refused); the `NEW_PASSWORD_REQUIRED`,
+//! `SOFTWARE_TOKEN_MFA`, `SMS_MFA` and `SELECT_MFA_TYPE` steps with the challenge's
+//! `Session` kept server-side; then a single-use code back to the app exactly as a
+//! federated sign-in ends. A failed hook sends the browser back to the app with
+//! `access_denied`.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,8 @@ use crate::store::EphemeralKind;
 pub(super) const STEP: &str = "native_step";
 const SESSION: &str = "native_session";
 pub(super) const USERNAME: &str = "native_username";
+/// Where an SMS code went (masked), for the code form.
+const DESTINATION: &str = "native_destination";
 /// The first step.
 pub(super) const PASSWORD: &str = "PASSWORD";
 
@@ -32,6 +36,8 @@ pub enum HostedStep {
     Password,
     NewPassword,
     Totp,
+    Sms,
+    SelectMfa,
 }
 
 impl HostedStep {
@@ -40,6 +46,8 @@ impl HostedStep {
             PASSWORD => Some(Self::Password),
             "NEW_PASSWORD_REQUIRED" => Some(Self::NewPassword),
             "SOFTWARE_TOKEN_MFA" => Some(Self::Totp),
+            "SMS_MFA" => Some(Self::Sms),
+            "SELECT_MFA_TYPE" => Some(Self::SelectMfa),
             _ => None,
         }
     }
@@ -63,6 +71,8 @@ pub struct HostedForm {
     pub error: Option<String>,
     /// The username typed (kept on a wrong password; the challenges' user).
     pub username: String,
+    /// Where the SMS code was sent (`+*******1234`), on the SMS step.
+    pub destination: Option<String>,
     /// The app's authorize request, for the page's other sign-in buttons.
     pub authorize: Vec<(String, String)>,
     /// What the user should know before this step (a password just reset, ...).
@@ -138,6 +148,14 @@ fn user_message(step: HostedStep, e: &NativeError) -> Option<String> {
             Some("You must reset your password before you can sign in.".into())
         }
         (_, NativeError::InvalidPassword(m) | NativeError::InvalidParameter(m)) => Some(m.clone()),
+        (_, NativeError::CodeDeliveryFailure(_)) => Some(
+            "Your authentication code could not be sent. Try again later, or ask your administrator."
+                .into(),
+        ),
+        (HostedStep::Sms, NativeError::CodeMismatch) => Some(
+            "That code is not correct. Enter the 6-digit code from the text message we sent."
+                .into(),
+        ),
         (_, NativeError::CodeMismatch) => Some(
             "That code is not correct. Enter the current 6-digit code from your authenticator app."
                 .into(),
@@ -218,6 +236,17 @@ impl Flow {
         Ok(())
     }
 
+    /// Ends a hosted sign-in (its record taken); it would expire by itself anyway.
+    async fn end_hosted(&self, ctx: &PoolCtx, token: &str) {
+        if let Err(se) = self
+            .store
+            .take(&ctx.pool.id, EphemeralKind::Flow, token)
+            .await
+        {
+            tracing::warn!(error = %se, "could not end a failed sign-in; it expires by itself");
+        }
+    }
+
     /// The sign-in record a posted form names by its `csrf_token`, when this browser
     /// carries its binding cookie; anything else is refused and changes nothing.
     pub(super) async fn load_hosted(
@@ -270,6 +299,7 @@ impl Flow {
         let field = |n: &str| form.get(n).map(String::as_str).unwrap_or("");
         let session = flow.upstream.get(SESSION).map(str::to_owned);
         let known_user = flow.upstream.get(USERNAME).unwrap_or("").to_owned();
+        let destination = flow.upstream.get(DESTINATION).map(str::to_owned);
         let form_page = |error: Option<String>, username: String| {
             HostedOutcome::Form(Box::new(HostedForm {
                 step,
@@ -277,6 +307,7 @@ impl Flow {
                 redirect_uri: flow.redirect_uri.clone(),
                 error,
                 username,
+                destination: destination.clone(),
                 authorize: authorize_fields(&flow),
                 notice: None,
             }))
@@ -321,6 +352,32 @@ impl Flow {
                 self.software_token_mfa(ctx, &client, session.as_deref(), &r, &caller, true)
                     .await
             }
+            HostedStep::Sms => {
+                let code = field("code").trim();
+                if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Ok(form_page(
+                        Some("Enter the 6-digit code from the text message we sent.".into()),
+                        known_user,
+                    ));
+                }
+                let mut r = BTreeMap::new();
+                r.insert("SMS_MFA_CODE".to_owned(), code.to_owned());
+                self.sms_mfa(ctx, &client, session.as_deref(), &r, &caller, true)
+                    .await
+            }
+            HostedStep::SelectMfa => {
+                let answer = field("mfa");
+                if answer != "SMS_MFA" && answer != "SOFTWARE_TOKEN_MFA" {
+                    return Ok(form_page(
+                        Some("Choose how to receive your authentication code.".into()),
+                        known_user,
+                    ));
+                }
+                let mut r = BTreeMap::new();
+                r.insert("ANSWER".to_owned(), answer.to_owned());
+                self.select_mfa_type(ctx, &client, session.as_deref(), &r, &caller, true)
+                    .await
+            }
         };
         match result {
             Ok(AuthOutcome::Authenticated { user, auth_time }) => {
@@ -340,7 +397,11 @@ impl Flow {
                     cookie_name: binding::cookie_name(ctx, token),
                 })
             }
-            Ok(AuthOutcome::Challenge { name, session, .. }) => {
+            Ok(AuthOutcome::Challenge {
+                name,
+                session,
+                parameters,
+            }) => {
                 let next = HostedStep::from_name(name).ok_or_else(|| {
                     FlowError::internal("the hosted sign-in step", format!("no form for {name}"))
                 })?;
@@ -348,9 +409,12 @@ impl Flow {
                     HostedStep::Password => field("username").trim().to_owned(),
                     _ => known_user,
                 };
+                let destination = parameters.get("CODE_DELIVERY_DESTINATION").cloned();
                 flow.upstream.set(STEP, name);
                 flow.upstream.set(USERNAME, username.clone());
                 flow.upstream.set(SESSION, session.unwrap_or_default());
+                flow.upstream
+                    .set(DESTINATION, destination.clone().unwrap_or_default());
                 self.put_hosted(ctx, token, &flow).await?;
                 Ok(HostedOutcome::Form(Box::new(HostedForm {
                     step: next,
@@ -358,6 +422,7 @@ impl Flow {
                     redirect_uri: flow.redirect_uri.clone(),
                     error: None,
                     username,
+                    destination,
                     authorize: authorize_fields(&flow),
                     notice: None,
                 })))
@@ -367,6 +432,18 @@ impl Flow {
                 "tokens answered to a challenge response",
             )),
             Err(NativeError::Flow(e)) => Err(e),
+            Err(NativeError::Hook(e)) => {
+                // A hook failed or refused (pre-authentication, the SMS sender, ...):
+                // the sign-in ends and the app hears `access_denied`, as a federated
+                // sign-in's hook failure.
+                self.end_hosted(ctx, token).await;
+                Err(FlowError::redirect(
+                    &flow.redirect_uri,
+                    e.oauth_error(),
+                    &e.to_string(),
+                    flow.app_state.as_deref(),
+                ))
+            }
             // A user who must reset the password (imported, or reset by an admin) is
             // taken to the reset form, their name filled in.
             Err(NativeError::PasswordResetRequired)
@@ -394,13 +471,7 @@ impl Flow {
                 None => {
                     // The challenge's session is gone (expired, or too many wrong
                     // codes): this sign-in ends.
-                    if let Err(se) = self
-                        .store
-                        .take(&ctx.pool.id, EphemeralKind::Flow, token)
-                        .await
-                    {
-                        tracing::warn!(error = %se, "could not end a failed sign-in; it expires by itself");
-                    }
+                    self.end_hosted(ctx, token).await;
                     Err(FlowError::page(
                         400,
                         "This sign-in has expired. Start again from the app.",

@@ -419,6 +419,7 @@ impl Flow {
                             redirect_uri: flow.redirect_uri.clone(),
                             error: None,
                             username: known,
+                            destination: None,
                             authorize: authorize_fields(&flow),
                             notice: Some(
                                 "Your password has been reset. Sign in with your new password."

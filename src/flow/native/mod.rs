@@ -14,6 +14,7 @@ mod hooks;
 pub mod hosted;
 pub mod hosted_account;
 pub mod signup;
+pub mod sms;
 mod srp_auth;
 
 use std::collections::BTreeMap;
@@ -142,7 +143,7 @@ pub struct Caller {
 
 /// A challenge in progress, stored under the hash of its `Session`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct SessionRecord {
+pub(crate) struct SessionRecord {
     challenge: String,
     client_id: String,
     user_id: String,
@@ -157,6 +158,11 @@ struct SessionRecord {
     /// the session server-side) may continue it.
     #[serde(default)]
     hosted: bool,
+    /// `SMS_MFA`: the hash of the code sent, and when it stops being good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code_expires_at: Option<i64>,
 }
 
 /// The password a request presents, never logged.
@@ -305,6 +311,8 @@ impl Flow {
                     attempts: 0,
                     new_password: true,
                     hosted,
+                    code_hash: None,
+                    code_expires_at: None,
                 };
                 let session = self.new_session(&ctx.pool.id, &rec).await?;
                 let mut parameters = BTreeMap::new();
@@ -323,7 +331,9 @@ impl Flow {
             .await
     }
 
-    /// A confirmed user with TOTP enabled gets `SOFTWARE_TOKEN_MFA`; else tokens.
+    /// A confirmed user with a second factor on gets its challenge (`SMS_MFA`,
+    /// `SOFTWARE_TOKEN_MFA`, or `SELECT_MFA_TYPE` to pick one, see [`sms`]); else
+    /// tokens.
     #[allow(clippy::too_many_arguments)]
     async fn mfa_or_tokens(
         &self,
@@ -336,25 +346,20 @@ impl Flow {
         caller: &Caller,
         hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
-        if cred.totp_enabled && cred.totp.as_ref().is_some_and(|t| t.verified) {
-            let rec = SessionRecord {
-                challenge: "SOFTWARE_TOKEN_MFA".into(),
-                client_id: client.client_id.clone(),
-                user_id: user.id.clone(),
-                username: user.username.clone(),
-                auth_time,
-                attempts: 0,
-                new_password,
-                hosted,
-            };
-            let session = self.new_session(&ctx.pool.id, &rec).await?;
-            let mut parameters = BTreeMap::new();
-            parameters.insert("USER_ID_FOR_SRP".into(), user.username.clone());
-            return Ok(AuthOutcome::Challenge {
-                name: "SOFTWARE_TOKEN_MFA",
-                session: Some(session),
-                parameters,
-            });
+        if let Some(name) = sms::mfa_due(&ctx.pool, cred) {
+            return self
+                .begin_mfa(
+                    ctx,
+                    client,
+                    user,
+                    cred,
+                    name,
+                    auth_time,
+                    new_password,
+                    caller,
+                    hosted,
+                )
+                .await;
         }
         if hosted {
             return Ok(AuthOutcome::Authenticated {

@@ -12,6 +12,7 @@ mod hosted_browser;
 mod import;
 mod password;
 mod signup;
+mod sms;
 pub mod smtp_sink;
 mod totp;
 

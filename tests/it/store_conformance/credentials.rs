@@ -23,6 +23,8 @@ fn credential(pool: &str, user_id: &str) -> Credential {
         totp: None,
         totp_enabled: false,
         totp_preferred: false,
+        sms_enabled: false,
+        sms_preferred: false,
         version: 0,
         updated_at: 1_700_000_000,
     }
