@@ -302,7 +302,8 @@ impl Flow {
         if !right {
             rec.attempts += 1;
             if rec.attempts < MAX_SESSION_ATTEMPTS {
-                let bytes = serde_json::to_vec(&rec).map_err(|_| FlowError::Internal)?;
+                let bytes = serde_json::to_vec(&rec)
+                    .map_err(|e| FlowError::internal("sms: encode the session", e))?;
                 let left = Duration::from_secs((expires_at - now).max(1) as u64);
                 self.store
                     .put(pool, EphemeralKind::NativeSession, &key, &bytes, left)
