@@ -60,7 +60,8 @@ pub trait UserStore: Send + Sync + 'static {
         user_id: &str,
         patch: &UserPatch,
     ) -> StoreResult<Option<User>>;
-    /// Deletes the user, its links and its refresh tokens; false when absent.
+    /// Deletes the user, its links, its refresh tokens and its group memberships; false
+    /// when absent.
     async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool>;
     async fn find_identity(
         &self,

@@ -70,6 +70,7 @@ macro_rules! contract_tests {
             admin_client_changes_all_land => client_races::admin_client_changes_all_land;
             admin_group_updates_all_land => client_races::admin_group_updates_all_land;
             groups => groups::groups;
+            delete_user_ends_memberships => groups::delete_user_ends_memberships;
             disabled_user_gains_no_link => hardening::disabled_user_gains_no_link;
             provider_delete_unlinks => hardening::provider_delete_unlinks;
             credentials_create_and_read => credentials::create_and_read;

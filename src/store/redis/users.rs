@@ -99,7 +99,8 @@ return 1",
     )
 });
 
-/// KEYS: user, users, links, user's refresh families. ARGV: pool prefix, user id.
+/// KEYS: user, users, links, user's refresh families, user's groups. ARGV: pool
+/// prefix, user id.
 static DELETE_USER: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
         "{LUA_ENC}{}",
@@ -130,7 +131,11 @@ for _, f in ipairs(redis.call('SMEMBERS', KEYS[4])) do
     end
   end
 end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], p .. 'cred:' .. enc(id))
+-- Group memberships: the user leaves each group's member set.
+for _, g in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  redis.call('SREM', p .. 'gmembers:' .. enc(g), id)
+end
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5], p .. 'cred:' .. enc(id))
 return 1"
     ))
 });
@@ -301,6 +306,7 @@ pub(super) async fn delete_user(s: &RedisStore, pool: &str, id: &str) -> StoreRe
                 .key(k.users())
                 .key(k.links(id))
                 .key(k.user_families(id))
+                .key(k.user_groups(id))
                 .arg(k.prefix())
                 .arg(id),
         )

@@ -139,6 +139,11 @@ pub(super) fn delete_user(conn: &mut Connection, pool: &str, id: &str) -> StoreR
         "DELETE FROM refresh_tokens WHERE pool_id = ?1 AND user_id = ?2",
         [pool, id],
     )?;
+    exec(
+        &tx,
+        "DELETE FROM group_members WHERE pool_id = ?1 AND user_id = ?2",
+        [pool, id],
+    )?;
     let n = exec(
         &tx,
         "DELETE FROM users WHERE pool_id = ?1 AND id = ?2",

@@ -137,3 +137,48 @@ pub async fn groups(b: &SharedBackend) {
     assert!(b.list_groups(&p).await.unwrap().is_empty());
     assert_eq!(b.get_group(&p, "admins").await.unwrap(), None);
 }
+
+/// Deleting a user deletes its memberships, not only hides them: none is left to list,
+/// to remove, or to resurface; the group and its other members stay.
+pub async fn delete_user_ends_memberships(b: &SharedBackend) {
+    let p = fresh_pool(b).await;
+    b.create_group(&group(&p, "admins", Some(1))).await.unwrap();
+    b.create_group(&group(&p, "staff", None)).await.unwrap();
+    let u = user(&p, &format!("u-{}", uid()), None, 100);
+    create_linked(b, &u, "Google").await;
+    let v = user(&p, &format!("v-{}", uid()), None, 101);
+    create_linked(b, &v, "Google").await;
+    for (g, id) in [("admins", &u.id), ("staff", &u.id), ("staff", &v.id)] {
+        assert_eq!(
+            b.add_to_group(&p, g, id).await.unwrap(),
+            MembershipOutcome::Added
+        );
+    }
+
+    assert!(b.delete_user(&p, &u.id).await.unwrap());
+    assert!(b.groups_of_user(&p, &u.id).await.unwrap().is_empty());
+    assert!(
+        user_group_names(b.as_ref(), &p, &u.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Nothing of the membership is stored any more: there is none to remove.
+    assert!(!b.remove_from_group(&p, "admins", &u.id).await.unwrap());
+    assert!(!b.remove_from_group(&p, "staff", &u.id).await.unwrap());
+    assert!(b.group_members(&p, "admins").await.unwrap().is_empty());
+    assert_eq!(
+        b.group_members(&p, "staff").await.unwrap(),
+        std::slice::from_ref(&v.id)
+    );
+    assert_eq!(
+        user_group_names(b.as_ref(), &p, &v.id).await.unwrap(),
+        ["staff"]
+    );
+    assert!(b.get_group(&p, "admins").await.unwrap().is_some());
+    // The deleted user cannot be added back.
+    assert_eq!(
+        b.add_to_group(&p, "admins", &u.id).await.unwrap(),
+        MembershipOutcome::NoSuchUser
+    );
+}
