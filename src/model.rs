@@ -87,6 +87,11 @@ pub struct PoolSettings {
     /// Cognito's `MfaConfiguration`: `SMS_MFA` is offered only when it is not `OFF`.
     #[serde(skip_serializing_if = "MfaConfiguration::is_off")]
     pub mfa_configuration: MfaConfiguration,
+    /// The user attributes the pool declares (Cognito's `Schema`/`SchemaAttributes`).
+    /// `None`: a pool that declares none (made through `/admin/v1`, or before schemas
+    /// were kept), which accepts any `custom:` attribute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Vec<SchemaAttribute>>,
 }
 
 impl Default for PoolSettings {
@@ -104,6 +109,7 @@ impl Default for PoolSettings {
             verification_message_template: VerificationMessageTemplate::default(),
             admin_create_user_config: AdminCreateUserConfig::default(),
             mfa_configuration: MfaConfiguration::Off,
+            schema: None,
         }
     }
 }
@@ -786,4 +792,45 @@ impl fmt::Debug for HookSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("HookSecret(********)")
     }
+}
+
+/// One attribute of a pool's schema, as Cognito's `SchemaAttributeType` describes it,
+/// under its full name: a standard one (`email`), `custom:{name}` or `dev:{name}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct SchemaAttribute {
+    pub name: String,
+    /// `String`, `Number`, `DateTime` or `Boolean`.
+    pub attribute_data_type: String,
+    /// Set by administrators only (a `dev:` attribute).
+    #[serde(default)]
+    pub developer_only_attribute: bool,
+    /// `false`: set when the user is created, never changed or removed afterwards.
+    pub mutable: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_attribute_constraints: Option<NumberConstraints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string_attribute_constraints: Option<StringConstraints>,
+}
+
+/// Cognito's `StringAttributeConstraintsType` (lengths written as strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct StringConstraints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<String>,
+}
+
+/// Cognito's `NumberAttributeConstraintsType` (bounds written as strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct NumberConstraints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<String>,
 }

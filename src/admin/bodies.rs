@@ -362,6 +362,9 @@ pub fn validate_settings(s: &PoolSettings) -> Result<(), Vec<String>> {
     e.extend(super::tags::problems(&s.tags));
     e.extend(crate::flow::native::deliver::template_problems(s));
     e.extend(crate::flow::native::sms::mfa_problems(s));
+    if let Some(schema) = &s.schema {
+        e.extend(crate::flow::native::attributes::schema_problems(schema));
+    }
     if e.is_empty() { Ok(()) } else { Err(e) }
 }
 

@@ -3,6 +3,7 @@
 //! bodies and their validation, and the JSON views of `/admin/v1` (secrets masked,
 //! hashes hidden).
 
+pub mod attributes;
 pub mod bodies;
 pub mod certs;
 pub mod client_secrets;

@@ -168,7 +168,7 @@ impl Admin {
 
     /// Writes the settings `make` builds from the stored ones, atomically with respect
     /// to every other change of the pool; rotates the keys when the algorithm changed.
-    async fn change_settings(
+    pub(super) async fn change_settings(
         &self,
         id: &str,
         make: impl Fn(&PoolSettings) -> AdminResult<PoolSettings>,

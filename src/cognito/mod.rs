@@ -6,6 +6,7 @@
 //! of its area (`T` a serde struct of the input shape, or `serde_json::Value`), and add
 //! one line to [`OPERATIONS`].
 
+pub mod attributes;
 pub mod auth;
 pub mod client_secrets;
 pub mod clients;
@@ -18,6 +19,7 @@ pub mod pool_update;
 pub mod pools;
 pub mod providers;
 pub mod resource_servers;
+pub mod schema;
 pub mod shapes;
 pub mod signup;
 pub mod sigv4;
@@ -137,6 +139,11 @@ pub static OPERATIONS: &[Operation] = &[
         "UpdateUserPoolDomain",
         signed,
         pool_update::update_user_pool_domain
+    ),
+    op!(
+        "AddCustomAttributes",
+        signed,
+        schema::add_custom_attributes
     ),
     op!("TagResource", signed, tags::tag_resource),
     op!("UntagResource", signed, tags::untag_resource),
@@ -280,6 +287,28 @@ pub static OPERATIONS: &[Operation] = &[
         signed,
         users::admin_disable_provider_for_user
     ),
+    // User attributes: the admin's and the user's own.
+    op!(
+        "AdminUpdateUserAttributes",
+        signed,
+        attributes::admin_update_user_attributes
+    ),
+    op!(
+        "AdminDeleteUserAttributes",
+        signed,
+        attributes::admin_delete_user_attributes
+    ),
+    op!(
+        "UpdateUserAttributes",
+        unsigned,
+        attributes::update_user_attributes
+    ),
+    op!(
+        "DeleteUserAttributes",
+        unsigned,
+        attributes::delete_user_attributes
+    ),
+    op!("DeleteUser", unsigned, attributes::delete_user),
     // Groups.
     op!("CreateGroup", signed, groups::create_group),
     op!("GetGroup", signed, groups::get_group),

@@ -57,6 +57,9 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
         v["Domain"] = json!(d);
     }
     v["Policies"] = json!({"PasswordPolicy": p.pool.settings.password_policy});
+    if let Some(schema) = super::schema::schema_view(p.pool.settings.schema.as_ref()) {
+        v["SchemaAttributes"] = schema;
+    }
     if !p.pool.settings.tags.is_empty() {
         v["UserPoolTags"] = json!(p.pool.settings.tags);
     }
@@ -104,6 +107,9 @@ pub struct CreateUserPoolRequest {
     /// `OFF` or `OPTIONAL` (`SMS_MFA` needs it not `OFF`).
     #[serde(default)]
     pub mfa_configuration: Option<MfaConfiguration>,
+    /// The attributes the pool declares (custom ones by their short name).
+    #[serde(default)]
+    pub schema: Vec<super::schema::SchemaInput>,
 }
 
 /// The pool's message templates from `CreateUserPool`'s members (the template wins
@@ -124,6 +130,8 @@ fn templates(input: &CreateUserPoolRequest) -> VerificationMessageTemplate {
 
 pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResult {
     let region = ctx.region.clone().unwrap_or_else(|| "us-east-1".into());
+    // A pool made here has a schema, as Cognito's: custom attributes must be declared.
+    let schema = super::schema::schema_from(&input.schema)?;
     let p = ctx
         .admin()
         .create_named_pool(
@@ -140,6 +148,7 @@ pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResul
                     .unwrap_or_default(),
                 tags: input.user_pool_tags,
                 mfa_configuration: input.mfa_configuration.unwrap_or_default(),
+                schema: Some(schema),
                 ..PoolSettings::default()
             },
         )

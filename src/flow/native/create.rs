@@ -66,6 +66,8 @@ pub fn apply_attributes(
                 "Invalid attribute {name}"
             )));
         }
+        // A custom attribute must be one the pool declares, with a value that fits it.
+        super::attributes::check_for_create(pool, name, value)?;
         match name.as_str() {
             "email" => {
                 if !value.contains('@') {

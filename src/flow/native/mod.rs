@@ -6,6 +6,7 @@
 
 mod account;
 mod api;
+pub mod attributes;
 mod challenge;
 mod codes;
 pub mod create;

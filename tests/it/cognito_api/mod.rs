@@ -1,6 +1,7 @@
 //! The Cognito API driven by real AWS clients (boto3 through `client.py`, the AWS CLI)
 //! over loopback against a real gateway: signatures, errors, and the operations.
 
+mod attributes;
 mod errors;
 mod model;
 mod pool_update;
