@@ -42,9 +42,38 @@ const COGNITO_OUTPUT_ONLY: &[&str] = &[
 const INTERNAL: &[&str] = &["metadata_fetched", "metadata_fetched_at"];
 
 fn provider_type(s: &str) -> Result<ProviderTypeName, CognitoError> {
-    registry::type_name(s).ok_or_else(|| {
+    let kind = registry::type_name(s).ok_or_else(|| {
         CognitoError::invalid_parameter(format!("ProviderType {s:?} is not supported."))
-    })
+    })?;
+    if own_kind(&kind) {
+        return Err(poolgate_only(&kind));
+    }
+    Ok(kind)
+}
+
+/// The model's `IdentityProviderTypeType`: every other registered kind (`OAuth2`,
+/// `GitHub`, ...) is poolgate's own.
+const COGNITO_TYPES: &[&str] = &[
+    "SAML",
+    "Facebook",
+    "Google",
+    "LoginWithAmazon",
+    "SignInWithApple",
+    "OIDC",
+];
+
+/// poolgate's own provider types, outside the model's `IdentityProviderTypeType`: the
+/// Cognito API shows them under their own type name, and leaves their creation and
+/// details to `/admin/v1`, whose details they use.
+fn own_kind(kind: &ProviderTypeName) -> bool {
+    !COGNITO_TYPES.contains(&kind.as_str())
+}
+
+fn poolgate_only(kind: &ProviderTypeName) -> CognitoError {
+    CognitoError::invalid_parameter(format!(
+        "ProviderType {} is poolgate's own, not one of Cognito's: create it and change its details through /admin/v1.",
+        kind.as_str()
+    ))
 }
 
 /// Cognito's `ProviderDetails` (all strings) -> the admin body's details.
@@ -211,6 +240,9 @@ pub async fn update_identity_provider(ctx: Ctx, input: UpdateProviderRequest) ->
     let p = load(&ctx, &input.user_pool_id, &input.provider_name).await?;
     let kind = p.provider_type.clone();
     let details = match &input.provider_details {
+        // Their details have no Cognito form to translate from; mapping and
+        // identifiers still change here.
+        Some(_) if own_kind(&kind) => return Err(poolgate_only(&kind)),
         Some(d) => details_in(&kind, d),
         None => p.details.clone(),
     };

@@ -4,6 +4,7 @@
 mod attributes;
 mod errors;
 mod model;
+mod own_kinds;
 mod pool_update;
 mod resources;
 mod scenario;
