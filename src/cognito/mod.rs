@@ -140,11 +140,7 @@ pub static OPERATIONS: &[Operation] = &[
         signed,
         pool_update::update_user_pool_domain
     ),
-    op!(
-        "AddCustomAttributes",
-        signed,
-        schema::add_custom_attributes
-    ),
+    op!("AddCustomAttributes", signed, schema::add_custom_attributes),
     op!("TagResource", signed, tags::tag_resource),
     op!("UntagResource", signed, tags::untag_resource),
     op!("ListTagsForResource", signed, tags::list_tags_for_resource),

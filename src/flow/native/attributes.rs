@@ -94,7 +94,10 @@ fn declared<'a>(pool: &'a Pool, name: &str) -> Result<Option<&'a SchemaAttribute
 
 fn bound<T: std::str::FromStr>(v: &Option<String>, what: &str) -> Result<Option<T>, String> {
     v.as_deref()
-        .map(|s| s.parse::<T>().map_err(|_| format!("{what} {s:?} is not a number")))
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|_| format!("{what} {s:?} is not a number"))
+        })
         .transpose()
 }
 
@@ -209,9 +212,7 @@ pub fn schema_problems(schema: &[SchemaAttribute]) -> Vec<String> {
         }
     }
     if custom > MAX_CUSTOM {
-        out.push(format!(
-            "schema: at most {MAX_CUSTOM} custom attributes"
-        ));
+        out.push(format!("schema: at most {MAX_CUSTOM} custom attributes"));
     }
     out
 }
@@ -247,7 +248,11 @@ fn once<'a>(seen: &mut BTreeSet<&'a str>, name: &'a str) -> Result<(), NativeErr
 }
 
 /// Whether `editor` may change the attribute `name` declared as `entry`.
-fn writable(entry: Option<&SchemaAttribute>, name: &str, editor: Editor) -> Result<(), NativeError> {
+fn writable(
+    entry: Option<&SchemaAttribute>,
+    name: &str,
+    editor: Editor,
+) -> Result<(), NativeError> {
     if entry.is_some_and(|a| !a.mutable) {
         return Err(invalid(format!(
             "Cannot modify the non-mutable attribute {name}"
@@ -329,9 +334,10 @@ pub fn set_patch(
         patch.email_verified = Some(false);
     }
     if phone_changed && !phone_verified_given {
-        patch
-            .set_attributes
-            .insert("phone_number_verified".into(), Value::String("false".into()));
+        patch.set_attributes.insert(
+            "phone_number_verified".into(),
+            Value::String("false".into()),
+        );
     }
     Ok(patch)
 }
@@ -495,9 +501,18 @@ mod tests {
         ]));
         let u = user();
         let err = |a: &[(&str, &str)], e| set_patch(&p, &u, &pairs(a), e, 9).unwrap_err();
-        for name in ["sub", "identities", "cognito:user_status", "custom:nope", "nope"] {
+        for name in [
+            "sub",
+            "identities",
+            "cognito:user_status",
+            "custom:nope",
+            "nope",
+        ] {
             assert!(
-                matches!(err(&[(name, "x")], Editor::Admin), NativeError::InvalidParameter(_)),
+                matches!(
+                    err(&[(name, "x")], Editor::Admin),
+                    NativeError::InvalidParameter(_)
+                ),
                 "{name}"
             );
         }
@@ -507,7 +522,10 @@ mod tests {
         ));
         for name in ["email_verified", "phone_number_verified", "dev:tier"] {
             assert!(
-                matches!(err(&[(name, "true")], Editor::User), NativeError::NotAuthorized(_)),
+                matches!(
+                    err(&[(name, "true")], Editor::User),
+                    NativeError::NotAuthorized(_)
+                ),
                 "{name}"
             );
         }

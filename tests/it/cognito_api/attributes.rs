@@ -83,7 +83,12 @@ async fn admins_change_attributes_as_the_pool_schema_allows() {
                    {"Name": "custom:badge", "Value": "b-1"},
                    {"Name": extra.0, "Value": extra.1}]})
     };
-    ok(&gw, "AdminCreateUser", create("ann", ("custom:team", "red"))).await;
+    ok(
+        &gw,
+        "AdminCreateUser",
+        create("ann", ("custom:team", "red")),
+    )
+    .await;
     // A custom attribute the schema does not declare is refused at creation too.
     assert_eq!(
         fails(&gw, "AdminCreateUser", create("bob", ("custom:nope", "x"))).await,
@@ -197,7 +202,10 @@ async fn admins_change_attributes_as_the_pool_schema_allows() {
         ),
     )
     .await;
-    assert_eq!(admin_attrs(&gw, &pool, "ann").await["email_verified"], "true");
+    assert_eq!(
+        admin_attrs(&gw, &pool, "ann").await["email_verified"],
+        "true"
+    );
     ok(
         &gw,
         "AdminUpdateUserAttributes",
@@ -256,7 +264,12 @@ async fn admins_change_attributes_as_the_pool_schema_allows() {
     )
     .await;
     let a = admin_attrs(&gw, &pool, "ann").await;
-    for gone in ["custom:team", "name", "phone_number", "phone_number_verified"] {
+    for gone in [
+        "custom:team",
+        "name",
+        "phone_number",
+        "phone_number_verified",
+    ] {
         assert!(!a.contains_key(gone), "{gone}: {a:?}");
     }
     assert_eq!(a["email"], "ann2@example.test");
@@ -385,12 +398,26 @@ async fn users_change_their_own_attributes_and_delete_themselves() {
     // Refusals, nothing changed: the verification flags are the admin's.
     let before = own_attrs(&gw, &token).await;
     for (attrs, code) in [
-        (json!([{"Name": "email_verified", "Value": "true"}]), "NotAuthorizedException"),
-        (json!([{"Name": "phone_number_verified", "Value": "true"}]), "NotAuthorizedException"),
-        (json!([{"Name": "given_name", "Value": "X"}, {"Name": "email_verified", "Value": "false"}]),
-         "NotAuthorizedException"),
-        (json!([{"Name": "sub", "Value": "x"}]), "InvalidParameterException"),
-        (json!([{"Name": "unknown", "Value": "x"}]), "InvalidParameterException"),
+        (
+            json!([{"Name": "email_verified", "Value": "true"}]),
+            "NotAuthorizedException",
+        ),
+        (
+            json!([{"Name": "phone_number_verified", "Value": "true"}]),
+            "NotAuthorizedException",
+        ),
+        (
+            json!([{"Name": "given_name", "Value": "X"}, {"Name": "email_verified", "Value": "false"}]),
+            "NotAuthorizedException",
+        ),
+        (
+            json!([{"Name": "sub", "Value": "x"}]),
+            "InvalidParameterException",
+        ),
+        (
+            json!([{"Name": "unknown", "Value": "x"}]),
+            "InvalidParameterException",
+        ),
     ] {
         assert_eq!(
             fails(

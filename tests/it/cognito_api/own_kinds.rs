@@ -52,7 +52,11 @@ async fn own_provider_types_are_shown_as_they_are_and_made_only_through_admin_v1
         ),
     ] {
         let (s, v) = gw
-            .admin("PUT", &format!("/pools/default/providers/{name}"), Some(body))
+            .admin(
+                "PUT",
+                &format!("/pools/default/providers/{name}"),
+                Some(body),
+            )
             .await;
         assert!(s.is_success(), "{name}: {v}");
     }
@@ -84,7 +88,12 @@ async fn own_provider_types_are_shown_as_they_are_and_made_only_through_admin_v1
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["IdentityProvider"]["ProviderType"], "GitHub");
 
-    let (s, v) = call(&gw, "ListIdentityProviders", json!({"UserPoolId": "default"})).await;
+    let (s, v) = call(
+        &gw,
+        "ListIdentityProviders",
+        json!({"UserPoolId": "default"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let types: Vec<(String, String)> = v["Providers"]
         .as_array()
@@ -97,8 +106,14 @@ async fn own_provider_types_are_shown_as_they_are_and_made_only_through_admin_v1
             )
         })
         .collect();
-    assert!(types.contains(&("Plain".into(), "OAuth2".into())), "{types:?}");
-    assert!(types.contains(&("GitHub".into(), "GitHub".into())), "{types:?}");
+    assert!(
+        types.contains(&("Plain".into(), "OAuth2".into())),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&("GitHub".into(), "GitHub".into())),
+        "{types:?}"
+    );
     let (s, v) = call(
         &gw,
         "GetIdentityProviderByIdentifier",
@@ -160,7 +175,9 @@ async fn own_provider_types_are_shown_as_they_are_and_made_only_through_admin_v1
         "{}",
         r[0]
     );
-    let (s, v) = gw.admin("GET", "/pools/default/providers/Plain", None).await;
+    let (s, v) = gw
+        .admin("GET", "/pools/default/providers/Plain", None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         v["details"]["authorize_url"],
@@ -176,7 +193,12 @@ async fn own_provider_types_are_shown_as_they_are_and_made_only_through_admin_v1
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["IdentityProvider"]["ProviderType"], "OAuth2");
-    let (_, v) = gw.admin("GET", "/pools/default/providers/Plain", None).await;
+    let (_, v) = gw
+        .admin("GET", "/pools/default/providers/Plain", None)
+        .await;
     assert_eq!(v["attribute_mapping"]["name"], "username");
-    assert_eq!(v["details"]["token_url"], "https://oauth.example.test/token");
+    assert_eq!(
+        v["details"]["token_url"],
+        "https://oauth.example.test/token"
+    );
 }
