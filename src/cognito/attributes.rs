@@ -1,7 +1,8 @@
 //! User attributes through the Cognito API: `AdminUpdateUserAttributes`,
 //! `AdminDeleteUserAttributes` (signed), and the user's own `UpdateUserAttributes`,
 //! `DeleteUserAttributes` and `DeleteUser` (its access token, with the
-//! `aws.cognito.signin.user.admin` scope). The rules are in
+//! `aws.cognito.signin.user.admin` scope), and the verification of its email
+//! (`GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The rules are in
 //! [`crate::flow::native::attributes`].
 
 use serde::Deserialize;
@@ -10,6 +11,7 @@ use serde_json::json;
 use super::auth::token_ctx;
 use super::native_users::Attribute;
 use super::{Ctx, OpResult};
+use crate::hooks::StringMap;
 
 fn pairs(attrs: Vec<Attribute>) -> Vec<(String, String)> {
     attrs
@@ -58,8 +60,8 @@ pub struct UpdateRequest {
 }
 
 /// No verification code is sent for a changed email: the answer has no
-/// `CodeDeliveryDetailsList`, and the address stays unverified until an administrator
-/// marks it verified.
+/// `CodeDeliveryDetailsList`, and the address stays unverified until the user asks for
+/// a code (`GetUserAttributeVerificationCode`) or an administrator marks it verified.
 pub async fn update_user_attributes(ctx: Ctx, input: UpdateRequest) -> OpResult {
     let pctx = token_ctx(&ctx, &input.access_token).await?;
     ctx.state
@@ -96,6 +98,55 @@ pub async fn delete_user(ctx: Ctx, input: DeleteUserRequest) -> OpResult {
     ctx.state
         .flow
         .delete_own_user(&pctx, &input.access_token)
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerificationCodeRequest {
+    pub access_token: String,
+    pub attribute_name: String,
+    #[serde(default)]
+    pub client_metadata: Option<StringMap>,
+}
+
+pub async fn get_user_attribute_verification_code(
+    ctx: Ctx,
+    input: VerificationCodeRequest,
+) -> OpResult {
+    let pctx = token_ctx(&ctx, &input.access_token).await?;
+    let delivery = ctx
+        .state
+        .flow
+        .get_attribute_verification_code(
+            &pctx,
+            &input.access_token,
+            &input.attribute_name,
+            input.client_metadata.as_ref(),
+        )
+        .await?;
+    Ok(json!({ "CodeDeliveryDetails": delivery }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyRequest {
+    pub access_token: String,
+    pub attribute_name: String,
+    pub code: String,
+}
+
+pub async fn verify_user_attribute(ctx: Ctx, input: VerifyRequest) -> OpResult {
+    let pctx = token_ctx(&ctx, &input.access_token).await?;
+    ctx.state
+        .flow
+        .verify_user_attribute(
+            &pctx,
+            &input.access_token,
+            &input.attribute_name,
+            &input.code,
+        )
         .await?;
     Ok(json!({}))
 }

@@ -305,6 +305,16 @@ pub static OPERATIONS: &[Operation] = &[
         attributes::delete_user_attributes
     ),
     op!("DeleteUser", unsigned, attributes::delete_user),
+    op!(
+        "GetUserAttributeVerificationCode",
+        unsigned,
+        attributes::get_user_attribute_verification_code
+    ),
+    op!(
+        "VerifyUserAttribute",
+        unsigned,
+        attributes::verify_user_attribute
+    ),
     // Groups.
     op!("CreateGroup", signed, groups::create_group),
     op!("GetGroup", signed, groups::get_group),

@@ -48,11 +48,13 @@ pub enum EphemeralKind {
     NativeResetCode,
     /// A console sign-in through a pool between its start and its callback.
     ConsoleSignIn,
+    /// A mailed attribute verification code (its hash), per user and address.
+    NativeVerifyCode,
 }
 
 impl EphemeralKind {
     /// Every kind.
-    pub const ALL: [EphemeralKind; 18] = [
+    pub const ALL: [EphemeralKind; 19] = [
         EphemeralKind::Flow,
         EphemeralKind::Code,
         EphemeralKind::CodeUsed,
@@ -71,6 +73,7 @@ impl EphemeralKind {
         EphemeralKind::NativeSignUpCode,
         EphemeralKind::NativeResetCode,
         EphemeralKind::ConsoleSignIn,
+        EphemeralKind::NativeVerifyCode,
     ];
 
     /// The stored name.
@@ -94,6 +97,7 @@ impl EphemeralKind {
             EphemeralKind::NativeSignUpCode => "native-sign-up-code",
             EphemeralKind::NativeResetCode => "native-reset-code",
             EphemeralKind::ConsoleSignIn => "console-sign-in",
+            EphemeralKind::NativeVerifyCode => "native-verify-code",
         }
     }
 

@@ -1,5 +1,6 @@
-//! Mailed one-time codes of native users: the sign-up confirmation code (24 hours) and
-//! the password-reset code (1 hour), as Cognito's. A code is stored only as a hash in
+//! Mailed one-time codes of native users: the sign-up confirmation code and the
+//! attribute verification code (24 hours) and the password-reset code (1 hour), as
+//! Cognito's. A code is stored only as a hash in
 //! the ephemeral store, under its user; a new one replaces the old; five wrong tries
 //! spend it; the right one is taken once.
 
@@ -15,7 +16,9 @@ use crate::store::EphemeralKind;
 /// Ephemeral kinds of the codes.
 pub const KIND_SIGN_UP: EphemeralKind = EphemeralKind::NativeSignUpCode;
 pub const KIND_RESET: EphemeralKind = EphemeralKind::NativeResetCode;
-/// Lifetimes (Cognito: 24 hours for sign-up, 1 hour for a reset).
+pub const KIND_VERIFY_ATTRIBUTE: EphemeralKind = EphemeralKind::NativeVerifyCode;
+/// Lifetimes (Cognito: 24 hours for sign-up and attribute verification, 1 hour for a
+/// reset).
 pub const SIGN_UP_TTL: Duration = Duration::from_secs(86_400);
 pub const RESET_TTL: Duration = Duration::from_secs(3_600);
 /// Wrong codes allowed before the code is spent.
@@ -47,10 +50,10 @@ impl Flow {
         kind: EphemeralKind,
         user_id: &str,
     ) -> Result<String, NativeError> {
-        let ttl = if kind == KIND_SIGN_UP {
-            SIGN_UP_TTL
-        } else {
+        let ttl = if kind == KIND_RESET {
             RESET_TTL
+        } else {
+            SIGN_UP_TTL
         };
         let code = new_code()?;
         let rec = CodeRecord {

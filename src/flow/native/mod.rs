@@ -17,6 +17,7 @@ pub mod hosted_account;
 pub mod signup;
 pub mod sms;
 mod srp_auth;
+mod verify_attribute;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -15,6 +15,7 @@ mod signup;
 mod sms;
 pub mod smtp_sink;
 mod totp;
+mod verify_attribute;
 
 use serde_json::{Value, json};
 
