@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What the Cognito token test (tests/it/cognito_tokens.rs) needs: node, and the
-# aws-jwt-verify library from npm under tests/node/, the verifier backends written for
-# Cognito use. Idempotent: installs only what is missing. Called by
+# What the Cognito token test (tests/it/cognito_tokens.rs) and the JavaScript SDK test
+# (tests/it/cognito_api/js_sdk.rs) need: node, and from npm under tests/node/ the
+# aws-jwt-verify library (the verifier backends written for Cognito use) and the AWS
+# SDK for JavaScript v3's Cognito client. Idempotent: installs only what is missing. Called by
 # `scripts/setup.sh --test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,16 +21,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The version is pinned in package.json; no lock file is kept (it would name the
-# registry), so install exactly that version when it is not there yet.
-want=$(sed -n 's/.*"aws-jwt-verify": *"\([^"]*\)".*/\1/p' tests/node/package.json)
-have=""
-if [ -f tests/node/node_modules/aws-jwt-verify/package.json ]; then
-  have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' tests/node/node_modules/aws-jwt-verify/package.json | head -n1)
-fi
-if [ "$have" != "$want" ]; then
-  echo "test-deps-node: installing aws-jwt-verify $want"
+# The versions are pinned in package.json; no lock file is kept (it would name the
+# registry), so install exactly those versions when one is not there yet.
+need=0
+for pkg in aws-jwt-verify @aws-sdk/client-cognito-identity-provider; do
+  want=$(sed -n "s|.*\"$pkg\": *\"\([^\"]*\)\".*|\1|p" tests/node/package.json)
+  have=""
+  if [ -f "tests/node/node_modules/$pkg/package.json" ]; then
+    have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "tests/node/node_modules/$pkg/package.json" | head -n1)
+  fi
+  [ "$have" = "$want" ] || need=1
+done
+if [ "$need" = 1 ]; then
+  echo "test-deps-node: installing aws-jwt-verify and the AWS SDK for JavaScript (Cognito client)"
   (cd tests/node && npm install --no-audit --no-fund --package-lock=false --loglevel=error)
 fi
 test -f tests/node/node_modules/aws-jwt-verify/package.json
+test -f tests/node/node_modules/@aws-sdk/client-cognito-identity-provider/package.json
 echo "test-deps-node: ok"

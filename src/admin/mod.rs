@@ -28,7 +28,7 @@ pub mod users;
 
 pub use bodies::{
     ClientBody, ClientPatch, DomainBody, LinkBody, PoolBody, PoolPatch, ProviderBody,
-    ResourceServerBody,
+    ResourceServerBody, default_auth_flows,
 };
 pub use client_secrets::ClientSecretInfo;
 pub use clients::NewClient;
@@ -55,6 +55,24 @@ pub fn valid_pool_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A pool id as either interface makes it: [`valid_pool_id`]'s, or Cognito's
+/// `UserPoolIdType` (`[\w-]+_[0-9a-zA-Z]+`, at most 55 characters) of `CreateUserPool`.
+pub fn valid_any_pool_id(id: &str) -> bool {
+    if valid_pool_id(id) {
+        return true;
+    }
+    let Some((region, suffix)) = id.rsplit_once('_') else {
+        return false;
+    };
+    id.len() <= 55
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !suffix.is_empty()
+        && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// A provider name as Cognito allows: 1..=32 visible characters, no `/` or spaces.
@@ -161,6 +179,12 @@ mod tests {
         assert!(valid_pool_id("acme-1"));
         assert!(!valid_pool_id("Acme"));
         assert!(!valid_pool_id(""));
+        assert!(valid_any_pool_id("acme-1"));
+        assert!(valid_any_pool_id("eu-west-1_I1AGzfIgT"));
+        for bad in ["", "_abc", "eu-west-1_", "eu-west-1_a/b", "a_b.c", "../x_y"] {
+            assert!(!valid_any_pool_id(bad), "{bad:?}");
+        }
+        assert!(!valid_any_pool_id(&format!("us-east-1_{}", "a".repeat(50))));
         assert!(valid_domain("login.acme.com"));
         assert!(valid_domain("localhost:8080"));
         assert!(!valid_domain("Login.acme.com"));

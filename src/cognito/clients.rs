@@ -10,6 +10,14 @@ use super::{CognitoError, Ctx, OpResult};
 use crate::admin::{ClientBody, ClientPatch};
 use crate::model::AppClient;
 
+/// `RefreshTokenRotationType`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Rotation {
+    pub feature: String,
+    pub retry_grace_period_seconds: Option<i64>,
+}
+
 /// `TokenValidityUnitsType`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -34,6 +42,8 @@ pub struct ClientRequest {
     pub supported_identity_providers: Vec<String>,
     pub allowed_oauth_flows: Vec<String>,
     pub allowed_oauth_scopes: Vec<String>,
+    pub explicit_auth_flows: Option<Vec<String>>,
+    pub refresh_token_rotation: Option<Rotation>,
 }
 
 /// Declares a request with the shared members (each read under its model name) plus
@@ -60,6 +70,10 @@ macro_rules! client_request {
             pub allowed_oauth_flows: Vec<String>,
             #[serde(default, rename = "AllowedOAuthScopes")]
             pub allowed_oauth_scopes: Vec<String>,
+            #[serde(default)]
+            pub explicit_auth_flows: Option<Vec<String>>,
+            #[serde(default)]
+            pub refresh_token_rotation: Option<Rotation>,
             $(#[serde(default)] pub $extra: $ty),*
         }
 
@@ -81,6 +95,8 @@ macro_rules! client_request {
                     supported_identity_providers: self.supported_identity_providers.clone(),
                     allowed_oauth_flows: self.allowed_oauth_flows.clone(),
                     allowed_oauth_scopes: self.allowed_oauth_scopes.clone(),
+                    explicit_auth_flows: self.explicit_auth_flows.clone(),
+                    refresh_token_rotation: self.refresh_token_rotation.clone(),
                 }
             }
         }
@@ -160,6 +176,35 @@ fn admin_fields(r: &ClientRequest) -> Result<Map<String, Value>, CognitoError> {
     for (k, v, default) in validity {
         m.insert(k.into(), json!(v.unwrap_or(default)));
     }
+    // Left out, both take Cognito's defaults (an update replaces the settings). The
+    // admin service checks the flow names.
+    let explicit = r
+        .explicit_auth_flows
+        .clone()
+        .unwrap_or_else(crate::admin::default_auth_flows);
+    m.insert("explicit_auth_flows".into(), json!(explicit));
+    let rotation = match &r.refresh_token_rotation {
+        None => json!({"enabled": false, "retry_grace_s": 0}),
+        Some(rot) => {
+            let enabled = match rot.feature.as_str() {
+                "ENABLED" => true,
+                "DISABLED" => false,
+                _ => {
+                    return Err(CognitoError::invalid_parameter(
+                        "RefreshTokenRotation.Feature: ENABLED or DISABLED",
+                    ));
+                }
+            };
+            let grace = rot.retry_grace_period_seconds.unwrap_or(0);
+            if !(0..=60).contains(&grace) {
+                return Err(CognitoError::invalid_parameter(
+                    "RefreshTokenRotation.RetryGracePeriodSeconds: 0 to 60",
+                ));
+            }
+            json!({"enabled": enabled, "retry_grace_s": grace})
+        }
+    };
+    m.insert("refresh_token_rotation".into(), rotation);
     Ok(m)
 }
 
@@ -199,6 +244,15 @@ pub fn client_type(c: &AppClient) -> Value {
         "AllowedOAuthFlowsUserPoolClient": !flows.is_empty(),
         "AllowedOAuthFlows": flows,
         "AllowedOAuthScopes": c.allowed_scopes,
+        "ExplicitAuthFlows": if c.explicit_auth_flows.is_empty() {
+            crate::admin::default_auth_flows()
+        } else {
+            c.explicit_auth_flows.clone()
+        },
+        "RefreshTokenRotation": {
+            "Feature": if c.refresh_token_rotation.enabled { "ENABLED" } else { "DISABLED" },
+            "RetryGracePeriodSeconds": c.refresh_token_rotation.retry_grace_s,
+        },
         "EnableTokenRevocation": true,
         "AuthSessionValidity": 3,
         // An unknown user gets the answer of a wrong password, always.

@@ -2,19 +2,21 @@
 //! `{POOLGATE_PUBLIC_URL}/{pool id}` of a pool with `issuer_style: cognito`
 //! (interface.md section 4), so that an app configured with a Cognito "authority"
 //! works by changing that URL. Served on the public URL's host only; the endpoints in
-//! the document are on the pool's first domain.
+//! the document are on the pool's first domain. A pool without a domain (a pool made by
+//! `CreateUserPool` for native users only) still has its JWKS here, and a document
+//! naming only what it serves, as Cognito's for such a pool.
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use url::Url;
 
 use super::error::FlowResponse;
 use super::hosted::{discovery_response, jwks_response};
-use super::{ApiError, SharedState, clean_host, pool_issuer, scheme_of};
+use super::{ApiError, SharedState, clean_host, cognito_issuer, pool_issuer, scheme_of};
 use crate::flow::PoolCtx;
 use crate::model::{IssuerStyle, Pool};
 
@@ -25,8 +27,9 @@ pub fn routes() -> Router<SharedState> {
 }
 
 /// The pool named in the path, when the request came to the public URL's host and
-/// the pool issues as Cognito does; anything else is 404.
-struct IssuerPool(PoolCtx);
+/// the pool issues as Cognito does; anything else is 404. `false`: the pool has no
+/// domain (its context's base is the public URL, where no hosted endpoint of it is).
+struct IssuerPool(PoolCtx, bool);
 
 impl FromRequestParts<SharedState> for IssuerPool {
     type Rejection = ApiError;
@@ -45,7 +48,7 @@ impl FromRequestParts<SharedState> for IssuerPool {
             .and_then(|h| h.to_str().ok())
             .and_then(clean_host)
             .ok_or_else(not_found)?;
-        if host != state.settings.public_domain() || !crate::admin::valid_pool_id(&pool_id) {
+        if host != state.settings.public_domain() || !crate::admin::valid_any_pool_id(&pool_id) {
             return Err(not_found());
         }
         let pool = state
@@ -56,9 +59,12 @@ impl FromRequestParts<SharedState> for IssuerPool {
             .filter(|p| p.settings.issuer_style == IssuerStyle::Cognito)
             .ok_or_else(not_found)?;
         // A `cognito` pool's issuer is the same on every domain.
-        Ok(IssuerPool(
-            pool_ctx(state, pool).await?.ok_or_else(not_found)?,
-        ))
+        if let Some(ctx) = pool_ctx(state, pool.clone()).await? {
+            return Ok(IssuerPool(ctx, true));
+        }
+        let issuer = cognito_issuer(&state.settings, &pool.id);
+        let base = state.settings.public_url.clone();
+        Ok(IssuerPool(PoolCtx { pool, issuer, base }, false))
     }
 }
 
@@ -82,13 +88,31 @@ pub async fn pool_ctx(state: &SharedState, pool: Pool) -> Result<Option<PoolCtx>
     Ok(Some(PoolCtx { pool, issuer, base }))
 }
 
-async fn discovery(State(_s): State<SharedState>, IssuerPool(ctx): IssuerPool) -> Response {
-    discovery_response(&ctx)
+async fn discovery(State(_s): State<SharedState>, IssuerPool(ctx, domain): IssuerPool) -> Response {
+    if domain {
+        return discovery_response(&ctx);
+    }
+    // Without a domain there is no hosted endpoint: Cognito's document for such a pool
+    // names its issuer as the authorization endpoint and lists the keys.
+    let doc = serde_json::json!({
+        "issuer": ctx.issuer,
+        "authorization_endpoint": ctx.issuer,
+        "jwks_uri": format!("{}/.well-known/jwks.json", ctx.issuer),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [ctx.pool.settings.signing_alg.as_str()],
+    });
+    let mut r = axum::Json(doc).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=300"),
+    );
+    r
 }
 
 async fn jwks(
     State(s): State<SharedState>,
-    IssuerPool(ctx): IssuerPool,
+    IssuerPool(ctx, _): IssuerPool,
 ) -> Result<Response, FlowResponse> {
     jwks_response(&s, &ctx).await
 }

@@ -80,11 +80,21 @@ impl Flow {
         });
         let domain = match public {
             Some(p) if domains.contains(&p) => p,
-            _ => domains.into_iter().next().ok_or_else(|| {
-                NativeError::ResourceNotFound(
-                    "The user pool has no domain to issue tokens for.".into(),
-                )
-            })?,
+            _ => match domains.into_iter().next() {
+                Some(d) => d,
+                // A Cognito-style issuer needs no domain (as Cognito, whose pools issue
+                // tokens through the API without one); no hosted endpoint is named.
+                None if pool.settings.issuer_style == IssuerStyle::Cognito => {
+                    let issuer = cognito_issuer(public_url, &pool.id);
+                    let base = public_url.clone();
+                    return Ok(PoolCtx { pool, issuer, base });
+                }
+                None => {
+                    return Err(NativeError::ResourceNotFound(
+                        "The user pool has no domain to issue tokens for.".into(),
+                    ));
+                }
+            },
         };
         let origin = format!("{}://{domain}", scheme_for(&domain, public_url));
         if pool.settings.issuer_style == IssuerStyle::Cognito {
@@ -131,12 +141,12 @@ impl Flow {
             {
                 return Err(invalid());
             }
-            let origin = self
-                .first_domain(&pool.id)
-                .await?
-                .map(|d| format!("{}://{d}", scheme_for(&d, public_url)))
-                .ok_or_else(invalid)?;
-            let base = Url::parse(&origin).map_err(|_| invalid())?;
+            let base = match self.first_domain(&pool.id).await? {
+                Some(d) => Url::parse(&format!("{}://{d}", scheme_for(&d, public_url)))
+                    .map_err(|_| invalid())?,
+                // No domain: no hosted endpoint; the issuer still verifies.
+                None => public_url.clone(),
+            };
             let issuer = iss.trim_end_matches('/').to_owned();
             return Ok(PoolCtx { pool, issuer, base });
         }

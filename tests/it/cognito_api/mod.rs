@@ -1,8 +1,10 @@
-//! The Cognito API driven by real AWS clients (boto3 through `client.py`, the AWS CLI)
-//! over loopback against a real gateway: signatures, errors, and the operations.
+//! The Cognito API driven by real AWS clients (boto3 through `client.py`, the AWS CLI,
+//! the AWS SDK for JavaScript through `tests/node/cognito-sdk.mjs`) over loopback against a real gateway: signatures, errors, and the operations.
 
 mod attributes;
+mod client_flows;
 mod errors;
+mod js_sdk;
 mod model;
 mod own_kinds;
 mod pool_update;
