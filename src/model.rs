@@ -92,6 +92,14 @@ pub struct PoolSettings {
     /// were kept), which accepts any `custom:` attribute.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<Vec<SchemaAttribute>>,
+    /// Cognito's `UsernameAttributes`: `["email"]` makes the email the name users sign
+    /// in with (their username is then their `sub`). Set when the pool is made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub username_attributes: Vec<String>,
+    /// Cognito's `AliasAttributes`: `["email"]` lets users also sign in with their
+    /// verified email. Set when the pool is made; never with `username_attributes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alias_attributes: Vec<String>,
 }
 
 impl Default for PoolSettings {
@@ -110,6 +118,8 @@ impl Default for PoolSettings {
             admin_create_user_config: AdminCreateUserConfig::default(),
             mfa_configuration: MfaConfiguration::Off,
             schema: None,
+            username_attributes: Vec::new(),
+            alias_attributes: Vec::new(),
         }
     }
 }

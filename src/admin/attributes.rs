@@ -9,8 +9,7 @@ use crate::model::{Pool, User};
 
 impl Admin {
     async fn user_named(&self, pool: &Pool, username: &str) -> Result<User, NativeError> {
-        self.store
-            .get_user_by_username(&pool.id, username)
+        crate::flow::native::aliases::user_by_sign_in_name(&self.store, &pool.id, username)
             .await?
             .ok_or(NativeError::UserNotFound)
     }

@@ -362,6 +362,7 @@ pub fn validate_settings(s: &PoolSettings) -> Result<(), Vec<String>> {
     e.extend(super::tags::problems(&s.tags));
     e.extend(crate::flow::native::deliver::template_problems(s));
     e.extend(crate::flow::native::sms::mfa_problems(s));
+    e.extend(crate::flow::native::aliases::problems(s));
     if let Some(schema) = &s.schema {
         e.extend(crate::flow::native::attributes::schema_problems(schema));
     }

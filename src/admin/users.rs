@@ -23,8 +23,7 @@ pub struct UserQuery {
 
 impl Admin {
     async fn user(&self, pool: &str, username: &str) -> AdminResult<User> {
-        self.store
-            .get_user_by_username(pool, username)
+        crate::flow::native::aliases::user_by_sign_in_name(&self.store, pool, username)
             .await?
             .ok_or(AdminError::NotFound("the user"))
     }

@@ -57,6 +57,12 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
         v["Domain"] = json!(d);
     }
     v["Policies"] = json!({"PasswordPolicy": p.pool.settings.password_policy});
+    if !p.pool.settings.username_attributes.is_empty() {
+        v["UsernameAttributes"] = json!(p.pool.settings.username_attributes);
+    }
+    if !p.pool.settings.alias_attributes.is_empty() {
+        v["AliasAttributes"] = json!(p.pool.settings.alias_attributes);
+    }
     if let Some(schema) = super::schema::schema_view(p.pool.settings.schema.as_ref()) {
         v["SchemaAttributes"] = schema;
     }
@@ -110,6 +116,12 @@ pub struct CreateUserPoolRequest {
     /// The attributes the pool declares (custom ones by their short name).
     #[serde(default)]
     pub schema: Vec<super::schema::SchemaInput>,
+    /// `["email"]`: users sign in with their email (their username is their `sub`).
+    #[serde(default)]
+    pub username_attributes: Vec<String>,
+    /// `["email"]`: users may also sign in with their verified email.
+    #[serde(default)]
+    pub alias_attributes: Vec<String>,
 }
 
 /// The pool's message templates from `CreateUserPool`'s members (the template wins
@@ -149,6 +161,8 @@ pub async fn create_user_pool(ctx: Ctx, input: CreateUserPoolRequest) -> OpResul
                 tags: input.user_pool_tags,
                 mfa_configuration: input.mfa_configuration.unwrap_or_default(),
                 schema: Some(schema),
+                username_attributes: input.username_attributes,
+                alias_attributes: input.alias_attributes,
                 ..PoolSettings::default()
             },
         )

@@ -97,7 +97,13 @@ impl Flow {
             ));
         }
         let now = self.clock.now();
+        let mut new = new.clone();
+        let by_email = super::aliases::email_as_username(pool, &mut new)?.is_some();
         let mut user = User::new(&pool.id, new.username.clone(), now);
+        if by_email {
+            // Users sign in with their email; the username is the `sub`.
+            user.username.clone_from(&user.id);
+        }
         apply_attributes(pool, &mut user, &new.attributes)?;
         Ok(user)
     }
@@ -109,6 +115,21 @@ impl Flow {
         user: &User,
         new: &NewUser,
     ) -> Result<Credential, NativeError> {
+        if pool
+            .settings
+            .username_attributes
+            .iter()
+            .any(|a| a == "email")
+            && let Some(norm) = &user.email_norm
+            && !self
+                .store
+                .find_users_by_email(&pool.id, norm)
+                .await?
+                .is_empty()
+        {
+            // The email is the sign-in name: one user per address.
+            return Err(NativeError::UsernameExists);
+        }
         let password = match &new.password {
             Some(p) => Some(
                 self.password_record(&pool.id, &user.username, p, new.password_expires_at)

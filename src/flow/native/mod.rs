@@ -5,6 +5,7 @@
 //! render these; neither holds a rule of its own.
 
 mod account;
+pub mod aliases;
 mod api;
 pub mod attributes;
 mod challenge;
@@ -183,22 +184,16 @@ impl Flow {
         if username.is_empty() || username.len() > 128 {
             return Ok(None);
         }
-        let mut user = self.store.get_user_by_username(pool, username).await?;
-        if user.is_none() && username.bytes().any(|b| b.is_ascii_uppercase()) {
-            user = self
-                .store
-                .get_user_by_username(pool, &username.to_ascii_lowercase())
-                .await?;
-        }
-        let Some(user) = user else { return Ok(None) };
+        let Some(user) = aliases::user_by_sign_in_name(&self.store, pool, username).await? else {
+            return Ok(None);
+        };
         let cred = self.store.get_credential(pool, &user.id).await?;
         Ok(Some((user, cred)))
     }
 
-    /// Checks `SECRET_HASH` for a client with a secret. poolgate keeps client secrets
-    /// only as a SHA-256 digest, from which no HMAC can be computed: a client with a
-    /// secret must therefore present the secret itself (`ClientSecret`) where the
-    /// operation allows it; `SECRET_HASH` alone is refused for such clients.
+    /// Checks `SECRET_HASH` (Base64 HMAC-SHA256 of username + client id, keyed by the
+    /// client secret) for a client with a secret, against each of its current sealed
+    /// secrets.
     pub(crate) fn check_secret_hash(
         &self,
         client: &AppClient,

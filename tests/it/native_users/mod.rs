@@ -4,6 +4,7 @@
 //! negative catalogue.
 
 mod clients;
+mod email_sign_in;
 mod hooks;
 pub mod hosted;
 mod hosted_account;
