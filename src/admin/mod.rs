@@ -18,6 +18,7 @@ pub mod imports;
 pub mod keys;
 pub mod links;
 pub mod native_users;
+pub mod pending_links;
 pub mod pools;
 pub mod providers;
 pub mod service;

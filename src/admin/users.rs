@@ -144,9 +144,12 @@ impl Admin {
         b: LinkBody,
     ) -> AdminResult<(UserInfo, bool)> {
         let u = self.user(pool, username).await?;
-        if b.subject.trim().is_empty() || b.subject.len() > 512 {
+        if b.subject.trim().is_empty()
+            || b.subject.len() > 512
+            || b.subject.chars().any(char::is_control)
+        {
             return Err(AdminError::invalid(
-                "subject: required, at most 512 characters",
+                "subject: required, at most 512 characters, no control characters",
             ));
         }
         let provider = self

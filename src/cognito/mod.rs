@@ -14,6 +14,7 @@ pub mod error;
 pub mod groups;
 pub mod imports;
 pub mod introspect;
+pub mod links;
 pub mod native_users;
 pub mod pool_update;
 pub mod pools;

@@ -1,13 +1,14 @@
 //! Users: `ListUsers` (Cognito's filter syntax), `AdminGetUser`, `AdminDeleteUser`,
 //! `AdminDisableUser`, `AdminEnableUser`, `AdminUserGlobalSignOut`,
-//! `AdminLinkProviderForUser`, `AdminDisableProviderForUser`.
+//! `AdminLinkProviderForUser`, `AdminDisableProviderForUser` (in `links.rs`).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub use super::links::{admin_disable_provider_for_user, admin_link_provider_for_user};
 use super::shapes::{epoch, max_results};
 use super::{CognitoError, Ctx, OpResult};
-use crate::admin::{AdminError, LinkBody, UserInfo, UserQuery};
+use crate::admin::{AdminError, UserInfo, UserQuery};
 use crate::model::User;
 use crate::token::identities_claim;
 
@@ -272,110 +273,6 @@ pub async fn admin_user_global_sign_out(ctx: Ctx, input: UserRef) -> OpResult {
     ctx.admin()
         .global_sign_out(&input.user_pool_id, &input.username)
         .await?;
-    Ok(json!({}))
-}
-
-/// `ProviderUserIdentifierType`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ProviderUser {
-    pub provider_name: Option<String>,
-    pub provider_attribute_name: Option<String>,
-    pub provider_attribute_value: Option<String>,
-}
-
-/// The attribute names that hold each provider's subject (what links are keyed by):
-/// `Cognito_Subject`, or the upstream's own name for it.
-const SUBJECT_ATTRIBUTES: &[&str] = &["Cognito_Subject", "sub", "NameID", "id", "user_id"];
-
-fn subject_of(p: &ProviderUser) -> Result<(String, String), CognitoError> {
-    let provider = p
-        .provider_name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| CognitoError::invalid_parameter("SourceUser.ProviderName is required."))?;
-    let value = p
-        .provider_attribute_value
-        .clone()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            CognitoError::invalid_parameter("SourceUser.ProviderAttributeValue is required.")
-        })?;
-    let attr = p
-        .provider_attribute_name
-        .as_deref()
-        .unwrap_or("Cognito_Subject");
-    if !SUBJECT_ATTRIBUTES.contains(&attr) {
-        // Links are keyed by the upstream subject; a link on another attribute would
-        // need matching at sign-in that poolgate does not do.
-        return Err(CognitoError::invalid_parameter(format!(
-            "ProviderAttributeName {attr:?}: poolgate links by the provider's subject (Cognito_Subject)."
-        )));
-    }
-    Ok((provider, value))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct LinkRequest {
-    pub user_pool_id: String,
-    pub destination_user: ProviderUser,
-    pub source_user: ProviderUser,
-}
-
-pub async fn admin_link_provider_for_user(ctx: Ctx, input: LinkRequest) -> OpResult {
-    pool_checked(&ctx, &input.user_pool_id).await?;
-    let d = &input.destination_user;
-    if !d
-        .provider_name
-        .as_deref()
-        .is_some_and(|n| n.eq_ignore_ascii_case("Cognito"))
-    {
-        return Err(CognitoError::invalid_parameter(
-            "DestinationUser.ProviderName must be Cognito.",
-        ));
-    }
-    let username = d
-        .provider_attribute_value
-        .clone()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            CognitoError::invalid_parameter("DestinationUser.ProviderAttributeValue is required.")
-        })?;
-    let (provider, subject) = subject_of(&input.source_user)?;
-    ctx.admin()
-        .link_identity(
-            &input.user_pool_id,
-            &username,
-            LinkBody { provider, subject },
-        )
-        .await
-        .map_err(|e| match e {
-            AdminError::Conflict(_) => CognitoError::new(
-                "AliasExistsException",
-                "Merging is not currently supported, provide a SourceUser and DestinationUser that are not already linked.",
-            ),
-            other => other.into(),
-        })?;
-    Ok(json!({}))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DisableProviderRequest {
-    pub user_pool_id: String,
-    pub user: ProviderUser,
-}
-
-pub async fn admin_disable_provider_for_user(ctx: Ctx, input: DisableProviderRequest) -> OpResult {
-    let (provider, subject) = subject_of(&input.user)?;
-    ctx.admin()
-        .unlink_identity_of(&input.user_pool_id, &provider, &subject)
-        .await
-        .map_err(|e| match e {
-            AdminError::NotFound("the identity link") => CognitoError::user_not_found(),
-            other => other.into(),
-        })?;
     Ok(json!({}))
 }
 

@@ -515,6 +515,12 @@ impl Flow {
                     "the identity provider sent no subject",
                 ));
             }
+            Err(IdentityError::AmbiguousLink) => {
+                return Err(fail(
+                    "access_denied",
+                    "the identity matches links to several users",
+                ));
+            }
             Err(IdentityError::Store(e)) => return Err(e.into()),
         };
         self.issue_code(ctx, flow, &user, consume, ptype, self.clock.now(), trace)

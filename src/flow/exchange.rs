@@ -189,6 +189,9 @@ impl Flow {
             Err(IdentityError::NoSubject) => {
                 return Err(invalid_grant("the subject_token has no subject"));
             }
+            Err(IdentityError::AmbiguousLink) => {
+                return Err(invalid_grant("the identity matches links to several users"));
+            }
             Err(IdentityError::Store(e)) => return Err(e.into()),
         };
         let (user, identities) = self.active_user(pool, &user.id).await?;

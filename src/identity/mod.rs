@@ -2,6 +2,7 @@
 //! normalization, and the linking policy (interface.md section 6).
 
 pub mod gate;
+pub mod pending;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,9 @@ pub enum IdentityError {
     TooManyLinks,
     #[error("the upstream identity has no subject")]
     NoSubject,
+    /// The identity matches pending links of more than one user.
+    #[error("the identity matches pending links of several users")]
+    AmbiguousLink,
     /// A hook refused the sign-in or did not answer usably.
     #[error(transparent)]
     Hook(#[from] HookError),
@@ -211,6 +215,17 @@ impl Resolver<'_> {
             return self.finish(user, &mapped, cs, now, gate).await;
         }
 
+        // 1b. A pending link (AdminLinkProviderForUser by a source attribute) that this
+        // identity's attributes match: linked by subject to that link's user.
+        if let Some(user) = self
+            .claim_pending(
+                pool, provider, upstream, defaults, &link, &mapped, now, gate,
+            )
+            .await?
+        {
+            return Ok(user);
+        }
+
         // 2. Link by verified email, only to a user whose own email is verified.
         if provider.link_by_email == LinkPolicy::Verified
             && mapped.email_verified
@@ -268,6 +283,15 @@ impl Resolver<'_> {
                     return self
                         .load_and_finish(pool, &existing.user_id, &mapped, now, gate)
                         .await;
+                }
+                // ... or made a pending link (by a source attribute) that it matches.
+                if let Some(user) = self
+                    .claim_pending(
+                        pool, provider, upstream, defaults, &link, &mapped, now, gate,
+                    )
+                    .await?
+                {
+                    return Ok(user);
                 }
             }
         }

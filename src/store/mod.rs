@@ -15,6 +15,7 @@ pub use credentials::CredentialStore;
 pub use ephemeral::{Ephemeral, EphemeralKind};
 pub use groups::{GroupStore, MembershipOutcome};
 pub use imports::ImportJobStore;
+pub use pending_links::{ClaimOutcome, PendingLink, PendingLinkStore, PendingOutcome};
 pub use records::{CasOutcome, ClientStore, PoolStore, ProviderStore, ResourceServerStore};
 pub use tokens::{KeyStore, RefreshStore, RotateOutcome};
 pub use users::{CreateUserOutcome, LinkOutcome, UserStore};
@@ -26,8 +27,8 @@ use crate::model::RefreshTokenRecord;
 pub mod prelude {
     pub use super::{
         Backend as _, ClientStore as _, CredentialStore as _, Ephemeral as _, GroupStore as _,
-        ImportJobStore as _, KeyStore as _, PoolStore as _, ProviderStore as _, RefreshStore as _,
-        ResourceServerStore as _, UserStore as _,
+        ImportJobStore as _, KeyStore as _, PendingLinkStore as _, PoolStore as _,
+        ProviderStore as _, RefreshStore as _, ResourceServerStore as _, UserStore as _,
     };
 }
 
@@ -38,6 +39,7 @@ pub mod imports;
 pub mod memory;
 pub mod paging;
 pub mod patch;
+pub mod pending_links;
 pub mod records;
 pub mod redis;
 pub mod sqlite;
@@ -119,6 +121,7 @@ pub trait Backend:
     + GroupStore
     + CredentialStore
     + ImportJobStore
+    + PendingLinkStore
     + Ephemeral
 {
     /// Short name for logs and metrics (`sqlite`, `redis`).

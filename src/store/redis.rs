@@ -23,6 +23,7 @@ mod imports;
 mod invalidate;
 mod keys;
 mod listing;
+mod pending_links;
 mod records;
 mod redeem;
 mod store_impl;

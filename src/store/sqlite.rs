@@ -24,6 +24,7 @@ mod credentials;
 mod ephemeral;
 mod groups;
 mod imports;
+mod pending_links;
 mod records;
 mod schema;
 mod store_impl;

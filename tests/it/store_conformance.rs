@@ -23,6 +23,7 @@ pub mod groups;
 pub mod hardening;
 pub mod imports;
 pub mod listing;
+pub mod pending_links;
 pub mod pool_races;
 pub mod races;
 pub mod records;
@@ -78,6 +79,11 @@ macro_rules! contract_tests {
             credentials_concurrent_writers => credentials::concurrent_writers;
             credentials_deleted_with_user_and_pool => credentials::deleted_with_user_and_pool;
             import_jobs => imports::import_jobs;
+            pending_links_create_find_delete => pending_links::create_find_delete;
+            pending_links_count_toward_the_limit => pending_links::count_toward_the_limit;
+            pending_links_claim => pending_links::claim;
+            pending_links_concurrent_claims => pending_links::concurrent_claims;
+            pending_links_gone_with_user_provider_and_pool => pending_links::gone_with_user_provider_and_pool;
             signing_keys => tokens::keys;
             concurrent_initial_key => tokens::concurrent_initial_key;
             refresh_rotation => tokens::refresh_rotation;
@@ -108,7 +114,7 @@ macro_rules! contract_tests {
             #[allow(unused_imports)]
             use $crate::store_conformance::{
                 client_races, credentials, ephemeral, groups, hardening, imports, listing,
-                pool_races, races, records, tokens, users,
+                pending_links, pool_races, races, records, tokens, users,
             };
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,6 +118,33 @@ impl PoolKeys {
     pub(crate) fn links(&self, user_id: &str) -> String {
         self.key(&format!("links:{}", enc(user_id)))
     }
+    /// Pending links of one provider: hash, [`PoolKeys::pending_field`] -> PendingLink
+    /// JSON.
+    pub(crate) fn pending(&self, provider: &str) -> String {
+        self.key(&format!("pend:{}", enc(provider)))
+    }
+    /// How many pending links of one provider name each attribute: hash, attribute
+    /// name (as given) -> count. A sign-in reads these attributes of the identity.
+    pub(crate) fn pending_attributes(&self, provider: &str) -> String {
+        self.key(&format!("pendattr:{}", enc(provider)))
+    }
+    /// Set of a user's pending links, as [`PoolKeys::pending_member`]s.
+    pub(crate) fn user_pending(&self, user_id: &str) -> String {
+        self.key(&format!("pendu:{}", enc(user_id)))
+    }
+    /// Field of a pending link in its provider's hash.
+    pub(crate) fn pending_field(attribute: &str, value: &str) -> String {
+        format!("{}:{}", enc(attribute), enc(value))
+    }
+    /// Member of a user's pending set: the scripts derive the provider's hash
+    /// (`pend:` + the part before the first `:`) and the field (the rest).
+    pub(crate) fn pending_member(provider: &str, attribute: &str, value: &str) -> String {
+        format!(
+            "{}:{}",
+            enc(provider),
+            Self::pending_field(attribute, value)
+        )
+    }
 
     /// Pool groups: hash, group name -> Group JSON.
     /// User import jobs: hash, job id -> ImportJob JSON.
@@ -225,6 +252,12 @@ mod tests {
                     k.identity_of_member(&PoolKeys::link_member(v, v)),
                     k.credential(v),
                     k.links(v),
+                    k.pending(v),
+                    k.pending_attributes(v),
+                    k.user_pending(v),
+                    format!("{}pend:{}", k.prefix(), enc(v)),
+                    format!("{}pendu:{}", k.prefix(), enc(v)),
+                    format!("{}pendattr:{}", k.prefix(), enc(v)),
                     k.group_members(v),
                     k.user_groups(v),
                     k.refresh(v),

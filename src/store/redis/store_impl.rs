@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::cache::{Changed, Slot};
 use super::keys::PoolKeys;
-use super::{RedisStore, listing, records, tokens, users};
+use super::{RedisStore, listing, pending_links, records, tokens, users};
 use crate::model::{
     AppClient, DomainRecord, IdentityLink, Page, Pool, ProviderRecord, RefreshTokenRecord,
     ResourceServer, SigningKeyRecord, User, UserFilter,
@@ -169,15 +169,17 @@ impl ProviderStore for RedisStore {
         Ok(all)
     }
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
-        // Links first: an interrupted delete leaves the provider in place and deleting
-        // it again finishes. A sign-in that linked while the record was going is
-        // unlinked by the second pass.
+        // Links and pending links first: an interrupted delete leaves the provider in
+        // place and deleting it again finishes. A sign-in that linked while the record
+        // was going is unlinked by the second pass.
         let changed = Changed::Provider(pool.to_owned(), name.to_owned());
         self.written(changed, async {
             users::unlink_provider(self, pool, name).await?;
+            pending_links::forget_provider(self, pool, name).await?;
             let key = PoolKeys::new(pool).providers();
             let deleted = records::hash_delete(self, &key, name).await?;
             users::unlink_provider(self, pool, name).await?;
+            pending_links::forget_provider(self, pool, name).await?;
             Ok(deleted)
         })
         .await
@@ -250,6 +252,9 @@ impl UserStore for RedisStore {
         users::patch_user(self, pool, user_id, patch).await
     }
     async fn delete_user(&self, pool: &str, user_id: &str) -> StoreResult<bool> {
+        // Its pending links first: an interrupted delete leaves the user in place, and
+        // deleting it again finishes.
+        pending_links::forget_user(self, pool, user_id).await?;
         users::delete_user(self, pool, user_id).await
     }
     async fn find_identity(

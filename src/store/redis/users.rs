@@ -39,8 +39,8 @@ return {'created'}",
     )
 });
 
-/// KEYS: user, identity, links, provider index, users. ARGV: user id, link JSON, link
-/// member, max links.
+/// KEYS: user, identity, links, provider index, users, user's pending links. ARGV: user
+/// id, link JSON, link member, max links (counting pending links).
 static LINK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -53,7 +53,9 @@ if cur then
   if owner == ARGV[1] then return {'already'} end
   return {'other', owner}
 end
-if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return {'limit'} end
+if redis.call('SCARD', KEYS[3]) + redis.call('SCARD', KEYS[6]) >= tonumber(ARGV[4]) then
+  return {'limit'}
+end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], redis.call('ZSCORE', KEYS[5], ARGV[1]) or 0, ARGV[1])
@@ -408,6 +410,7 @@ pub(super) async fn link_identity(
                 .key(k.links(&link.user_id))
                 .key(k.provider_users(&link.provider_name))
                 .key(k.users())
+                .key(k.user_pending(&link.user_id))
                 .arg(&link.user_id)
                 .arg(to_json(link)?)
                 .arg(PoolKeys::link_member(&link.provider_name, &link.subject))

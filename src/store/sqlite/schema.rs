@@ -7,7 +7,14 @@ use super::db_err;
 use crate::store::{StoreError, StoreResult};
 
 /// Ordered migrations. Append only: never edit a script once released.
-const MIGRATIONS: &[&str] = &[V1, V2, V3_GROUPS, V4_CREDENTIALS, V5_IMPORT_JOBS];
+const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3_GROUPS,
+    V4_CREDENTIALS,
+    V5_IMPORT_JOBS,
+    V6_PENDING_LINKS,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -143,6 +150,23 @@ CREATE TABLE import_jobs (
     PRIMARY KEY (pool_id, job_id),
     FOREIGN KEY (pool_id) REFERENCES pools (id) ON DELETE CASCADE
 );
+";
+
+// Pending identity links (`AdminLinkProviderForUser` by a source attribute), removed
+// with their user; one per (pool, provider, attribute, value).
+const V6_PENDING_LINKS: &str = "
+CREATE TABLE pending_links (
+    pool_id TEXT NOT NULL,
+    provider_name TEXT NOT NULL,
+    attribute_name TEXT NOT NULL,
+    attribute_value TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (pool_id, provider_name, attribute_name, attribute_value),
+    FOREIGN KEY (pool_id, user_id) REFERENCES users (pool_id, id) ON DELETE CASCADE
+);
+CREATE INDEX pending_links_user ON pending_links (pool_id, user_id);
 ";
 
 /// The database was written by a newer build (or its version was tampered with).

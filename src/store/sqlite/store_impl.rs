@@ -163,13 +163,14 @@ impl ProviderStore for SqliteStore {
         self.run(move |c| PROVIDERS.list(c, &pool)).await
     }
     async fn delete_provider(&self, pool: &str, name: &str) -> StoreResult<bool> {
-        // The provider's identity links go with it, in the same transaction: a provider
-        // created later under this name (perhaps at another IdP, whose subjects may
-        // collide) starts with no links. The users stay.
+        // The provider's identity links and pending links go with it, in the same
+        // transaction: a provider created later under this name (perhaps at another
+        // IdP, whose subjects may collide) starts with no links. The users stay.
         self.write_cached(&self.providers, pool, name, |c, p, n| {
             let tx = c.unchecked_transaction().map_err(db_err)?;
             let deleted = PROVIDERS.delete(&tx, p, n)?;
             users::delete_provider_links(&tx, p, n)?;
+            super::pending_links::delete_provider_pending(&tx, p, n)?;
             tx.commit().map_err(db_err)?;
             Ok(deleted)
         })

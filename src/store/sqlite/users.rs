@@ -280,12 +280,8 @@ pub(super) fn link_identity(
         Some(owner) => return Ok(LinkOutcome::LinkedToOther(owner)),
         None => {}
     }
-    let count: i64 = tx
-        .prepare_cached("SELECT COUNT(*) FROM identity_links WHERE pool_id = ?1 AND user_id = ?2")
-        .map_err(db_err)?
-        .query_row([&link.pool_id, &link.user_id], |row| row.get(0))
-        .map_err(db_err)?;
-    if usize::try_from(count).unwrap_or(usize::MAX) >= max_links {
+    // Pending links (by a source attribute) count toward the limit too.
+    if super::pending_links::links_and_pending(&tx, &link.pool_id, &link.user_id)? >= max_links {
         return Ok(LinkOutcome::LimitReached);
     }
     insert_link(&tx, link)?;

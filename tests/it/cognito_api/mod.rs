@@ -7,6 +7,7 @@ mod errors;
 mod js_sdk;
 mod model;
 mod own_kinds;
+mod pending_links;
 mod pool_update;
 mod resources;
 mod scenario;

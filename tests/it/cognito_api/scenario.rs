@@ -279,11 +279,16 @@ async fn an_admin_session_through_boto3_and_the_aws_cli() {
         .unwrap()
         .to_owned();
     assert!(ids.contains("second-sub"), "{ids}");
+    // By another attribute: a pending link (tests/it/cognito_api/pending_links.rs),
+    // removed by the same source.
     let mut by_attr = link.clone();
     by_attr["SourceUser"]["ProviderAttributeName"] = json!("email");
+    ok(&gw, "AdminLinkProviderForUser", by_attr.clone()).await;
+    let by_attr_user = json!({"UserPoolId": pool, "User": by_attr["SourceUser"]});
+    ok(&gw, "AdminDisableProviderForUser", by_attr_user.clone()).await;
     assert_eq!(
-        fails(&gw, "AdminLinkProviderForUser", by_attr).await,
-        "InvalidParameterException"
+        fails(&gw, "AdminDisableProviderForUser", by_attr_user).await,
+        "UserNotFoundException"
     );
     ok(&gw, "AdminDisableProviderForUser", json!({"UserPoolId": pool,
         "User": {"ProviderName": "Corp", "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": "second-sub"}})).await;
