@@ -84,7 +84,8 @@ pub struct PoolSettings {
     /// Self sign-up and the invitation's text (Cognito's `AdminCreateUserConfig`).
     #[serde(skip_serializing_if = "AdminCreateUserConfig::is_default")]
     pub admin_create_user_config: AdminCreateUserConfig,
-    /// Cognito's `MfaConfiguration`: `SMS_MFA` is offered only when it is not `OFF`.
+    /// Cognito's `MfaConfiguration`: `SMS_MFA` is offered only when it is not `OFF`;
+    /// `ON`: every native user must pass a second factor (set up during the sign-in).
     #[serde(skip_serializing_if = "MfaConfiguration::is_off")]
     pub mfa_configuration: MfaConfiguration,
     /// The user attributes the pool declares (Cognito's `Schema`/`SchemaAttributes`).
@@ -100,6 +101,66 @@ pub struct PoolSettings {
     /// verified email. Set when the pool is made; never with `username_attributes`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alias_attributes: Vec<String>,
+    /// Cognito's `SoftwareTokenMfaConfiguration` (`SetUserPoolMfaConfig`). With
+    /// `sms_mfa_configuration` also unset (a pool stored before these settings), the
+    /// pool offers TOTP and, unless `OFF`, SMS: see [`PoolSettings::totp_mfa_offered`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_token_mfa_configuration: Option<SoftwareTokenMfaConfig>,
+    /// Cognito's `SmsMfaConfiguration`: set, the pool offers SMS MFA (the code goes out
+    /// through the `CustomSMSSender` hook; `SmsConfiguration` is kept and shown, never
+    /// used: poolgate has no SMS vendor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_mfa_configuration: Option<SmsMfaConfig>,
+}
+
+impl PoolSettings {
+    /// Whether the second factors were set explicitly (`SetUserPoolMfaConfig`).
+    fn mfa_factors_set(&self) -> bool {
+        self.software_token_mfa_configuration.is_some() || self.sms_mfa_configuration.is_some()
+    }
+
+    /// Whether the pool offers TOTP (`SOFTWARE_TOKEN_MFA`).
+    pub fn totp_mfa_offered(&self) -> bool {
+        match &self.software_token_mfa_configuration {
+            Some(c) => c.enabled,
+            None => !self.mfa_factors_set(),
+        }
+    }
+
+    /// Whether the pool offers SMS (`SMS_MFA`): never with `OFF`.
+    pub fn sms_mfa_offered(&self) -> bool {
+        !self.mfa_configuration.is_off()
+            && (self.sms_mfa_configuration.is_some() || !self.mfa_factors_set())
+    }
+}
+
+/// Cognito's `SoftwareTokenMfaConfigType`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct SoftwareTokenMfaConfig {
+    pub enabled: bool,
+}
+
+/// Cognito's `SmsMfaConfigType`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "PascalCase")]
+pub struct SmsMfaConfig {
+    /// The text of the code (`{####}`); handed to no one, as the code goes to the hook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_authentication_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_configuration: Option<SmsConfiguration>,
+}
+
+/// Cognito's `SmsConfigurationType` (the SNS role that would send the messages).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct SmsConfiguration {
+    pub sns_caller_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sns_region: Option<String>,
 }
 
 impl Default for PoolSettings {
@@ -120,12 +181,14 @@ impl Default for PoolSettings {
             schema: None,
             username_attributes: Vec::new(),
             alias_attributes: Vec::new(),
+            software_token_mfa_configuration: None,
+            sms_mfa_configuration: None,
         }
     }
 }
 
-/// Cognito's `UserPoolMfaType`. `ON` (every user must have a second factor, set up
-/// during the sign-in) is not served: the admin interfaces refuse it.
+/// Cognito's `UserPoolMfaType`. `ON`: every native user must have a second factor, set
+/// up during the sign-in (`MFA_SETUP`) when it has none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum MfaConfiguration {

@@ -15,6 +15,7 @@ pub mod groups;
 pub mod imports;
 pub mod introspect;
 pub mod links;
+pub mod mfa_config;
 pub mod native_users;
 pub mod pool_update;
 pub mod pools;
@@ -142,6 +143,16 @@ pub static OPERATIONS: &[Operation] = &[
         pool_update::update_user_pool_domain
     ),
     op!("AddCustomAttributes", signed, schema::add_custom_attributes),
+    op!(
+        "GetUserPoolMfaConfig",
+        signed,
+        mfa_config::get_user_pool_mfa_config
+    ),
+    op!(
+        "SetUserPoolMfaConfig",
+        signed,
+        mfa_config::set_user_pool_mfa_config
+    ),
     op!("TagResource", signed, tags::tag_resource),
     op!("UntagResource", signed, tags::untag_resource),
     op!("ListTagsForResource", signed, tags::list_tags_for_resource),

@@ -125,19 +125,49 @@ pub struct AssociateSoftwareTokenRequest {
     pub session: Option<String>,
 }
 
+/// `AssociateSoftwareToken` and `VerifySoftwareToken` take an access token (a
+/// signed-in user) or a `Session` (the `MFA_SETUP` challenge's), not both.
+enum Proof {
+    Token(String),
+    Session(String),
+}
+
+fn token_or_session(
+    access_token: Option<String>,
+    session: Option<String>,
+) -> Result<Proof, CognitoError> {
+    match (access_token, session) {
+        (Some(t), None) => Ok(Proof::Token(t)),
+        (None, Some(s)) => Ok(Proof::Session(s)),
+        (Some(_), Some(_)) => Err(CognitoError::invalid_parameter(
+            "Provide either AccessToken or Session, not both.",
+        )),
+        (None, None) => Err(CognitoError::invalid_parameter(
+            "AccessToken or Session is required.",
+        )),
+    }
+}
+
 pub async fn associate_software_token(ctx: Ctx, input: AssociateSoftwareTokenRequest) -> OpResult {
-    let token = input.access_token.ok_or_else(|| {
-        CognitoError::invalid_parameter(
-            "AccessToken is required (set-up during a sign-in's MFA_SETUP is not supported).",
-        )
-    })?;
-    let pctx = token_ctx(&ctx, &token).await?;
-    let secret = ctx
-        .state
-        .flow
-        .associate_software_token(&pctx, &token)
-        .await?;
-    Ok(json!({ "SecretCode": secret }))
+    match token_or_session(input.access_token, input.session)? {
+        Proof::Token(token) => {
+            let pctx = token_ctx(&ctx, &token).await?;
+            let secret = ctx
+                .state
+                .flow
+                .associate_software_token(&pctx, &token)
+                .await?;
+            Ok(json!({ "SecretCode": secret }))
+        }
+        Proof::Session(session) => {
+            let (secret, session) = ctx
+                .state
+                .flow
+                .associate_software_token_in_setup(Some(&session), false)
+                .await?;
+            Ok(json!({ "SecretCode": secret, "Session": session }))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -151,15 +181,24 @@ pub struct VerifySoftwareTokenRequest {
 }
 
 pub async fn verify_software_token(ctx: Ctx, input: VerifySoftwareTokenRequest) -> OpResult {
-    let token = input
-        .access_token
-        .ok_or_else(|| CognitoError::invalid_parameter("AccessToken is required."))?;
-    let pctx = token_ctx(&ctx, &token).await?;
-    ctx.state
-        .flow
-        .verify_software_token(&pctx, &token, &input.user_code)
-        .await?;
-    Ok(json!({ "Status": "SUCCESS" }))
+    match token_or_session(input.access_token, input.session)? {
+        Proof::Token(token) => {
+            let pctx = token_ctx(&ctx, &token).await?;
+            ctx.state
+                .flow
+                .verify_software_token(&pctx, &token, &input.user_code)
+                .await?;
+            Ok(json!({ "Status": "SUCCESS" }))
+        }
+        Proof::Session(session) => {
+            let session = ctx
+                .state
+                .flow
+                .verify_software_token_in_setup(Some(&session), &input.user_code, false)
+                .await?;
+            Ok(json!({ "Status": "SUCCESS", "Session": session }))
+        }
+    }
 }
 
 /// `SoftwareTokenMfaSettingsType` and `SMSMfaSettingsType`.

@@ -24,7 +24,7 @@ pub struct UpdateUserPoolRequest {
     #[serde(default)]
     pub policies: Option<Value>,
     pub user_pool_tags: Option<BTreeMap<String, String>>,
-    /// `OFF` (left out) or `OPTIONAL`.
+    /// `OFF` (left out), `OPTIONAL` or `ON`.
     #[serde(default)]
     pub mfa_configuration: Option<MfaConfiguration>,
 }

@@ -49,6 +49,14 @@ fn pool_type(ctx: &Ctx, p: &PoolInfo) -> Value {
         "UsernameConfiguration": {"CaseSensitive": false},
         "AdminCreateUserConfig": p.pool.settings.admin_create_user_config,
     });
+    if let Some(sms) = &p.pool.settings.sms_mfa_configuration {
+        if let Some(m) = &sms.sms_authentication_message {
+            v["SmsAuthenticationMessage"] = json!(m);
+        }
+        if let Some(c) = &sms.sms_configuration {
+            v["SmsConfiguration"] = json!(c);
+        }
+    }
     let t = &p.pool.settings.verification_message_template;
     if !t.is_empty() {
         v["VerificationMessageTemplate"] = json!(t);
@@ -110,7 +118,7 @@ pub struct CreateUserPoolRequest {
     /// Self sign-up and the invitation's text.
     #[serde(default)]
     pub admin_create_user_config: Option<AdminCreateUserConfig>,
-    /// `OFF` or `OPTIONAL` (`SMS_MFA` needs it not `OFF`).
+    /// `OFF`, `OPTIONAL` or `ON` (`SMS_MFA` needs it not `OFF`).
     #[serde(default)]
     pub mfa_configuration: Option<MfaConfiguration>,
     /// The attributes the pool declares (custom ones by their short name).

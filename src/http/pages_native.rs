@@ -1,6 +1,6 @@
 //! `POST /login`: a step of the hosted username-and-password sign-in (the password,
 //! then a new password, a TOTP or SMS code, or the choice between them when
-//! challenged). Renders the form again with the error, or redirects to the app with
+//! challenged, or an authenticator to set up). Renders the form again with the error, or redirects to the app with
 //! its code; the rules live in `flow::native::hosted`.
 
 use axum::Extension;
@@ -83,6 +83,7 @@ async fn form_page(
                 HostedStep::NewPassword => ("Set a new password", "new_password"),
                 HostedStep::Sms => ("Enter the code we sent you", "sms"),
                 HostedStep::SelectMfa => ("Choose how to verify it is you", "select_mfa"),
+                HostedStep::MfaSetup => ("Set up an authenticator app", "mfa_setup"),
                 _ => ("Enter your authentication code", "totp"),
             };
             render(
@@ -97,6 +98,8 @@ async fn form_page(
                     error => f.error,
                     username => f.username,
                     destination => f.destination,
+                    secret => f.totp_setup.as_ref().map(|t| t.secret.clone()),
+                    otpauth_uri => f.totp_setup.as_ref().map(|t| t.uri.clone()),
                     rules => policy_rules(&ctx.pool.settings.password_policy),
                 },
             )

@@ -1,7 +1,7 @@
 //! `RespondToAuthChallenge`: `NEW_PASSWORD_REQUIRED` (a temporary password replaced)
 //! and `SOFTWARE_TOKEN_MFA` (a TOTP code, each time step good once); the
 //! `PASSWORD_VERIFIER` step of SRP is in `srp_auth.rs`, `SMS_MFA` and
-//! `SELECT_MFA_TYPE` in `sms.rs`.
+//! `SELECT_MFA_TYPE` in `sms.rs`, `MFA_SETUP` in `mfa_setup.rs`.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +46,10 @@ impl Flow {
             }
             "SELECT_MFA_TYPE" => {
                 self.select_mfa_type(ctx, client, session, responses, caller, false)
+                    .await
+            }
+            super::mfa_setup::MFA_SETUP => {
+                self.mfa_setup_answer(ctx, client, session, responses, caller, false)
                     .await
             }
             _ => Err(NativeError::InvalidParameter(

@@ -3,8 +3,9 @@
 //! same cookie, whose key is also the form's CSRF token; the password step through the
 //! native core the Cognito API uses (throttling, one answer for an unknown user and a
 //! wrong password, disabled users refused); the `NEW_PASSWORD_REQUIRED`,
-//! `SOFTWARE_TOKEN_MFA`, `SMS_MFA` and `SELECT_MFA_TYPE` steps with the challenge's
-//! `Session` kept server-side; then a single-use code back to the app exactly as a
+//! `SOFTWARE_TOKEN_MFA`, `SMS_MFA` and `SELECT_MFA_TYPE` steps, and `MFA_SETUP` (an
+//! authenticator set up, see `mfa_setup.rs`), with the challenge's `Session` kept
+//! server-side; then a single-use code back to the app exactly as a
 //! federated sign-in ends. A failed hook sends the browser back to the app with
 //! `access_denied`.
 
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use url::Url;
 
 use super::hosted_account::{AccountForm, AccountStep};
+use super::mfa_setup::{MFA_SETUP, TotpSetup, setup_view};
 use super::{AuthOutcome, Caller, NativeError};
 use crate::flow::authorize::{AuthorizeParams, BindingCookie, NATIVE_PROVIDER};
 use crate::flow::{FLOW_TTL, Flow, FlowError, FlowRecord, PoolCtx, binding};
@@ -27,6 +29,8 @@ const SESSION: &str = "native_session";
 pub(super) const USERNAME: &str = "native_username";
 /// Where an SMS code went (masked), for the code form.
 const DESTINATION: &str = "native_destination";
+/// The TOTP secret being set up (`MFA_SETUP`), shown again with a wrong code.
+const TOTP_SECRET: &str = "native_totp_secret";
 /// The first step.
 pub(super) const PASSWORD: &str = "PASSWORD";
 
@@ -38,6 +42,7 @@ pub enum HostedStep {
     Totp,
     Sms,
     SelectMfa,
+    MfaSetup,
 }
 
 impl HostedStep {
@@ -48,6 +53,7 @@ impl HostedStep {
             "SOFTWARE_TOKEN_MFA" => Some(Self::Totp),
             "SMS_MFA" => Some(Self::Sms),
             "SELECT_MFA_TYPE" => Some(Self::SelectMfa),
+            MFA_SETUP => Some(Self::MfaSetup),
             _ => None,
         }
     }
@@ -77,6 +83,8 @@ pub struct HostedForm {
     pub authorize: Vec<(String, String)>,
     /// What the user should know before this step (a password just reset, ...).
     pub notice: Option<String>,
+    /// The authenticator to set up, on the `MFA_SETUP` step.
+    pub totp_setup: Option<TotpSetup>,
 }
 
 /// The authorize request a sign-in record holds, as query fields.
@@ -150,6 +158,10 @@ fn user_message(step: HostedStep, e: &NativeError) -> Option<String> {
         (_, NativeError::InvalidPassword(m) | NativeError::InvalidParameter(m)) => Some(m.clone()),
         (_, NativeError::CodeDeliveryFailure(_)) => Some(
             "Your authentication code could not be sent. Try again later, or ask your administrator."
+                .into(),
+        ),
+        (HostedStep::MfaSetup, NativeError::EnableSoftwareTokenMfa) => Some(
+            "That code is not correct. Enter the current 6-digit code your authenticator app shows for this account."
                 .into(),
         ),
         (HostedStep::Sms, NativeError::CodeMismatch) => Some(
@@ -300,6 +312,7 @@ impl Flow {
         let session = flow.upstream.get(SESSION).map(str::to_owned);
         let known_user = flow.upstream.get(USERNAME).unwrap_or("").to_owned();
         let destination = flow.upstream.get(DESTINATION).map(str::to_owned);
+        let totp_setup = setup_view(&ctx.pool, &known_user, flow.upstream.get(TOTP_SECRET));
         let form_page = |error: Option<String>, username: String| {
             HostedOutcome::Form(Box::new(HostedForm {
                 step,
@@ -310,6 +323,7 @@ impl Flow {
                 destination: destination.clone(),
                 authorize: authorize_fields(&flow),
                 notice: None,
+                totp_setup: totp_setup.clone(),
             }))
         };
         let result = match step {
@@ -378,6 +392,17 @@ impl Flow {
                 self.select_mfa_type(ctx, &client, session.as_deref(), &r, &caller, true)
                     .await
             }
+            HostedStep::MfaSetup => {
+                let code = field("code").trim();
+                if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Ok(form_page(
+                        Some("Enter the 6-digit code your authenticator app shows.".into()),
+                        known_user,
+                    ));
+                }
+                self.hosted_mfa_setup(ctx, &client, session.as_deref(), code, &known_user, &caller)
+                    .await
+            }
         };
         match result {
             Ok(AuthOutcome::Authenticated { user, auth_time }) => {
@@ -410,6 +435,16 @@ impl Flow {
                     _ => known_user,
                 };
                 let destination = parameters.get("CODE_DELIVERY_DESTINATION").cloned();
+                // Setting up an authenticator: its secret at once, for the page to show.
+                let (session, secret) = if next == HostedStep::MfaSetup {
+                    let (secret, session) =
+                        self.hosted_setup_secret(ctx, session.as_deref()).await?;
+                    (Some(session), Some(secret))
+                } else {
+                    (session, None)
+                };
+                let totp_setup = setup_view(&ctx.pool, &username, secret.as_deref());
+                flow.upstream.set(TOTP_SECRET, secret.unwrap_or_default());
                 flow.upstream.set(STEP, name);
                 flow.upstream.set(USERNAME, username.clone());
                 flow.upstream.set(SESSION, session.unwrap_or_default());
@@ -425,6 +460,7 @@ impl Flow {
                     destination,
                     authorize: authorize_fields(&flow),
                     notice: None,
+                    totp_setup,
                 })))
             }
             Ok(AuthOutcome::Tokens(_)) => Err(FlowError::internal(

@@ -425,6 +425,7 @@ impl Flow {
                                 "Your password has been reset. Sign in with your new password."
                                     .into(),
                             ),
+                            totp_setup: None,
                         })))
                     }
                     Err(e) => refused(e, page(&known)),

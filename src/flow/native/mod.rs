@@ -15,6 +15,7 @@ pub mod deliver;
 mod hooks;
 pub mod hosted;
 pub mod hosted_account;
+pub mod mfa_setup;
 pub mod signup;
 pub mod sms;
 mod srp_auth;
@@ -329,8 +330,8 @@ impl Flow {
     }
 
     /// A confirmed user with a second factor on gets its challenge (`SMS_MFA`,
-    /// `SOFTWARE_TOKEN_MFA`, or `SELECT_MFA_TYPE` to pick one, see [`sms`]); else
-    /// tokens.
+    /// `SOFTWARE_TOKEN_MFA`, or `SELECT_MFA_TYPE` to pick one, see [`sms`]), one
+    /// without in a pool that requires MFA `MFA_SETUP` ([`mfa_setup`]); else tokens.
     #[allow(clippy::too_many_arguments)]
     async fn mfa_or_tokens(
         &self,
@@ -343,7 +344,7 @@ impl Flow {
         caller: &Caller,
         hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
-        if let Some(name) = sms::mfa_due(&ctx.pool, cred) {
+        if let Some(name) = sms::mfa_due(&ctx.pool, user, cred) {
             return self
                 .begin_mfa(
                     ctx,

@@ -3,7 +3,8 @@
 //! preferences (`SetUserMFAPreference`, `AdminSetUserMFAPreference`). poolgate has no
 //! SMS vendor: an SMS code goes out only through the pool's `CustomSMSSender` hook
 //! (`CustomSMSSender_Authentication`), and is kept as a hash in the challenge's
-//! session (3 minutes, five wrong tries, good once).
+//! session (3 minutes, five wrong tries, good once). Which factor a sign-in asks for,
+//! `MFA_SETUP` included (`mfa_setup.rs`), is decided here.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -65,15 +66,36 @@ pub fn no_sms() -> NativeError {
     )
 }
 
-/// The problems of a pool's MFA settings.
+/// The problems of a pool's MFA settings: `ON` and `OPTIONAL` need a factor the pool
+/// offers (Cognito's rule); the SMS text holds `{####}`.
 pub fn mfa_problems(s: &PoolSettings) -> Vec<String> {
-    if s.mfa_configuration == crate::model::MfaConfiguration::On {
-        return vec![
-            "settings.mfa_configuration: ON is not served (users would have to set up a factor during sign-in); use OPTIONAL"
-                .into(),
-        ];
+    let mut out = Vec::new();
+    if !s.mfa_configuration.is_off() && !s.totp_mfa_offered() && !s.sms_mfa_offered() {
+        out.push(format!(
+            "settings.mfa_configuration: {} needs a factor: enable software_token_mfa_configuration or set sms_mfa_configuration (Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration.)",
+            s.mfa_configuration.as_str()
+        ));
     }
-    Vec::new()
+    if let Some(sms) = &s.sms_mfa_configuration {
+        if let Some(m) = &sms.sms_authentication_message
+            && (!(6..=140).contains(&m.chars().count()) || !m.contains("{####}"))
+        {
+            out.push(
+                "settings.sms_mfa_configuration.SmsAuthenticationMessage: 6 to 140 characters with {####}"
+                    .into(),
+            );
+        }
+        if let Some(c) = &sms.sms_configuration
+            && (!c.sns_caller_arn.starts_with("arn:")
+                || !(20..=2048).contains(&c.sns_caller_arn.len()))
+        {
+            out.push(
+                "settings.sms_mfa_configuration.SmsConfiguration.SnsCallerArn: an IAM role ARN (arn:...)"
+                    .into(),
+            );
+        }
+    }
+    out
 }
 
 /// The user's phone number when `phone_number_verified` is true.
@@ -99,19 +121,35 @@ pub fn mask_phone(phone: &str) -> String {
 
 /// Whether the pool's MFA configuration lets users turn SMS MFA on.
 fn sms_allowed(pool: &Pool) -> bool {
-    !pool.settings.mfa_configuration.is_off()
+    pool.settings.sms_mfa_offered()
 }
 
-/// The second factor a user who passed the password step must answer, if any.
-pub(super) fn mfa_due(pool: &Pool, cred: &Credential) -> Option<&'static str> {
-    let totp = cred.totp_enabled && cred.totp.as_ref().is_some_and(|t| t.verified);
-    let sms = cred.sms_enabled && sms_allowed(pool);
+/// Whether a user's credential has a second factor turned on.
+fn has_factor(c: &Credential) -> bool {
+    (c.totp_enabled && c.totp.as_ref().is_some_and(|t| t.verified)) || c.sms_enabled
+}
+
+/// The second factor a user who passed the password step must answer, if any. With
+/// the pool's MFA `ON`, a user with a verified phone (and a sender hook) is asked by
+/// SMS, a registered authenticator counts even if turned off when nothing else does,
+/// and a user with neither must set one up ([`super::mfa_setup::MFA_SETUP`]).
+pub(super) fn mfa_due(pool: &Pool, user: &User, cred: &Credential) -> Option<&'static str> {
+    let required = pool.settings.mfa_configuration == crate::model::MfaConfiguration::On;
+    let verified = cred.totp.as_ref().is_some_and(|t| t.verified);
+    let sms = sms_allowed(pool)
+        && (cred.sms_enabled
+            || (required
+                && verified_phone(user).is_some()
+                && Hooks::has(pool, Trigger::CustomSmsSender)));
+    let totp =
+        pool.settings.totp_mfa_offered() && verified && (cred.totp_enabled || (required && !sms));
     match (totp, sms) {
         (true, true) if cred.totp_preferred => Some(SOFTWARE_TOKEN_MFA),
         (true, true) if cred.sms_preferred => Some(SMS_MFA),
         (true, true) => Some(SELECT_MFA_TYPE),
         (true, false) => Some(SOFTWARE_TOKEN_MFA),
         (false, true) => Some(SMS_MFA),
+        (false, false) if required => Some(super::mfa_setup::MFA_SETUP),
         (false, false) => None,
     }
 }
@@ -134,8 +172,9 @@ fn expired() -> NativeError {
 impl Flow {
     /// `SetUserMFAPreference` / `AdminSetUserMFAPreference`: both factors in one write.
     /// Turning SMS on needs the pool's MFA configuration to allow it, a
-    /// `CustomSMSSender` hook and a verified `phone_number`; TOTP, a verified
-    /// authenticator. A refusal changes nothing.
+    /// `CustomSMSSender` hook and a verified `phone_number`; TOTP, the pool to offer it
+    /// and a verified authenticator. With the pool's MFA `ON`, a user's last factor
+    /// cannot be turned off. A refusal changes nothing.
     pub async fn set_mfa_preference(
         &self,
         pool: &Pool,
@@ -151,7 +190,7 @@ impl Flow {
         if sms.turns_on() {
             if !sms_allowed(pool) {
                 return Err(NativeError::InvalidParameter(
-                    "SMS multi-factor authentication is not enabled for this user pool (MfaConfiguration is OFF)."
+                    "SMS multi-factor authentication is not enabled for this user pool (MfaConfiguration is OFF, or SetUserPoolMfaConfig left SMS out)."
                         .into(),
                 ));
             }
@@ -164,12 +203,19 @@ impl Flow {
                 ));
             }
         }
+        if totp.turns_on() && !pool.settings.totp_mfa_offered() {
+            return Err(NativeError::InvalidParameter(
+                "Software token MFA is not enabled for this user pool.".into(),
+            ));
+        }
+        let required = pool.settings.mfa_configuration == crate::model::MfaConfiguration::On;
         self.update_credential(&pool.id, &user.id, |c| {
             if totp.turns_on() && !c.totp.as_ref().is_some_and(|t| t.verified) {
                 return Err(NativeError::InvalidParameter(
                     "User has not verified software token mfa".into(),
                 ));
             }
+            let had = has_factor(c);
             totp.apply(&mut c.totp_enabled, &mut c.totp_preferred);
             sms.apply(&mut c.sms_enabled, &mut c.sms_preferred);
             if totp.preferred == Some(true) {
@@ -178,15 +224,22 @@ impl Flow {
             if sms.preferred == Some(true) {
                 c.totp_preferred = false;
             }
+            if required && had && !has_factor(c) {
+                return Err(NativeError::InvalidParameter(
+                    "MFA is required for this user pool (MfaConfiguration is ON): the user's last MFA method cannot be disabled."
+                        .into(),
+                ));
+            }
             Ok(())
         })
         .await?;
         Ok(())
     }
 
-    /// Starts the challenge `name` (a second factor, or the choice of one) for a user
-    /// whose password step passed at `auth_time`. For `SMS_MFA` the code is handed to
-    /// the `CustomSMSSender` hook first: a failed hook issues no session and no code.
+    /// Starts the challenge `name` (a second factor, the choice of one, or its set-up)
+    /// for a user whose password step passed at `auth_time`. For `SMS_MFA` the code is
+    /// handed to the `CustomSMSSender` hook first: a failed hook issues no session and
+    /// no code.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn begin_mfa(
         &self,
@@ -200,6 +253,11 @@ impl Flow {
         caller: &Caller,
         hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
+        if name == super::mfa_setup::MFA_SETUP {
+            return self
+                .begin_mfa_setup(ctx, client, user, auth_time, new_password, hosted)
+                .await;
+        }
         let mut rec = SessionRecord {
             challenge: name.into(),
             client_id: client.client_id.clone(),
@@ -344,7 +402,7 @@ impl Flow {
             .await?
             .ok_or_else(super::bad_credentials)?;
         // The factor picked must still be the user's.
-        if mfa_due(&ctx.pool, &cred) != Some(SELECT_MFA_TYPE) {
+        if mfa_due(&ctx.pool, &user, &cred) != Some(SELECT_MFA_TYPE) {
             return Err(NativeError::NotAuthorized(
                 "Invalid session for the user.".into(),
             ));
@@ -444,17 +502,21 @@ mod tests {
             created_at: 0,
             hook_secret: None,
         };
+        let u = User::new("p", "u".into(), 0);
         pool.settings.mfa_configuration = MfaConfiguration::Optional;
-        assert_eq!(mfa_due(&pool, &cred(false, false)), None);
-        assert_eq!(mfa_due(&pool, &cred(true, false)), Some(SOFTWARE_TOKEN_MFA));
-        assert_eq!(mfa_due(&pool, &cred(false, true)), Some(SMS_MFA));
-        assert_eq!(mfa_due(&pool, &cred(true, true)), Some(SELECT_MFA_TYPE));
+        assert_eq!(mfa_due(&pool, &u, &cred(false, false)), None);
+        assert_eq!(
+            mfa_due(&pool, &u, &cred(true, false)),
+            Some(SOFTWARE_TOKEN_MFA)
+        );
+        assert_eq!(mfa_due(&pool, &u, &cred(false, true)), Some(SMS_MFA));
+        assert_eq!(mfa_due(&pool, &u, &cred(true, true)), Some(SELECT_MFA_TYPE));
         let mut c = cred(true, true);
         c.sms_preferred = true;
-        assert_eq!(mfa_due(&pool, &c), Some(SMS_MFA));
+        assert_eq!(mfa_due(&pool, &u, &c), Some(SMS_MFA));
         // With the pool's MFA off, SMS is not asked for.
         pool.settings.mfa_configuration = MfaConfiguration::Off;
-        assert_eq!(mfa_due(&pool, &cred(false, true)), None);
+        assert_eq!(mfa_due(&pool, &u, &cred(false, true)), None);
     }
 
     #[test]

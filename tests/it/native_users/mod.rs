@@ -11,6 +11,8 @@ mod hosted_account;
 mod hosted_account_browser;
 mod hosted_browser;
 mod import;
+mod mfa_setup;
+mod mfa_setup_browser;
 mod password;
 mod signup;
 mod sms;

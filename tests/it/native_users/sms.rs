@@ -164,15 +164,18 @@ async fn sms_mfa_set_up_needs_the_pool_the_sender_and_a_verified_phone() {
     assert_eq!(me["PreferredMfaSetting"], "SMS_MFA");
     let d = ok(&gw, "DescribeUserPool", json!({"UserPoolId": "default"})).await;
     assert_eq!(d["UserPool"]["MfaConfiguration"], "OPTIONAL");
-    // MFA `ON` is not served: refused, the pool unchanged.
+    // MFA `ON` with no factor offered is refused, the pool unchanged.
     let (s, _) = gw
         .admin(
             "PATCH",
             "/pools/default",
-            Some(json!({"settings": {"mfa_configuration": "ON"}})),
+            Some(json!({"settings": {"mfa_configuration": "ON",
+                "software_token_mfa_configuration": {"Enabled": false}}})),
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    let d = ok(&gw, "DescribeUserPool", json!({"UserPoolId": "default"})).await;
+    assert_eq!(d["UserPool"]["MfaConfiguration"], "OPTIONAL");
     assert!(hook.calls().is_empty(), "no SMS was sent during set-up");
 }
 
