@@ -316,10 +316,16 @@ impl Flow {
             )?;
         }
         let (_, rec) = self.take_setup(session, &[Stage::Verified], hosted).await?;
-        if rec.pool_id != ctx.pool.id
-            || rec.client_id != client.client_id
-            || !rec.username.eq_ignore_ascii_case(username)
-        {
+        if rec.pool_id != ctx.pool.id || rec.client_id != client.client_id {
+            return Err(invalid());
+        }
+        // `USERNAME` names the session's user: its username, or the email it signs in
+        // with in a pool whose users sign in with their email.
+        let same_user = rec.username.eq_ignore_ascii_case(username)
+            || super::aliases::user_by_sign_in_name(&self.store, &rec.pool_id, username)
+                .await?
+                .is_some_and(|u| u.id == rec.user_id);
+        if !same_user {
             return Err(invalid());
         }
         let secret = rec.secret_b32.clone().ok_or_else(invalid)?;

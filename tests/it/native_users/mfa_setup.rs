@@ -602,3 +602,51 @@ async fn mfa_setup_sessions_refuse_what_they_were_not_made_for() {
     .await;
     assert_eq!(code, "NotAuthorizedException");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_pool_that_signs_in_by_email_the_email_answers_mfa_setup() {
+    let (gw, client_id) = setup().await;
+    let (s, v) = gw
+        .admin(
+            "PATCH",
+            "/pools/default",
+            Some(json!({"settings": {"username_attributes": ["email"]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    mfa_on(&gw).await;
+    ok(
+        &gw,
+        "AdminCreateUser",
+        json!({"UserPoolId": "default", "Username": "vera@example.test",
+               "TemporaryPassword": "Temporary-Pass-9", "MessageAction": "SUPPRESS",
+               "UserAttributes": [{"Name": "email_verified", "Value": "true"}]}),
+    )
+    .await;
+    ok(
+        &gw,
+        "AdminSetUserPassword",
+        json!({"UserPoolId": "default", "Username": "vera@example.test",
+               "Password": PASSWORD, "Permanent": true}),
+    )
+    .await;
+    // The boto3 script answers MFA_SETUP with the email it signed in with.
+    let r = run_client(
+        &gw,
+        "python3",
+        "mfa_setup_boto3.py",
+        &client_id,
+        "vera@example.test",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(r["challenge"], "MFA_SETUP", "{r}");
+    let id = verified_claims(
+        &gw,
+        r["result"]["IdToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}")),
+    )
+    .await;
+    assert_eq!(id["email"], "vera@example.test");
+}
