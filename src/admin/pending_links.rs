@@ -52,11 +52,7 @@ impl Admin {
     ) -> AdminResult<bool> {
         self.pool(pool).await?;
         check_source(attribute, value)?;
-        let user = self
-            .store
-            .get_user_by_username(pool, username)
-            .await?
-            .ok_or(AdminError::NotFound("the user"))?;
+        let user = self.user(pool, username).await?;
         let provider = self
             .store
             .get_provider(pool, provider)

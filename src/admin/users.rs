@@ -22,7 +22,8 @@ pub struct UserQuery {
 }
 
 impl Admin {
-    async fn user(&self, pool: &str, username: &str) -> AdminResult<User> {
+    /// The user named by `username` (or, as the pool allows, by its email).
+    pub(super) async fn user(&self, pool: &str, username: &str) -> AdminResult<User> {
         crate::flow::native::aliases::user_by_sign_in_name(&self.store, pool, username)
             .await?
             .ok_or(AdminError::NotFound("the user"))

@@ -44,8 +44,13 @@ impl Default for Creds {
 }
 
 fn command(gw: &Gw, program: &str, creds: &Creds) -> tokio::process::Command {
+    command_at(&gw.base, program, creds)
+}
+
+/// [`command`] for a gateway known by its base URL only (inside a hook's handler).
+fn command_at(base: &str, program: &str, creds: &Creds) -> tokio::process::Command {
     let mut c = tokio::process::Command::new(program);
-    c.env("POOLGATE_ENDPOINT", &gw.base)
+    c.env("POOLGATE_ENDPOINT", base)
         .env("AWS_ACCESS_KEY_ID", &creds.key)
         .env("AWS_SECRET_ACCESS_KEY", &creds.secret)
         .env("AWS_DEFAULT_REGION", REGION)

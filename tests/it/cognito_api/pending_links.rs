@@ -1,12 +1,13 @@
 //! `AdminLinkProviderForUser` by a source attribute (interface.md section 7), driven by
 //! boto3: an OIDC claim and a SAML attribute linked onto a native user made by
 //! `AdminCreateUser`; the identity's first sign-in (browser, or the token exchange of a
-//! native app) lands on that user, and so do the next ones; and the refusals.
+//! native app) lands on that user, and so do the next ones; a pre-sign-up trigger
+//! that makes the link during the sign-in; and the refusals.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{boto3, fails, ok};
+use super::{CLIENT_PY, Creds, boto3, command_at, fails, ok, run};
 use crate::e2e::{Env, setup, sign_in_via, tokens_via};
 use crate::harness::{Browser, Landing, claims, json_str};
 use crate::native_users::create_user;
@@ -412,4 +413,54 @@ async fn a_token_exchange_claims_a_pending_link() {
         assert_eq!(id["identities"][0]["providerName"], "Google");
     }
     assert_eq!(get_user(&s.gw, "hal").await.1.as_array().unwrap().len(), 1);
+}
+
+/// boto3 against a gateway known by its base URL: what a trigger's code does.
+async fn boto3_at(base: &str, calls: &[(&str, Value)]) -> Vec<Value> {
+    let mut c = command_at(base, "python3", &Creds::default());
+    c.arg(CLIENT_PY).arg("calls");
+    let input: Vec<Value> = calls.iter().map(|(op, p)| json!([op, p])).collect();
+    let (ok, out, err) = run(c, json!(input).to_string().as_bytes()).await;
+    assert!(ok, "client.py failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
+}
+
+/// Cognito's documentation suggests prestaging the link in a pre-sign-up trigger: one
+/// that calls `AdminLinkProviderForUser` by a source attribute before answering makes
+/// the sign-in that called it land on the destination user.
+#[tokio::test]
+async fn a_pre_sign_up_trigger_links_by_attribute_during_the_sign_in() {
+    use crate::hooks::{HookServer, echo, set_hooks};
+    let env = oidc_env("oidc-55", "E-55").await;
+    create_user(&env.gw, "ivy", "Temporary-Pass-9").await;
+    let (ivy_sub, _, _) = get_user(&env.gw, "ivy").await;
+    let base = env.gw.base.clone();
+    let server = HookServer::start(move |event: Value| {
+        let base = base.clone();
+        async move {
+            let claim = event["request"]["userAttributes"]["email"].clone();
+            assert_eq!(claim, "ada@example.com", "{event}");
+            let answers = boto3_at(
+                &base,
+                &[(
+                    "AdminLinkProviderForUser",
+                    link_body("ivy", "Corp", "employee_id", "E-55"),
+                )],
+            )
+            .await;
+            assert!(answers[0].get("ok").is_some(), "{}", answers[0]);
+            echo(event).await
+        }
+    })
+    .await;
+    set_hooks(&env, json!({"PreSignUp": server.url("/link")})).await;
+    let id = claims(&json_str(&tokens_via(&env, "Corp", "n").await, "id_token"));
+    assert_eq!(id["sub"], ivy_sub.as_str(), "{id}");
+    assert_eq!(server.calls().len(), 1);
+    let listed = ok(&env.gw, "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!(listed["Users"].as_array().unwrap().len(), 1, "{listed}");
+    // Linked by subject now: the next sign-in asks the trigger nothing.
+    let id = claims(&json_str(&tokens_via(&env, "Corp", "n").await, "id_token"));
+    assert_eq!(id["sub"], ivy_sub.as_str());
+    assert_eq!(server.calls().len(), 1);
 }
