@@ -67,6 +67,10 @@ pub struct TotpRecord {
     pub secret_b32: String,
     pub verified: bool,
     pub last_step: Option<u64>,
+    /// A new secret from `AssociateSoftwareToken` while this verified one is in use:
+    /// it replaces this one only once a code of it is verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_secret_b32: Option<String>,
 }
 
 impl fmt::Debug for TotpRecord {

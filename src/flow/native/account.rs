@@ -297,7 +297,9 @@ impl Flow {
         Ok(())
     }
 
-    /// `AssociateSoftwareToken`: a new TOTP secret, not yet verified.
+    /// `AssociateSoftwareToken`: a new TOTP secret, not yet verified. A verified
+    /// authenticator stays in use (and MFA stays on) until a code of the new secret is
+    /// verified: an access token alone never turns a user's second factor off.
     pub async fn associate_software_token(
         &self,
         ctx: &PoolCtx,
@@ -307,20 +309,16 @@ impl Flow {
         let secret_b32 = totp::new_secret();
         let s = secret_b32.clone();
         self.update_credential(&ctx.pool.id, &user.id, |c| {
-            // A verified authenticator in use stays until the new one is verified.
-            if c.totp.as_ref().is_some_and(|t| t.verified) && c.totp_enabled {
-                c.totp = Some(TotpRecord {
-                    secret_b32: s.clone(),
-                    verified: false,
-                    last_step: None,
-                });
-                c.totp_enabled = false;
-            } else {
-                c.totp = Some(TotpRecord {
-                    secret_b32: s.clone(),
-                    verified: false,
-                    last_step: None,
-                });
+            match c.totp.as_mut() {
+                Some(t) if t.verified => t.pending_secret_b32 = Some(s.clone()),
+                _ => {
+                    c.totp = Some(TotpRecord {
+                        secret_b32: s.clone(),
+                        verified: false,
+                        last_step: None,
+                        pending_secret_b32: None,
+                    });
+                }
             }
             Ok(())
         })
@@ -328,7 +326,8 @@ impl Flow {
         Ok(secret_b32)
     }
 
-    /// `VerifySoftwareToken`: a code of the associated secret verifies it.
+    /// `VerifySoftwareToken`: a code of the associated secret verifies it (and a
+    /// pending replacement takes the place of the authenticator in use).
     pub async fn verify_software_token(
         &self,
         ctx: &PoolCtx,
@@ -339,6 +338,17 @@ impl Flow {
         let now = self.clock.now();
         self.update_credential(&ctx.pool.id, &user.id, |c| {
             let t = c.totp.as_mut().ok_or(NativeError::EnableSoftwareTokenMfa)?;
+            if let Some(pending) = t.pending_secret_b32.clone() {
+                let step = totp::verify(&pending, code, now, None)
+                    .ok_or(NativeError::EnableSoftwareTokenMfa)?;
+                *t = TotpRecord {
+                    secret_b32: pending,
+                    verified: true,
+                    last_step: Some(step),
+                    pending_secret_b32: None,
+                };
+                return Ok(());
+            }
             let step = totp::verify(&t.secret_b32, code, now, t.last_step)
                 .ok_or(NativeError::EnableSoftwareTokenMfa)?;
             t.last_step = Some(step);

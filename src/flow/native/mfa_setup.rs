@@ -280,6 +280,7 @@ impl Flow {
                 secret_b32: secret.clone(),
                 verified: true,
                 last_step: Some(step),
+                pending_secret_b32: None,
             });
             Ok(())
         })
@@ -421,6 +422,7 @@ mod tests {
                 secret_b32: "A".into(),
                 verified: true,
                 last_step: None,
+                pending_secret_b32: None,
             }),
             totp_enabled: totp_on,
             totp_preferred: false,

@@ -484,6 +484,7 @@ mod tests {
                 secret_b32: "A".into(),
                 verified: true,
                 last_step: None,
+                pending_secret_b32: None,
             }),
             totp_enabled: totp,
             totp_preferred: false,

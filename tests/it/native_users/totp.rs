@@ -143,3 +143,97 @@ async fn an_expired_temporary_password_is_refused() {
         "Temporary password has expired and must be reset by an administrator."
     );
 }
+
+/// A new authenticator associated with an access token replaces the one in use only
+/// once verified: meanwhile MFA stays on and the old authenticator's codes sign in (an
+/// access token alone never turns the second factor off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_authenticator_replaces_the_old_only_once_verified() {
+    let (gw, client_id) = setup().await;
+    confirmed_user(&gw, "iris").await;
+    let r = password_auth(&gw, &client_id, "iris", PASSWORD).await;
+    let access = r["ok"]["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = ok(
+        &gw,
+        "AssociateSoftwareToken",
+        json!({"AccessToken": access}),
+    )
+    .await["SecretCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let step = (now() / 30) as u64;
+    ok(
+        &gw,
+        "VerifySoftwareToken",
+        json!({"AccessToken": access, "UserCode": totp::code_at(&first, step).unwrap()}),
+    )
+    .await;
+    ok(
+        &gw,
+        "SetUserMFAPreference",
+        json!({"AccessToken": access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+    )
+    .await;
+
+    let second = ok(
+        &gw,
+        "AssociateSoftwareToken",
+        json!({"AccessToken": access}),
+    )
+    .await["SecretCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let me = ok(&gw, "GetUser", json!({"AccessToken": access})).await;
+    assert_eq!(me["PreferredMfaSetting"], "SOFTWARE_TOKEN_MFA", "{me}");
+    let r = password_auth(&gw, &client_id, "iris", PASSWORD).await;
+    assert_eq!(r["ok"]["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
+    let done = ok(
+        &gw,
+        "RespondToAuthChallenge",
+        json!({"ClientId": client_id, "ChallengeName": "SOFTWARE_TOKEN_MFA",
+               "Session": r["ok"]["Session"],
+               "ChallengeResponses": {"USERNAME": "iris",
+                   "SOFTWARE_TOKEN_MFA_CODE": totp::code_at(&first, step + 1).unwrap()}}),
+    )
+    .await;
+    assert!(
+        done["AuthenticationResult"]["IdToken"].is_string(),
+        "{done}"
+    );
+
+    // A wrong code for the new one changes nothing; the right one makes it the one.
+    let (code, _) = error_of(
+        &gw,
+        "VerifySoftwareToken",
+        json!({"AccessToken": access, "UserCode": totp::code_at(&first, step + 1).unwrap()}),
+    )
+    .await;
+    assert_eq!(code, "EnableSoftwareTokenMFAException");
+    ok(
+        &gw,
+        "VerifySoftwareToken",
+        json!({"AccessToken": access, "UserCode": totp::code_at(&second, step).unwrap()}),
+    )
+    .await;
+    let r = password_auth(&gw, &client_id, "iris", PASSWORD).await;
+    assert_eq!(r["ok"]["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
+    let done = ok(
+        &gw,
+        "RespondToAuthChallenge",
+        json!({"ClientId": client_id, "ChallengeName": "SOFTWARE_TOKEN_MFA",
+               "Session": r["ok"]["Session"],
+               "ChallengeResponses": {"USERNAME": "iris",
+                   "SOFTWARE_TOKEN_MFA_CODE": totp::code_at(&second, step + 1).unwrap()}}),
+    )
+    .await;
+    assert!(
+        done["AuthenticationResult"]["IdToken"].is_string(),
+        "{done}"
+    );
+}

@@ -99,6 +99,7 @@ pub async fn compare_and_set(b: &SharedBackend) {
         secret_b32: "JBSWY3DPEHPK3PXP".into(),
         verified: true,
         last_step: Some(42),
+        pending_secret_b32: None,
     });
     assert!(b.put_credential(&c, Some(1)).await.unwrap());
     let now = b.get_credential(&pool, &u.id).await.unwrap().unwrap();
@@ -156,6 +157,7 @@ pub async fn concurrent_writers(b: &SharedBackend) {
                 secret_b32: "JBSWY3DPEHPK3PXP".into(),
                 verified: true,
                 last_step: Some(step),
+                pending_secret_b32: None,
             });
             b.put_credential(&c, Some(1)).await.unwrap()
         }));
