@@ -32,7 +32,7 @@ fn attributes_json(attrs: &[(String, String)]) -> Vec<Value> {
         .collect()
 }
 
-fn mfa_json(view: &UserView, out: &mut Value) {
+pub(super) fn mfa_json(view: &UserView, out: &mut Value) {
     let mut list = Vec::new();
     if view.mfa_sms {
         list.push("SMS_MFA");

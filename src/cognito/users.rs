@@ -234,14 +234,22 @@ pub async fn admin_get_user(ctx: Ctx, input: UserRef) -> OpResult {
         .admin()
         .get_user(&input.user_pool_id, &input.username)
         .await?;
-    Ok(json!({
+    let mut out = json!({
         "Username": u.user.username,
         "UserAttributes": attributes(&u),
         "UserCreateDate": epoch(u.user.created_at),
         "UserLastModifiedDate": epoch(u.user.updated_at),
         "Enabled": u.user.enabled,
         "UserStatus": status(&u),
-    }))
+    });
+    // The user's second factors, as GetUser shows them.
+    let view = ctx
+        .state
+        .flow
+        .user_view(&input.user_pool_id, &u.user)
+        .await?;
+    super::native_users::mfa_json(&view, &mut out);
+    Ok(out)
 }
 
 pub async fn admin_delete_user(ctx: Ctx, input: UserRef) -> OpResult {

@@ -191,6 +191,18 @@ async fn a_new_authenticator_replaces_the_old_only_once_verified() {
     assert_ne!(first, second);
     let me = ok(&gw, "GetUser", json!({"AccessToken": access})).await;
     assert_eq!(me["PreferredMfaSetting"], "SOFTWARE_TOKEN_MFA", "{me}");
+    // The admin sees the same factors.
+    let admin = ok(
+        &gw,
+        "AdminGetUser",
+        json!({"UserPoolId": "default", "Username": "iris"}),
+    )
+    .await;
+    assert_eq!(
+        admin["PreferredMfaSetting"], "SOFTWARE_TOKEN_MFA",
+        "{admin}"
+    );
+    assert_eq!(admin["UserMFASettingList"], json!(["SOFTWARE_TOKEN_MFA"]));
     let r = password_auth(&gw, &client_id, "iris", PASSWORD).await;
     assert_eq!(r["ok"]["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
     let done = ok(
