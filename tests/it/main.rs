@@ -13,6 +13,7 @@ mod compose;
 mod console;
 mod console_browser;
 mod console_groups;
+mod console_origin;
 mod console_pool_browser;
 mod console_pool_signin;
 mod console_secrets;

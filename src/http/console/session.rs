@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
+use url::Url;
 
 use super::{Form, error, page, see_other};
 use crate::admin::ConsoleSession;
@@ -26,10 +27,12 @@ const SESSION_PLAIN: &str = "poolgate-console";
 const PRE_TLS: &str = "__Host-poolgate-console-pre";
 const PRE_PLAIN: &str = "poolgate-console-pre";
 
-/// Whether the request arrived over HTTPS (directly or through a TLS front).
+/// Where the console was reached: over HTTPS or not (directly or through a TLS
+/// front), and its origin.
 pub(super) struct Origin {
     pub https: bool,
-    /// `scheme://host[:port]`, what a same-origin form's `Origin` header says.
+    /// The console's own origin (RFC 6454: scheme, host and port, never a path),
+    /// serialized as a same-origin form's `Origin` header says it: `scheme://host[:port]`.
     pub origin: String,
 }
 
@@ -37,9 +40,12 @@ pub(super) async fn origin(parts: &mut Parts, s: &SharedState) -> Result<Origin,
     let HostPool(ctx) = HostPool::from_request_parts(parts, s)
         .await
         .map_err(IntoResponse::into_response)?;
+    // The address the request came in on, not the pool's issuer: with `issuer_style:
+    // cognito` the issuer is `{POOLGATE_PUBLIC_URL}/{pool id}`, a URL with a path and
+    // perhaps another host.
     Ok(Origin {
-        https: ctx.issuer.starts_with("https://"),
-        origin: ctx.issuer,
+        https: ctx.base.scheme() == "https",
+        origin: ctx.base.origin().ascii_serialization(),
     })
 }
 
@@ -105,13 +111,20 @@ impl FromRequestParts<SharedState> for Signed {
 }
 
 /// Refuses a request a browser sent from another site: its `Origin` must be this
-/// console's own, and where only `Sec-Fetch-Site` is sent, it must say
-/// `same-origin`. Requests with neither (not from a browser) still need the token.
+/// console's own (`own`, a serialized origin), compared as RFC 6454 origins: scheme,
+/// host and port, never a path; `null` and opaque origins are nobody's. Where only
+/// `Sec-Fetch-Site` is sent, it must say `same-origin`. Requests with neither (not
+/// from a browser) still need the token.
 fn same_origin(headers: &HeaderMap, own: &str) -> bool {
     if let Some(o) = headers.get(header::ORIGIN) {
-        return o
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(own) && o != "null");
+        let tuple = |v: &str| {
+            Url::parse(v)
+                .ok()
+                .map(|u| u.origin())
+                .filter(url::Origin::is_tuple)
+        };
+        let sent = o.to_str().ok().and_then(tuple);
+        return sent.is_some() && sent == tuple(own);
     }
     headers
         .get("sec-fetch-site")
@@ -350,5 +363,33 @@ mod tests {
         assert!(!same_origin(&h, own));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h, own));
+        // Origins compare as scheme, host and port: the same origin in other words
+        // passes, another scheme or port does not.
+        for (sent, same) in [
+            ("https://LOGIN.acme.com", true),
+            ("https://login.acme.com:443", true),
+            ("http://login.acme.com", false),
+            ("https://login.acme.com:8443", false),
+            ("https://login.acme.com.evil.example", false),
+            ("file:///etc/passwd", false),
+            ("not an origin", false),
+        ] {
+            h.insert(header::ORIGIN, HeaderValue::from_str(sent).unwrap());
+            assert_eq!(same_origin(&h, own), same, "{sent}");
+        }
+    }
+
+    #[test]
+    fn a_path_is_never_part_of_the_origin() {
+        // With `issuer_style: cognito` a pool's issuer has a path: compared as an
+        // origin, only its scheme, host and port count.
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://login.acme.com"),
+        );
+        assert!(same_origin(&h, "https://login.acme.com/eu-west-1_AbC123xyz"));
+        assert!(!same_origin(&h, "https://other.acme.com/eu-west-1_AbC123xyz"));
+        assert!(!same_origin(&h, "not a url"));
     }
 }
