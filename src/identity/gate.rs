@@ -1,7 +1,8 @@
 //! The hooks that run while a federated sign-in's user is resolved:
-//! `PreSignUp_ExternalProvider` before a new user is created, and
-//! `PreAuthentication_Authentication` before the user's record is touched: both run
-//! before any write, so a refusal leaves nothing behind. `PostConfirmation_ConfirmSignUp`
+//! `PreSignUp_ExternalProvider` before a new user is created (a first sign-in), and
+//! `PreAuthentication_Authentication` before an existing user's record is touched (a
+//! later sign-in; Cognito does not run it on the first): both run before any write,
+//! so a refusal leaves nothing behind. `PostConfirmation_ConfirmSignUp`
 //! runs just after a first sign-in created its user (a federated user's confirmation
 //! is its creation, as Cognito's): its failure fails that sign-in, and the user stays,
 //! as in Cognito (its next sign-in is not a first one).

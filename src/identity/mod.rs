@@ -308,11 +308,8 @@ impl Resolver<'_> {
             if verify_email && user.email.is_some() {
                 user.email_verified = true;
             }
-            if attempt == 0
-                && let Some(g) = gate
-            {
-                g.pre_authentication(&user).await?;
-            }
+            // No pre-authentication: Cognito runs `PreAuthentication` on a federated
+            // user's later sign-ins only; a first one is gated by pre-sign-up above.
             let mut l = link.clone();
             l.user_id = user.id.clone();
             l.primary = true;

@@ -6,6 +6,7 @@
 mod admin;
 mod exchange;
 mod failures;
+mod federated_sources;
 mod post_confirmation;
 mod tokens;
 mod wrappers;
