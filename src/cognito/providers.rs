@@ -23,6 +23,7 @@ const RENAMED: &[(&str, &str)] = &[
     ("IDPSignout", "idp_signout"),
     ("EncryptedResponses", "encrypted_responses"),
     ("IDPInit", "allow_idp_initiated"),
+    ("RequestSigningAlgorithm", "request_signing_algorithm"),
 ];
 
 /// SAML details Cognito writes as the strings `"true"` / `"false"`.
@@ -347,6 +348,7 @@ mod tests {
             ("MetadataURL", "https://adfs/x"),
             ("IDPSignout", "true"),
             ("EncryptedResponses", "false"),
+            ("RequestSigningAlgorithm", "rsa-sha256"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -356,6 +358,8 @@ mod tests {
         assert_eq!(admin["idp_signout"], true);
         assert_eq!(admin["encrypted_responses"], false);
         assert_eq!(details_out(&admin)["IDPSignout"], "true");
+        assert_eq!(admin["request_signing_algorithm"], "rsa-sha256");
+        assert_eq!(details_out(&admin)["RequestSigningAlgorithm"], "rsa-sha256");
 
         let google: BTreeMap<String, String> = [
             ("client_id", "g"),

@@ -1,7 +1,8 @@
 //! The `SAML` registration: its details (`metadata_xml` or `metadata_url`,
 //! `allow_idp_initiated`, `encrypted_responses`, `idp_signout`, `name_id_format`,
-//! `clock_skew_s`, `subject_attribute`, `sign_requests`), their validation, the AD FS
-//! default attribute mapping, and the fetch of `metadata_url`.
+//! `clock_skew_s`, `subject_attribute`, `sign_requests`, `request_signing_algorithm`),
+//! their validation, the AD FS default attribute mapping, and the fetch of
+//! `metadata_url`.
 
 use serde_json::Value;
 use url::Url;
@@ -19,6 +20,9 @@ use crate::provider::{
 };
 
 pub const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+/// The only `request_signing_algorithm` (Cognito's `RequestSigningAlgorithm` value):
+/// AuthnRequests are signed with RSA-SHA256.
+pub const RSA_SHA256: &str = "rsa-sha256";
 /// Where a fetched `metadata_url` document is kept in the record (shared by every
 /// instance through the store), and when it was fetched.
 pub const FETCHED: &str = "metadata_fetched";
@@ -37,6 +41,8 @@ pub struct Config {
     clock_skew_s: Number,
     subject_attribute: Text,
     sign_requests: Flag,
+    /// Cognito's `RequestSigningAlgorithm`: the one AuthnRequests are signed with.
+    request_signing_algorithm: Text,
     /// The fetched `metadata_url` document and when it was fetched (bookkeeping the
     /// gateway writes; never shown).
     metadata_fetched: Text,
@@ -220,6 +226,17 @@ pub(super) fn parse(record: &ProviderRecord, need_metadata: bool) -> Result<Sett
         config::flag(c.encrypted_responses, "encrypted_responses", false, &mut p);
     let idp_signout = config::flag(c.idp_signout, "idp_signout", false, &mut p);
     let sign_requests = config::flag(c.sign_requests, "sign_requests", true, &mut p);
+    match config::optional(&c.request_signing_algorithm, "request_signing_algorithm", &mut p) {
+        Some(RSA_SHA256) if !sign_requests => p.add(
+            "request_signing_algorithm",
+            "names how requests are signed, and sign_requests is false",
+        ),
+        None | Some(RSA_SHA256) => {}
+        Some(_) => p.add(
+            "request_signing_algorithm",
+            "must be rsa-sha256 (Cognito's RequestSigningAlgorithm; AuthnRequests are signed with RSA-SHA256 only)",
+        ),
+    }
     if idp_signout && idp.as_ref().is_some_and(|m| m.slo_redirect.is_none()) {
         p.add(
             "idp_signout",

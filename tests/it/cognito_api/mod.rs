@@ -10,6 +10,7 @@ mod own_kinds;
 mod pending_links;
 mod pool_update;
 mod resources;
+mod saml_details;
 mod scenario;
 mod secrets;
 mod tags;
