@@ -13,22 +13,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use url::Url;
 
+use super::builtin_client::CodeFlow;
 use super::error::{AdminError, AdminResult};
 use super::service::Admin;
 use super::sessions::{ConsoleMember, ConsoleSession};
-use super::test_signin::TEST_SCOPE;
 use crate::config::ConsoleAccess;
 use crate::flow::PoolCtx;
-use crate::flow::grant::ClientAuth;
 use crate::model::{CONSOLE_CLIENT_ID, NATIVE_PROVIDER};
-use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
+use crate::secret::{constant_time_eq, random_token};
 use crate::store::EphemeralKind;
 use crate::token::{SigningKey, jws};
 
-/// Ephemeral namespace of the console's records (as its sessions').
-const NAMESPACE: &str = "_console";
 /// How long a sign-in may take at the pool (and its provider).
 pub const SIGN_IN_TTL_S: u64 = 600;
 /// Group members checked for a password when the client's providers are chosen.
@@ -36,31 +32,15 @@ const NATIVE_CHECK_LIMIT: usize = 100;
 
 /// Where the browser goes to sign in, and the value of the cookie binding the answer to
 /// that browser.
-pub struct ConsoleSignInStart {
-    pub authorize: Url,
-    pub binding: String,
-}
-
-impl std::fmt::Debug for ConsoleSignInStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleSignInStart")
-            .field("authorize", &self.authorize.path())
-            .finish_non_exhaustive()
-    }
-}
+pub use super::builtin_client::SignInStart as ConsoleSignInStart;
 
 /// A sign-in waiting for its answer, stored under the hash of its `state`.
 #[derive(Serialize, Deserialize)]
 struct Pending {
-    pool: String,
+    #[serde(flatten)]
+    flow: CodeFlow,
     group: String,
-    redirect_uri: String,
-    verifier: String,
     nonce: String,
-    binding_hash: String,
-    /// The pool domain the sign-in runs on (`SCHEME://DOMAIN`) and its issuer.
-    base: String,
-    issuer: String,
 }
 
 /// Why an answer opened no console session.
@@ -192,43 +172,23 @@ impl Admin {
         redirect_uri: &str,
     ) -> AdminResult<ConsoleSignInStart> {
         self.console_client(access, redirect_uri).await?;
-        let state = random_token(32);
-        let verifier = random_token(32);
-        let nonce = random_token(24);
-        let binding = random_token(32);
+        let begun = CodeFlow::begin(ctx, redirect_uri);
         let pending = Pending {
-            pool: access.pool.clone(),
+            flow: begun.flow,
             group: access.group.clone(),
-            redirect_uri: redirect_uri.to_owned(),
-            verifier: verifier.clone(),
-            nonce: nonce.clone(),
-            binding_hash: sha256_hex(&binding),
-            base: ctx.base.as_str().trim_end_matches('/').to_owned(),
-            issuer: ctx.issuer.clone(),
+            nonce: random_token(24),
         };
-        let bytes = serde_json::to_vec(&pending)
-            .map_err(|e| AdminError::internal("cannot encode the sign-in", e))?;
-        self.store
-            .put(
-                NAMESPACE,
-                EphemeralKind::ConsoleSignIn,
-                &sha256_hex(&state),
-                &bytes,
-                ttl(),
-            )
+        self.keep_sign_in(EphemeralKind::ConsoleSignIn, &begun.state, &pending, ttl())
             .await?;
-        let mut authorize = ctx.endpoint("/oauth2/authorize");
-        authorize
-            .query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", CONSOLE_CLIENT_ID)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("state", &state)
-            .append_pair("scope", TEST_SCOPE)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &s256(&verifier))
-            .append_pair("code_challenge_method", "S256");
-        Ok(ConsoleSignInStart { authorize, binding })
+        let authorize =
+            pending
+                .flow
+                .authorize_url(ctx, CONSOLE_CLIENT_ID, &begun.state, &pending.nonce, &[]);
+        Ok(ConsoleSignInStart {
+            authorize,
+            state: begun.state,
+            binding: begun.binding,
+        })
     }
 
     /// Finishes the console sign-in whose answer (`code` or `error`, and `state`) came
@@ -242,21 +202,13 @@ impl Admin {
     ) -> AdminResult<ConsoleSignIn> {
         let refused = |r| Ok(ConsoleSignIn::Refused(r));
         let state = params.get("state").map(String::as_str).unwrap_or("");
-        if state.is_empty() || state.len() > 128 {
-            return refused(Refusal::State);
-        }
-        let Some(raw) = self
-            .store
-            .take(NAMESPACE, EphemeralKind::ConsoleSignIn, &sha256_hex(state))
+        let Some(p) = self
+            .take_sign_in::<Pending>(EphemeralKind::ConsoleSignIn, state)
             .await?
         else {
             return refused(Refusal::State);
         };
-        let p: Pending = serde_json::from_slice(&raw)
-            .map_err(|e| AdminError::internal("cannot read the sign-in", e))?;
-        let bound = binding
-            .is_some_and(|b| constant_time_eq(sha256_hex(b).as_bytes(), p.binding_hash.as_bytes()));
-        if !bound || p.pool != access.pool || p.group != access.group {
+        if !p.flow.bound(binding) || p.flow.pool != access.pool || p.group != access.group {
             tracing::warn!("console sign-in: an answer not bound to this browser was refused");
             return refused(Refusal::State);
         }
@@ -266,52 +218,35 @@ impl Admin {
         let Some(code) = params.get("code") else {
             return refused(Refusal::Upstream("error".to_owned()));
         };
-        let pool = self.pool(&p.pool).await?;
+        let pool = self.pool(&p.flow.pool).await?;
         let alg = pool.settings.signing_alg;
-        let ctx = PoolCtx {
-            pool,
-            issuer: p.issuer.clone(),
-            base: Url::parse(&p.base)
-                .map_err(|e| AdminError::internal("cannot read the sign-in", e))?,
-        };
-        let form = BTreeMap::from([
-            ("grant_type".to_owned(), "authorization_code".to_owned()),
-            ("code".to_owned(), code.clone()),
-            ("redirect_uri".to_owned(), p.redirect_uri.clone()),
-            ("client_id".to_owned(), CONSOLE_CLIENT_ID.to_owned()),
-            ("code_verifier".to_owned(), p.verifier.clone()),
-        ]);
-        let tokens = match self.flow.token(&ctx, &form, &ClientAuth::default()).await {
+        let ctx = p.flow.ctx(pool)?;
+        // The console keeps no pool tokens: the refresh token is revoked at once.
+        let tokens = match self
+            .exchange_code(&ctx, CONSOLE_CLIENT_ID, &p.flow, code)
+            .await
+        {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(error = %e, "console sign-in: the code exchange failed");
                 return refused(Refusal::Token);
             }
         };
-        // The console keeps no pool tokens: its refresh token is revoked at once.
-        if let Some(rt) = &tokens.refresh_token {
-            let form = BTreeMap::from([
-                ("token".to_owned(), rt.clone()),
-                ("client_id".to_owned(), CONSOLE_CLIENT_ID.to_owned()),
-            ]);
-            if let Err(e) = self.flow.revoke(&ctx, &form, &ClientAuth::default()).await {
-                tracing::warn!(error = %e, "console sign-in: cannot revoke the refresh token");
-            }
-        }
         let ring = self
             .keys
-            .ring(&p.pool, alg)
+            .ring(&p.flow.pool, alg)
             .await
             .map_err(|e| AdminError::unavailable("keys unavailable", e))?;
         let id_token = tokens.id_token.as_deref().unwrap_or("");
         let now = self.clock.now();
-        let claims = match verify_id_token(|k| ring.find(k), id_token, &p.issuer, &p.nonce, now) {
-            Ok(c) => c,
-            Err(check) => {
-                tracing::warn!(check, "console sign-in: the ID token did not verify");
-                return refused(Refusal::Token);
-            }
-        };
+        let claims =
+            match verify_id_token(|k| ring.find(k), id_token, &p.flow.issuer, &p.nonce, now) {
+                Ok(c) => c,
+                Err(check) => {
+                    tracing::warn!(check, "console sign-in: the ID token did not verify");
+                    return refused(Refusal::Token);
+                }
+            };
         let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
         let username = claims
             .get("cognito:username")
@@ -322,12 +257,12 @@ impl Admin {
             .get("cognito:groups")
             .and_then(Value::as_array)
             .is_some_and(|g| g.iter().any(|n| n.as_str() == Some(p.group.as_str())));
-        let valid_from = match self.store.get_user(&p.pool, sub).await? {
+        let valid_from = match self.store.get_user(&p.flow.pool, sub).await? {
             Some(u) => now.max(u.tokens_valid_after),
             None => now,
         };
         let member = ConsoleMember {
-            pool: p.pool.clone(),
+            pool: p.flow.pool.clone(),
             group: p.group.clone(),
             sub: sub.to_owned(),
             username: username.clone(),
@@ -336,10 +271,10 @@ impl Admin {
         // The token says so, and so does the store (a pre-token hook may rewrite the
         // token's groups; membership is the store's).
         if !in_claims || !self.member_may_use_console(&member, Some(access)).await? {
-            tracing::warn!(pool = %p.pool, username = %username, "console sign-in refused: not a member of the console group");
+            tracing::warn!(pool = %p.flow.pool, username = %username, "console sign-in refused: not a member of the console group");
             return refused(Refusal::NotMember(username));
         }
-        tracing::info!(pool = %p.pool, username = %username, "console sign-in through the pool");
+        tracing::info!(pool = %p.flow.pool, username = %username, "console sign-in through the pool");
         let (id, session) = self.open_console_session_for(Some(member)).await?;
         Ok(ConsoleSignIn::Opened(id, session))
     }

@@ -5,6 +5,7 @@
 
 pub mod attributes;
 pub mod bodies;
+pub mod builtin_client;
 pub mod certs;
 pub mod client_secrets;
 pub mod clients;

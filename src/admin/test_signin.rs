@@ -10,52 +10,30 @@ use std::time::Duration;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use url::Url;
 
+use super::builtin_client::{CodeFlow, NAMESPACE};
 use super::error::{AdminError, AdminResult};
 use super::service::Admin;
-use crate::flow::grant::ClientAuth;
 use crate::flow::test_trace::{TestStep, TestTrace, TracedIdentity};
 use crate::flow::{FlowError, PoolCtx};
-use crate::model::{AppClient, OAuthFlow, TEST_CLIENT_ID, TEST_USER_ATTRIBUTE};
-use crate::secret::{constant_time_eq, random_token, s256, sha256_hex};
+use crate::model::{AppClient, TEST_CLIENT_ID, TEST_USER_ATTRIBUTE};
+use crate::secret::{random_token, sha256_hex};
 use crate::store::{EphemeralKind, UserPatch};
 
-/// Ephemeral namespace of the console's records (as its sessions').
-const NAMESPACE: &str = "_console";
 /// How long a test may take at the provider.
 pub const RUN_TTL_S: u64 = 600;
 /// How long the result page's "Remove test user" works.
 const REMOVAL_TTL_S: u64 = 3600;
-/// What the test client asks for: what a typical app asks for.
-pub(super) const TEST_SCOPE: &str = "openid email profile";
 
 /// Where the browser goes to begin a test, and the value of the cookie binding the
 /// test to it.
-pub struct TestStart {
-    pub authorize: Url,
-    pub state: String,
-    pub binding: String,
-}
-
-impl std::fmt::Debug for TestStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestStart")
-            .field("authorize", &self.authorize.path())
-            .finish_non_exhaustive()
-    }
-}
+pub use super::builtin_client::SignInStart as TestStart;
 
 #[derive(Serialize, Deserialize)]
 struct Run {
-    pool: String,
+    #[serde(flatten)]
+    flow: CodeFlow,
     provider: String,
-    redirect_uri: String,
-    verifier: String,
-    binding_hash: String,
-    /// The pool domain the sign-in runs on (`SCHEME://DOMAIN`) and its issuer.
-    base: String,
-    issuer: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -181,52 +159,6 @@ impl Admin {
         .await
     }
 
-    /// A built-in client of the gateway's own (`client_id`), made or brought up to
-    /// date: public (PKCE), code flow, [`TEST_SCOPE`], short-lived tokens, exactly
-    /// `providers`, `redirect_uri` added to the callback URLs it already has.
-    pub(super) async fn builtin_client(
-        &self,
-        pool: &str,
-        client_id: &str,
-        name: &str,
-        redirect_uri: &str,
-        providers: Vec<String>,
-    ) -> AdminResult<AppClient> {
-        let existing = self.store.get_client(pool, client_id).await?;
-        let mut callbacks = existing
-            .as_ref()
-            .map(|c| c.callback_urls.clone())
-            .unwrap_or_default();
-        if !callbacks.iter().any(|u| u == redirect_uri) {
-            callbacks.push(redirect_uri.to_owned());
-        }
-        let c = AppClient {
-            pool_id: pool.to_owned(),
-            client_id: client_id.to_owned(),
-            name: name.to_owned(),
-            secret_hash: None,
-            secrets: Vec::new(),
-            callback_urls: callbacks,
-            logout_urls: Vec::new(),
-            allowed_oauth_flows: vec![OAuthFlow::Code],
-            allowed_scopes: TEST_SCOPE.split(' ').map(str::to_owned).collect(),
-            supported_identity_providers: providers,
-            id_token_validity_s: 300,
-            access_token_validity_s: 300,
-            refresh_token_validity_s: 3600,
-            branding: Default::default(),
-            refresh_token_rotation: Default::default(),
-            explicit_auth_flows: Vec::new(),
-            created_at: existing
-                .as_ref()
-                .map_or_else(|| self.clock.now(), |c| c.created_at),
-        };
-        if existing.as_ref() != Some(&c) {
-            self.store.put_client(&c).await?;
-        }
-        Ok(c)
-    }
-
     /// Begins a test sign-in through `provider` of `pool`, on the pool domain `ctx`
     /// (its `base` and `issuer`), coming back to `redirect_uri` (the console's).
     pub async fn begin_test_sign_in(
@@ -238,45 +170,29 @@ impl Admin {
         let pool = &ctx.pool.id;
         self.get_provider(pool, provider).await?;
         self.test_client(pool, redirect_uri).await?;
-        let state = random_token(32);
-        let verifier = random_token(32);
-        let binding = random_token(32);
+        let begun = CodeFlow::begin(ctx, redirect_uri);
         let run = Run {
-            pool: pool.clone(),
+            flow: begun.flow,
             provider: provider.to_owned(),
-            redirect_uri: redirect_uri.to_owned(),
-            verifier: verifier.clone(),
-            binding_hash: sha256_hex(&binding),
-            base: ctx.base.as_str().trim_end_matches('/').to_owned(),
-            issuer: ctx.issuer.clone(),
         };
-        let bytes = serde_json::to_vec(&run)
-            .map_err(|e| AdminError::internal("cannot encode the test sign-in", e))?;
-        self.store
-            .put(
-                NAMESPACE,
-                EphemeralKind::ConsoleTest,
-                &sha256_hex(&state),
-                &bytes,
-                ttl(RUN_TTL_S),
-            )
-            .await?;
-        let mut authorize = ctx.endpoint("/oauth2/authorize");
-        authorize
-            .query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", TEST_CLIENT_ID)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("state", &state)
-            .append_pair("scope", TEST_SCOPE)
-            .append_pair("nonce", &random_token(16))
-            .append_pair("code_challenge", &s256(&verifier))
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("identity_provider", provider);
+        self.keep_sign_in(
+            EphemeralKind::ConsoleTest,
+            &begun.state,
+            &run,
+            ttl(RUN_TTL_S),
+        )
+        .await?;
+        let authorize = run.flow.authorize_url(
+            ctx,
+            TEST_CLIENT_ID,
+            &begun.state,
+            &random_token(16),
+            &[("identity_provider", provider)],
+        );
         Ok(TestStart {
             authorize,
-            state,
-            binding,
+            state: begun.state,
+            binding: begun.binding,
         })
     }
 
@@ -296,21 +212,15 @@ impl Admin {
                 "The answer carries no state: it is not the answer to a test begun here.",
             );
         }
-        let Some(raw) = self
-            .store
-            .take(NAMESPACE, EphemeralKind::ConsoleTest, &sha256_hex(state))
+        let Some(run) = self
+            .take_sign_in::<Run>(EphemeralKind::ConsoleTest, state)
             .await?
         else {
             return refused(
                 "No test with this state is waiting: it took longer than 10 minutes, its result was already shown, or it was not begun here.",
             );
         };
-        let run: Run = serde_json::from_slice(&raw)
-            .map_err(|e| AdminError::internal("cannot read the test sign-in", e))?;
-        let bound = binding.is_some_and(|b| {
-            constant_time_eq(sha256_hex(b).as_bytes(), run.binding_hash.as_bytes())
-        });
-        if run.pool != pool || !bound {
+        if run.flow.pool != pool || !run.flow.bound(binding) {
             return refused(
                 "The answer arrived in a browser (or for a pool) that did not begin this test; nothing was signed in.",
             );
@@ -339,37 +249,17 @@ impl Admin {
                 "the answer carries neither a code nor an error",
             ));
         };
-        let ctx = PoolCtx {
-            pool: self.pool(pool).await?,
-            issuer: run.issuer.clone(),
-            base: Url::parse(&run.base)
-                .map_err(|e| AdminError::internal("cannot read the test sign-in", e))?,
-        };
-        let form = BTreeMap::from([
-            ("grant_type".to_owned(), "authorization_code".to_owned()),
-            ("code".to_owned(), code.clone()),
-            ("redirect_uri".to_owned(), run.redirect_uri.clone()),
-            ("client_id".to_owned(), TEST_CLIENT_ID.to_owned()),
-            ("code_verifier".to_owned(), run.verifier.clone()),
-        ]);
-        let tokens = match self.flow.token(&ctx, &form, &ClientAuth::default()).await {
+        let ctx = run.flow.ctx(self.pool(pool).await?)?;
+        // The refresh token is not kept for anyone: revoked at once.
+        let tokens = match self
+            .exchange_code(&ctx, TEST_CLIENT_ID, &run.flow, code)
+            .await
+        {
             Ok(t) => t,
             Err(e) => return Ok(report.failed(FailedStep::Exchange, exchange_problem(&e))),
         };
-        let tokens = serde_json::to_value(&tokens).unwrap_or_default();
-        let text = |k: &str| tokens.get(k).and_then(Value::as_str).unwrap_or("");
-        report.id_claims = payload(text("id_token"));
-        report.access_claims = payload(text("access_token"));
-        // The refresh token is not kept for anyone: revoked at once.
-        if !text("refresh_token").is_empty() {
-            let form = BTreeMap::from([
-                ("token".to_owned(), text("refresh_token").to_owned()),
-                ("client_id".to_owned(), TEST_CLIENT_ID.to_owned()),
-            ]);
-            if let Err(e) = self.flow.revoke(&ctx, &form, &ClientAuth::default()).await {
-                tracing::warn!(error = %e, "could not revoke a test sign-in's refresh token");
-            }
-        }
+        report.id_claims = payload(tokens.id_token.as_deref().unwrap_or(""));
+        report.access_claims = payload(&tokens.access_token);
         if report.created
             && let Some(username) = report.username.clone()
         {
