@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::post;
 use minijinja::context;
 
 use super::error::FlowResponse;
@@ -21,12 +21,36 @@ use crate::flow::native::hosted::policy_rules;
 use crate::flow::native::hosted_account::{AccountForm, AccountStep};
 use crate::flow::{FlowError, PoolCtx};
 
+/// The steps at their paths, and whether a step has a first page to show (`GET`, with
+/// the app's authorize request) besides its form to submit (`POST`).
+const STEPS: [(AccountStep, bool); 4] = [
+    (AccountStep::SignUp, true),
+    (AccountStep::ConfirmSignUp, false),
+    (AccountStep::Forgot, true),
+    (AccountStep::ConfirmForgot, false),
+];
+
 pub fn routes() -> axum::Router<SharedState> {
-    axum::Router::new()
-        .route("/signup", get(sign_up).post(submit_sign_up))
-        .route("/confirm", post(submit_confirm))
-        .route("/forgotPassword", get(forgot).post(submit_forgot))
-        .route("/confirmForgotPassword", post(submit_confirm_forgot))
+    STEPS
+        .into_iter()
+        .fold(axum::Router::new(), |router, (step, first_page)| {
+            let mut route = post(
+                move |State(s): State<SharedState>,
+                      HostPool(ctx): HostPool,
+                      headers: HeaderMap,
+                      body: Bytes| submit(s, ctx, headers, body, step),
+            );
+            if first_page {
+                route = route.get(
+                    move |State(s): State<SharedState>,
+                          HostPool(ctx): HostPool,
+                          Query(p): Query<AuthorizeParams>| {
+                        begin(s, ctx, p, step)
+                    },
+                );
+            }
+            router.route(step.path(), route)
+        })
 }
 
 /// `PATH?{the app's authorize request}` of a step's page (or of `/login`).
@@ -62,22 +86,6 @@ async fn begin(
     Ok(r)
 }
 
-async fn sign_up(
-    State(s): State<SharedState>,
-    HostPool(ctx): HostPool,
-    Query(p): Query<AuthorizeParams>,
-) -> Result<Response, FlowResponse> {
-    begin(s, ctx, p, AccountStep::SignUp).await
-}
-
-async fn forgot(
-    State(s): State<SharedState>,
-    HostPool(ctx): HostPool,
-    Query(p): Query<AuthorizeParams>,
-) -> Result<Response, FlowResponse> {
-    begin(s, ctx, p, AccountStep::Forgot).await
-}
-
 async fn submit(
     s: SharedState,
     ctx: PoolCtx,
@@ -92,42 +100,6 @@ async fn submit(
         .account_submit(&ctx, &form, &cookies(&headers), step)
         .await?;
     Ok(outcome_response(&s, &ctx, outcome, token).await?)
-}
-
-async fn submit_sign_up(
-    State(s): State<SharedState>,
-    HostPool(ctx): HostPool,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, FlowResponse> {
-    submit(s, ctx, headers, body, AccountStep::SignUp).await
-}
-
-async fn submit_confirm(
-    State(s): State<SharedState>,
-    HostPool(ctx): HostPool,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, FlowResponse> {
-    submit(s, ctx, headers, body, AccountStep::ConfirmSignUp).await
-}
-
-async fn submit_forgot(
-    State(s): State<SharedState>,
-    HostPool(ctx): HostPool,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, FlowResponse> {
-    submit(s, ctx, headers, body, AccountStep::Forgot).await
-}
-
-async fn submit_confirm_forgot(
-    State(s): State<SharedState>,
-    HostPool(ctx): HostPool,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, FlowResponse> {
-    submit(s, ctx, headers, body, AccountStep::ConfirmForgot).await
 }
 
 /// The page of a self-service step.
