@@ -91,12 +91,7 @@ fn fixed(s: &str) -> Result<Url, Vec<String>> {
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let mut p = Problems::default();
     let c: Config = config::typed(&record.details, &mut p);
-    let client_id = config::required(&c.client_id, "client_id", &mut p)
-        .unwrap_or("")
-        .to_owned();
-    let secret = config::required(&c.client_secret, "client_secret", &mut p)
-        .unwrap_or("")
-        .to_owned();
+    let (client_id, secret) = config::client_credentials(&c.client_id, &c.client_secret, &mut p);
     let scopes = config::scopes(&c.authorize_scopes, "profile", &mut p);
     for s in &scopes {
         if !SCOPES.contains(&s.as_str()) {
@@ -113,7 +108,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     p.into_result()?;
     Ok(Settings {
         client_id,
-        secret: SecretString::from(secret),
+        secret,
         scopes,
         trust_email,
         authorize_url: e.authorize_url.map_or_else(|| fixed(AUTHORIZE), Ok)?,

@@ -164,12 +164,7 @@ struct Settings {
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let mut p = Problems::default();
     let c: Config = config::typed(&record.details, &mut p);
-    let client_id = config::required(&c.client_id, "client_id", &mut p)
-        .unwrap_or("")
-        .to_owned();
-    let secret = config::required(&c.client_secret, "client_secret", &mut p)
-        .unwrap_or("")
-        .to_owned();
+    let (client_id, secret) = config::client_credentials(&c.client_id, &c.client_secret, &mut p);
     let scopes = config::scopes(&c.authorize_scopes, "public_profile,email", &mut p);
     let version = config::optional(&c.api_version, "api_version", &mut p)
         .unwrap_or(DEFAULT_VERSION)
@@ -209,7 +204,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
         .unwrap_or_else(|| limited::ISSUER.to_owned());
     Ok(Settings {
         client_id,
-        secret: SecretString::from(secret),
+        secret,
         scopes,
         version,
         trust_email,

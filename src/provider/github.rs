@@ -135,12 +135,7 @@ fn defaults(base: Option<&Url>) -> Result<[Url; 4], String> {
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let mut p = Problems::default();
     let c: Config = config::typed(&record.details, &mut p);
-    let client_id = config::required(&c.client_id, "client_id", &mut p)
-        .unwrap_or("")
-        .to_owned();
-    let secret = config::required(&c.client_secret, "client_secret", &mut p)
-        .unwrap_or("")
-        .to_owned();
+    let (client_id, secret) = config::client_credentials(&c.client_id, &c.client_secret, &mut p);
     let scopes = config::scopes(&c.authorize_scopes, "read:user user:email", &mut p);
     let base = config::optional_url(&c.enterprise_url, "enterprise_url", &mut p);
     // GitHub supports PKCE (S256); an older Enterprise Server may need it off.
@@ -165,7 +160,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             auth: TokenAuth::Post,
             user_agent: USER_AGENT,
         },
-        secret: SecretString::from(secret),
+        secret,
         user_url: get("userinfo_url").unwrap_or(user),
         emails_url: wants_emails.then(|| get("emails_url").unwrap_or(emails)),
     })
@@ -183,18 +178,8 @@ pub struct GitHubEndpoints {
 
 /// Checks `details.endpoints`: the URLs given, by key.
 fn overrides(t: &Table<GitHubEndpoints>, p: &mut Problems) -> Vec<(String, Url)> {
-    let e = match t {
-        Table::Absent => return Vec::new(),
-        Table::Given { value, unknown } => {
-            for key in unknown {
-                p.add(&format!("endpoints.{key}"), "is not a known endpoint");
-            }
-            value
-        }
-        Table::NotTable => {
-            p.add("endpoints", "must be a table of URLs");
-            return Vec::new();
-        }
+    let Some(e) = config::endpoints_table(t, p) else {
+        return Vec::new();
     };
     [
         ("authorize_url", &e.authorize_url),

@@ -100,12 +100,7 @@ struct Settings {
 fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
     let mut p = Problems::default();
     let c: Config = config::typed(&record.details, &mut p);
-    let client_id = config::required(&c.client_id, "client_id", &mut p)
-        .unwrap_or("")
-        .to_owned();
-    let secret = config::required(&c.client_secret, "client_secret", &mut p)
-        .unwrap_or("")
-        .to_owned();
+    let (client_id, secret) = config::client_credentials(&c.client_id, &c.client_secret, &mut p);
     let scopes = config::scopes(&c.authorize_scopes, "openid email profile", &mut p);
     if !scopes.iter().any(|s| s == "openid") {
         p.add("authorize_scopes", "must include openid");
@@ -157,7 +152,7 @@ fn parse(record: &ProviderRecord) -> Result<Settings, Vec<String>> {
             userinfo_post: Some(false),
             pkce: true,
         },
-        secret: SecretString::from(secret),
+        secret,
         hosted_domain,
         native_ids,
     })

@@ -115,12 +115,7 @@ pub struct Userinfo {
 fn parse(record: &ProviderRecord) -> Result<(PlainClient, SecretString, Userinfo), Vec<String>> {
     let mut p = Problems::default();
     let c: Config = config::typed(&record.details, &mut p);
-    let client_id = config::required(&c.client_id, "client_id", &mut p)
-        .unwrap_or("")
-        .to_owned();
-    let secret = config::required(&c.client_secret, "client_secret", &mut p)
-        .unwrap_or("")
-        .to_owned();
+    let (client_id, secret) = config::client_credentials(&c.client_id, &c.client_secret, &mut p);
     let url = |t: &Text, key: &str, p: &mut Problems| {
         config::required(t, key, p)?;
         config::optional_url(t, key, p)
@@ -156,7 +151,7 @@ fn parse(record: &ProviderRecord) -> Result<(PlainClient, SecretString, Userinfo
             auth,
             user_agent: USER_AGENT,
         },
-        SecretString::from(secret),
+        secret,
         userinfo(
             &record.attribute_mapping,
             userinfo_url,

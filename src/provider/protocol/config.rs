@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 use url::{Host, Url};
 
@@ -144,6 +145,35 @@ pub fn required<'a>(t: &'a Text, key: &str, p: &mut Problems) -> Option<&'a str>
     }
 }
 
+/// The OAuth 2.0 client a registration names (`client_id`, `client_secret`, both
+/// required): the id, and the secret kept out of `Debug`.
+pub fn client_credentials(id: &Text, secret: &Text, p: &mut Problems) -> (String, SecretString) {
+    let id = required(id, "client_id", p).unwrap_or("").to_owned();
+    let secret = required(secret, "client_secret", p)
+        .unwrap_or("")
+        .to_owned();
+    (id, SecretString::from(secret))
+}
+
+/// The nested table `details.endpoints` of URLs typed as `T`: its keys `T` does not
+/// know, or a value that is not a table, reported as problems. `None` when absent or
+/// not a table.
+pub fn endpoints_table<'a, T>(t: &'a Table<T>, p: &mut Problems) -> Option<&'a T> {
+    match t {
+        Table::Absent => None,
+        Table::Given { value, unknown } => {
+            for key in unknown {
+                p.add(&format!("endpoints.{key}"), "is not a known endpoint");
+            }
+            Some(value)
+        }
+        Table::NotTable => {
+            p.add("endpoints", "must be a table of URLs");
+            None
+        }
+    }
+}
+
 /// An optional string detail; a non-string value is a problem.
 pub fn optional<'a>(t: &'a Text, key: &str, p: &mut Problems) -> Option<&'a str> {
     if *t == Text::NotText {
@@ -239,18 +269,8 @@ pub struct Endpoints {
 impl Endpoints {
     /// Checks `details.endpoints`, reporting bad values as `endpoints.<key>`.
     pub fn parse(t: &Table<EndpointDetails>, p: &mut Problems) -> Self {
-        let e = match t {
-            Table::Absent => return Self::default(),
-            Table::Given { value, unknown } => {
-                for key in unknown {
-                    p.add(&format!("endpoints.{key}"), "is not a known endpoint");
-                }
-                value
-            }
-            Table::NotTable => {
-                p.add("endpoints", "must be a table of URLs");
-                return Self::default();
-            }
+        let Some(e) = endpoints_table(t, p) else {
+            return Self::default();
         };
         let mut get = |t: &Text, k: &str| optional_url(t, &format!("endpoints.{k}"), p);
         Self {
