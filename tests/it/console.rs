@@ -37,6 +37,32 @@ pub(crate) fn set_cookies(r: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
+/// The text of `body` between the first `start` and the next `end`.
+pub(crate) fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let at = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in {body}"))
+        + start.len();
+    &body[at..at + body[at..].find(end).unwrap()]
+}
+
+/// Where a console page that moves on by itself goes (a form's navigation is held to
+/// the console's `form-action 'self'`, so it is a page, not a redirect): its refresh
+/// URL, which its "Continue" link names too.
+pub(crate) fn moves_on_to(body: &str) -> String {
+    let unescape = |v: &str| v.replace("&amp;", "&").replace("&#x2f;", "/");
+    let to = unescape(between(
+        body,
+        "<meta http-equiv=\"refresh\" content=\"0; url=",
+        "\"",
+    ));
+    assert_eq!(
+        unescape(between(body, "<a id=\"continue\" href=\"", "\"")),
+        to
+    );
+    to
+}
+
 /// `name=value` of the Set-Cookie named `name`.
 pub(crate) fn cookie_pair(cookies: &[String], name: &str) -> Option<String> {
     cookies

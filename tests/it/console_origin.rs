@@ -9,7 +9,7 @@ use reqwest::header::{COOKIE, ORIGIN};
 use serde_json::json;
 
 use crate::console::{Console, cookie_pair, hidden, set_cookies};
-use crate::console_pool_signin::{GROUP, callback, gateway, run_pool, start};
+use crate::console_pool_signin::{GROUP, first_sign_in, gateway, member_session, start};
 use crate::harness::Gw;
 
 /// Gives the default pool an issuer with a path; checks that it has one.
@@ -22,15 +22,9 @@ async fn cognito_style(gw: &Gw) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let doc: serde_json::Value = gw
-        .http
-        .get(gw.url("/default/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = gw.url("/default/.well-known/openid-configuration");
+    let r = gw.http.get(discovery).send().await.unwrap();
+    let doc: serde_json::Value = r.json().await.unwrap();
     assert_eq!(doc["issuer"], gw.url("/default"), "{doc}");
 }
 
@@ -79,7 +73,10 @@ async fn console_forms_are_accepted_on_a_cognito_style_pool_and_foreign_ones_ref
         .post(gw.url("/console/signin"))
         .header(COOKIE, &pre)
         .header(ORIGIN, "https://evil.example")
-        .form(&[("csrf", csrf.as_str()), ("token", crate::harness::ADMIN_TOKEN)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("token", crate::harness::ADMIN_TOKEN),
+        ])
         .send()
         .await
         .unwrap();
@@ -93,8 +90,11 @@ async fn the_console_signs_in_through_a_cognito_style_pool() {
     cognito_style(&gw).await;
 
     // Begun from the console's own origin, on the pool's domain, back to the console.
-    let (_, authorize, binding) = start(&gw).await;
-    assert!(authorize.starts_with(&gw.url("/oauth2/authorize?")), "{authorize}");
+    let (_, authorize, _) = start(&gw).await;
+    assert!(
+        authorize.starts_with(&gw.url("/oauth2/authorize?")),
+        "{authorize}"
+    );
     let q: std::collections::BTreeMap<String, String> = url::Url::parse(&authorize)
         .unwrap()
         .query_pairs()
@@ -104,21 +104,12 @@ async fn the_console_signs_in_through_a_cognito_style_pool() {
 
     // The first sign-in makes the user, not a member: refused (its ID token, issued
     // under the pool's issuer with a path, was verified to learn who it is).
-    let back = run_pool(&gw, &authorize).await;
-    let (s, session, body) = callback(&gw, &back, Some(&binding)).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    assert!(session.is_none());
+    let (_, sub) = first_sign_in(&gw).await;
 
     // A member: a session, and its forms work.
-    let (_, users) = gw.admin("GET", "/pools/default/users", None).await;
-    let sub = users["items"][0]["sub"].as_str().unwrap().to_owned();
     let store = &gw.running.as_ref().unwrap().store;
     store.add_to_group("default", GROUP, &sub).await.unwrap();
-    let (_, authorize, binding) = start(&gw).await;
-    let back = run_pool(&gw, &authorize).await;
-    let (s, session, body) = callback(&gw, &back, Some(&binding)).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let cookie = session.expect("a member gets a session");
+    let cookie = member_session(&gw).await;
     let r = gw
         .http
         .get(gw.url("/console/pools"))

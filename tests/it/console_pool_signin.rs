@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use serde_json::json;
 
-use crate::console::{Console, cookie_pair, hidden, set_cookies};
+use crate::console::{Console, between, cookie_pair, hidden, moves_on_to, set_cookies};
 use crate::fakes::oidc::{self, OidcOpts};
 use crate::harness::{Browser, Gw, Landing};
 
@@ -52,14 +52,6 @@ async fn signin_page(gw: &Gw) -> (String, String) {
     (r.text().await.unwrap(), pre)
 }
 
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let at = body
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} not in {body}"))
-        + start.len();
-    &body[at..at + body[at..].find(end).unwrap()]
-}
-
 /// Begins a sign-in through the pool: the page it answers, the authorize URL the page
 /// moves on to, and the binding cookie (`name=value`).
 pub(crate) async fn start(gw: &Gw) -> (String, String, String) {
@@ -85,16 +77,7 @@ pub(crate) async fn start(gw: &Gw) -> (String, String, String) {
         assert!(binding.contains(attr), "{binding}");
     }
     let body = r.text().await.unwrap();
-    let unescape = |v: &str| v.replace("&amp;", "&").replace("&#x2f;", "/");
-    let authorize = unescape(between(
-        &body,
-        "<meta http-equiv=\"refresh\" content=\"0; url=",
-        "\"",
-    ));
-    assert_eq!(
-        unescape(between(&body, "<a id=\"continue\" href=\"", "\"")),
-        authorize
-    );
+    let authorize = moves_on_to(&body);
     (
         body,
         authorize,
@@ -144,6 +127,45 @@ pub(crate) async fn callback(
     }
     let session = cookie_pair(&cookies, "poolgate-console");
     (r.status(), session, r.text().await.unwrap())
+}
+
+/// The users of pool `default`: (username, sub), in the admin API's order.
+pub(crate) async fn pool_users(gw: &Gw) -> Vec<(String, String)> {
+    let (s, v) = gw.admin("GET", "/pools/default/users", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let text = |k: &str| u[k].as_str().unwrap().to_owned();
+            (text("username"), text("sub"))
+        })
+        .collect()
+}
+
+/// A first sign-in through the pool, which makes the user, not a member of the
+/// console group: refused with a 403 page and no session. The user: (username, sub).
+pub(crate) async fn first_sign_in(gw: &Gw) -> (String, String) {
+    let (_, authorize, binding) = start(gw).await;
+    let back = run_pool(gw, &authorize).await;
+    let (s, session, body) = callback(gw, &back, Some(&binding)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(session.is_none(), "a non-member got a session");
+    pool_users(gw).await.remove(0)
+}
+
+/// `POST /admin/v1/pools/default/users/{username}/{action}` (disable, enable,
+/// sign-out), which must succeed.
+async fn user_action(gw: &Gw, username: &str, action: &str) {
+    let (s, v) = gw
+        .admin(
+            "POST",
+            &format!("/pools/default/users/{username}/{action}"),
+            None,
+        )
+        .await;
+    assert!(s.is_success(), "{action}: {s} {v}");
 }
 
 /// A whole member sign-in: the console session's cookie (`name=value`).
@@ -231,10 +253,7 @@ async fn console_sign_in_through_a_pool() {
     assert!(body.contains("not an enabled member"), "{body}");
     assert!(body.contains(GROUP), "{body}");
     assert!(!body.contains("eyJ"), "a token is on the page");
-    let (_, users) = gw.admin("GET", "/pools/default/users", None).await;
-    let user = users["items"][0].clone();
-    let username = user["username"].as_str().unwrap().to_owned();
-    let sub = user["sub"].as_str().unwrap().to_owned();
+    let (username, sub) = pool_users(&gw).await.remove(0);
     assert!(body.contains(&username), "{body}");
 
     // The same answer again: refused, the state is used.
@@ -328,23 +347,9 @@ async fn console_sign_in_through_a_pool() {
         get(&gw, "/console/pools", &session).await.status(),
         StatusCode::OK
     );
-    let (s, _) = gw
-        .admin(
-            "POST",
-            &format!("/pools/default/users/{username}/disable"),
-            None,
-        )
-        .await;
-    assert!(s.is_success(), "{s}");
+    user_action(&gw, &username, "disable").await;
     assert_signed_out(&gw, &session).await;
-    let (s, _) = gw
-        .admin(
-            "POST",
-            &format!("/pools/default/users/{username}/enable"),
-            None,
-        )
-        .await;
-    assert!(s.is_success(), "{s}");
+    user_action(&gw, &username, "enable").await;
     let session = member_session(&gw).await;
     assert_eq!(
         get(&gw, "/console/pools", &session).await.status(),
@@ -353,14 +358,7 @@ async fn console_sign_in_through_a_pool() {
 
     // Signed out everywhere (the pool's tokens revoked): the same. A sign-in right
     // after, within the same second, is not cut off by it.
-    let (s, _) = gw
-        .admin(
-            "POST",
-            &format!("/pools/default/users/{username}/sign-out"),
-            None,
-        )
-        .await;
-    assert!(s.is_success(), "{s}");
+    user_action(&gw, &username, "sign-out").await;
     assert_signed_out(&gw, &session).await;
     let session = member_session(&gw).await;
     assert_eq!(
@@ -407,25 +405,10 @@ async fn console_pool_sign_in_refuses_a_disabled_member() {
     let (gw, _fake) = gateway().await;
     let store = gw.running.as_ref().unwrap().store.clone();
     // The first sign-in makes the user (not yet a member); then a disabled member.
-    let (_, authorize, binding) = start(&gw).await;
-    let back = run_pool(&gw, &authorize).await;
-    assert_eq!(
-        callback(&gw, &back, Some(&binding)).await.0,
-        StatusCode::FORBIDDEN
-    );
-    let (_, users) = gw.admin("GET", "/pools/default/users", None).await;
-    let username = users["items"][0]["username"].as_str().unwrap().to_owned();
-    let sub = users["items"][0]["sub"].as_str().unwrap().to_owned();
+    let (username, sub) = first_sign_in(&gw).await;
     store.add_to_group("default", GROUP, &sub).await.unwrap();
     let session = member_session(&gw).await;
-    let (s, _) = gw
-        .admin(
-            "POST",
-            &format!("/pools/default/users/{username}/disable"),
-            None,
-        )
-        .await;
-    assert!(s.is_success());
+    user_action(&gw, &username, "disable").await;
     assert_signed_out(&gw, &session).await;
     // A disabled user is refused at the pool's sign-in itself: no code, no session.
     let (_, authorize, binding) = start(&gw).await;
@@ -465,16 +448,11 @@ async fn console_pool_sign_in_with_a_native_password() {
     let (gw, _fake) = gateway().await;
     let store = gw.running.as_ref().unwrap().store.clone();
     confirmed_user(&gw, "root").await;
-    let (_, users) = gw.admin("GET", "/pools/default/users", None).await;
-    let sub = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "root")
-        .unwrap()["sub"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, sub) = pool_users(&gw)
+        .await
+        .into_iter()
+        .find(|(username, _)| username == "root")
+        .unwrap();
     store.add_to_group("default", GROUP, &sub).await.unwrap();
 
     // A member with a password: the console's client offers the password form too.

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use serde_json::json;
 
-use crate::console::{Console, cookie_pair, hidden, seed_user, set_cookies};
+use crate::console::{Console, between, cookie_pair, hidden, moves_on_to, seed_user, set_cookies};
 use crate::fakes::oidc::{self, OidcOpts};
 use crate::harness::{Browser, Gw, Landing};
 
@@ -25,17 +25,7 @@ async fn start(c: &Console<'_>, provider: &str) -> (String, String) {
     // `form-action 'self'` on its way to the provider).
     assert_eq!(r.status(), StatusCode::OK);
     let cookies = set_cookies(&r);
-    let body = r.text().await.unwrap();
-    let unescape = |v: &str| v.replace("&amp;", "&").replace("&#x2f;", "/");
-    let loc = unescape(between(
-        &body,
-        "<meta http-equiv=\"refresh\" content=\"0; url=",
-        "\"",
-    ));
-    assert_eq!(
-        unescape(between(&body, "<a id=\"continue\" href=\"", "\"")),
-        loc
-    );
+    let loc = moves_on_to(&r.text().await.unwrap());
     let test = cookies
         .iter()
         .find(|c| c.starts_with("poolgate-console-test-"))
@@ -68,14 +58,6 @@ async fn callback(gw: &Gw, url: &str, cookie: Option<&str>) -> (StatusCode, Stri
     }
     let r = req.send().await.unwrap();
     (r.status(), r.text().await.unwrap())
-}
-
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let at = body
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} not in {body}"))
-        + start.len();
-    &body[at..at + body[at..].find(end).unwrap()]
 }
 
 #[tokio::test]

@@ -4,9 +4,9 @@
 //! `PreAuthentication`; later sign-ins run `PreAuthentication_Authentication`, which
 //! may refuse them.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Reply, app_error, echo, hooked, sign_in, users};
+use super::{app_error, hooked, sign_in, users};
 use crate::harness::Landing;
 use crate::hooks::HookServer;
 
@@ -23,19 +23,7 @@ fn sources(server: &HookServer) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pre_authentication_runs_on_later_federated_sign_ins_only() {
     // A pre-authentication function that refuses everyone.
-    let server = HookServer::start(|event: Value| async move {
-        if event["triggerSource"] == PRE_AUTH {
-            Reply::Raw(
-                400,
-                json!({"errorType": "Error", "errorMessage": "Not today"})
-                    .to_string()
-                    .into_bytes(),
-            )
-        } else {
-            echo(event).await
-        }
-    })
-    .await;
+    let server = HookServer::refusing(PRE_AUTH, "Not today").await;
     let (env, _) = hooked(json!({
         "PreSignUp": server.url("/pre-sign-up"),
         "PreAuthentication": server.url("/pre-authentication"),
@@ -51,7 +39,10 @@ async fn pre_authentication_runs_on_later_federated_sign_ins_only() {
     );
     assert_eq!(
         sources(&server),
-        ["PreSignUp_ExternalProvider", "PostConfirmation_ConfirmSignUp"]
+        [
+            "PreSignUp_ExternalProvider",
+            "PostConfirmation_ConfirmSignUp"
+        ]
     );
     let list = users(&env).await;
     assert_eq!(list.len(), 1, "{list:?}");
@@ -61,7 +52,10 @@ async fn pre_authentication_runs_on_later_federated_sign_ins_only() {
     let (landing, _) = sign_in(&env, "Corp").await;
     let (error, description) = app_error(&landing);
     assert_eq!(error, "access_denied");
-    assert_eq!(description, "PreAuthentication failed with error Not today.");
+    assert_eq!(
+        description,
+        "PreAuthentication failed with error Not today."
+    );
     let calls = server.calls();
     assert_eq!(
         sources(&server),

@@ -98,6 +98,20 @@ impl HookServer {
         }
     }
 
+    /// A server whose function throws `message` (a Lambda error body, 400) for events
+    /// of trigger source `source` and answers every other event unchanged.
+    pub async fn refusing(source: &'static str, message: &'static str) -> Self {
+        Self::start(move |event: Value| async move {
+            if event["triggerSource"] == source {
+                let body = json!({"errorType": "Error", "errorMessage": message});
+                Reply::Raw(400, body.to_string().into_bytes())
+            } else {
+                echo(event).await
+            }
+        })
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

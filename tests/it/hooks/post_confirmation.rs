@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Reply, app_error, echo, hooked, sign_in, users};
+use super::{app_error, echo, hooked, sign_in, users};
 use crate::harness::Landing;
 use crate::hooks::HookServer;
 
@@ -63,19 +63,7 @@ async fn a_first_federated_sign_in_runs_post_confirmation_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_post_confirmation_fails_that_sign_in_and_the_user_stays() {
-    let server = HookServer::start(|event: Value| async move {
-        if event["triggerSource"] == SOURCE {
-            Reply::Raw(
-                400,
-                json!({"errorType": "Error", "errorMessage": "CRM is down"})
-                    .to_string()
-                    .into_bytes(),
-            )
-        } else {
-            echo(event).await
-        }
-    })
-    .await;
+    let server = HookServer::refusing(SOURCE, "CRM is down").await;
     let (env, _) = hooked(json!({"PostConfirmation": server.url("/post-confirmation")})).await;
     let (landing, _) = sign_in(&env, "Corp").await;
     let (error, description) = app_error(&landing);

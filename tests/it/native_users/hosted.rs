@@ -278,39 +278,10 @@ async fn hosted_new_password_then_totp_steps() {
     let claims = id_claims(&gw, &client_id, &q["code"], &s.verifier).await;
     assert_eq!(claims["cognito:username"], "pavel");
     // The new password is the password now, through the API too.
-    let r = password_auth(&gw, &client_id, "pavel", "New-Password-77").await;
-    let access = r["ok"]["AuthenticationResult"]["AccessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_owned();
+    let access = access_token(&gw, &client_id, "pavel", "New-Password-77").await;
 
     // TOTP set up through the API, then asked on the hosted page.
-    let secret = ok(
-        &gw,
-        "AssociateSoftwareToken",
-        json!({"AccessToken": access}),
-    )
-    .await["SecretCode"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let step = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 30;
-    ok(
-        &gw,
-        "VerifySoftwareToken",
-        json!({"AccessToken": access, "UserCode": totp::code_at(&secret, step).unwrap()}),
-    )
-    .await;
-    ok(
-        &gw,
-        "SetUserMFAPreference",
-        json!({"AccessToken": access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-    )
-    .await;
+    let (secret, step) = enable_totp(&gw, &access).await;
     let s = begin(&gw, &b, &client_id).await;
     let t = s.token.as_str();
     let r = post(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use poolgate::clock::FixedClock;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::hosted::{begin, csrf_of, post};
 use super::smtp_sink::SmtpSink;
@@ -20,15 +20,7 @@ const APP: &str = "http://127.0.0.1:9/cb";
 
 /// A gateway mailing through a fresh sink, on `clock`, with a `COGNITO` client.
 async fn mailing(clock: Arc<FixedClock>) -> (Gw, String, SmtpSink) {
-    let sink = SmtpSink::start().await;
-    let gw = Gw::start_env_clock(
-        &[
-            ("POOLGATE_SMTP_URL", &sink.url),
-            ("POOLGATE_SMTP_FROM", "Pool Gate <no-reply@poolgate.test>"),
-        ],
-        clock,
-    )
-    .await;
+    let (gw, sink) = mailing_gateway(Some(clock as SharedClock)).await;
     let (client_id, _) = gw.client(native_client_body(false)).await;
     (gw, client_id, sink)
 }
@@ -56,18 +48,6 @@ pub fn link_to(gw: &Gw, page: &str, path: &str) -> Option<String> {
         let href = unescape(rest.split('"').next().unwrap_or(""));
         href.starts_with(&format!("{path}?")).then(|| gw.url(&href))
     })
-}
-
-async fn status_of(gw: &Gw, user: &str) -> Value {
-    crate::cognito_api::boto3(
-        gw,
-        &[(
-            "AdminGetUser",
-            json!({"UserPoolId": "default", "Username": user}),
-        )],
-    )
-    .await
-    .remove(0)
 }
 
 /// Posts `fields` to `path` from `b`.
@@ -151,7 +131,7 @@ async fn hosted_sign_up_with_its_refusals_wrong_and_expired_codes() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        status_of(&gw, "mona").await["error"]["Code"],
+        admin_get_user(&gw, "mona").await["error"]["Code"],
         "UserNotFoundException"
     );
 
@@ -190,7 +170,7 @@ async fn hosted_sign_up_with_its_refusals_wrong_and_expired_codes() {
         "the email is kept"
     );
     assert_eq!(
-        status_of(&gw, "mona").await["error"]["Code"],
+        admin_get_user(&gw, "mona").await["error"]["Code"],
         "UserNotFoundException"
     );
 
@@ -209,7 +189,7 @@ async fn hosted_sign_up_with_its_refusals_wrong_and_expired_codes() {
         "{page}"
     );
     assert_eq!(
-        status_of(&gw, "mona").await["ok"]["UserStatus"],
+        admin_get_user(&gw, "mona").await["ok"]["UserStatus"],
         "UNCONFIRMED"
     );
     let code = sink.wait_for("mona@example.test", 0).await.code().unwrap();
@@ -225,7 +205,7 @@ async fn hosted_sign_up_with_its_refusals_wrong_and_expired_codes() {
         "{page}"
     );
     assert_eq!(
-        status_of(&gw, "mona").await["ok"]["UserStatus"],
+        admin_get_user(&gw, "mona").await["ok"]["UserStatus"],
         "UNCONFIRMED"
     );
 
@@ -246,7 +226,7 @@ async fn hosted_sign_up_with_its_refusals_wrong_and_expired_codes() {
     // Back to the real time (SigV4 requests from the test are refused 5 minutes off).
     clock.advance_secs(-(86_400 + 1));
     assert_eq!(
-        status_of(&gw, "mona").await["ok"]["UserStatus"],
+        admin_get_user(&gw, "mona").await["ok"]["UserStatus"],
         "UNCONFIRMED"
     );
     let page = form_page(
@@ -271,7 +251,7 @@ async fn hosted_sign_up_with_its_refusals_wrong_and_expired_codes() {
     )
     .await;
     assert!(lands_with_code(&r), "{:?}", r.headers());
-    let u = status_of(&gw, "mona").await;
+    let u = admin_get_user(&gw, "mona").await;
     assert_eq!(u["ok"]["UserStatus"], "CONFIRMED", "{u}");
     assert!(
         u["ok"]["UserAttributes"]
@@ -333,7 +313,7 @@ async fn sign_up_is_refused_when_only_admins_create_users() {
     .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(
-        status_of(&gw, "nina").await["error"]["Code"],
+        admin_get_user(&gw, "nina").await["error"]["Code"],
         "UserNotFoundException"
     );
 }
@@ -473,7 +453,7 @@ async fn a_reset_required_user_is_sent_to_the_reset_form_and_unknown_users_look_
         "the sign-in form: {page}"
     );
     assert_eq!(
-        status_of(&gw, "rosa").await["ok"]["UserStatus"],
+        admin_get_user(&gw, "rosa").await["ok"]["UserStatus"],
         "CONFIRMED"
     );
     let r = post(

@@ -7,10 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::hosted_browser::{ENTER, TAB, check_step, focused, start, wait_for};
-use super::smtp_sink::SmtpSink;
 use super::*;
 use crate::browser::app_server;
-use crate::harness::{Gw, app_client_body};
 use crate::webdriver::Browser;
 
 /// Focuses the field `id` and types `text` into it.
@@ -32,17 +30,10 @@ async fn follow_link(b: &Browser, path: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosted_sign_up_and_password_reset_in_chromium() {
-    let sink = SmtpSink::start().await;
-    let gw = Gw::start_env(&[
-        ("POOLGATE_SMTP_URL", &sink.url),
-        ("POOLGATE_SMTP_FROM", "Pool Gate <no-reply@poolgate.test>"),
-    ])
-    .await;
+    let (gw, sink) = mailing_gateway(None).await;
     let (app, seen) = app_server().await;
     let redirect = app.join("/cb").unwrap().to_string();
-    let mut body = app_client_body(&redirect, &["COGNITO"], false);
-    body["explicit_auth_flows"] = json!(FLOWS);
-    let (client, _) = gw.client(body).await;
+    let (client, _) = gw.client(native_client_at(&redirect, false)).await;
 
     let b = Browser::start().await;
     b.set_window(360, 800).await;

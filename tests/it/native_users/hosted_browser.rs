@@ -9,8 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::browser::{app_server, axe, serious};
-use crate::cognito_api::ok;
-use crate::harness::{Gw, app_client_body, authorize_url, pkce};
+use crate::harness::{Gw, authorize_url, pkce};
 use crate::webdriver::Browser;
 
 pub(super) const TAB: &str = "\u{E004}";
@@ -75,9 +74,7 @@ async fn hosted_password_form_by_keyboard_in_chromium() {
     let gw = Gw::start().await;
     let (app, seen) = app_server().await;
     let redirect = app.join("/cb").unwrap().to_string();
-    let mut body = app_client_body(&redirect, &["COGNITO"], false);
-    body["explicit_auth_flows"] = json!(FLOWS);
-    let (client, _) = gw.client(body).await;
+    let (client, _) = gw.client(native_client_at(&redirect, false)).await;
     confirmed_user(&gw, "rita").await;
     create_user(&gw, "sam", "Temporary-Pass-9").await;
 
@@ -132,37 +129,8 @@ async fn hosted_password_form_by_keyboard_in_chromium() {
     b.wait_for_url(&redirect, Duration::from_secs(30)).await;
 
     // TOTP: set up through the API, then the code step by keyboard.
-    let r = password_auth(&gw, &client, "sam", "Brand-New-Pass-5").await;
-    let access = r["ok"]["AuthenticationResult"]["AccessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let secret = ok(
-        &gw,
-        "AssociateSoftwareToken",
-        json!({"AccessToken": access}),
-    )
-    .await["SecretCode"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let step = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 30;
-    ok(
-        &gw,
-        "VerifySoftwareToken",
-        json!({"AccessToken": access, "UserCode": totp::code_at(&secret, step).unwrap()}),
-    )
-    .await;
-    ok(
-        &gw,
-        "SetUserMFAPreference",
-        json!({"AccessToken": access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-    )
-    .await;
+    let access = access_token(&gw, &client, "sam", "Brand-New-Pass-5").await;
+    let (secret, step) = enable_totp(&gw, &access).await;
     start(&b, &gw, &client, &redirect).await;
     b.press(TAB).await;
     b.type_text("sam").await;

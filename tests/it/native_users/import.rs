@@ -94,18 +94,6 @@ async fn run(gw: &Gw, job_id: &str) -> Value {
     }
 }
 
-async fn status_of(gw: &Gw, username: &str) -> Value {
-    crate::cognito_api::boto3(
-        gw,
-        &[(
-            "AdminGetUser",
-            json!({"UserPoolId": "default", "Username": username}),
-        )],
-    )
-    .await
-    .remove(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_csv_import_job_creates_reset_required_users_row_by_row() {
     let (gw, client_id) = setup().await;
@@ -176,7 +164,7 @@ async fn a_csv_import_job_creates_reset_required_users_row_by_row() {
     assert_eq!(again["status"], 400, "{again}");
 
     // Imported users: RESET_REQUIRED with their attributes; the refused rows made no one.
-    let ann = status_of(&gw, "ann").await;
+    let ann = admin_get_user(&gw, "ann").await;
     assert_eq!(ann["ok"]["UserStatus"], "RESET_REQUIRED", "{ann}");
     let attrs = ann["ok"]["UserAttributes"].as_array().unwrap();
     let attr = |n: &str| {
@@ -190,11 +178,11 @@ async fn a_csv_import_job_creates_reset_required_users_row_by_row() {
     assert_eq!(attr("custom:team"), Some(json!("red")));
     for refused in ["carl", "dina", "eve"] {
         assert_eq!(
-            status_of(&gw, refused).await["error"]["Code"],
+            admin_get_user(&gw, refused).await["error"]["Code"],
             "UserNotFoundException"
         );
     }
-    let olga = status_of(&gw, "olga").await;
+    let olga = admin_get_user(&gw, "olga").await;
     assert_eq!(
         olga["ok"]["UserStatus"], "CONFIRMED",
         "an existing user is untouched"
@@ -271,7 +259,7 @@ async fn a_csv_import_job_creates_reset_required_users_row_by_row() {
             .contains("favourite_colour")
     );
     assert_eq!(
-        status_of(&gw, "fred").await["error"]["Code"],
+        admin_get_user(&gw, "fred").await["error"]["Code"],
         "UserNotFoundException"
     );
 
@@ -339,7 +327,7 @@ async fn an_oversized_csv_is_refused_and_imports_nothing() {
     .remove(0);
     assert_eq!(start["status"], 400, "{start}");
     assert_eq!(
-        status_of(&gw, "user0").await["error"]["Code"],
+        admin_get_user(&gw, "user0").await["error"]["Code"],
         "UserNotFoundException"
     );
     // A file within the cap is still taken by the same URL.
@@ -424,7 +412,7 @@ async fn the_command_line_imports_a_file_and_reports_refused_rows() {
 
     // Back in the gateway: hugo is there, in RESET_REQUIRED.
     gw.restart().await;
-    let hugo = status_of(&gw, "hugo").await;
+    let hugo = admin_get_user(&gw, "hugo").await;
     assert_eq!(hugo["ok"]["UserStatus"], "RESET_REQUIRED", "{hugo}");
     let r = password_auth(&gw, &client_id, "hugo", "Whatever-1").await;
     assert_eq!(r["error"]["Code"], "PasswordResetRequiredException", "{r}");

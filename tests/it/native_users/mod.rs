@@ -20,8 +20,12 @@ pub mod smtp_sink;
 mod totp;
 mod verify_attribute;
 
+use std::sync::Arc;
+
+use poolgate::clock::{SharedClock, SystemClock};
 use serde_json::{Value, json};
 
+use self::smtp_sink::SmtpSink;
 use crate::cognito_api::{boto3, fails, ok};
 use crate::harness::{Gw, app_client_body};
 
@@ -37,7 +41,12 @@ pub const FLOWS: &[&str] = &[
 
 /// An app client that supports `COGNITO` and the flows of [`FLOWS`].
 pub fn native_client_body(secret: bool) -> Value {
-    let mut body = app_client_body("http://127.0.0.1:9/cb", &["COGNITO"], secret);
+    native_client_at("http://127.0.0.1:9/cb", secret)
+}
+
+/// [`native_client_body`] with `redirect` as its callback URL.
+pub fn native_client_at(redirect: &str, secret: bool) -> Value {
+    let mut body = app_client_body(redirect, &["COGNITO"], secret);
     body["explicit_auth_flows"] = json!(FLOWS);
     body
 }
@@ -47,6 +56,34 @@ pub async fn setup() -> (Gw, String) {
     let gw = Gw::start().await;
     let (client_id, _) = gw.client(native_client_body(false)).await;
     (gw, client_id)
+}
+
+/// A gateway on `clock` (the system's when `None`) mailing through a fresh SMTP sink.
+pub async fn mailing_gateway(clock: Option<SharedClock>) -> (Gw, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let gw = Gw::start_env_clock(
+        &[
+            ("POOLGATE_SMTP_URL", &sink.url),
+            ("POOLGATE_SMTP_FROM", "Pool Gate <no-reply@poolgate.test>"),
+        ],
+        clock.unwrap_or_else(|| Arc::new(SystemClock)),
+    )
+    .await;
+    (gw, sink)
+}
+
+/// `AdminGetUser` of `username` in the default pool: the whole answer (`ok` or
+/// `error`).
+pub async fn admin_get_user(gw: &Gw, username: &str) -> Value {
+    boto3(
+        gw,
+        &[(
+            "AdminGetUser",
+            json!({"UserPoolId": "default", "Username": username}),
+        )],
+    )
+    .await
+    .remove(0)
 }
 
 /// Creates `username` with a temporary password (no invitation mail).
@@ -95,6 +132,44 @@ pub async fn password_auth(gw: &Gw, client_id: &str, username: &str, password: &
     )
     .await
     .remove(0)
+}
+
+/// The access token of a `USER_PASSWORD_AUTH` sign-in that must succeed.
+pub async fn access_token(gw: &Gw, client_id: &str, username: &str, password: &str) -> String {
+    let r = password_auth(gw, client_id, username, password).await;
+    r["ok"]["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned()
+}
+
+/// Sets up TOTP for the holder of `access` and makes it their preferred MFA; the
+/// secret and the 30-second step whose code verified it (later codes are the next
+/// steps': a code is good once).
+pub async fn enable_totp(gw: &Gw, access: &str) -> (String, u64) {
+    let secret =
+        ok(gw, "AssociateSoftwareToken", json!({"AccessToken": access})).await["SecretCode"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 30;
+    ok(
+        gw,
+        "VerifySoftwareToken",
+        json!({"AccessToken": access, "UserCode": poolgate::native::totp::code_at(&secret, step).unwrap()}),
+    )
+    .await;
+    ok(
+        gw,
+        "SetUserMFAPreference",
+        json!({"AccessToken": access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+    )
+    .await;
+    (secret, step)
 }
 
 /// Verifies a pool token's signature against the gateway's JWKS and returns its claims.

@@ -12,12 +12,7 @@ use crate::hooks::{HookServer, Reply, echo};
 
 /// A gateway mailing through a fresh sink, with a client that has the test flows.
 async fn mailing() -> (Gw, String, SmtpSink) {
-    let sink = SmtpSink::start().await;
-    let gw = Gw::start_env(&[
-        ("POOLGATE_SMTP_URL", &sink.url),
-        ("POOLGATE_SMTP_FROM", "Pool Gate <no-reply@poolgate.test>"),
-    ])
-    .await;
+    let (gw, sink) = mailing_gateway(None).await;
     let (client_id, _) = gw.client(native_client_body(false)).await;
     (gw, client_id, sink)
 }
@@ -43,13 +38,7 @@ fn sign_up_params(client_id: &str, user: &str) -> Value {
 }
 
 async fn status_of(gw: &Gw, user: &str) -> Value {
-    ok(
-        gw,
-        "AdminGetUser",
-        json!({"UserPoolId": "default", "Username": user}),
-    )
-    .await["UserStatus"]
-        .clone()
+    admin_get_user(gw, user).await["ok"]["UserStatus"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
