@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::pages::{Field, PAGE_CSP, error_page, html_with_csp, render};
+use super::security::origin_matches;
 use crate::flow::PoolCtx;
 use crate::flow::binding;
 
@@ -22,7 +23,9 @@ fn csp() -> String {
 }
 
 /// Whether the request came from another site, as the browser says: `Sec-Fetch-Site`,
-/// or, from a browser without it, an `Origin` other than the pool's.
+/// or, from a browser without it, an `Origin` other than the pool domain's (the
+/// address the request came in on, not the issuer, which `issuer_style: cognito`
+/// gives a path and perhaps another host).
 fn cross_site(ctx: &PoolCtx, headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes().eq_ignore_ascii_case(b"cross-site");
@@ -30,7 +33,7 @@ fn cross_site(ctx: &PoolCtx, headers: &HeaderMap) -> bool {
     headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-        .is_some_and(|o| !o.eq_ignore_ascii_case(&ctx.issuer))
+        .is_some_and(|o| !origin_matches(o, ctx.base.as_str()))
 }
 
 /// Whether a POST callback of the sign-in `state` should be posted again from
@@ -121,5 +124,27 @@ mod tests {
             HeaderValue::from_static("http://localhost:8080"),
         );
         assert!(!needed(&http, &h, &jar, "s"));
+    }
+
+    #[test]
+    fn a_cognito_style_issuer_does_not_make_the_pages_own_post_cross_site() {
+        // `issuer_style: cognito`: the issuer is `{POOLGATE_PUBLIC_URL}/{pool id}`.
+        let mut ctx = ctx("http://localhost:8080");
+        ctx.issuer = "http://localhost:8080/default".into();
+        let jar = BTreeMap::new();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://localhost:8080"),
+        );
+        assert!(
+            !needed(&ctx, &h, &jar, "s"),
+            "the re-posted form is same-origin"
+        );
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://appleid.apple.com"),
+        );
+        assert!(needed(&ctx, &h, &jar, "s"));
     }
 }

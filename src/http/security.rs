@@ -32,6 +32,21 @@ const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 
 /// One year; only sent over TLS, where browsers honour it (RFC 6797 section 7.2).
 const HSTS: &str = "max-age=31536000";
 
+/// Whether the `Origin` header value `sent` names the origin of `own` (a URL of this
+/// gateway, such as the pool domain a request came in on), compared as RFC 6454
+/// origins: scheme, host and port, never a path; `null` and opaque origins are
+/// nobody's.
+pub fn origin_matches(sent: &str, own: &str) -> bool {
+    let tuple = |v: &str| {
+        url::Url::parse(v)
+            .ok()
+            .map(|u| u.origin())
+            .filter(url::Origin::is_tuple)
+    };
+    let sent = tuple(sent);
+    sent.is_some() && sent == tuple(own)
+}
+
 fn back_link(req: &Request) -> Option<String> {
     let raw = req.headers().get(header::REFERER)?.to_str().ok()?;
     let u = url::Url::parse(raw).ok()?;

@@ -8,11 +8,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use url::Url;
 
 use super::{Form, error, page, see_other};
 use crate::admin::ConsoleSession;
 use crate::admin::sessions::ABSOLUTE_TIMEOUT_S;
+use crate::http::security::origin_matches;
 use crate::http::{HostPool, SharedState, cookies};
 use crate::secret::{constant_time_eq, random_token};
 
@@ -117,14 +117,7 @@ impl FromRequestParts<SharedState> for Signed {
 /// from a browser) still need the token.
 fn same_origin(headers: &HeaderMap, own: &str) -> bool {
     if let Some(o) = headers.get(header::ORIGIN) {
-        let tuple = |v: &str| {
-            Url::parse(v)
-                .ok()
-                .map(|u| u.origin())
-                .filter(url::Origin::is_tuple)
-        };
-        let sent = o.to_str().ok().and_then(tuple);
-        return sent.is_some() && sent == tuple(own);
+        return o.to_str().is_ok_and(|o| origin_matches(o, own));
     }
     headers
         .get("sec-fetch-site")
@@ -388,8 +381,14 @@ mod tests {
             header::ORIGIN,
             HeaderValue::from_static("https://login.acme.com"),
         );
-        assert!(same_origin(&h, "https://login.acme.com/eu-west-1_AbC123xyz"));
-        assert!(!same_origin(&h, "https://other.acme.com/eu-west-1_AbC123xyz"));
+        assert!(same_origin(
+            &h,
+            "https://login.acme.com/eu-west-1_AbC123xyz"
+        ));
+        assert!(!same_origin(
+            &h,
+            "https://other.acme.com/eu-west-1_AbC123xyz"
+        ));
         assert!(!same_origin(&h, "not a url"));
     }
 }
