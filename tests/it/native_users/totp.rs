@@ -144,6 +144,25 @@ async fn an_expired_temporary_password_is_refused() {
     );
 }
 
+/// A password sign-in that must answer the `SOFTWARE_TOKEN_MFA` challenge, answered
+/// with `code`: it ends with tokens.
+async fn sign_in_with_code(gw: &Gw, client_id: &str, user: &str, code: &str) {
+    let r = password_auth(gw, client_id, user, PASSWORD).await;
+    assert_eq!(r["ok"]["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
+    let done = ok(
+        gw,
+        "RespondToAuthChallenge",
+        json!({"ClientId": client_id, "ChallengeName": "SOFTWARE_TOKEN_MFA",
+               "Session": r["ok"]["Session"],
+               "ChallengeResponses": {"USERNAME": user, "SOFTWARE_TOKEN_MFA_CODE": code}}),
+    )
+    .await;
+    assert!(
+        done["AuthenticationResult"]["IdToken"].is_string(),
+        "{done}"
+    );
+}
+
 /// A new authenticator associated with an access token replaces the one in use only
 /// once verified: meanwhile MFA stays on and the old authenticator's codes sign in (an
 /// access token alone never turns the second factor off).
@@ -203,21 +222,13 @@ async fn a_new_authenticator_replaces_the_old_only_once_verified() {
         "{admin}"
     );
     assert_eq!(admin["UserMFASettingList"], json!(["SOFTWARE_TOKEN_MFA"]));
-    let r = password_auth(&gw, &client_id, "iris", PASSWORD).await;
-    assert_eq!(r["ok"]["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
-    let done = ok(
+    sign_in_with_code(
         &gw,
-        "RespondToAuthChallenge",
-        json!({"ClientId": client_id, "ChallengeName": "SOFTWARE_TOKEN_MFA",
-               "Session": r["ok"]["Session"],
-               "ChallengeResponses": {"USERNAME": "iris",
-                   "SOFTWARE_TOKEN_MFA_CODE": totp::code_at(&first, step + 1).unwrap()}}),
+        &client_id,
+        "iris",
+        &totp::code_at(&first, step + 1).unwrap(),
     )
     .await;
-    assert!(
-        done["AuthenticationResult"]["IdToken"].is_string(),
-        "{done}"
-    );
 
     // A wrong code for the new one changes nothing; the right one makes it the one.
     let (code, _) = error_of(
@@ -233,19 +244,11 @@ async fn a_new_authenticator_replaces_the_old_only_once_verified() {
         json!({"AccessToken": access, "UserCode": totp::code_at(&second, step).unwrap()}),
     )
     .await;
-    let r = password_auth(&gw, &client_id, "iris", PASSWORD).await;
-    assert_eq!(r["ok"]["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
-    let done = ok(
+    sign_in_with_code(
         &gw,
-        "RespondToAuthChallenge",
-        json!({"ClientId": client_id, "ChallengeName": "SOFTWARE_TOKEN_MFA",
-               "Session": r["ok"]["Session"],
-               "ChallengeResponses": {"USERNAME": "iris",
-                   "SOFTWARE_TOKEN_MFA_CODE": totp::code_at(&second, step + 1).unwrap()}}),
+        &client_id,
+        "iris",
+        &totp::code_at(&second, step + 1).unwrap(),
     )
     .await;
-    assert!(
-        done["AuthenticationResult"]["IdToken"].is_string(),
-        "{done}"
-    );
 }
