@@ -12,7 +12,11 @@ use crate::native::{policy, totp};
 use crate::store::EphemeralKind;
 use crate::store::credentials::{Credential, PasswordRecord, UserStatus};
 
-fn required<'a>(r: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, NativeError> {
+/// A challenge or auth parameter that must be present and not empty.
+pub(super) fn required<'a>(
+    r: &'a BTreeMap<String, String>,
+    name: &str,
+) -> Result<&'a str, NativeError> {
     r.get(name)
         .map(String::as_str)
         .filter(|v| !v.is_empty())

@@ -303,12 +303,7 @@ impl Flow {
         caller: &Caller,
         hosted: bool,
     ) -> Result<AuthOutcome, NativeError> {
-        let username = responses
-            .get("USERNAME")
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| {
-                NativeError::InvalidParameter("Missing required parameter USERNAME".into())
-            })?;
+        let username = super::challenge::required(responses, "USERNAME")?;
         if !hosted {
             self.check_secret_hash(
                 client,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::challenge::required;
 use super::{
     AuthOutcome, Caller, MAX_SESSION_ATTEMPTS, NativeError, SESSION_TTL, SessionRecord,
     hooks::hook_caller,
@@ -156,13 +157,6 @@ pub(super) fn mfa_due(pool: &Pool, user: &User, cred: &Credential) -> Option<&'s
 
 fn code_hash(user_id: &str, code: &str) -> String {
     sha256_hex(&format!("sms-mfa\n{user_id}\n{code}"))
-}
-
-fn required<'a>(r: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, NativeError> {
-    r.get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| NativeError::InvalidParameter(format!("Missing required parameter {name}")))
 }
 
 fn expired() -> NativeError {

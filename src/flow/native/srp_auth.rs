@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
+use super::challenge::required;
 use super::{AuthOutcome, Caller, NativeError, SESSION_TTL, bad_credentials, throttle_keys};
 use crate::flow::{Flow, FlowError, PoolCtx};
 use crate::model::AppClient;
@@ -32,13 +33,6 @@ struct SrpState {
     a_hex: String,
     b_hex: String,
     big_b_hex: String,
-}
-
-fn required<'a>(r: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, NativeError> {
-    r.get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| NativeError::InvalidParameter(format!("Missing required parameter {name}")))
 }
 
 fn hex_int(h: &str) -> Result<BigUint, NativeError> {
