@@ -139,3 +139,27 @@ pub trait CredentialStore: Send + Sync + 'static {
 pub fn next_version(expected: Option<u64>) -> u64 {
     expected.map_or(1, |v| v.saturating_add(1))
 }
+
+/// A confirmed user's credential with a verified authenticator, TOTP and SMS on or
+/// off: the fixture of the challenge-choice unit tests.
+#[cfg(test)]
+pub fn confirmed_with_factors(totp_on: bool, sms_on: bool) -> Credential {
+    Credential {
+        pool_id: "p".into(),
+        user_id: "u".into(),
+        status: UserStatus::Confirmed,
+        password: None,
+        totp: Some(TotpRecord {
+            secret_b32: "A".into(),
+            verified: true,
+            last_step: None,
+            pending_secret_b32: None,
+        }),
+        totp_enabled: totp_on,
+        totp_preferred: false,
+        sms_enabled: sms_on,
+        sms_preferred: false,
+        version: 1,
+        updated_at: 0,
+    }
+}

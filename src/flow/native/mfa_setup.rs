@@ -403,29 +403,12 @@ mod tests {
     use super::super::sms;
     use super::*;
     use crate::model::{MfaConfiguration, PoolSettings, SoftwareTokenMfaConfig};
-    use crate::store::credentials::{Credential, UserStatus};
+    use crate::store::credentials::Credential;
     use serde_json::Value;
 
     /// A confirmed user's credential with a registered authenticator, on or off.
     fn cred(totp_on: bool) -> Credential {
-        Credential {
-            pool_id: "p".into(),
-            user_id: "u".into(),
-            status: UserStatus::Confirmed,
-            password: None,
-            totp: Some(TotpRecord {
-                secret_b32: "A".into(),
-                verified: true,
-                last_step: None,
-                pending_secret_b32: None,
-            }),
-            totp_enabled: totp_on,
-            totp_preferred: false,
-            sms_enabled: false,
-            sms_preferred: false,
-            version: 1,
-            updated_at: 0,
-        }
+        crate::store::credentials::confirmed_with_factors(totp_on, false)
     }
 
     #[test]

@@ -448,7 +448,6 @@ impl Flow {
 mod tests {
     use super::*;
     use crate::model::MfaConfiguration;
-    use crate::store::credentials::{TotpRecord, UserStatus};
 
     #[test]
     fn phones_are_masked_as_cognito_masks_them() {
@@ -469,24 +468,7 @@ mod tests {
     }
 
     fn cred(totp: bool, sms: bool) -> Credential {
-        Credential {
-            pool_id: "p".into(),
-            user_id: "u".into(),
-            status: UserStatus::Confirmed,
-            password: None,
-            totp: Some(TotpRecord {
-                secret_b32: "A".into(),
-                verified: true,
-                last_step: None,
-                pending_secret_b32: None,
-            }),
-            totp_enabled: totp,
-            totp_preferred: false,
-            sms_enabled: sms,
-            sms_preferred: false,
-            version: 1,
-            updated_at: 0,
-        }
+        crate::store::credentials::confirmed_with_factors(totp, sms)
     }
 
     #[test]
